@@ -1,0 +1,19 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { InstallConfig, InstallConfigModule } from '@infrabox/config';
+import { DatabaseModule } from '@infrabox/database';
+import { EventsModule } from '@infrabox/events';
+import { AllExceptionsFilter } from './errors/all-exceptions.filter';
+import { HealthController } from './health/health.controller';
+
+@Module({})
+export class ApiModule {
+  static forConfig(config: InstallConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' })],
+      controllers: [HealthController],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

@@ -1,0 +1,2 @@
+export { runApp } from './run-app';
+export type { AppDefinition } from './run-app';

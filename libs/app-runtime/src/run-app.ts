@@ -1,0 +1,54 @@
+import { ConsoleLogger, DynamicModule, INestApplication, LogLevel, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, InstallConfig, LOG_LEVELS, loadInstallConfig } from '@infrabox/config';
+import { PgEventServer } from '@infrabox/events';
+import { parseAppArguments } from './app-arguments';
+
+export interface AppDefinition {
+  /** `api`, `registry`, `scheduler` or `output-forwarder`. */
+  name: string;
+  /** Builds the root module from the validated install configuration. */
+  module: (config: InstallConfig) => Type<unknown> | DynamicModule;
+  /** Only the api serves HTTP on the port of `host`. */
+  http: boolean;
+}
+
+/**
+ * Starts one app: validate the config once (exit 2 with one line per problem), build the Nest
+ * app, connect the PostgreSQL event transport, serve HTTP when the app has any, and shut down
+ * cleanly on SIGTERM/SIGINT.
+ */
+export async function runApp(definition: AppDefinition, argv = process.argv.slice(2)): Promise<INestApplication | undefined> {
+  const args = parseAppArguments(definition.name, argv);
+  if (args.help) {
+    process.stdout.write(args.help);
+    return undefined;
+  }
+  let config: InstallConfig;
+  try {
+    config = loadInstallConfig({ file: args.configFile });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`infrabox ${definition.name}: ${error.message}\n`);
+    process.exitCode = 2;
+    return undefined;
+  }
+
+  const logger = new ConsoleLogger({
+    prefix: `infrabox ${definition.name}@${config.cluster.name}`,
+    logLevels: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as LogLevel[],
+    timestamp: true,
+  });
+  const app = await NestFactory.create(definition.module(config), { logger, abortOnError: false });
+  app.enableShutdownHooks();
+  app.connectMicroservice({ strategy: app.get(PgEventServer) }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  if (definition.http) {
+    await app.listen(config.listenPort, '0.0.0.0');
+    logger.log(`listening on port ${config.listenPort} as ${config.apiUrl}`);
+  } else {
+    await app.init();
+  }
+  logger.log(`${definition.name} of cluster '${config.cluster.name}' is running`);
+  return app;
+}

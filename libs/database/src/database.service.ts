@@ -1,0 +1,55 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Pool, PoolClient, QueryResultRow } from 'pg';
+
+type Queryable = Pick<PoolClient, 'query'>;
+
+/**
+ * The one door to PostgreSQL. Repositories call `query()`; services wrap several repository
+ * calls in `transaction()`. Inside a transaction every `query()` on this object — from any
+ * repository or from the event emitter — runs on the transaction's connection, found through
+ * AsyncLocalStorage, so an event row commits or rolls back with the state change it announces.
+ */
+export class Database {
+  private readonly current = new AsyncLocalStorage<PoolClient>();
+
+  constructor(readonly pool: Pool, readonly url: string) {}
+
+  async query<T extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const target: Queryable = this.current.getStore() ?? this.pool;
+    const result = await target.query<T>(sql, params);
+    return result.rows;
+  }
+
+  /** Runs `work` in one transaction; nested calls join the outer transaction. */
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    if (this.current.getStore()) return work();
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await this.current.run(client, work);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  get inTransaction(): boolean {
+    return this.current.getStore() !== undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export function createPool(url: string, max = 5): Pool {
+  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, keepAlive: true });
+  // An idle client that loses its connection (server restart, pg_terminate_backend) emits
+  // 'error' on the pool; without a listener that would crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}

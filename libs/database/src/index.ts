@@ -1,0 +1,6 @@
+export { Database, createPool } from './database.service';
+export { DatabaseModule } from './database.module';
+export { migrate } from './migration.runner';
+export type { Migration } from './migrations';
+export { startEmbeddedPostgres } from './embedded-postgres';
+export type { RunningPostgres, EmbeddedPostgresOptions } from './embedded-postgres';

@@ -1,0 +1,52 @@
+import { Pool } from 'pg';
+import { Migration, migrations as allMigrations } from './migrations';
+
+/** Any constant shared by every process of every cluster; the value itself means nothing. */
+const MIGRATION_LOCK_KEY = 7_286_133_401;
+
+export interface MigrationResult {
+  applied: number[];
+}
+
+/**
+ * Applies pending migrations under a session-level advisory lock, so several apps of several
+ * clusters starting at the same moment migrate once: the first holds the lock and applies,
+ * the others wait and then find nothing left to do.
+ */
+export async function migrate(pool: Pool, migrations: readonly Migration[] = allMigrations): Promise<MigrationResult> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migration (
+        version    integer PRIMARY KEY,
+        name       text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+      const done = await client.query<{ version: number }>('SELECT version FROM schema_migration');
+      const appliedBefore = new Set(done.rows.map((row) => row.version));
+      const applied: number[] = [];
+      for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (appliedBefore.has(migration.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(migration.sql);
+          await client.query('INSERT INTO schema_migration (version, name) VALUES ($1, $2)', [
+            migration.version,
+            migration.name,
+          ]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw new Error(`migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`);
+        }
+        applied.push(migration.version);
+      }
+      return { applied };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,10 @@
+import { initial } from './0001-initial.migration';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Applied in order. Never edit a released migration: add the next one. */
+export const migrations: readonly Migration[] = [initial];

@@ -1,0 +1,53 @@
+import createSubscriber, { Subscriber } from 'pg-listen';
+
+export interface Notification {
+  channel: string;
+  payload?: unknown;
+}
+
+/**
+ * The one LISTEN connection of a process (never from a pool, never used for transactions).
+ * pg-listen re-LISTENs every channel after a reconnect and then emits `connected`, which is
+ * where consumers catch up on what they missed.
+ */
+export class EventListener {
+  private readonly subscriber: Subscriber;
+
+  constructor(
+    url: string,
+    private readonly onConnected: () => void,
+    onNotification: (notification: Notification) => void,
+    private readonly onError: (error: Error) => void,
+  ) {
+    this.subscriber = createSubscriber(
+      { connectionString: url, keepAlive: true },
+      {
+        // The default 3 s timeout gives up for good after a longer outage; retry for ever.
+        retryTimeout: 0,
+        retryInterval: (attempt) => Math.min(2_000, 100 * attempt),
+        paranoidChecking: 10_000,
+        // A payload that is not JSON (a NOTIFY typed by hand in psql) must not emit 'error'.
+        parse: (text: string) => {
+          try {
+            return JSON.parse(text);
+          } catch {
+            return null;
+          }
+        },
+      },
+    );
+    this.subscriber.events.on('connected', () => this.onConnected());
+    this.subscriber.events.on('error', (error) => this.onError(error));
+    this.subscriber.events.on('notification', (notification) => onNotification(notification));
+  }
+
+  async connect(channels: string[]): Promise<void> {
+    await this.subscriber.connect();
+    for (const channel of channels) await this.subscriber.listenTo(channel);
+    this.onConnected();
+  }
+
+  async close(): Promise<void> {
+    await this.subscriber.close();
+  }
+}

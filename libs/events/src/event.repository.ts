@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '@infrabox/database';
+import { StoredEvent } from './event.types';
+
+interface EventRow {
+  id: string;
+  tx_id: string;
+  type: string;
+  cluster: string | null;
+  payload: unknown;
+  created_at: Date;
+}
+
+export interface PendingPage {
+  events: StoredEvent[];
+  /** Every transaction with a smaller id had ended when the page was read. */
+  snapshotXmin: string;
+}
+
+/** SQL for the `event` table. */
+@Injectable()
+export class EventRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Runs in the caller's transaction when there is one; the row's trigger sends the NOTIFY. */
+  async insert(type: string, cluster: string | null, payload: unknown): Promise<string> {
+    const [row] = await this.db.query<{ id: string }>(
+      'INSERT INTO event (type, cluster, payload) VALUES ($1, $2, $3) RETURNING id',
+      [type, cluster, JSON.stringify(payload ?? null)],
+    );
+    return row.id;
+  }
+
+  /**
+   * Committed events of one type after a (tx_id, id) position, in commit-horizon order.
+   * `cluster` null reads every cluster's events; otherwise that cluster's and the unscoped ones.
+   */
+  async pendingAfter(
+    type: string,
+    cluster: string | null,
+    after: { txId: string; id: string },
+    limit: number,
+  ): Promise<PendingPage> {
+    const rows = await this.db.query<EventRow & { snapshot_xmin: string }>(
+      `SELECT id, tx_id::text AS tx_id, type, cluster, payload, created_at,
+              pg_snapshot_xmin(pg_current_snapshot())::text AS snapshot_xmin
+         FROM event
+        WHERE type = $1
+          AND ($2::text IS NULL OR cluster IS NULL OR cluster = $2)
+          AND (tx_id, id) > ($3::xid8, $4::bigint)
+        ORDER BY tx_id, id
+        LIMIT $5`,
+      [type, cluster, after.txId, after.id, limit],
+    );
+    const snapshotXmin = rows[0]?.snapshot_xmin ?? (await this.snapshotXmin());
+    return { events: rows.map(toStoredEvent), snapshotXmin };
+  }
+
+  async findById(id: string): Promise<StoredEvent | undefined> {
+    const [row] = await this.db.query<EventRow>(
+      'SELECT id, tx_id::text AS tx_id, type, cluster, payload, created_at FROM event WHERE id = $1',
+      [id],
+    );
+    return row && toStoredEvent(row);
+  }
+
+  private async snapshotXmin(): Promise<string> {
+    const [row] = await this.db.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
+    return row.xmin;
+  }
+}
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    txId: row.tx_id,
+    type: row.type,
+    cluster: row.cluster,
+    payload: row.payload,
+    createdAt: row.created_at,
+  };
+}

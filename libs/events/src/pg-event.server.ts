@@ -1,0 +1,156 @@
+import { Logger } from '@nestjs/common';
+import { CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { EventConsumerRepository } from './event-consumer.repository';
+import { EventListener, Notification } from './event-listener';
+import { EventRepository } from './event.repository';
+import { EventSubscription } from './event-subscription';
+import { channelOf, StoredEvent } from './event.types';
+import { PgEventContext } from './pg-event.context';
+
+export interface PgEventServerOptions {
+  /** The app's name; with the cluster and the event type it names each durable consumer. */
+  app: string;
+  /** This installation's cluster. */
+  cluster: string;
+  /** Deliver only events scoped to this cluster (and unscoped ones). Default true. */
+  onlyOwnCluster?: boolean;
+  databaseUrl: string;
+  /** Safety poll: catch up even if every NOTIFY was lost. */
+  pollIntervalMs?: number;
+  maxAttempts?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  saveIntervalMs?: number;
+}
+
+interface NotifyPayload {
+  id?: unknown;
+  tx?: unknown;
+  type?: unknown;
+  cluster?: unknown;
+  data?: unknown;
+}
+
+/**
+ * NestJS transport over PostgreSQL: `@EventPattern('job.finished')` handlers are fed from the
+ * `event` table, woken by LISTEN/NOTIFY on channel `job_finished`.
+ */
+export class PgEventServer extends Server implements CustomTransportStrategy {
+  private readonly log = new Logger('PgEventServer');
+  private readonly subscriptions = new Map<string, EventSubscription>();
+  private listener: EventListener | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private connected = false;
+
+  constructor(
+    private readonly options: PgEventServerOptions,
+    private readonly events: EventRepository,
+    private readonly consumers: EventConsumerRepository,
+  ) {
+    super();
+  }
+
+  /** True while the LISTEN connection is up (for readiness checks). */
+  get isListening(): boolean {
+    return this.subscriptions.size === 0 || this.connected;
+  }
+
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      await this.start();
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  private async start(): Promise<void> {
+    const { app, cluster } = this.options;
+    for (const type of this.messageHandlers.keys()) {
+      const subscription = new EventSubscription(
+        {
+          consumer: `${app}:${cluster}:${type}`,
+          type,
+          cluster: this.options.onlyOwnCluster === false ? null : cluster,
+          handle: (event) => this.dispatch(event),
+          maxAttempts: this.options.maxAttempts ?? 8,
+          retryBaseMs: this.options.retryBaseMs ?? 200,
+          retryMaxMs: this.options.retryMaxMs ?? 30_000,
+          saveIntervalMs: this.options.saveIntervalMs ?? 200,
+          pageSize: 500,
+        },
+        this.events,
+        this.consumers,
+      );
+      await subscription.start();
+      this.subscriptions.set(channelOf(type), subscription);
+    }
+    if (this.subscriptions.size === 0) return;
+
+    this.listener = new EventListener(
+      this.options.databaseUrl,
+      () => this.onConnected(),
+      (notification) => this.onNotification(notification),
+      (error) => {
+        this.connected = false;
+        this.log.error(`listener connection: ${error.message}`);
+      },
+    );
+    await this.listener.connect([...this.subscriptions.keys()]);
+    const poll = this.options.pollIntervalMs ?? 1_000;
+    this.pollTimer = setInterval(() => this.catchUpAll(), poll);
+    this.pollTimer.unref();
+  }
+
+  private onConnected(): void {
+    this.connected = true;
+    this.catchUpAll();
+  }
+
+  private catchUpAll(): void {
+    for (const subscription of this.subscriptions.values()) subscription.requestCatchUp();
+  }
+
+  private onNotification({ channel, payload }: Notification): void {
+    const subscription = this.subscriptions.get(channel);
+    if (!subscription) return;
+    const message = (payload ?? {}) as NotifyPayload;
+    const valid =
+      typeof message.id === 'number' && typeof message.tx === 'string' && typeof message.type === 'string';
+    if (!valid || message.data === null || message.data === undefined) {
+      // Hand-written NOTIFY, or an event too large to carry: read the table instead.
+      subscription.onNotification({ id: String(message.id), withoutData: true });
+      return;
+    }
+    subscription.onNotification({
+      id: String(message.id),
+      txId: message.tx as string,
+      type: message.type as string,
+      cluster: typeof message.cluster === 'string' ? message.cluster : null,
+      payload: message.data,
+    });
+  }
+
+  private async dispatch(event: StoredEvent): Promise<void> {
+    const handler = this.messageHandlers.get(event.type);
+    if (!handler) return;
+    const result = await handler(event.payload, new PgEventContext([event]));
+    await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+  }
+
+  async close(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    await Promise.all([...this.subscriptions.values()].map((subscription) => subscription.close()));
+    await this.listener?.close().catch(() => undefined);
+    this.connected = false;
+  }
+
+  on(): never {
+    throw new Error('PgEventServer does not expose transport events');
+  }
+
+  unwrap<T>(): T {
+    return this.listener as T;
+  }
+}
