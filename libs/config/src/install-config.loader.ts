@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import {
+  describeValue,
+  InstallConfig,
+  LOG_LEVELS,
+  LogLevel,
+  RawInstallConfig,
+  rawInstallConfigSchema,
+  SECRET_FIELDS,
+  StorageConfig,
+  DatabaseConfig,
+} from './install-config.schema';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface LoadInstallConfigOptions {
+  /** Path to the YAML file; relative paths resolve against `cwd`. Falls back to `env.INFRABOX_CONFIG`. */
+  file?: string;
+  env?: Env;
+  cwd?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid install configuration ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const NO_FILE = '(no file)';
+const DEFAULT_HOST = 'http://127.0.0.1:8080';
+const DEFAULT_LISTEN_PORT = 8080;
+const DEFAULT_POSTGRES_PORT = 5432;
+const DEFAULT_EMBEDDED = { dataDir: '.infrabox/postgres', port: 54329 };
+const DEFAULT_LOCAL_STORAGE_PATH = '.infrabox/storage';
+
+/** Env vars that replace a secret in the YAML, keyed by the YAML path they override. */
+const SECRET_OVERRIDES: ReadonlyArray<[envName: string, path: string[]]> = [
+  ['INFRABOX_DATABASE_PASSWORD', ['database', 'postgres', 'password']],
+  ['INFRABOX_STORAGE_S3_ACCESS_KEY_ID', ['storage', 's3', 'access_key_id']],
+  ['INFRABOX_STORAGE_S3_SECRET_ACCESS_KEY', ['storage', 's3', 'secret_access_key']],
+  ['INFRABOX_STORAGE_GCS_SERVICE_ACCOUNT', ['storage', 'gcs', 'service_account']],
+];
+
+/**
+ * Loads the install configuration. This is the only place in the codebase
+ * that reads `process.env`.
+ */
+export function loadInstallConfig(options: LoadInstallConfigOptions = {}): InstallConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.file ?? nonEmpty(env.INFRABOX_CONFIG);
+  if (file === undefined) return buildConfig({ host: DEFAULT_HOST }, env, cwd, NO_FILE);
+
+  const path = resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`(file): cannot read: ${(err as Error).message}`]);
+  }
+  return parseInstallConfig(text, env, cwd, path);
+}
+
+/** Parses and validates YAML text; `sourceName` only appears in error messages. */
+export function parseInstallConfig(yamlText: string, env: Env = {}, cwd = process.cwd(), sourceName = '(inline)'): InstallConfig {
+  const doc = parseDocument(yamlText);
+  const [syntaxError] = doc.errors;
+  if (syntaxError) {
+    const pos = syntaxError.linePos?.[0];
+    const reason = syntaxError.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+    throw new ConfigError(sourceName, [`(yaml): syntax error${where}: ${reason}`]);
+  }
+  // An empty document is an empty mapping, so the message becomes "host: required".
+  return buildConfig(doc.toJS() ?? {}, env, cwd, sourceName);
+}
+
+function buildConfig(raw: unknown, env: Env, cwd: string, source: string): InstallConfig {
+  const parsed = rawInstallConfigSchema.safeParse(applySecretOverrides(raw, env), { reportInput: true });
+  const problems = parsed.success ? [] : parsed.error.issues.flatMap(formatIssue);
+
+  const logLevel = nonEmpty(env.INFRABOX_LOG_LEVEL) ?? 'log';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`INFRABOX_LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${describeValue(logLevel)}`);
+  }
+  const databaseUrl = nonEmpty(env.DATABASE_URL);
+  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) {
+    problems.push('DATABASE_URL: expected a postgres:// or postgresql:// URL');
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
+
+  const { host, api, cluster, database, storage } = parsed.data;
+  const name = cluster?.name ?? 'master';
+  return deepFreeze<InstallConfig>({
+    apiUrl: host.apiUrl,
+    listenPort: host.port ?? api?.port ?? DEFAULT_LISTEN_PORT,
+    cluster: { name, labels: cluster?.labels ?? [], isMaster: name === 'master' },
+    database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : toDatabase(database, cwd),
+    storage: toStorage(storage, cwd),
+    logLevel: logLevel as LogLevel,
+  });
+}
+
+function toDatabase(database: RawInstallConfig['database'], cwd: string): DatabaseConfig {
+  const pg = database?.postgres;
+  if (!pg?.enabled) {
+    return {
+      kind: 'embedded',
+      dataDir: resolve(cwd, database?.embedded?.data_dir ?? DEFAULT_EMBEDDED.dataDir),
+      port: database?.embedded?.port ?? DEFAULT_EMBEDDED.port,
+    };
+  }
+  // Presence of db/host/username when enabled is enforced by the schema.
+  const credentials = encodeURIComponent(pg.username!) + (pg.password === undefined ? '' : `:${encodeURIComponent(pg.password)}`);
+  const host = pg.host!.includes(':') && !pg.host!.startsWith('[') ? `[${pg.host}]` : pg.host!;
+  return {
+    kind: 'postgres',
+    url: `postgres://${credentials}@${host}:${pg.port ?? DEFAULT_POSTGRES_PORT}/${encodeURIComponent(pg.db!)}`,
+  };
+}
+
+function toStorage(storage: RawInstallConfig['storage'], cwd: string): StorageConfig {
+  // The schema guarantees at most one enabled backend and its required fields.
+  if (storage?.s3?.enabled) {
+    const s3 = storage.s3;
+    return {
+      kind: 's3',
+      bucket: s3.bucket!,
+      region: s3.region ?? 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: s3.force_path_style ?? s3.endpoint !== undefined,
+      accessKeyId: s3.access_key_id,
+      secretAccessKey: s3.secret_access_key,
+    };
+  }
+  if (storage?.gcs?.enabled) {
+    const gcs = storage.gcs;
+    return {
+      kind: 'gcs',
+      bucket: gcs.bucket!,
+      serviceAccount: gcs.service_account,
+      projectId: gcs.project_id,
+      apiEndpoint: gcs.api_endpoint,
+    };
+  }
+  return { kind: 'local', path: resolve(cwd, storage?.local?.path ?? DEFAULT_LOCAL_STORAGE_PATH) };
+}
+
+/** Writes env secrets into the parsed YAML, but only into sections that exist. */
+function applySecretOverrides(raw: unknown, env: Env): unknown {
+  let result = raw;
+  for (const [envName, path] of SECRET_OVERRIDES) {
+    const value = env[envName];
+    if (value !== undefined && value !== '') result = setIfParentExists(result, path, value);
+  }
+  return result;
+}
+
+function setIfParentExists(node: unknown, [key, ...rest]: string[], value: string): unknown {
+  if (!isMapping(node)) return node;
+  if (rest.length === 0) return { ...node, [key]: value };
+  if (!isMapping(node[key])) return node;
+  return { ...node, [key]: setIfParentExists(node[key], rest, value) };
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'a boolean',
+  object: 'a mapping',
+  array: 'a list',
+};
+
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown field`);
+  }
+  const path = formatPath(issue.path);
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return [`${path}: required`];
+    const field = issue.path[issue.path.length - 1];
+    const secret = typeof field === 'string' && SECRET_FIELDS.has(field);
+    const got = secret ? kindOf(issue.input) : describeValue(issue.input);
+    return [`${path}: expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${got}`];
+  }
+  return [`${path}: ${issue.message}`];
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
+}
+
+function kindOf(value: unknown): string {
+  if (value === null || Array.isArray(value) || typeof value === 'object') return describeValue(value);
+  return `a ${typeof value}`;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isPostgresUrl(value: string): boolean {
+  try {
+    return ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

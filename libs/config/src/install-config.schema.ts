@@ -1,0 +1,264 @@
+import { z } from 'zod';
+
+/*
+ * Schema of the install configuration YAML (snake_case, as in InfraBox's
+ * multi-cluster docs) plus the typed, normalized result (camelCase).
+ * Messages are written as "<reason>"; the loader prefixes the field path.
+ */
+
+export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ClusterConfig {
+  readonly name: string;
+  readonly labels: readonly string[];
+  readonly isMaster: boolean;
+}
+
+export type DatabaseConfig =
+  | { readonly kind: 'embedded'; readonly dataDir: string; readonly port: number }
+  | { readonly kind: 'postgres'; readonly url: string };
+
+export type StorageConfig =
+  | { readonly kind: 'local'; readonly path: string }
+  | {
+      readonly kind: 's3';
+      readonly bucket: string;
+      readonly region: string;
+      readonly endpoint?: string;
+      readonly forcePathStyle: boolean;
+      readonly accessKeyId?: string;
+      readonly secretAccessKey?: string;
+    }
+  | {
+      readonly kind: 'gcs';
+      readonly bucket: string;
+      /** Base64 of a service account JSON key, kept encoded; decode when needed. */
+      readonly serviceAccount?: string;
+      readonly projectId?: string;
+      readonly apiEndpoint?: string;
+    };
+
+export type InstallConfig = Readonly<{
+  /** Normalized API root of this cluster, e.g. `https://master.example.com` (no trailing slash). */
+  apiUrl: string;
+  listenPort: number;
+  cluster: ClusterConfig;
+  database: DatabaseConfig;
+  storage: StorageConfig;
+  logLevel: LogLevel;
+}>;
+
+/** Renders an offending value for messages: strings quoted, collections by kind. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') {
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  }
+  return String(value);
+}
+
+export const CLUSTER_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+const bool = z.boolean();
+
+// A transform rather than z.custom: z.custom failures abort the parent
+// object's cross-field checks, which would hide other problems.
+const port = z.unknown().transform((value, ctx): number => {
+  if (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535) return value as number;
+  ctx.addIssue({ code: 'custom', message: `expected an integer between 1 and 65535, got ${describeValue(value)}` });
+  return z.NEVER;
+});
+
+const httpUrl = z.string().refine(
+  (v) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  },
+  { error: (issue) => `expected an http(s) URL, got ${describeValue(issue.input)}` },
+);
+
+/** `host` → normalized origin plus the port if the host spelled one out. */
+const host = nonEmpty.transform((raw, ctx) => {
+  const match = /^(?:([A-Za-z][A-Za-z0-9+.-]*):\/\/)?([^/?#]*)(.*)$/s.exec(raw.trim())!;
+  const [, scheme = 'https', authority, rest] = match;
+  const fail = (reason: string) => {
+    ctx.addIssue({ code: 'custom', message: `${reason}, got ${describeValue(raw)}` });
+    return z.NEVER;
+  };
+  if (!['http', 'https'].includes(scheme.toLowerCase())) return fail('scheme must be http or https');
+  if (rest !== '' && rest !== '/') return fail('must be a scheme, host and optional port only, without path, query or fragment');
+  if (authority.includes('@')) return fail('must not contain credentials');
+  let url: URL;
+  try {
+    url = new URL(`${scheme}://${authority}`);
+  } catch {
+    return fail('expected a host name with optional scheme and port');
+  }
+  // URL drops default ports (https://x:443), so read the port from the text.
+  const explicitPort = /:(\d+)$/.exec(authority)?.[1];
+  if (explicitPort !== undefined && (Number(explicitPort) < 1 || Number(explicitPort) > 65535)) {
+    return fail('port must be between 1 and 65535');
+  }
+  return { apiUrl: url.origin, port: explicitPort === undefined ? undefined : Number(explicitPort) };
+});
+
+/** Comma-separated string (as in the docs) or a YAML list of strings. */
+const labels = z.unknown().transform((value, ctx): string[] => {
+  if (value === undefined || value === null) return [];
+  if (typeof value !== 'string' && !Array.isArray(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a comma-separated string or a list of strings, got ${describeValue(value)}`,
+    });
+    return z.NEVER;
+  }
+  const items: unknown[] = typeof value === 'string' ? value.split(',') : value;
+  const result: string[] = [];
+  items.forEach((item, index) => {
+    if (typeof item !== 'string') {
+      ctx.addIssue({ code: 'custom', path: [index], message: `expected a string, got ${describeValue(item)}` });
+      return;
+    }
+    const label = item.trim();
+    if (label === '') return;
+    if (result.includes(label)) {
+      ctx.addIssue({ code: 'custom', message: `duplicate label '${label}'` });
+    } else {
+      result.push(label);
+    }
+  });
+  return result;
+});
+
+const clusterName = z.string().regex(CLUSTER_NAME_PATTERN, {
+  error: (issue) =>
+    'must be a DNS label (lowercase letters, digits and "-", at most 63 characters, ' +
+    `starting and ending with a letter or digit), got ${describeValue(issue.input)}`,
+});
+
+// The docs show a placeholder instead of real base64, so only something that
+// really is base64 gets checked for being a JSON object.
+const serviceAccount = z.string().superRefine((value, ctx) => {
+  const compact = value.replace(/\s+/g, '');
+  if (compact === '' || !BASE64_PATTERN.test(compact)) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(compact, 'base64').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    ctx.addIssue({ code: 'custom', message: 'expected base64 of a service account JSON object' });
+  }
+});
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/*
+ * Cross-field checks below also run when sibling fields have type errors
+ * (zod skips them by default), so every problem is reported in one go.
+ * Their input is therefore only known to be a mapping.
+ */
+const whenMapping = { when: (payload: { value: unknown }) => isMapping(payload.value) };
+
+function requiredWhenEnabled<T extends z.ZodType<{ enabled: boolean }>>(schema: T, ...keys: string[]) {
+  return schema.superRefine((value, ctx) => {
+    const fields = value as Record<string, unknown>;
+    if (fields.enabled !== true) return;
+    for (const key of keys) {
+      if (fields[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required when enabled' });
+    }
+  }, whenMapping);
+}
+
+const postgres = requiredWhenEnabled(
+  z.strictObject({
+    enabled: bool,
+    db: nonEmpty.optional(),
+    host: nonEmpty.optional(),
+    port: port.optional(),
+    username: nonEmpty.optional(),
+    password: z.string().optional(),
+  }),
+  'db',
+  'host',
+  'username',
+);
+
+const database = z.strictObject({
+  postgres: postgres.nullish(),
+  embedded: z.strictObject({ data_dir: nonEmpty.optional(), port: port.optional() }).nullish(),
+});
+
+const s3 = requiredWhenEnabled(
+  z.strictObject({
+    enabled: bool,
+    bucket: nonEmpty.optional(),
+    region: nonEmpty.optional(),
+    endpoint: httpUrl.optional(),
+    force_path_style: bool.optional(),
+    access_key_id: z.string().optional(),
+    secret_access_key: z.string().optional(),
+  }),
+  'bucket',
+);
+
+const gcs = requiredWhenEnabled(
+  z.strictObject({
+    enabled: bool,
+    bucket: nonEmpty.optional(),
+    service_account: serviceAccount.optional(),
+    project_id: nonEmpty.optional(),
+    api_endpoint: httpUrl.optional(),
+  }),
+  'bucket',
+);
+
+const local = requiredWhenEnabled(z.strictObject({ enabled: bool, path: nonEmpty.optional() }), 'path');
+
+export const STORAGE_BACKENDS = ['s3', 'gcs', 'local'] as const;
+
+function joinNames(names: readonly string[]): string {
+  if (names.length === 0) return 'none';
+  return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+const storage = z.strictObject({ s3: s3.nullish(), gcs: gcs.nullish(), local: local.nullish() }).superRefine((value, ctx) => {
+  const sections = value as Record<string, unknown>;
+  const configured = STORAGE_BACKENDS.filter((name) => isMapping(sections[name]));
+  if (configured.length === 0) return; // nothing configured → local default
+  const flags = configured.map((name) => (sections[name] as { enabled?: unknown }).enabled);
+  if (flags.some((flag) => typeof flag !== 'boolean')) return; // already reported on the backend
+  const enabled = configured.filter((_, i) => flags[i] === true);
+  if (enabled.length !== 1) {
+    ctx.addIssue({ code: 'custom', message: `exactly one backend must be enabled, found ${joinNames(enabled)}` });
+  }
+}, whenMapping);
+
+export const rawInstallConfigSchema = z.strictObject({
+  host: host,
+  api: z.strictObject({ port: port.optional() }).nullish(),
+  cluster: z.strictObject({ name: clusterName.optional(), labels: labels.optional() }).nullish(),
+  database: database.nullish(),
+  storage: storage.nullish(),
+});
+
+export type RawInstallConfig = z.output<typeof rawInstallConfigSchema>;
+
+/** Fields whose values must never be echoed back in error messages. */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  'password',
+  'access_key_id',
+  'secret_access_key',
+  'service_account',
+]);

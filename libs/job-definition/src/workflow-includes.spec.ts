@@ -1,0 +1,155 @@
+import { definitionOf, doc, errorsOf, memoryLoader } from './test-helpers';
+import { resolveIncludePath } from './workflow-includes';
+
+const wait = (name: string, ...dependsOn: unknown[]) =>
+  dependsOn.length > 0 ? { name, type: 'wait', depends_on: dependsOn } : { name, type: 'wait' };
+const workflow = (name: string, infraboxFile: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  type: 'workflow',
+  infrabox_file: infraboxFile,
+  ...extra,
+});
+const graph = (jobs: Array<{ name: string; dependsOn: Array<{ job: string; on: string[] }> }>) =>
+  jobs.map((j) => [j.name, j.dependsOn.map((d) => `${d.job}:${d.on.join('|')}`)]);
+
+describe('workflow expansion', () => {
+  it('prefixes included jobs and rewires dependencies through the workflow', () => {
+    const loadInclude = memoryLoader({
+      'ci/build.json': doc(wait('compile'), wait('test', 'compile'), wait('lint')),
+    });
+    const root = doc(
+      wait('setup'),
+      workflow('build', 'ci/build.json', { depends_on: ['setup'] }),
+      wait('deploy', { job: 'build', on: ['finished', 'failure'] }),
+    );
+    expect(graph(definitionOf(root, { loadInclude }).jobs)).toEqual([
+      ['setup', []],
+      ['build/compile', ['setup:finished']],
+      ['build/test', ['build/compile:finished']],
+      ['build/lint', ['setup:finished']],
+      ['deploy', ['build/test:finished|failure', 'build/lint:finished|failure']],
+    ]);
+    expect(loadInclude.calls).toEqual(['ci/build.json']);
+  });
+
+  it('resolves nested includes relative to the including file', () => {
+    const loadInclude = memoryLoader({
+      'ci/build.json': doc(wait('prepare'), workflow('unit', 'tests/unit.json', { depends_on: ['prepare'] })),
+      'ci/tests/unit.json': doc(wait('run'), wait('report', 'run')),
+    });
+    expect(graph(definitionOf(doc(workflow('build', 'ci/build.json'), wait('after', 'build')), { loadInclude }).jobs)).toEqual([
+      ['build/prepare', []],
+      ['build/unit/run', ['build/prepare:finished']],
+      ['build/unit/report', ['build/unit/run:finished']],
+      ['after', ['build/unit/report:finished']],
+    ]);
+    expect(loadInclude.calls).toEqual(['ci/build.json', 'ci/tests/unit.json']);
+  });
+
+  it('resolves includes against the directory of options.file', () => {
+    const loadInclude = memoryLoader({ 'app/sub.json': doc(wait('x')) });
+    expect(definitionOf(doc(workflow('w', './sub.json')), { file: 'app/infrabox.json', loadInclude }).jobs[0]?.name).toBe('w/x');
+  });
+
+  it('lets a workflow depend on a job defined after it', () => {
+    const loadInclude = memoryLoader({ 'w.json': doc(wait('x')) });
+    expect(graph(definitionOf(doc(workflow('w', 'w.json', { depends_on: ['late'] }), wait('late')), { loadInclude }).jobs)).toEqual([
+      ['w/x', ['late:finished']],
+      ['late', []],
+    ]);
+  });
+
+  it('passes dependencies through an include without jobs', () => {
+    const loadInclude = memoryLoader({ 'empty.json': doc() });
+    expect(graph(definitionOf(doc(wait('a'), workflow('w', 'empty.json', { depends_on: ['a'] }), wait('b', 'w')), { loadInclude }).jobs)).toEqual([
+      ['a', []],
+      ['b', ['a:finished']],
+    ]);
+  });
+
+  it('gives included jobs the workflow cluster unless they set their own', () => {
+    const loadInclude = memoryLoader({ 'w.json': doc(wait('x'), { ...wait('y'), cluster: { selector: ['own'] } }) });
+    const jobs = definitionOf(doc(workflow('w', 'w.json', { cluster: { selector: ['eu'] } })), { loadInclude }).jobs;
+    expect(jobs.map((j) => j.cluster)).toEqual([{ selector: ['eu'] }, { selector: ['own'] }]);
+  });
+
+  it('allows including the same file twice', () => {
+    const loadInclude = memoryLoader({ 'lib.json': doc(wait('x')) });
+    expect(definitionOf(doc(workflow('a', 'lib.json'), workflow('b', 'lib.json')), { loadInclude }).jobs.map((j) => j.name)).toEqual([
+      'a/x',
+      'b/x',
+    ]);
+  });
+});
+
+describe('errors in included files', () => {
+  it('prefixes paths with the included file', () => {
+    const loadInclude = memoryLoader({ 'sub/infrabox.json': doc({ name: 'x', type: 'docker-image' }, wait('y', 'nope')) });
+    expect(errorsOf(doc(workflow('w', 'sub/infrabox.json'), wait('z', 'missing')), { loadInclude })).toEqual([
+      "#jobs[1].depends_on: Job 'missing' not found",
+      'sub/infrabox.json#jobs[0].image: required',
+      "sub/infrabox.json#jobs[1].depends_on: Job 'nope' not found",
+    ]);
+  });
+
+  it('reports invalid JSON in an include', () => {
+    const loadInclude = memoryLoader({ 'sub.json': '{"version": 1,\n"jobs": [' });
+    expect(errorsOf(doc(workflow('w', 'sub.json')), { loadInclude })).toEqual([
+      'sub.json#: invalid JSON: unexpected end of input at line 2 column 10',
+    ]);
+  });
+
+  it('detects include cycles', () => {
+    const loadInclude = memoryLoader({
+      'b.json': doc(workflow('back', 'a.json')),
+      'a.json': '{}',
+    });
+    expect(errorsOf(doc(wait('x'), wait('y'), workflow('w', 'b.json')), { file: 'a.json', loadInclude })).toEqual([
+      'b.json#jobs[0].infrabox_file: include cycle a.json -> b.json -> a.json',
+    ]);
+  });
+
+  it('detects a file including itself', () => {
+    expect(errorsOf(doc(workflow('w', './infrabox.json')), { loadInclude: memoryLoader({}) })).toEqual([
+      '#jobs[0].infrabox_file: include cycle infrabox.json -> infrabox.json',
+    ]);
+  });
+
+  it('rejects include paths escaping the repository root', () => {
+    const loadInclude = memoryLoader({ 'sub/inner.json': doc(workflow('deep', '../../x.json')), 'x.json': doc(wait('ok')) });
+    expect(errorsOf(doc(workflow('a', '../x.json'), workflow('b', 'sub/inner.json')), { loadInclude })).toEqual([
+      '#jobs[0].infrabox_file: must not point outside the repository root, got "../x.json"',
+      'sub/inner.json#jobs[0].infrabox_file: must not point outside the repository root, got "../../x.json"',
+    ]);
+  });
+
+  it('rejects absolute include paths', () => {
+    expect(errorsOf(doc(workflow('a', '/etc/infrabox.json')), { loadInclude: memoryLoader({}) })).toEqual([
+      '#jobs[0].infrabox_file: must be a path relative to the including file, got "/etc/infrabox.json"',
+    ]);
+  });
+
+  it('reports loader failures', () => {
+    expect(errorsOf(doc(workflow('a', 'missing.json')), { loadInclude: memoryLoader({}) })).toEqual([
+      "#jobs[0].infrabox_file: cannot load missing.json: ENOENT: no such file 'missing.json'",
+    ]);
+  });
+
+  it('reports a missing loader', () => {
+    expect(errorsOf(doc(workflow('a', 'x.json')))).toEqual(['#jobs[0].infrabox_file: cannot load x.json: no include loader configured']);
+  });
+});
+
+describe('resolveIncludePath', () => {
+  it.each([
+    ['infrabox.json', 'ci/build.json', { path: 'ci/build.json' }],
+    ['ci/infrabox.json', '../other.json', { path: 'other.json' }],
+    ['ci/infrabox.json', './a/../b.json', { path: 'ci/b.json' }],
+    ['ci/infrabox.json', '../../x.json', { error: 'must not point outside the repository root, got "../../x.json"' }],
+    ['infrabox.json', 'C:/x.json', { error: 'must be a path relative to the including file, got "C:/x.json"' }],
+    ['infrabox.json', 'ci\\x.json', { error: `must use '/' as path separator, got "ci\\\\x.json"` }],
+    ['infrabox.json', 'ci/', { error: 'must name a file, got "ci/"' }],
+  ])('from %s, %s → %j', (from, target, expected) => {
+    expect(resolveIncludePath(from, target)).toEqual(expected);
+  });
+});
