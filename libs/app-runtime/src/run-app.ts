@@ -19,7 +19,14 @@ export interface AppDefinition {
  * cleanly on SIGTERM/SIGINT.
  */
 export async function runApp(definition: AppDefinition, argv = process.argv.slice(2)): Promise<INestApplication | undefined> {
-  const args = parseAppArguments(definition.name, argv);
+  let args: ReturnType<typeof parseAppArguments>;
+  try {
+    args = parseAppArguments(definition.name, argv);
+  } catch (error) {
+    process.stderr.write(`infrabox ${definition.name}: ${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return undefined;
+  }
   if (args.help) {
     process.stdout.write(args.help);
     return undefined;
