@@ -14,9 +14,13 @@ export class Database {
 
   constructor(readonly pool: Pool, readonly url: string) {}
 
-  async query<T extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+  /**
+   * `name` makes it a prepared statement (parsed and planned once per connection): worth it for
+   * the few statements on a hot path, such as writing an event.
+   */
+  async query<T extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = [], name?: string): Promise<T[]> {
     const target: Queryable = this.current.getStore() ?? this.pool;
-    const result = await target.query<T>(sql, params);
+    const result = await target.query<T>({ text: sql, values: params, name });
     return result.rows;
   }
 

@@ -27,6 +27,7 @@ export class EventRepository {
     const [row] = await this.db.query<{ id: string }>(
       'INSERT INTO event (type, cluster, payload) VALUES ($1, $2, $3) RETURNING id',
       [type, cluster, JSON.stringify(payload ?? null)],
+      'event_insert',
     );
     return row.id;
   }
@@ -56,6 +57,7 @@ export class EventRepository {
             LIMIT $5
          ) e ON true`,
       [type, cluster, after.txId, after.id, limit],
+      'event_pending_after',
     );
     const events = rows.filter((row): row is EventRow & { snapshot_xmin: string } => row.id != null).map(toStoredEvent);
     return { events, snapshotXmin: rows[0].snapshot_xmin };
