@@ -1,14 +1,26 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { InstallConfig, InstallConfigModule } from '@infrabox/config';
+import { ClustersModule } from '@infrabox/clusters';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
+import { LivenessService } from './liveness/liveness.service';
+import { ReachabilityService } from './reachability/reachability.service';
+import { RegistrationService } from './registration/registration.service';
+import { DEFAULT_REGISTRY_OPTIONS, REGISTRY_OPTIONS, RegistryOptions } from './registry.options';
 
 @Module({})
 export class RegistryModule {
-  static forConfig(config: InstallConfig): DynamicModule {
+  /** `options` overrides the default timings (tests shorten them). */
+  static forConfig(config: InstallConfig, options: Partial<RegistryOptions> = {}): DynamicModule {
     return {
       module: RegistryModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'registry' })],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'registry' }), ClustersModule],
+      providers: [
+        { provide: REGISTRY_OPTIONS, useValue: { ...DEFAULT_REGISTRY_OPTIONS, ...options } },
+        RegistrationService,
+        LivenessService,
+        ReachabilityService,
+      ],
     };
   }
 }

@@ -1,0 +1,28 @@
+/** Timings of the registry; the defaults are the production values, tests shorten them. */
+export interface RegistryOptions {
+  /** How often this cluster refreshes its heartbeat. */
+  heartbeatIntervalMs: number;
+  /** A cluster whose heartbeat is older than this is reported lost. */
+  heartbeatTimeoutMs: number;
+  /** How often the leader looks for lost clusters (and the others try to become leader). */
+  sweepIntervalMs: number;
+  /** Advisory lock key that elects the one sweeper of the installation. */
+  sweepLockKey: bigint | number;
+  /** How often this cluster probes every other active cluster's API. */
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+}
+
+export const REGISTRY_OPTIONS = Symbol('REGISTRY_OPTIONS');
+
+/** Any constant shared by every registry of every cluster (the migration lock is ...401). */
+export const LIVENESS_SWEEP_LOCK_KEY = 7_286_133_402;
+
+export const DEFAULT_REGISTRY_OPTIONS: Readonly<RegistryOptions> = {
+  heartbeatIntervalMs: 5_000,
+  heartbeatTimeoutMs: 30_000,
+  sweepIntervalMs: 5_000,
+  sweepLockKey: LIVENESS_SWEEP_LOCK_KEY,
+  probeIntervalMs: 10_000,
+  probeTimeoutMs: 2_000,
+};

@@ -1,0 +1,42 @@
+/** A row of `cluster`, as read through {@link ClusterRepository}. */
+export interface Cluster {
+  name: string;
+  labels: string[];
+  apiUrl: string;
+  /** Set by an admin; a disabled cluster keeps its row and heartbeat but gets no new jobs. */
+  enabled: boolean;
+  /** Set by the liveness sweep: false once the heartbeat is older than the timeout. */
+  active: boolean;
+  capacity: number;
+  registeredAt: Date;
+  lastHeartbeatAt: Date;
+  /** Measured by the database clock when the row was read, so hosts' clocks do not matter. */
+  heartbeatAgeSeconds: number;
+}
+
+/** What a cluster says about itself when it registers (from its install config). */
+export interface ClusterRegistration {
+  name: string;
+  labels: readonly string[];
+  apiUrl: string;
+  /** Left out: a new row gets the database default, an existing row keeps its value. */
+  capacity?: number;
+}
+
+export interface RegistrationResult {
+  /** The row before registration; null when registration created it. */
+  previous: Cluster | null;
+  current: Cluster;
+}
+
+/** A row of `cluster_reachability`: the last probe of `to`'s API from `from`. */
+export interface ClusterReachability {
+  from: string;
+  to: string;
+  reachable: boolean;
+  rttMs: number | null;
+  error: string | null;
+  checkedAt: Date;
+}
+
+export type ProbeResult = Omit<ClusterReachability, 'checkedAt'>;

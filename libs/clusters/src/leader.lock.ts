@@ -1,0 +1,85 @@
+import { Client } from 'pg';
+
+export interface LeaderLockOptions {
+  databaseUrl: string;
+  /** The advisory lock key: one per kind of leadership, the same in every process of the installation. */
+  key: bigint | number;
+  /** Shows in `pg_stat_activity.application_name`, to find the leader's session. */
+  applicationName: string;
+}
+
+/**
+ * Leadership of one periodic duty across every process of an installation, held as a
+ * PostgreSQL session advisory lock on a dedicated connection (not the pool: a pooled connection
+ * would carry the lock to whoever borrows it next).
+ *
+ * `tryLead()` is called on every tick: it keeps the lead while the session is alive and tries
+ * to take it otherwise. When the leader dies its session ends, the server releases the lock,
+ * and another process takes over at its next tick.
+ *
+ * This belongs in `@infrabox/database` next to the migration lock; it lives here until that lib
+ * is free to change.
+ */
+export class LeaderLock {
+  private client: Client | null = null;
+  private leading = false;
+
+  constructor(private readonly options: LeaderLockOptions) {}
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** True when this process leads (now or from before). Never throws: a broken connection means "not leading". */
+  async tryLead(): Promise<boolean> {
+    try {
+      const client = this.client ?? (await this.connect());
+      if (this.leading) {
+        // A session lock lasts as long as the session: if the session answers, the lock is ours.
+        await client.query('SELECT 1');
+      } else {
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
+          String(this.options.key),
+        ]);
+        this.leading = rows[0].locked;
+      }
+    } catch {
+      await this.drop();
+    }
+    return this.leading;
+  }
+
+  /** Gives up the lead (if held) by ending the session. */
+  async release(): Promise<void> {
+    await this.drop();
+  }
+
+  private async connect(): Promise<Client> {
+    const client = new Client({
+      connectionString: this.options.databaseUrl,
+      application_name: this.options.applicationName,
+      keepAlive: true,
+      connectionTimeoutMillis: 5_000,
+      // A half-open socket would otherwise hang the liveness check for ever.
+      query_timeout: 5_000,
+    });
+    // Terminated session, server restart: the lock is gone with the session.
+    client.on('error', () => void this.drop(client));
+    client.on('end', () => void this.drop(client));
+    this.client = client;
+    try {
+      await client.connect();
+    } catch (error) {
+      await this.drop(client);
+      throw error;
+    }
+    return client;
+  }
+
+  private async drop(client: Client | null = this.client): Promise<void> {
+    if (!client || client !== this.client) return;
+    this.client = null;
+    this.leading = false;
+    await client.end().catch(() => undefined);
+  }
+}

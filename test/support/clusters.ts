@@ -1,0 +1,83 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { InstallConfig, parseInstallConfig } from '@infrabox/config';
+import { Database } from '@infrabox/database';
+import { RegistryModule } from '../../apps/registry/src/registry.module';
+import { RegistryOptions } from '../../apps/registry/src/registry.options';
+import { databaseUrl } from './database';
+
+/** A cluster name no other test uses (all tests share one database). */
+export function uniqueClusterName(prefix = 't'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** An install config for cluster `name` on the test database. */
+export function clusterConfig(name: string, options: { labels?: string[]; apiUrl?: string } = {}): InstallConfig {
+  const labels = options.labels?.length ? `\n  labels: ${options.labels.join(',')}` : '';
+  return parseInstallConfig(`host: ${options.apiUrl ?? 'http://127.0.0.1:1'}\ncluster:\n  name: ${name}${labels}\n`, {
+    DATABASE_URL: databaseUrl(),
+  });
+}
+
+/** Registry timings where nothing happens on its own; a test turns on what it exercises. */
+export function quietRegistryOptions(overrides: Partial<RegistryOptions> = {}): Partial<RegistryOptions> {
+  return {
+    heartbeatIntervalMs: 3_600_000,
+    sweepIntervalMs: 3_600_000,
+    probeIntervalMs: 3_600_000,
+    // Its own sweep leadership per test, so registries left by other tests never lead this one.
+    sweepLockKey: randomInt(1, 2 ** 47),
+    ...overrides,
+  };
+}
+
+export async function startRegistry(config: InstallConfig, options: Partial<RegistryOptions>): Promise<INestApplication> {
+  const app = await NestFactory.create(RegistryModule.forConfig(config, options), { logger: ['error'], abortOnError: false });
+  await app.init();
+  return app;
+}
+
+export interface ClusterEventRow {
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/** Every `cluster.*` event about one cluster, oldest first. */
+export async function clusterEvents(db: Database, cluster: string): Promise<ClusterEventRow[]> {
+  return db.query<ClusterEventRow>(
+    `SELECT type, payload FROM event WHERE type LIKE 'cluster.%' AND payload->>'cluster' = $1 ORDER BY id`,
+    [cluster],
+  );
+}
+
+export interface TestHttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A local HTTP server on 127.0.0.1 and a free port. */
+export async function startHttpServer(handle: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestHttpServer> {
+  const server: Server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The URL of a port nothing listens on (it was free a moment ago). */
+export async function closedPortUrl(): Promise<string> {
+  const server = await startHttpServer(() => undefined);
+  await server.close();
+  return server.url;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,28 @@
+/**
+ * A registry in its own process, for tests that need one to die (SIGKILL) rather than stop.
+ * Argument: {"cluster":"name","options":{…RegistryOptions}}. Prints READY once started, then
+ * LEADS / FOLLOWS whenever its liveness leadership changes.
+ */
+import 'reflect-metadata';
+import { LivenessService } from '../../apps/registry/src/liveness/liveness.service';
+import { RegistryOptions } from '../../apps/registry/src/registry.options';
+import { clusterConfig, startRegistry } from './clusters';
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2]) as { cluster: string; options: Partial<RegistryOptions> };
+  const app = await startRegistry(clusterConfig(args.cluster), args.options);
+  const liveness = app.get(LivenessService);
+  process.stdout.write('READY\n');
+  let leading = false;
+  setInterval(() => {
+    if (liveness.isLeader === leading) return;
+    leading = liveness.isLeader;
+    process.stdout.write(leading ? 'LEADS\n' : 'FOLLOWS\n');
+  }, 20);
+  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`registry-peer: ${error.stack}\n`);
+  process.exit(1);
+});
