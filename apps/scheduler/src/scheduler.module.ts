@@ -1,14 +1,30 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ClustersModule } from '@infrabox/clusters';
 import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
+import { JobsModule } from '@infrabox/jobs';
+import { ExecutionHandlers } from './execution/execution.handlers';
+import { JOB_EXECUTOR } from './execution/job-executor';
+import { JobRunner } from './execution/job-runner.service';
+import { ProcessExecutor } from './execution/process.executor';
+import { PlacementHandlers } from './placement/placement.handlers';
+import { PlacementService } from './placement/placement.service';
+import { defaultSchedulerOptions, SCHEDULER_OPTIONS, SchedulerOptions } from './scheduler.options';
 
 @Module({})
 export class SchedulerModule {
-  static forConfig(config: InstallConfig): DynamicModule {
+  static forConfig(config: InstallConfig, overrides: Partial<SchedulerOptions> = {}): DynamicModule {
     return {
       module: SchedulerModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'scheduler' })],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'scheduler' }), ClustersModule, JobsModule],
+      controllers: [PlacementHandlers, ExecutionHandlers],
+      providers: [
+        { provide: SCHEDULER_OPTIONS, useValue: { ...defaultSchedulerOptions(config), ...overrides } },
+        { provide: JOB_EXECUTOR, useClass: ProcessExecutor },
+        PlacementService,
+        JobRunner,
+      ],
     };
   }
 }

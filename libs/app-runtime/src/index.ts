@@ -1,2 +1,3 @@
 export { runApp } from './run-app';
 export type { AppDefinition } from './run-app';
+export { PeriodicTask } from './periodic-task';

@@ -6,5 +6,3 @@ export type { ClusterDto, ReachabilityDto } from './cluster.dto';
 export type { Cluster, ClusterReachability, ClusterRegistration, ProbeResult, RegistrationResult } from './cluster.types';
 export { CLUSTER_JOINED, CLUSTER_LOST, CLUSTER_UPDATED } from './cluster.events';
 export type { ClusterJoinedEvent, ClusterLostEvent, ClusterUpdatedEvent } from './cluster.events';
-export { LeaderLock } from './leader.lock';
-export type { LeaderLockOptions } from './leader.lock';

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
 import { InjectInstallConfig, InstallConfig } from '@infrabox/config';
-import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
-import { Cluster, CLUSTER_LOST, ClusterLostEvent, ClusterRepository, LeaderLock } from '@infrabox/clusters';
-import { PeriodicTask } from '../periodic-task';
+import { Cluster, CLUSTER_LOST, ClusterLostEvent, ClusterRepository } from '@infrabox/clusters';
+import { Database, LeaderLock } from '@infrabox/database';
+import { PeriodicTask } from '@infrabox/app-runtime';
 import { REGISTRY_OPTIONS, RegistryOptions } from '../registry.options';
 
 /**

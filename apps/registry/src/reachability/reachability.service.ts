@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectInstallConfig, InstallConfig } from '@infrabox/config';
 import { Cluster, ClusterReachability, ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
-import { PeriodicTask } from '../periodic-task';
+import { PeriodicTask } from '@infrabox/app-runtime';
 import { REGISTRY_OPTIONS, RegistryOptions } from '../registry.options';
 import { probeHealth } from './health.probe';
 

@@ -12,7 +12,7 @@ import {
   ClusterUpdatedEvent,
   RegistrationResult,
 } from '@infrabox/clusters';
-import { PeriodicTask } from '../periodic-task';
+import { PeriodicTask } from '@infrabox/app-runtime';
 import { REGISTRY_OPTIONS, RegistryOptions } from '../registry.options';
 
 type RegistrationEvent =

@@ -1,4 +1,5 @@
 import { initial } from './0001-initial.migration';
+import { jobConsole } from './0002-job-console.migration';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,4 @@ export interface Migration {
 }
 
 /** Applied in order. Never edit a released migration: add the next one. */
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, jobConsole];

@@ -16,9 +16,7 @@ export interface LeaderLockOptions {
  * `tryLead()` is called on every tick: it keeps the lead while the session is alive and tries
  * to take it otherwise. When the leader dies its session ends, the server releases the lock,
  * and another process takes over at its next tick.
- *
- * This belongs in `@infrabox/database` next to the migration lock; it lives here until that lib
- * is free to change.
+
  */
 export class LeaderLock {
   private client: Client | null = null;

@@ -1,0 +1,41 @@
+import type { DependencyCondition } from '@infrabox/job-definition';
+import { FINAL_STATES, FinalJobState, JobState, ParentLink } from '@infrabox/jobs';
+import { judgeDependencies } from './dependency-gate';
+
+const parent = (state: JobState, on: DependencyCondition[] = ['finished'], name = 'p'): ParentLink => ({
+  parentId: `${name}-id`,
+  parentName: name,
+  parentState: state,
+  parentCluster: 'c',
+  on,
+});
+
+describe('judgeDependencies', () => {
+  it('waits while any parent has not ended', () => {
+    for (const state of ['queued', 'scheduled', 'running'] as const) {
+      expect(judgeDependencies([parent('finished'), parent(state, ['*'], 'q')])).toEqual({ kind: 'wait' });
+    }
+  });
+
+  it('is ready with no parents', () => {
+    expect(judgeDependencies([])).toEqual({ kind: 'ready' });
+  });
+
+  const conditions: DependencyCondition[] = ['finished', 'error', 'failure', 'unstable', '*'];
+  for (const on of conditions) {
+    for (const state of FINAL_STATES as FinalJobState[]) {
+      const runs = on === '*' || on === state;
+      it(`on [${on}] with a parent that ended '${state}' → ${runs ? 'ready' : 'skip'}`, () => {
+        const verdict = judgeDependencies([parent(state, [on])]);
+        expect(verdict).toEqual(
+          runs ? { kind: 'ready' } : { kind: 'skip', message: `skipped: parent 'p' ended '${state}', this job runs on [${on}]` },
+        );
+      });
+    }
+  }
+
+  it('needs every parent satisfied', () => {
+    expect(judgeDependencies([parent('finished'), parent('failure', ['error', 'failure'], 'q')])).toEqual({ kind: 'ready' });
+    expect(judgeDependencies([parent('finished'), parent('failure', ['finished'], 'q')]).kind).toBe('skip');
+  });
+});

@@ -1,0 +1,56 @@
+import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { PeriodicTask } from '@infrabox/app-runtime';
+import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import {
+  JOB_ABORT_REQUESTED,
+  JOB_FINISHED,
+  JOB_PLACED,
+  JobAbortRequestedEvent,
+  JobFinishedEvent,
+  JobPlacedEvent,
+  JobRepository,
+} from '@infrabox/jobs';
+import { SCHEDULER_OPTIONS, SchedulerOptions } from '../scheduler.options';
+import { JobRunner } from './job-runner.service';
+
+/** Wakes the job state machine of this cluster on the events that can make a job runnable. */
+@Controller()
+export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly sweep: PeriodicTask;
+
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly jobs: JobRepository,
+    @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
+    @Inject(SCHEDULER_OPTIONS) options: SchedulerOptions,
+  ) {
+    this.sweep = new PeriodicTask('queued-job sweep', options.sweepIntervalMs, () => this.runner.considerDecidable(), new Logger('scheduler'));
+  }
+
+  @EventPattern(JOB_PLACED)
+  async onPlaced(@Payload() event: JobPlacedEvent): Promise<void> {
+    await this.runner.consider(event.jobId);
+  }
+
+  /** A parent ended: its children on this cluster may now run, or be skipped. */
+  @EventPattern(JOB_FINISHED)
+  async onFinished(@Payload() event: JobFinishedEvent): Promise<void> {
+    for (const child of await this.jobs.childrenOf(event.jobId)) {
+      if (child.cluster === this.config.cluster.name && child.state === 'queued') await this.runner.consider(child.id);
+    }
+  }
+
+  @EventPattern(JOB_ABORT_REQUESTED)
+  async onAbortRequested(@Payload() event: JobAbortRequestedEvent): Promise<void> {
+    await this.runner.abort(event.jobId);
+  }
+
+  onApplicationBootstrap(): void {
+    this.sweep.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.sweep.stop();
+  }
+}

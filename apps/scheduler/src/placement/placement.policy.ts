@@ -1,0 +1,83 @@
+import type { ClusterRequirement } from '@infrabox/job-definition';
+
+export interface CandidateCluster {
+  name: string;
+  labels: readonly string[];
+  active: boolean;
+  enabled: boolean;
+  capacity: number;
+  /** Jobs placed on it that have not ended. */
+  load: number;
+}
+
+export interface PlacedParent {
+  name: string;
+  cluster: string;
+}
+
+export interface PlacementRequest {
+  job: string;
+  requirement?: ClusterRequirement;
+  /** Parents already placed (in this build's placement or earlier). */
+  parents: readonly PlacedParent[];
+}
+
+/** Can `to` get bytes that sit on `from` (pull from→to, or push)? Unknown pairs count as reachable. */
+export type CanTransfer = (from: string, to: string) => boolean;
+
+export type PlacementDecision = { cluster: string; reason: string } | { error: string };
+
+/**
+ * Chooses the cluster for one job:
+ * 1. only active, enabled clusters carrying every label of `cluster.selector`;
+ * 2. only those that can get each parent's output (same cluster, or a transfer either way);
+ * 3. `cluster.prefer` when it qualifies; else a parent's cluster (no transfer at all); else the
+ *    least loaded relative to capacity, ties by name.
+ */
+export function choosePlacement(request: PlacementRequest, clusters: readonly CandidateCluster[], canTransfer: CanTransfer): PlacementDecision {
+  const selector = request.requirement?.selector ?? [];
+  const usable = clusters.filter((c) => c.active && c.enabled);
+  const matching = usable.filter((c) => selector.every((label) => c.labels.includes(label)));
+  if (matching.length === 0) {
+    const wanted = selector.length > 0 ? ` carries all of the labels [${selector.join(', ')}]` : '';
+    return { error: `job '${request.job}': no active, enabled cluster${wanted}; clusters: ${describeClusters(clusters)}` };
+  }
+
+  const reachable = matching.filter((c) => request.parents.every((p) => p.cluster === c.name || canTransfer(p.cluster, c.name)));
+  if (reachable.length === 0) {
+    const blocked = matching
+      .map((c) => {
+        const parent = request.parents.find((p) => p.cluster !== c.name && !canTransfer(p.cluster, c.name))!;
+        return `${c.name} cannot get the output of '${parent.name}' from ${parent.cluster} (neither ${parent.cluster} → ${c.name} nor ${c.name} → ${parent.cluster} is reachable)`;
+      })
+      .join('; ');
+    return { error: `job '${request.job}': no matching cluster can get its inputs: ${blocked}` };
+  }
+
+  const prefer = request.requirement?.prefer;
+  const preferred = prefer ? reachable.find((c) => c.name === prefer) : undefined;
+  if (preferred) return { cluster: preferred.name, reason: `preferred cluster ${preferred.name}` };
+
+  const parentClusters = new Set(request.parents.map((p) => p.cluster));
+  const withParent = reachable.filter((c) => parentClusters.has(c.name));
+  const pool = withParent.length > 0 ? withParent : reachable;
+  const chosen = [...pool].sort((a, b) => loadRatio(a) - loadRatio(b) || a.name.localeCompare(b.name))[0];
+  return {
+    cluster: chosen.name,
+    reason: withParent.length > 0 ? `stays with a parent on ${chosen.name}` : `least loaded of ${pool.map((c) => c.name).join(', ')}`,
+  };
+}
+
+function loadRatio(cluster: CandidateCluster): number {
+  return cluster.load / Math.max(1, cluster.capacity);
+}
+
+function describeClusters(clusters: readonly CandidateCluster[]): string {
+  if (clusters.length === 0) return 'none registered';
+  return clusters
+    .map((c) => {
+      const status = [c.active ? 'active' : 'inactive', c.enabled ? null : 'disabled'].filter(Boolean).join(', ');
+      return `${c.name} [${c.labels.join(', ')}] (${status})`;
+    })
+    .join(', ');
+}

@@ -1,0 +1,115 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { lastValueFrom } from 'rxjs';
+import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
+import { Database } from '@infrabox/database';
+import { forCluster, PgEventClient } from '@infrabox/events';
+import { Job, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobPlacedEvent, JobRepository } from '@infrabox/jobs';
+import { CandidateCluster, CanTransfer, choosePlacement, PlacedParent } from './placement.policy';
+
+/**
+ * Gives queued jobs a cluster. Any scheduler of any cluster may do it: the rows are taken with
+ * SKIP LOCKED, so when several race for one build the first places it and the others find
+ * nothing to do.
+ */
+@Injectable()
+export class PlacementService {
+  private readonly logger = new Logger('placement');
+
+  constructor(
+    private readonly db: Database,
+    private readonly jobs: JobRepository,
+    private readonly clusters: ClusterRepository,
+    private readonly reachability: ClusterReachabilityRepository,
+    private readonly events: PgEventClient,
+  ) {}
+
+  async placeBuild(buildId: string): Promise<number> {
+    return this.db.transaction(async () => {
+      const unplaced = await this.jobs.lockUnplacedOfBuild(buildId);
+      if (unplaced.length === 0) return 0;
+      return this.place(buildId, unplaced);
+    });
+  }
+
+  /** Takes the queued jobs away from a lost or disabled cluster and places them again. */
+  async rehomeQueuedOf(cluster: string): Promise<number> {
+    const byBuild = await this.db.transaction(async () => {
+      const jobs = await this.jobs.unplaceQueuedOn(cluster);
+      const builds = new Map<string, Job[]>();
+      for (const job of jobs) builds.set(job.buildId, [...(builds.get(job.buildId) ?? []), job]);
+      let placed = 0;
+      for (const [buildId, buildJobs] of builds) placed += await this.place(buildId, buildJobs);
+      return placed;
+    });
+    if (byBuild > 0) this.logger.log(`re-homed ${byBuild} queued job(s) of cluster ${cluster}`);
+    return byBuild;
+  }
+
+  /** Safety net: builds whose placement was lost (a scheduler died mid-way). */
+  async placeForgottenBuilds(olderThanSeconds: number): Promise<void> {
+    for (const buildId of await this.jobs.buildsWithUnplacedJobs(olderThanSeconds)) await this.placeBuild(buildId);
+  }
+
+  /** Runs inside the caller's transaction, with `pending` locked. */
+  private async place(buildId: string, pending: Job[]): Promise<number> {
+    const [clusters, load, matrix, all, edges] = await Promise.all([
+      this.clusters.findAll(),
+      this.jobs.countUnfinishedByCluster(),
+      this.reachability.findAll(),
+      this.jobs.findByBuild(buildId),
+      this.jobs.dependenciesOfBuild(buildId),
+    ]);
+    const candidates: CandidateCluster[] = clusters.map((c) => ({ ...c, load: load.get(c.name) ?? 0 }));
+    const reachable = new Map(matrix.map((r) => [`${r.from}→${r.to}`, r.reachable]));
+    // Bytes on `from` reach `to` if `to` can pull from `from`, or `from` can push to `to`.
+    const canTransfer: CanTransfer = (from, to) => (reachable.get(`${to}→${from}`) ?? true) || (reachable.get(`${from}→${to}`) ?? true);
+
+    const byId = new Map(all.map((j) => [j.id, j]));
+    const clusterOf = new Map(all.filter((j) => j.cluster).map((j) => [j.id, j.cluster!]));
+    const parentsOf = new Map<string, string[]>();
+    for (const e of edges) parentsOf.set(e.jobId, [...(parentsOf.get(e.jobId) ?? []), e.parentId]);
+
+    let placed = 0;
+    for (const job of topologicalOrder(pending, parentsOf)) {
+      const parents: PlacedParent[] = (parentsOf.get(job.id) ?? [])
+        .filter((id) => clusterOf.has(id))
+        .map((id) => ({ name: byId.get(id)!.name, cluster: clusterOf.get(id)! }));
+      const decision = choosePlacement({ job: job.name, requirement: job.definition.cluster, parents }, candidates, canTransfer);
+      if ('error' in decision) {
+        const failed = await this.jobs.transition(job.id, ['queued'], 'error', { message: decision.error });
+        if (failed) {
+          const event: JobFinishedEvent = { jobId: job.id, buildId, cluster: null, state: 'error' };
+          await lastValueFrom(this.events.emit(JOB_FINISHED, event));
+        }
+        this.logger.warn(decision.error);
+        continue;
+      }
+      if (!(await this.jobs.place(job.id, decision.cluster))) continue;
+      clusterOf.set(job.id, decision.cluster);
+      const target = candidates.find((c) => c.name === decision.cluster)!;
+      target.load++;
+      const event: JobPlacedEvent = { jobId: job.id, buildId, cluster: decision.cluster };
+      await lastValueFrom(this.events.emit(JOB_PLACED, forCluster(decision.cluster, event)));
+      placed++;
+    }
+    return placed;
+  }
+}
+
+/** Parents before children (among `jobs`); the validator has already rejected cycles. */
+function topologicalOrder(jobs: Job[], parentsOf: Map<string, string[]>): Job[] {
+  const pending = new Map(jobs.map((j) => [j.id, j]));
+  const ordered: Job[] = [];
+  const visit = (job: Job, seen: Set<string>) => {
+    if (!pending.has(job.id) || seen.has(job.id)) return;
+    seen.add(job.id);
+    for (const parentId of parentsOf.get(job.id) ?? []) {
+      const parent = pending.get(parentId);
+      if (parent) visit(parent, seen);
+    }
+    pending.delete(job.id);
+    ordered.push(job);
+  };
+  for (const job of jobs) visit(job, new Set());
+  return ordered;
+}

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '@infrabox/database';
+import { Build } from './job.types';
+
+interface BuildRow {
+  id: string;
+  project_id: string;
+  number: number;
+  created_at: Date;
+}
+
+/** SQL for `build`. */
+@Injectable()
+export class BuildRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Numbers builds 1, 2, 3… per project; call inside a transaction (the lock is transaction-scoped). */
+  async create(projectId: string): Promise<Build> {
+    await this.db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`build-number:${projectId}`]);
+    const [row] = await this.db.query<BuildRow>(
+      `INSERT INTO build (project_id, number)
+       SELECT $1, coalesce(max(number), 0) + 1 FROM build WHERE project_id = $1
+       RETURNING id, project_id, number, created_at`,
+      [projectId],
+    );
+    return toBuild(row);
+  }
+
+  async findById(id: string): Promise<Build | null> {
+    const [row] = await this.db.query<BuildRow>('SELECT id, project_id, number, created_at FROM build WHERE id = $1', [id]);
+    return row ? toBuild(row) : null;
+  }
+
+  async findRecent(limit: number): Promise<Array<Build & { projectName: string }>> {
+    const rows = await this.db.query<BuildRow & { project_name: string }>(
+      `SELECT b.id, b.project_id, b.number, b.created_at, p.name AS project_name
+         FROM build b JOIN project p ON p.id = b.project_id
+        ORDER BY b.created_at DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => ({ ...toBuild(row), projectName: row.project_name }));
+  }
+}
+
+function toBuild(row: BuildRow): Build {
+  return { id: row.id, projectId: row.project_id, number: row.number, createdAt: row.created_at };
+}

@@ -1,0 +1,44 @@
+import type { FinalJobState } from './job.types';
+
+/** Event types and payloads of the job life cycle. Payloads name what changed, nothing more. */
+export const BUILD_CREATED = 'build.created';
+export const JOB_PLACED = 'job.placed';
+export const JOB_STARTED = 'job.started';
+export const JOB_FINISHED = 'job.finished';
+export const JOB_ABORT_REQUESTED = 'job.abort_requested';
+export const JOB_CONSOLE = 'job.console';
+
+export interface BuildCreatedEvent {
+  buildId: string;
+}
+
+/** Scoped to the cluster that will run the job. */
+export interface JobPlacedEvent {
+  jobId: string;
+  buildId: string;
+  cluster: string;
+}
+
+export interface JobStartedEvent {
+  jobId: string;
+  buildId: string;
+  cluster: string;
+}
+
+/** Unscoped: children on any cluster, and the forwarders, react to it. */
+export interface JobFinishedEvent {
+  jobId: string;
+  buildId: string;
+  cluster: string | null;
+  state: FinalJobState;
+}
+
+/** Scoped to the cluster running the job. */
+export interface JobAbortRequestedEvent {
+  jobId: string;
+}
+
+export interface JobConsoleEvent {
+  jobId: string;
+  seq: number;
+}

@@ -1,0 +1,219 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '@infrabox/database';
+import type { DependencyCondition, JobDefinition } from '@infrabox/job-definition';
+import { Job, JobState, ParentLink } from './job.types';
+
+interface JobRow {
+  id: string;
+  build_id: string;
+  name: string;
+  type: Job['type'];
+  state: JobState;
+  definition: JobDefinition;
+  cluster_name: string | null;
+  message: string | null;
+  exit_code: number | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+const COLUMNS = 'id, build_id, name, type, state, definition, cluster_name, message, exit_code, created_at, started_at, finished_at';
+
+export interface NewDependency {
+  jobId: string;
+  parentId: string;
+  on: DependencyCondition[];
+}
+
+export interface TransitionFields {
+  message?: string | null;
+  exitCode?: number | null;
+}
+
+/** SQL for `job` and `job_dependency` (the edges belong to the jobs they join). */
+@Injectable()
+export class JobRepository {
+  constructor(private readonly db: Database) {}
+
+  async insertMany(buildId: string, definitions: readonly JobDefinition[]): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(
+      `INSERT INTO job (build_id, name, type, definition)
+       SELECT $1, name, type, definition FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS t(name, type, definition)
+       RETURNING ${COLUMNS}`,
+      [buildId, definitions.map((d) => d.name), definitions.map((d) => d.type), definitions.map((d) => JSON.stringify(d))],
+    );
+    return rows.map(toJob);
+  }
+
+  async insertDependencies(dependencies: readonly NewDependency[]): Promise<void> {
+    if (dependencies.length === 0) return;
+    await this.db.query(
+      `INSERT INTO job_dependency (job_id, parent_job_id, on_states)
+       SELECT job_id, parent_id, ARRAY(SELECT jsonb_array_elements_text(on_json::jsonb))
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(job_id, parent_id, on_json)`,
+      [dependencies.map((d) => d.jobId), dependencies.map((d) => d.parentId), dependencies.map((d) => JSON.stringify(d.on))],
+    );
+  }
+
+  async findById(id: string): Promise<Job | null> {
+    const [row] = await this.db.query<JobRow>(`SELECT ${COLUMNS} FROM job WHERE id = $1`, [id]);
+    return row ? toJob(row) : null;
+  }
+
+  async findByBuild(buildId: string): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(`SELECT ${COLUMNS} FROM job WHERE build_id = $1 ORDER BY created_at, name`, [buildId]);
+    return rows.map(toJob);
+  }
+
+  /** Queued jobs that have no cluster yet (placement missed or not yet done). */
+  async findUnplaced(limit = 1000): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(
+      `SELECT ${COLUMNS} FROM job WHERE state = 'queued' AND cluster_name IS NULL ORDER BY created_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toJob);
+  }
+
+  async findQueuedOn(cluster: string): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(
+      `SELECT ${COLUMNS} FROM job WHERE state = 'queued' AND cluster_name = $1 ORDER BY created_at`,
+      [cluster],
+    );
+    return rows.map(toJob);
+  }
+
+  /** Jobs queued on `cluster` whose parents have all ended: the ones a scheduler may decide on now. */
+  async findDecidableOn(cluster: string, limit = 500): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(
+      `SELECT ${COLUMNS} FROM job j
+        WHERE j.state = 'queued' AND j.cluster_name = $1
+          AND NOT EXISTS (
+            SELECT 1 FROM job_dependency d JOIN job p ON p.id = d.parent_job_id
+             WHERE d.job_id = j.id AND p.state IN ('queued', 'scheduled', 'running'))
+        ORDER BY j.created_at LIMIT $2`,
+      [cluster, limit],
+    );
+    return rows.map(toJob);
+  }
+
+  /**
+   * Locks the queued jobs of a build that have no cluster yet. SKIP LOCKED: when several
+   * schedulers race to place one build, the first takes the rows and the others get none.
+   */
+  async lockUnplacedOfBuild(buildId: string): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(
+      `SELECT ${COLUMNS} FROM job WHERE build_id = $1 AND state = 'queued' AND cluster_name IS NULL
+        FOR UPDATE SKIP LOCKED`,
+      [buildId],
+    );
+    return rows.map(toJob);
+  }
+
+  /** Locks the queued jobs of a cluster and takes their cluster away, for placing them again. */
+  async unplaceQueuedOn(cluster: string): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(
+      `UPDATE job SET cluster_name = NULL
+        WHERE id IN (SELECT id FROM job WHERE state = 'queued' AND cluster_name = $1 FOR UPDATE SKIP LOCKED)
+        RETURNING ${COLUMNS}`,
+      [cluster],
+    );
+    return rows.map(toJob);
+  }
+
+  /** Builds with queued jobs left without a cluster for longer than `olderThanSeconds`. */
+  async buildsWithUnplacedJobs(olderThanSeconds: number): Promise<string[]> {
+    const rows = await this.db.query<{ build_id: string }>(
+      `SELECT DISTINCT build_id FROM job
+        WHERE state = 'queued' AND cluster_name IS NULL AND created_at < now() - make_interval(secs => $1)`,
+      [olderThanSeconds],
+    );
+    return rows.map((r) => r.build_id);
+  }
+
+  /** Every edge of a build: child → parent. */
+  async dependenciesOfBuild(buildId: string): Promise<Array<{ jobId: string; parentId: string }>> {
+    return this.db.query(
+      `SELECT d.job_id AS "jobId", d.parent_job_id AS "parentId"
+         FROM job_dependency d JOIN job j ON j.id = d.job_id WHERE j.build_id = $1`,
+      [buildId],
+    );
+  }
+
+  async parentsOf(jobId: string): Promise<ParentLink[]> {
+    return this.db.query<ParentLink>(
+      `SELECT p.id AS "parentId", p.name AS "parentName", p.state AS "parentState",
+              p.cluster_name AS "parentCluster", d.on_states AS "on"
+         FROM job_dependency d JOIN job p ON p.id = d.parent_job_id
+        WHERE d.job_id = $1`,
+      [jobId],
+    );
+  }
+
+  async childrenOf(parentId: string): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(
+      `SELECT ${COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')}
+         FROM job_dependency d JOIN job j ON j.id = d.job_id
+        WHERE d.parent_job_id = $1`,
+      [parentId],
+    );
+    return rows.map(toJob);
+  }
+
+  /** Sets the cluster of a queued job; null when it is no longer queued. */
+  async place(jobId: string, cluster: string): Promise<Job | null> {
+    const [row] = await this.db.query<JobRow>(
+      `UPDATE job SET cluster_name = $2 WHERE id = $1 AND state = 'queued' RETURNING ${COLUMNS}`,
+      [jobId, cluster],
+    );
+    return row ? toJob(row) : null;
+  }
+
+  /**
+   * Moves a job from one of `from` to `to`, only if it is still in one of `from`: of several
+   * schedulers racing for a job, exactly one gets the row back.
+   */
+  async transition(jobId: string, from: readonly JobState[], to: JobState, fields: TransitionFields = {}): Promise<Job | null> {
+    const [row] = await this.db.query<JobRow>(
+      `UPDATE job
+          SET state = $3::job_state,
+              message = coalesce($4, message),
+              exit_code = coalesce($5, exit_code),
+              started_at = CASE WHEN $3::job_state = 'running' THEN now() ELSE started_at END,
+              finished_at = CASE WHEN $3::job_state IN ('finished', 'failure', 'error', 'killed', 'skipped', 'unstable')
+                                 THEN now() ELSE finished_at END
+        WHERE id = $1 AND state = ANY($2::job_state[])
+        RETURNING ${COLUMNS}`,
+      [jobId, from, to, fields.message ?? null, fields.exitCode ?? null],
+      'job_transition',
+    );
+    return row ? toJob(row) : null;
+  }
+
+  /** Jobs not yet ended per cluster, for least-loaded placement. */
+  async countUnfinishedByCluster(): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ cluster_name: string; n: number }>(
+      `SELECT cluster_name, count(*)::int AS n FROM job
+        WHERE cluster_name IS NOT NULL AND state IN ('queued', 'scheduled', 'running')
+        GROUP BY cluster_name`,
+    );
+    return new Map(rows.map((r) => [r.cluster_name, r.n]));
+  }
+}
+
+function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    buildId: row.build_id,
+    name: row.name,
+    type: row.type,
+    state: row.state,
+    definition: row.definition,
+    cluster: row.cluster_name,
+    message: row.message,
+    exitCode: row.exit_code,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}

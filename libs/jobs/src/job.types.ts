@@ -1,0 +1,48 @@
+import type { DependencyCondition, JobDefinition } from '@infrabox/job-definition';
+
+export const JOB_STATES = ['queued', 'scheduled', 'running', 'finished', 'failure', 'error', 'killed', 'skipped', 'unstable'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const FINAL_STATES: readonly JobState[] = ['finished', 'failure', 'error', 'killed', 'skipped', 'unstable'];
+export type FinalJobState = 'finished' | 'failure' | 'error' | 'killed' | 'skipped' | 'unstable';
+
+export function isFinal(state: JobState): state is FinalJobState {
+  return FINAL_STATES.includes(state);
+}
+
+/** A row of `job`, as the services see it. */
+export interface Job {
+  id: string;
+  buildId: string;
+  name: string;
+  type: JobDefinition['type'];
+  state: JobState;
+  definition: JobDefinition;
+  cluster: string | null;
+  message: string | null;
+  exitCode: number | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** A job's parent as seen from the child: its state and where it ran, and the child's condition. */
+export interface ParentLink {
+  parentId: string;
+  parentName: string;
+  parentState: JobState;
+  parentCluster: string | null;
+  on: DependencyCondition[];
+}
+
+export interface Build {
+  id: string;
+  projectId: string;
+  number: number;
+  createdAt: Date;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+}
