@@ -1,0 +1,27 @@
+/**
+ * The single place in the CLI that reads `process.env` (house rule: besides libs/config, nothing
+ * else does). Commands get these values as arguments, which keeps them testable.
+ */
+
+export interface CliEnvironment {
+  /** `INFRABOX_API`: root URL of the InfraBox API to talk to. */
+  readonly api?: string;
+  /** `INFRABOX_TOKEN`: sent as a bearer token with every API request. */
+  readonly token?: string;
+}
+
+export function readCliEnvironment(): CliEnvironment {
+  return { api: nonEmpty(process.env.INFRABOX_API), token: nonEmpty(process.env.INFRABOX_TOKEN) };
+}
+
+/**
+ * Environment of an app process started by `infrabox up`: this process's environment (so the
+ * apps see INFRABOX_LOG_LEVEL and the like) with `overrides` applied.
+ */
+export function childEnvironment(overrides: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}

@@ -1,0 +1,73 @@
+import { Command } from 'commander';
+import { resolveApiUrl } from './api-url.resolver';
+import { DEFAULT_STATE_DIR } from './cli-paths';
+import { CliError } from './cli-error';
+import type { CliContext } from './cli.context';
+import { formatClustersTable, isClusterList } from './clusters.table';
+import { InfraboxApiClient } from './infrabox-api.client';
+
+const API_OPTION_HELP = 'InfraBox API root (default: $INFRABOX_API, else the master in .infrabox/local.json, else http://127.0.0.1:8080)';
+
+/** `infrabox clusters [--json]`, `infrabox clusters enable NAME`, `infrabox clusters disable NAME`. */
+export function registerClustersCommand(program: Command, context: CliContext): void {
+  const clusters = program
+    .command('clusters')
+    .description('list the clusters of the installation, or enable/disable one')
+    .option('--json', 'print the API response as JSON instead of a table')
+    .option('--api <url>', API_OPTION_HELP)
+    .addHelpText(
+      'after',
+      `
+Columns: NAME, LABELS (cluster.labels), ACTIVE (heartbeat seen recently), ENABLED (takes new
+jobs), HEARTBEAT (age of the last heartbeat), URL (the cluster's API, its "host").
+
+Examples:
+  $ infrabox clusters
+  $ infrabox clusters --json --api http://127.0.0.1:8080
+  $ infrabox clusters disable worker-gcp`,
+    )
+    .action(async (options: { json?: boolean; api?: string }) => {
+      const client = apiClient(context, options.api);
+      const path = '/api/v1/clusters';
+      const response = await client.request('GET', path);
+      if (response.status !== 200) throw client.failure('GET', path, response);
+      if (!isClusterList(response.body)) {
+        throw new CliError(`unexpected answer from ${client.baseUrl}${path}: not a list of clusters (is --api the InfraBox API?)`);
+      }
+      if (options.json) {
+        context.stdout(JSON.stringify(response.body, null, 2));
+      } else if (response.body.length === 0) {
+        context.stdout('no clusters registered');
+      } else {
+        for (const line of formatClustersTable(response.body)) context.stdout(line);
+      }
+    });
+
+  for (const action of ['enable', 'disable'] as const) {
+    clusters
+      .command(action)
+      .description(action === 'enable' ? 'let a cluster take new jobs again' : 'stop placing new jobs on a cluster (running jobs finish)')
+      .argument('<name>', 'cluster name, as in `infrabox clusters`')
+      .option('--api <url>', API_OPTION_HELP)
+      .addHelpText(
+        'after',
+        `
+Example:
+  $ infrabox clusters ${action} worker-gcp
+  cluster worker-gcp ${action}d`,
+      )
+      .action(async (name: string, _options: unknown, command: Command) => {
+        const client = apiClient(context, command.optsWithGlobals<{ api?: string }>().api);
+        const path = `/api/v1/admin/clusters/${encodeURIComponent(name)}/${action}`;
+        const response = await client.request('POST', path);
+        if (response.status === 404) throw new CliError(`cluster '${name}' not found`);
+        if (response.status < 200 || response.status > 299) throw client.failure('POST', path, response);
+        context.stdout(`cluster ${name} ${action}d`);
+      });
+  }
+}
+
+function apiClient(context: CliContext, flag: string | undefined): InfraboxApiClient {
+  const baseUrl = resolveApiUrl({ flag, env: context.env.api, stateDir: DEFAULT_STATE_DIR });
+  return new InfraboxApiClient(baseUrl, context.env.token);
+}

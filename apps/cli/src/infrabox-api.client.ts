@@ -1,0 +1,84 @@
+import { CliError } from './cli-error';
+
+export interface ApiResponse {
+  status: number;
+  /** Parsed JSON body, or the raw text when the body is not JSON; undefined when empty. */
+  body: unknown;
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * A thin HTTP client for the InfraBox API. Network failures become a CliError with one line
+ * that says what to do; HTTP error statuses are returned, for the caller to name (404 → "not
+ * found") or to pass to `failure()`.
+ */
+export class InfraboxApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token?: string,
+  ) {}
+
+  async request(method: 'GET' | 'POST', path: string): Promise<ApiResponse> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, { method, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    } catch (error) {
+      throw new CliError(this.describeNetworkError(error));
+    }
+    const text = await response.text().catch(() => '');
+    return { status: response.status, body: parseBody(text) };
+  }
+
+  /** The one line shown for an unexpected HTTP status. */
+  failure(method: string, path: string, response: ApiResponse): CliError {
+    const detail = errorMessage(response.body);
+    return new CliError(`the InfraBox API answered ${method} ${path} with HTTP ${response.status}${detail ? `: ${detail}` : ''}`);
+  }
+
+  private describeNetworkError(error: unknown): string {
+    if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+      return `the InfraBox API at ${this.baseUrl} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+    }
+    const codes = errorCodes(error);
+    if (codes.includes('ECONNREFUSED')) {
+      return `cannot reach the InfraBox API at ${this.baseUrl} (is it running? start it with: npm start)`;
+    }
+    const reason = codes[0] ?? (error instanceof Error ? error.message : String(error));
+    return `cannot reach the InfraBox API at ${this.baseUrl}: ${reason}`;
+  }
+}
+
+/** Error codes of a fetch failure: undici wraps them in `cause`, sometimes as an AggregateError. */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  const visit = (value: unknown, depth: number): void => {
+    if (typeof value !== 'object' || value === null || depth > 4) return;
+    const { code, cause, errors } = value as { code?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof code === 'string') codes.push(code);
+    visit(cause, depth + 1);
+    if (Array.isArray(errors)) for (const inner of errors) visit(inner, depth + 1);
+  };
+  visit(error, 0);
+  return codes;
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `message` of a Nest error body (a string or a list of strings), plus its error id if any. */
+function errorMessage(body: unknown): string {
+  if (typeof body === 'string') return body.split('\n')[0]!.slice(0, 200);
+  if (typeof body !== 'object' || body === null) return '';
+  const { message, errorId } = body as { message?: unknown; errorId?: unknown };
+  const text = Array.isArray(message) ? message.map(String).join('; ') : typeof message === 'string' ? message : '';
+  return typeof errorId === 'string' ? `${text} (error id ${errorId})` : text;
+}

@@ -1,0 +1,39 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** What `infrabox up` writes to `<state dir>/local.json` so other commands find the local run. */
+export interface LocalState {
+  installations: Array<{ cluster: string; api: string }>;
+}
+
+export const LOCAL_STATE_FILE = 'local.json';
+
+export function localStatePath(stateDir: string): string {
+  return path.resolve(stateDir, LOCAL_STATE_FILE);
+}
+
+/** The state of the last `infrabox up` in `stateDir`, or undefined when absent or unreadable. */
+export function readLocalState(stateDir: string): LocalState | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(localStatePath(stateDir), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as LocalState).installations)) return undefined;
+  const installations = (value as LocalState).installations.filter(
+    (entry): entry is LocalState['installations'][number] =>
+      typeof entry === 'object' && entry !== null && typeof entry.cluster === 'string' && typeof entry.api === 'string',
+  );
+  return { installations };
+}
+
+/** Writes atomically (temp file + rename), so a reader never sees half a file. */
+export function writeLocalState(stateDir: string, state: LocalState): string {
+  const file = localStatePath(stateDir);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(temporary, file);
+  return file;
+}

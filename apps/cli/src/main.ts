@@ -1,0 +1,57 @@
+/**
+ * The `infrabox` command line. Exit codes: 0 ok, 1 failure (invalid input, API error, an app
+ * died), 2 usage error (unknown command or option, missing argument, invalid configuration).
+ */
+import { Command, CommanderError } from 'commander';
+import { readCliEnvironment } from './cli-environment';
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error';
+import { CliContext, createCliContext } from './cli.context';
+import { registerClustersCommand } from './clusters.command';
+import { registerUpCommand } from './up.command';
+import { registerValidateCommand } from './validate.command';
+
+export function buildProgram(context: CliContext): Command {
+  const program = new Command('infrabox')
+    .description('InfraBox command line: validate job definitions, inspect clusters, run a local installation')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      `
+The API is found through --api, else $INFRABOX_API, else .infrabox/local.json (written by
+"infrabox up"), else http://127.0.0.1:8080. $INFRABOX_TOKEN, when set, is sent as a bearer token.
+
+Examples:
+  $ infrabox validate infrabox.json
+  $ infrabox up
+  $ infrabox clusters
+  $ infrabox clusters disable worker-gcp`,
+    );
+  registerValidateCommand(program, context);
+  registerClustersCommand(program, context);
+  registerUpCommand(program, context);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const context = createCliContext(readCliEnvironment());
+  try {
+    await buildProgram(context).parseAsync(argv, { from: 'user' });
+    return context.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has printed the message (or the help) already.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof CliError) {
+      if (error.message !== '') context.stderr(error.message);
+      return error.exitCode;
+    }
+    context.stderr(`infrabox: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_FAILURE;
+  }
+}
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

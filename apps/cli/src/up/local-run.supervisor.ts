@@ -1,0 +1,198 @@
+import { existsSync } from 'node:fs';
+import { childEnvironment } from '../cli-environment';
+import { CliError, EXIT_FAILURE, EXIT_OK } from '../cli-error';
+import { appEntryPoint, displayPath } from '../cli-paths';
+import type { CliContext } from '../cli.context';
+import { writeLocalState } from '../local-state.store';
+import { waitUntilReady } from './api.readiness';
+import type { LocalRunPlan } from './installation.plan';
+import { describeExit, ManagedProcess } from './managed.process';
+import { LinePrefix } from './output.prefixer';
+import { isPortFree } from './port.check';
+import { SharedPostgres } from './shared-postgres.launcher';
+
+/** The apps of one installation, each its own process. */
+export const APPS = ['api', 'registry', 'scheduler', 'output-forwarder'] as const;
+
+const KILL_AFTER_MS = 10_000;
+/** A signal this soon after the first is the same Ctrl-C (a terminal and npm may both send it). */
+const REPEATED_SIGNAL_MS = 2_000;
+const SLOW_START_NOTICE_MS = 60_000;
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+export interface LocalRunOptions {
+  /** Folder for local.json. */
+  stateDir: string;
+  /** Colour the prefixes (stdout is a terminal). */
+  colour: boolean;
+}
+
+interface RunningApp {
+  label: string;
+  process: ManagedProcess;
+}
+
+/**
+ * Runs the apps of several installations as child processes until Ctrl-C/SIGTERM (exit 0) or
+ * until one of them exits on its own (exit 1). Stopping is ordered: every app gets SIGTERM (and
+ * SIGKILL after 10 s), and only when all are gone is the shared PostgreSQL stopped.
+ */
+export class LocalRun {
+  private readonly apps: RunningApp[] = [];
+  private postgres: Promise<SharedPostgres | undefined> = Promise.resolve(undefined);
+  private stopping: Promise<number> | undefined;
+  private forced = false;
+  private firstSignalAt = 0;
+  private resolveFinished: (exitCode: number) => void = () => undefined;
+  /** Resolves with the exit code once everything has stopped. */
+  private readonly finished = new Promise<number>((resolve) => (this.resolveFinished = resolve));
+  private readonly signalHandler = (signal: NodeJS.Signals): void => this.onSignal(signal);
+
+  constructor(
+    private readonly plan: LocalRunPlan,
+    private readonly options: LocalRunOptions,
+    private readonly context: CliContext,
+  ) {}
+
+  async run(): Promise<number> {
+    await this.preflight();
+    for (const signal of SIGNALS) process.on(signal, this.signalHandler);
+    try {
+      const postgres = await this.startPostgres();
+      if (this.stopping === undefined) this.startApps(postgres);
+      if (this.stopping === undefined) this.announce();
+      // Runs until a signal or an app's exit has stopped everything.
+      return await this.finished;
+    } catch (error) {
+      await this.stop(EXIT_FAILURE);
+      throw error;
+    } finally {
+      for (const signal of SIGNALS) process.off(signal, this.signalHandler);
+    }
+  }
+
+  /** Everything that can be checked before a process starts. */
+  private async preflight(): Promise<void> {
+    const missing = APPS.map(appEntryPoint).filter((file) => !existsSync(file));
+    if (missing.length > 0) throw new CliError(`${missing.join(', ')} not found: run \`npm run build\` first`);
+    for (const installation of this.plan.installations) {
+      if (!(await isPortFree(installation.config.listenPort))) {
+        throw new CliError(
+          `port ${installation.config.listenPort} of cluster '${installation.config.cluster.name}' (${displayPath(installation.configFile)}) is already in use; is another \`infrabox up\` running?`,
+        );
+      }
+    }
+  }
+
+  private async startPostgres(): Promise<SharedPostgres | undefined> {
+    const plan = this.plan.sharedPostgres;
+    if (plan === undefined) return undefined;
+    this.context.stdout(`starting the shared embedded PostgreSQL on port ${plan.port} (data in ${plan.dataDir})`);
+    this.postgres = SharedPostgres.start(plan, new LinePrefix('postgres', undefined, false), childEnvironment({}));
+    const postgres = await this.postgres;
+    this.context.stdout(`embedded PostgreSQL ${postgres!.owned ? 'started' : 'already running, joined'}: ${redact(postgres!.url)}`);
+    void postgres!.exited.then((exit) => {
+      if (this.stopping !== undefined) return;
+      this.context.stderr(`[postgres] ${describeExit(exit)}`);
+      void this.stop(EXIT_FAILURE);
+    });
+    return postgres;
+  }
+
+  private startApps(postgres: SharedPostgres | undefined): void {
+    this.plan.installations.forEach((installation, index) => {
+      const cluster = installation.config.cluster.name;
+      const env = childEnvironment({
+        ...(installation.config.database.kind === 'embedded' && postgres !== undefined && { DATABASE_URL: postgres.url }),
+        ...(!this.options.colour && { NO_COLOR: '1' }),
+      });
+      for (const app of APPS) {
+        const label = `${cluster} ${app}`;
+        const prefix = new LinePrefix(label, index, this.options.colour);
+        const child = new ManagedProcess({ script: appEntryPoint(app), args: ['--config', installation.configFile], env, prefix });
+        this.apps.push({ label, process: child });
+        this.context.stdout(prefix.line(`started (pid ${child.pid ?? '?'})`).trimEnd());
+        void child.exited.then((exit) => {
+          if (this.stopping !== undefined) {
+            const clean = exit.code === 0 || exit.signal === 'SIGTERM' || exit.signal === 'SIGINT';
+            this.context.stdout(prefix.line(clean ? 'stopped' : `stopped: it ${describeExit(exit)}`).trimEnd());
+            return;
+          }
+          this.context.stderr(prefix.line(describeExit(exit)).trimEnd());
+          void this.stop(EXIT_FAILURE);
+        });
+      }
+    });
+  }
+
+  /** Writes local.json, then tells where the master's API is once every API is ready. */
+  private announce(): void {
+    const installations = this.plan.installations.map((i) => ({ cluster: i.config.cluster.name, api: i.config.apiUrl }));
+    const file = writeLocalState(this.options.stateDir, { installations });
+    this.context.stdout(`wrote ${displayPath(file)}`);
+    const master = this.plan.installations.find((i) => i.config.cluster.isMaster);
+    const clusters = installations.map((i) => i.cluster).join(', ');
+    const notice = setTimeout(() => {
+      this.context.stdout(`still waiting for the APIs to report ready (GET /health/ready) after ${SLOW_START_NOTICE_MS / 1000} s`);
+    }, SLOW_START_NOTICE_MS);
+    // Probe locally: the apps listen on all interfaces, and `host` may be a public name.
+    const probes = this.plan.installations.map((i) => `http://127.0.0.1:${i.config.listenPort}`);
+    void waitUntilReady(probes, () => this.stopping !== undefined).then((ready) => {
+      clearTimeout(notice);
+      if (!ready) return;
+      const where = master ? `master API at ${master.config.apiUrl}` : 'no master among these configurations';
+      this.context.stdout(`InfraBox is up: ${where} (clusters: ${clusters}); Ctrl-C stops everything`);
+    });
+  }
+
+  private onSignal(signal: NodeJS.Signals): void {
+    if (this.stopping === undefined) {
+      this.firstSignalAt = Date.now();
+      this.context.stdout(`${signal}: stopping all apps (again to kill them at once)`);
+      void this.stop(EXIT_OK);
+    } else if (!this.forced && Date.now() - this.firstSignalAt > REPEATED_SIGNAL_MS) {
+      this.forced = true;
+      this.context.stdout(`${signal} again: killing all apps`);
+      for (const app of this.apps) app.process.signal('SIGKILL');
+    }
+  }
+
+  /** Stops everything once; later calls get the first call's exit code. */
+  private stop(exitCode: number): Promise<number> {
+    this.stopping ??= this.stopAll(exitCode).then((code) => {
+      this.resolveFinished(code);
+      return code;
+    });
+    return this.stopping;
+  }
+
+  private async stopAll(exitCode: number): Promise<number> {
+    const running = this.apps.filter((app) => app.process.running);
+    for (const app of running) app.process.signal('SIGTERM');
+    const killTimer = setTimeout(() => {
+      const left = this.apps.filter((app) => app.process.running);
+      if (left.length === 0) return;
+      this.context.stderr(`still running after ${KILL_AFTER_MS / 1000} s, killing: ${left.map((app) => app.label).join(', ')}`);
+      for (const app of left) app.process.signal('SIGKILL');
+    }, KILL_AFTER_MS);
+    await Promise.all(this.apps.map((app) => app.process.exited));
+    clearTimeout(killTimer);
+
+    const postgres = await this.postgres.catch(() => undefined);
+    if (postgres?.running) {
+      await postgres.stop();
+      this.context.stdout(postgres.owned ? 'embedded PostgreSQL stopped' : 'left the joined embedded PostgreSQL running');
+    }
+    if (this.apps.length > 0 || postgres !== undefined) {
+      this.context.stdout(`all processes stopped${exitCode === EXIT_OK ? '' : ` (exit code ${exitCode})`}`);
+    }
+    return exitCode;
+  }
+}
+
+/** The URL without its password, for the log. */
+function redact(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}

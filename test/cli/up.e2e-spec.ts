@@ -1,0 +1,163 @@
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { eventually } from '../support/database';
+import { CLI, freePort, portAccepts, processExists, runCli } from '../support/cli';
+import { DIST, TestProcess } from '../support/processes';
+
+const BIN = path.relative(DIST, CLI);
+/** `up` must start its own embedded PostgreSQL, not use the test run's database. */
+const UP_ENV = { DATABASE_URL: undefined, INFRABOX_API: undefined, INFRABOX_TOKEN: undefined, INFRABOX_CONFIG: undefined };
+
+interface Installation {
+  name?: string;
+  labels?: string;
+  port: number;
+  extra?: string;
+}
+
+async function writeConfig(dir: string, file: string, installation: Installation): Promise<string> {
+  const cluster = installation.name ? `cluster:\n  name: ${installation.name}\n  labels: ${installation.labels ?? ''}\n` : '';
+  const storage = path.join(dir, `storage-${installation.name ?? 'master'}`);
+  const text = `${cluster}host: http://127.0.0.1:${installation.port}\nstorage:\n  local:\n    enabled: true\n    path: ${storage}\n${installation.extra ?? ''}`;
+  const full = path.join(dir, file);
+  await writeFile(full, text);
+  return full;
+}
+
+async function isReady(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** `[<cluster> <app>] started (pid N)` lines → pid by label. */
+function startedPids(lines: string[]): Map<string, number> {
+  return new Map(lines.flatMap((line) => {
+    const match = /^\[(.+)\] started \(pid (\d+)\)$/.exec(line);
+    return match ? [[match[1]!, Number(match[2])] as const] : [];
+  }));
+}
+
+describe('infrabox up', () => {
+  jest.setTimeout(180_000);
+
+  it('runs a master and a worker on one embedded PostgreSQL, writes local.json, and stops everything on SIGINT', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'infrabox-up-'));
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'infrabox-up-pg-')); // PostgreSQL's user must own it
+    const [masterPort, workerPort, dbPort] = [await freePort(), await freePort(), await freePort()];
+    const master = await writeConfig(dir, 'master.yaml', { port: masterPort });
+    const worker = await writeConfig(dir, 'worker.yaml', { name: 'worker-1', labels: 'my-worker,GCP', port: workerPort });
+    const stateDir = path.join(dir, '.infrabox');
+
+    const up = new TestProcess(BIN, ['up', master, worker, '--data-dir', dataDir, '--db-port', String(dbPort), '--state-dir', stateDir], UP_ENV);
+    try {
+      await eventually(async () => (await isReady(masterPort)) && (await isReady(workerPort)), 120_000, 'both APIs ready');
+      await up.waitFor((lines) => lines.some((l) => l.startsWith('InfraBox is up: ')), 30_000, 'the "InfraBox is up" line');
+      expect(up.lines).toContain(`InfraBox is up: master API at http://127.0.0.1:${masterPort} (clusters: master, worker-1); Ctrl-C stops everything`);
+
+      expect(JSON.parse(await readFile(path.join(stateDir, 'local.json'), 'utf8'))).toEqual({
+        installations: [
+          { cluster: 'master', api: `http://127.0.0.1:${masterPort}` },
+          { cluster: 'worker-1', api: `http://127.0.0.1:${workerPort}` },
+        ],
+      });
+      const pids = startedPids(up.lines);
+      expect([...pids.keys()].sort()).toEqual(
+        ['api', 'registry', 'scheduler', 'output-forwarder'].flatMap((app) => [`master ${app}`, `worker-1 ${app}`]).sort(),
+      );
+      expect(up.lines.some((l) => l.startsWith('[master api] '))).toBe(true); // app output, prefixed
+      expect(up.lines.join('\n')).not.toContain('\x1b['); // no colour when stdout is not a terminal
+
+      // The real API, found through <cwd>/.infrabox/local.json.
+      let clusters: Array<{ name: string; labels: string[]; enabled: boolean }> = [];
+      await eventually(async () => {
+        const result = await runCli(['clusters', '--json'], { cwd: dir });
+        clusters = result.code === 0 ? JSON.parse(result.stdout) : [];
+        return clusters.length === 2;
+      }, 30_000, 'both clusters registered');
+      expect(clusters.map((c) => [c.name, c.labels, c.enabled]).sort()).toEqual([
+        ['master', [], true],
+        ['worker-1', ['my-worker', 'GCP'], true],
+      ]);
+      expect(await runCli(['clusters', 'disable', 'worker-1'], { cwd: dir })).toEqual({ code: 0, stdout: 'cluster worker-1 disabled\n', stderr: '' });
+      const table = await runCli(['clusters'], { cwd: dir });
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(new RegExp(`^worker-1 +my-worker,GCP +(yes|no) +no +\\S+ ago +http://127\\.0\\.0\\.1:${workerPort}$`, 'm'));
+      expect(await runCli(['clusters', 'enable', 'worker-1'], { cwd: dir })).toMatchObject({ code: 0, stdout: 'cluster worker-1 enabled\n' });
+      expect(await runCli(['clusters', 'enable', 'nope'], { cwd: dir })).toEqual({ code: 1, stdout: '', stderr: "cluster 'nope' not found\n" });
+
+      up.kill('SIGINT');
+      expect(await up.exited).toBe(0);
+    } finally {
+      up.kill('SIGKILL');
+    }
+    expect(up.lines).toContain('embedded PostgreSQL stopped');
+    expect(up.lines[up.lines.length - 1]).toBe('all processes stopped');
+    for (const [label, pid] of startedPids(up.lines)) expect([label, processExists(pid)]).toEqual([label, false]);
+    for (const port of [masterPort, workerPort, dbPort]) expect([port, await portAccepts(port)]).toEqual([port, false]);
+    expect(existsSync(path.join(dataDir, 'data', 'postmaster.pid'))).toBe(false);
+  });
+
+  it('stops everything with exit code 1 when an app exits on its own', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'infrabox-up-'));
+    const deadDb = await freePort();
+    // A database nobody serves: every app of this installation fails while starting.
+    const config = await writeConfig(dir, 'broken.yaml', {
+      name: 'worker-1',
+      port: await freePort(),
+      extra: `database:\n  postgres:\n    enabled: true\n    db: infrabox\n    host: 127.0.0.1\n    port: ${deadDb}\n    username: nobody\n`,
+    });
+    const up = new TestProcess(BIN, ['up', config, '--state-dir', path.join(dir, 'state')], UP_ENV);
+    try {
+      expect(await up.exited).toBe(1);
+    } finally {
+      up.kill('SIGKILL');
+    }
+    const stderr = up.stderr.join('');
+    expect(stderr).toMatch(/^\[worker-1 (api|registry|scheduler|output-forwarder)\] exited with code 1$/m);
+    expect(up.lines[up.lines.length - 1]).toBe('all processes stopped (exit code 1)');
+    for (const [label, pid] of startedPids(up.lines)) expect([label, processExists(pid)]).toEqual([label, false]);
+  });
+
+  it('refuses two configs with the same port or cluster name before starting anything (exit 2)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'infrabox-up-'));
+    const port = await freePort();
+    const a = await writeConfig(dir, 'a.yaml', { name: 'worker-a', port });
+    const b = await writeConfig(dir, 'b.yaml', { name: 'worker-b', port });
+    const c = await writeConfig(dir, 'c.yaml', { name: 'worker-a', port: await freePort() });
+
+    const samePort = await runCli(['up', 'a.yaml', 'b.yaml', '--state-dir', 'state'], { cwd: dir, env: UP_ENV });
+    expect(samePort).toEqual({
+      code: 2,
+      stdout: 'configurations: a.yaml, b.yaml\n',
+      stderr: `infrabox up: a.yaml and b.yaml use the same api port ${port}; each installation needs its own\n`,
+    });
+    const sameName = await runCli(['up', a, c], { cwd: dir, env: UP_ENV });
+    expect(sameName.code).toBe(2);
+    expect(sameName.stderr).toBe("infrabox up: a.yaml and c.yaml use the same cluster name 'worker-a'; each installation needs its own\n");
+    expect(existsSync(path.join(dir, 'state'))).toBe(false);
+  });
+
+  it('prints the configuration errors and exits 2', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'infrabox-up-'));
+    await writeFile(path.join(dir, 'bad.yaml'), 'host: http://127.0.0.1:8080\nclster: typo\n');
+    const result = await runCli(['up', 'bad.yaml', 'missing.yaml'], { cwd: dir, env: UP_ENV });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`Invalid install configuration ${path.join(dir, 'bad.yaml')}:\n  - clster: unknown field\n`);
+    expect(result.stderr).toContain(`Invalid install configuration ${path.join(dir, 'missing.yaml')}:\n  - (file): cannot read:`);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('bin/infrabox asks for a build when dist/ is missing', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'infrabox-bin-'));
+    await mkdir(path.join(dir, 'bin'));
+    await copyFile(CLI, path.join(dir, 'bin', 'infrabox'));
+    const proc = new TestProcess(path.relative(DIST, path.join(dir, 'bin', 'infrabox')), ['--help']);
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr.join('')).toContain('run `npm run build` first');
+  });
+});
