@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
+import { BuildsModule } from './builds/builds.module';
 import { ClustersApiModule } from './clusters/clusters.module';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
 import { HealthController } from './health/health.controller';
@@ -12,7 +13,7 @@ export class ApiModule {
   static forConfig(config: InstallConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), ClustersApiModule],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), ClustersApiModule, BuildsModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -160,11 +160,11 @@ export class JobRepository {
     return rows.map(toJob);
   }
 
-  /** Sets the cluster of a queued job; null when it is no longer queued. */
-  async place(jobId: string, cluster: string): Promise<Job | null> {
+  /** Sets the cluster (and the note shown with the job) of a queued job; null when it is no longer queued. */
+  async place(jobId: string, cluster: string, message: string | null = null): Promise<Job | null> {
     const [row] = await this.db.query<JobRow>(
-      `UPDATE job SET cluster_name = $2 WHERE id = $1 AND state = 'queued' RETURNING ${COLUMNS}`,
-      [jobId, cluster],
+      `UPDATE job SET cluster_name = $2, message = $3 WHERE id = $1 AND state = 'queued' RETURNING ${COLUMNS}`,
+      [jobId, cluster, message],
     );
     return row ? toJob(row) : null;
   }
@@ -177,7 +177,7 @@ export class JobRepository {
     const [row] = await this.db.query<JobRow>(
       `UPDATE job
           SET state = $3::job_state,
-              message = coalesce($4, message),
+              message = CASE WHEN $3::job_state = 'scheduled' THEN NULL ELSE coalesce($4, message) END,
               exit_code = coalesce($5, exit_code),
               started_at = CASE WHEN $3::job_state = 'running' THEN now() ELSE started_at END,
               finished_at = CASE WHEN $3::job_state IN ('finished', 'failure', 'error', 'killed', 'skipped', 'unstable')

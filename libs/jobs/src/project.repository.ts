@@ -17,6 +17,11 @@ export class ProjectRepository {
     return row;
   }
 
+  async findById(id: string): Promise<Project | null> {
+    const [row] = await this.db.query<Project>('SELECT id, name FROM project WHERE id = $1', [id]);
+    return row ?? null;
+  }
+
   async findByName(name: string): Promise<Project | null> {
     const [row] = await this.db.query<Project>('SELECT id, name FROM project WHERE name = $1', [name]);
     return row ?? null;

@@ -14,8 +14,27 @@ export class AllExceptionsFilter implements ExceptionFilter {
       response.status(exception.getStatus()).json(typeof body === 'string' ? { statusCode: exception.getStatus(), message: body } : body);
       return;
     }
+    const clientError = asClientError(exception);
+    if (clientError) {
+      response.status(clientError.status).json({ statusCode: clientError.status, message: clientError.message });
+      return;
+    }
     const errorId = randomUUID();
     this.logger.error(`error ${errorId}: ${(exception as Error)?.stack ?? String(exception)}`);
     response.status(500).json({ statusCode: 500, message: 'internal error', errorId });
   }
+}
+
+/**
+ * Errors raised before a controller runs (express's body parser: malformed JSON, a body over
+ * the size limit) carry their own 4xx status and a message meant for the client.
+ */
+function asClientError(exception: unknown): { status: number; message: string } | null {
+  const error = exception as { status?: unknown; expose?: unknown; message?: unknown; type?: unknown } | null;
+  if (!error || typeof error.status !== 'number' || error.status < 400 || error.status >= 500 || error.expose !== true) return null;
+  const messages: Record<string, string> = {
+    'entity.parse.failed': 'request body: malformed JSON',
+    'entity.too.large': 'request body: too large',
+  };
+  return { status: error.status, message: messages[String(error.type)] ?? String(error.message) };
 }

@@ -38,7 +38,7 @@ export class PlacementService {
       const builds = new Map<string, Job[]>();
       for (const job of jobs) builds.set(job.buildId, [...(builds.get(job.buildId) ?? []), job]);
       let placed = 0;
-      for (const [buildId, buildJobs] of builds) placed += await this.place(buildId, buildJobs);
+      for (const [buildId, buildJobs] of builds) placed += await this.place(buildId, buildJobs, cluster);
       return placed;
     });
     if (byBuild > 0) this.logger.log(`re-homed ${byBuild} queued job(s) of cluster ${cluster}`);
@@ -50,8 +50,11 @@ export class PlacementService {
     for (const buildId of await this.jobs.buildsWithUnplacedJobs(olderThanSeconds)) await this.placeBuild(buildId);
   }
 
-  /** Runs inside the caller's transaction, with `pending` locked. */
-  private async place(buildId: string, pending: Job[]): Promise<number> {
+  /**
+   * Runs inside the caller's transaction, with `pending` locked. When re-homing (`homeCluster`
+   * set), a job that no other cluster can take goes back to wait for its cluster rather than fail.
+   */
+  private async place(buildId: string, pending: Job[], homeCluster?: string): Promise<number> {
     const [clusters, load, matrix, all, edges] = await Promise.all([
       this.clusters.findAll(),
       this.jobs.countUnfinishedByCluster(),
@@ -75,6 +78,11 @@ export class PlacementService {
         .filter((id) => clusterOf.has(id))
         .map((id) => ({ name: byId.get(id)!.name, cluster: clusterOf.get(id)! }));
       const decision = choosePlacement({ job: job.name, requirement: job.definition.cluster, parents }, candidates, canTransfer);
+      if ('error' in decision && homeCluster) {
+        await this.jobs.place(job.id, homeCluster, `waiting for cluster ${homeCluster} to return: ${decision.error}`);
+        clusterOf.set(job.id, homeCluster);
+        continue;
+      }
       if ('error' in decision) {
         const failed = await this.jobs.transition(job.id, ['queued'], 'error', { message: decision.error });
         if (failed) {

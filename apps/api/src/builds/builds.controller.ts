@@ -1,0 +1,49 @@
+import { Body, Controller, DefaultValuePipe, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ConsoleChunk } from '@infrabox/jobs';
+import { BuildDto, JobDto } from './build.dto';
+import { BuildsService } from './builds.service';
+import { JobsService } from './jobs.service';
+
+// Authentication (project tokens) comes with the data endpoints; these routes are open for now.
+@Controller('api/v1')
+export class BuildsController {
+  constructor(
+    private readonly builds: BuildsService,
+    private readonly jobs: JobsService,
+  ) {}
+
+  /** Body: `{ "definition": <the infrabox.json content> }`. */
+  @Post('projects/:project/builds')
+  create(@Param('project') project: string, @Body() body: { definition?: unknown } | undefined): Promise<BuildDto> {
+    return this.builds.create(project, body?.definition);
+  }
+
+  @Get('builds')
+  recent(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number): Promise<BuildDto[]> {
+    return this.builds.recent(Math.min(Math.max(limit, 1), 500));
+  }
+
+  @Get('builds/:id')
+  get(@Param('id', ParseUUIDPipe) id: string): Promise<BuildDto> {
+    return this.builds.get(id);
+  }
+
+  @Get('jobs/:id')
+  job(@Param('id', ParseUUIDPipe) id: string): Promise<JobDto> {
+    return this.jobs.get(id);
+  }
+
+  @Get('jobs/:id/console')
+  console(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query('after', new DefaultValuePipe(0), ParseIntPipe) after: number,
+  ): Promise<ConsoleChunk[]> {
+    return this.jobs.console(id, after);
+  }
+
+  @Post('jobs/:id/abort')
+  @HttpCode(200)
+  abort(@Param('id', ParseUUIDPipe) id: string): Promise<JobDto> {
+    return this.jobs.abort(id);
+  }
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { JobsModule } from '@infrabox/jobs';
+import { BuildsController } from './builds.controller';
+import { BuildsService } from './builds.service';
+import { JobsService } from './jobs.service';
+
+@Module({
+  imports: [JobsModule],
+  controllers: [BuildsController],
+  providers: [BuildsService, JobsService],
+})
+export class BuildsModule {}

@@ -1,0 +1,59 @@
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { lastValueFrom } from 'rxjs';
+import { Database } from '@infrabox/database';
+import { PgEventClient } from '@infrabox/events';
+import { validateBuildDefinition } from '@infrabox/job-definition';
+import { BUILD_CREATED, BuildCreatedEvent, BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
+import { BuildDto, toBuildDto } from './build.dto';
+
+const PROJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$/;
+
+@Injectable()
+export class BuildsService {
+  constructor(
+    private readonly db: Database,
+    private readonly projects: ProjectRepository,
+    private readonly builds: BuildRepository,
+    private readonly jobs: JobRepository,
+    private readonly events: PgEventClient,
+  ) {}
+
+  /**
+   * Validates an infrabox.json and creates the build with all its jobs and edges, announcing it
+   * with `build.created` in the same transaction; a scheduler then places the jobs.
+   */
+  async create(projectName: string, definitionInput: unknown): Promise<BuildDto> {
+    if (!PROJECT_NAME.test(projectName)) {
+      throw new BadRequestException(`project: '${projectName}' is not a valid name (letters, digits, _ . -, at most 100)`);
+    }
+    if (definitionInput === undefined) throw new BadRequestException('definition: required (the infrabox.json content)');
+    const result = validateBuildDefinition(definitionInput);
+    if (!result.ok) throw new BadRequestException({ statusCode: 400, message: 'invalid infrabox.json', errors: result.errors });
+
+    return this.db.transaction(async () => {
+      const project = await this.projects.findOrCreate(projectName);
+      const build = await this.builds.create(project.id);
+      const jobs = await this.jobs.insertMany(build.id, result.definition.jobs);
+      const idByName = new Map(jobs.map((j) => [j.name, j.id]));
+      await this.jobs.insertDependencies(
+        result.definition.jobs.flatMap((definition) =>
+          definition.dependsOn.map((d) => ({ jobId: idByName.get(definition.name)!, parentId: idByName.get(d.job)!, on: d.on })),
+        ),
+      );
+      const event: BuildCreatedEvent = { buildId: build.id };
+      await lastValueFrom(this.events.emit(BUILD_CREATED, event));
+      return toBuildDto(build, project.name, jobs);
+    });
+  }
+
+  async get(buildId: string): Promise<BuildDto> {
+    const build = await this.builds.findById(buildId);
+    if (!build) throw new NotFoundException(`build '${buildId}' not found`);
+    const [project, jobs] = await Promise.all([this.projects.findById(build.projectId), this.jobs.findByBuild(build.id)]);
+    return toBuildDto(build, project?.name ?? '', jobs);
+  }
+
+  async recent(limit: number): Promise<BuildDto[]> {
+    return (await this.builds.findRecent(limit)).map((b) => toBuildDto(b, b.projectName));
+  }
+}

@@ -1,0 +1,57 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { lastValueFrom } from 'rxjs';
+import { Database } from '@infrabox/database';
+import { forCluster, PgEventClient } from '@infrabox/events';
+import {
+  ConsoleChunk,
+  isFinal,
+  JOB_ABORT_REQUESTED,
+  JOB_FINISHED,
+  JobAbortRequestedEvent,
+  JobConsoleRepository,
+  JobFinishedEvent,
+  JobRepository,
+} from '@infrabox/jobs';
+import { JobDto, toJobDto } from './build.dto';
+
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly db: Database,
+    private readonly jobs: JobRepository,
+    private readonly consoles: JobConsoleRepository,
+    private readonly events: PgEventClient,
+  ) {}
+
+  async get(jobId: string): Promise<JobDto> {
+    const job = await this.jobs.findById(jobId);
+    if (!job) throw new NotFoundException(`job '${jobId}' not found`);
+    return toJobDto(job);
+  }
+
+  async console(jobId: string, afterSeq: number): Promise<ConsoleChunk[]> {
+    await this.get(jobId);
+    return this.consoles.readAfter(jobId, afterSeq);
+  }
+
+  /**
+   * A queued job is killed here and now; a job that a scheduler holds is killed by that
+   * scheduler, which is asked through an event scoped to its cluster.
+   */
+  async abort(jobId: string): Promise<JobDto> {
+    return this.db.transaction(async () => {
+      const job = await this.jobs.findById(jobId);
+      if (!job) throw new NotFoundException(`job '${jobId}' not found`);
+      if (isFinal(job.state)) throw new ConflictException(`job '${job.name}' has already ended (${job.state})`);
+      const killed = await this.jobs.transition(job.id, ['queued'], 'killed', { message: 'aborted' });
+      if (killed) {
+        const event: JobFinishedEvent = { jobId: job.id, buildId: job.buildId, cluster: job.cluster, state: 'killed' };
+        await lastValueFrom(this.events.emit(JOB_FINISHED, event));
+        return toJobDto(killed);
+      }
+      const request: JobAbortRequestedEvent = { jobId: job.id };
+      await lastValueFrom(this.events.emit(JOB_ABORT_REQUESTED, forCluster(job.cluster!, request)));
+      return toJobDto(job);
+    });
+  }
+}
