@@ -97,6 +97,32 @@ describe('event delivery (one process, real PostgreSQL)', () => {
     expect(seqs(third)).toEqual([3]);
   });
 
+  it('finds an event whose NOTIFY never came through the safety poll, and moves its durable horizon on', async () => {
+    const type = uniqueEventType();
+    const consumer = await consume(db, { types: [type], app: 'poll', pollIntervalMs: 200 });
+    await emit(type, { seq: 1 });
+    await eventually(() => consumer.handled.length === 1, 5_000, 'notified event');
+    // Triggers do not fire in replica mode: this row arrives without any NOTIFY.
+    const silent = await db.pool.connect();
+    try {
+      await silent.query('SET session_replication_role = replica');
+      await silent.query("INSERT INTO event (type, payload) VALUES ($1, '{\"seq\":2}')", [type]);
+    } finally {
+      await silent.query('SET session_replication_role = DEFAULT');
+      silent.release();
+    }
+    await eventually(() => consumer.handled.length === 2, 5_000, 'the silent event, through the poll');
+    expect(seqs(consumer)).toEqual([1, 2]);
+    const [{ max }] = await db.query<{ max: string }>('SELECT max(tx_id)::text AS max FROM event WHERE type = $1', [type]);
+    await eventually(async () => {
+      const [row] = await db.query<{ passed: boolean; handled: number }>(
+        'SELECT horizon > $2::xid8 AS passed, cardinality(handled_ids) AS handled FROM event_consumer WHERE name = $1',
+        [`poll:master:${type}`, max],
+      );
+      return row?.passed === true && row.handled === 0;
+    }, 5_000, 'the durable horizon past both events');
+  });
+
   it('delivers cluster-scoped events only to that cluster, unscoped ones to all', async () => {
     const type = uniqueEventType();
     const w1 = await consume(db, { types: [type], cluster: 'w1' });

@@ -150,6 +150,27 @@ describe('scheduling across a master and two workers (separate processes)', () =
     }
   }, 120_000);
 
+  it('gives a job its environment and folders, stores its console output, and ends it at its timeout', async () => {
+    const build = await push([
+      job('env', {
+        command: ['sh', '-c', 'echo "job=$INFRABOX_JOB_ID build=$INFRABOX_BUILD_ID cluster=$INFRABOX_CLUSTER_NAME"; test -d "$INFRABOX_OUTPUT" && test -d "$INFRABOX_INPUTS/first" && echo folders-ok; echo to-stderr >&2'],
+        depends_on: ['first'],
+        cluster: { selector: ['GCP'] },
+      }),
+      job('first', { command: ['true'] }),
+      job('slow', { command: ['sleep', '30'], timeout: 1 }),
+    ]);
+    const jobs = new Map((await settled(build.id)).map((j) => [j.name, j]));
+    const env = jobs.get('env')!;
+    expect(env.state).toBe('finished');
+    const chunks = (await api<Array<{ seq: number; text: string }>>(master.apiUrl, 'GET', `/api/v1/jobs/${env.id}/console`)).body;
+    const text = chunks.map((c) => c.text).join('');
+    expect(text).toContain(`job=${env.id} build=${build.id} cluster=${names.gcp}`);
+    expect(text).toContain('folders-ok');
+    expect(text).toContain('to-stderr');
+    expect(jobs.get('slow')).toMatchObject({ state: 'error', message: 'timed out after 1 s' });
+  }, 60_000);
+
   it('with two schedulers for one cluster, runs none of 1,000 jobs twice', async () => {
     const builds = await Promise.all(
       Array.from({ length: 10 }, (_, b) =>

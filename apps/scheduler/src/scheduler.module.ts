@@ -1,11 +1,11 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import { ClustersModule } from '@infrabox/clusters';
 import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
 import { JobsModule } from '@infrabox/jobs';
 import { ExecutionHandlers } from './execution/execution.handlers';
-import { JOB_EXECUTOR } from './execution/job-executor';
+import { JOB_EXECUTOR, JobExecutor } from './execution/job-executor';
 import { JobRunner } from './execution/job-runner.service';
 import { ProcessExecutor } from './execution/process.executor';
 import { PlacementHandlers } from './placement/placement.handlers';
@@ -14,14 +14,15 @@ import { defaultSchedulerOptions, SCHEDULER_OPTIONS, SchedulerOptions } from './
 
 @Module({})
 export class SchedulerModule {
-  static forConfig(config: InstallConfig, overrides: Partial<SchedulerOptions> = {}): DynamicModule {
+  /** `executor` replaces the process executor (benchmarks run no-op jobs; tests may inject one). */
+  static forConfig(config: InstallConfig, overrides: Partial<SchedulerOptions> = {}, executor: Type<JobExecutor> = ProcessExecutor): DynamicModule {
     return {
       module: SchedulerModule,
       imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'scheduler' }), ClustersModule, JobsModule],
       controllers: [PlacementHandlers, ExecutionHandlers],
       providers: [
         { provide: SCHEDULER_OPTIONS, useValue: { ...defaultSchedulerOptions(config), ...overrides } },
-        { provide: JOB_EXECUTOR, useClass: ProcessExecutor },
+        { provide: JOB_EXECUTOR, useClass: executor },
         PlacementService,
         JobRunner,
       ],

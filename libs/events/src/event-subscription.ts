@@ -43,8 +43,10 @@ export class EventSubscription {
   private readonly handled = new Map<string, bigint>();
   private readonly failing = new Map<string, Failing>();
   private readonly live: StoredEvent[] = [];
-  private catchUpWanted = true;
+  /** `full` reads every row past the horizon; `verify` first counts them (the safety poll). */
+  private catchUpWanted: 'none' | 'verify' | 'full' = 'full';
   private draining: Promise<void> | null = null;
+  private kickedWhileDraining = false;
   private dirty = false;
   private lastSave = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -78,8 +80,8 @@ export class EventSubscription {
     this.kick();
   }
 
-  requestCatchUp(): void {
-    this.catchUpWanted = true;
+  requestCatchUp(mode: 'verify' | 'full' = 'full'): void {
+    if (this.catchUpWanted !== 'full') this.catchUpWanted = mode;
     this.kick();
   }
 
@@ -101,23 +103,31 @@ export class EventSubscription {
   }
 
   private kick(): void {
-    if (this.closed || this.draining) return;
+    if (this.closed) return;
+    if (this.draining) {
+      this.kickedWhileDraining = true;
+      return;
+    }
+    this.kickedWhileDraining = false;
     this.draining = this.drain()
       .catch((error: Error) => {
         // The database went away mid-drain: a reconnect requests a catch-up, the poll retries.
         this.logger.warn(`delivery paused: ${error.message}`);
-        this.catchUpWanted = true;
+        this.catchUpWanted = 'full';
       })
       .finally(() => {
         this.draining = null;
+        // Work that arrived while the drain was finishing (saving its position) found it busy.
+        if (this.kickedWhileDraining) this.kick();
       });
   }
 
   private async drain(): Promise<void> {
     while (!this.closed) {
-      if (this.catchUpWanted) {
-        this.catchUpWanted = false;
-        await this.catchUp();
+      if (this.catchUpWanted !== 'none') {
+        const mode = this.catchUpWanted;
+        this.catchUpWanted = 'none';
+        if (mode === 'full' || !(await this.advanceIfNothingMissed())) await this.catchUp();
       } else if (this.live.length > 0) {
         await this.deliver(this.live.shift()!);
       } else if (this.nextDueRetry()) {
@@ -151,6 +161,25 @@ export class EventSubscription {
       for (const [id, tx] of this.handled) if (tx < newHorizon) this.handled.delete(id);
       this.dirty = true;
     }
+  }
+
+  /**
+   * The safety poll's cheap path: if the rows between the horizon and the server's xmin are
+   * exactly the ones handled, move the horizon without reading them. Any difference (a missed
+   * event, a failing one, ids restored after a restart) falls back to a full catch-up.
+   */
+  private async advanceIfNothingMissed(): Promise<boolean> {
+    const { count, snapshotXmin } = await this.events.countUpToHorizon(this.options.type, this.options.cluster, this.horizon.toString());
+    const xmin = BigInt(snapshotXmin);
+    let handledBelow = 0;
+    for (const tx of this.handled.values()) if (tx >= this.horizon && tx < xmin) handledBelow++;
+    if (handledBelow !== count) return false;
+    if (xmin > this.horizon) {
+      this.horizon = xmin;
+      for (const [id, tx] of this.handled) if (tx < xmin) this.handled.delete(id);
+      this.dirty = true;
+    }
+    return true;
   }
 
   private alreadySeen(event: StoredEvent): boolean {

@@ -62,6 +62,23 @@ export class EventRepository {
     const events = rows.filter((row): row is EventRow & { snapshot_xmin: string } => row.id != null).map(toStoredEvent);
     return { events, snapshotXmin: rows[0].snapshot_xmin };
   }
+
+  /**
+   * How many events of a type committed from `fromTxId` up to the horizon, with the horizon
+   * itself (same statement, same snapshot): a cheap check that nothing was missed.
+   */
+  async countUpToHorizon(type: string, cluster: string | null, fromTxId: string): Promise<{ count: number; snapshotXmin: string }> {
+    const [row] = await this.db.query<{ count: number; snapshot_xmin: string }>(
+      `SELECT count(*)::int AS count, pg_snapshot_xmin(pg_current_snapshot())::text AS snapshot_xmin
+         FROM event
+        WHERE type = $1
+          AND ($2::text IS NULL OR cluster IS NULL OR cluster = $2)
+          AND tx_id >= $3::xid8 AND tx_id < pg_snapshot_xmin(pg_current_snapshot())`,
+      [type, cluster, fromTxId],
+      'event_count_up_to_horizon',
+    );
+    return { count: row.count, snapshotXmin: row.snapshot_xmin };
+  }
 }
 
 function toStoredEvent(row: EventRow): StoredEvent {

@@ -100,7 +100,7 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
     );
     await this.listener.connect([...this.subscriptions.keys()]);
     const poll = this.options.pollIntervalMs ?? 1_000;
-    this.pollTimer = setInterval(() => this.catchUpAll(), poll);
+    this.pollTimer = setInterval(() => this.catchUpAll('verify'), poll);
     this.pollTimer.unref();
   }
 
@@ -109,8 +109,8 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
     this.catchUpAll();
   }
 
-  private catchUpAll(): void {
-    for (const subscription of this.subscriptions.values()) subscription.requestCatchUp();
+  private catchUpAll(mode: 'verify' | 'full' = 'full'): void {
+    for (const subscription of this.subscriptions.values()) subscription.requestCatchUp(mode);
   }
 
   private onNotification({ channel, payload }: Notification): void {

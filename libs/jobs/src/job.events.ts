@@ -31,6 +31,8 @@ export interface JobFinishedEvent {
   buildId: string;
   cluster: string | null;
   state: FinalJobState;
+  /** Clusters holding queued children when the job ended; other schedulers need not look. */
+  childClusters: string[];
 }
 
 /** Scoped to the cluster running the job. */

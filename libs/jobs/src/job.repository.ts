@@ -140,24 +140,43 @@ export class JobRepository {
     );
   }
 
-  async parentsOf(jobId: string): Promise<ParentLink[]> {
-    return this.db.query<ParentLink>(
-      `SELECT p.id AS "parentId", p.name AS "parentName", p.state AS "parentState",
-              p.cluster_name AS "parentCluster", d.on_states AS "on"
-         FROM job_dependency d JOIN job p ON p.id = d.parent_job_id
-        WHERE d.job_id = $1`,
+  /** A job with its parents, in one round trip (the scheduler's hot path). */
+  async findWithParents(jobId: string): Promise<{ job: Job; parents: ParentLink[] } | null> {
+    const [row] = await this.db.query<JobRow & { parents: ParentLink[] }>(
+      `SELECT ${COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')},
+              coalesce(json_agg(json_build_object(
+                'parentId', p.id, 'parentName', p.name, 'parentState', p.state,
+                'parentCluster', p.cluster_name, 'on', d.on_states)) FILTER (WHERE p.id IS NOT NULL), '[]') AS parents
+         FROM job j
+         LEFT JOIN job_dependency d ON d.job_id = j.id
+         LEFT JOIN job p ON p.id = d.parent_job_id
+        WHERE j.id = $1
+        GROUP BY j.id`,
       [jobId],
+      'job_with_parents',
     );
+    return row ? { job: toJob(row), parents: row.parents } : null;
   }
 
-  async childrenOf(parentId: string): Promise<Job[]> {
-    const rows = await this.db.query<JobRow>(
-      `SELECT ${COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')}
-         FROM job_dependency d JOIN job j ON j.id = d.job_id
-        WHERE d.parent_job_id = $1`,
+  /** The clusters that hold queued children of a job: the only schedulers its end concerns. */
+  async queuedChildClusters(parentId: string): Promise<string[]> {
+    const rows = await this.db.query<{ cluster_name: string }>(
+      `SELECT DISTINCT j.cluster_name FROM job_dependency d JOIN job j ON j.id = d.job_id
+        WHERE d.parent_job_id = $1 AND j.state = 'queued' AND j.cluster_name IS NOT NULL`,
       [parentId],
+      'job_queued_child_clusters',
     );
-    return rows.map(toJob);
+    return rows.map((r) => r.cluster_name);
+  }
+
+  async queuedChildrenOn(parentId: string, cluster: string): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `SELECT j.id FROM job_dependency d JOIN job j ON j.id = d.job_id
+        WHERE d.parent_job_id = $1 AND j.state = 'queued' AND j.cluster_name = $2`,
+      [parentId, cluster],
+      'job_queued_children_on',
+    );
+    return rows.map((r) => r.id);
   }
 
   /** Sets the cluster (and the note shown with the job) of a queued job; null when it is no longer queued. */

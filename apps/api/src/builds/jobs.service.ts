@@ -6,11 +6,10 @@ import {
   ConsoleChunk,
   isFinal,
   JOB_ABORT_REQUESTED,
-  JOB_FINISHED,
   JobAbortRequestedEvent,
   JobConsoleRepository,
-  JobFinishedEvent,
   JobRepository,
+  JobTransitions,
 } from '@infrabox/jobs';
 import { JobDto, toJobDto } from './build.dto';
 
@@ -20,6 +19,7 @@ export class JobsService {
     private readonly db: Database,
     private readonly jobs: JobRepository,
     private readonly consoles: JobConsoleRepository,
+    private readonly transitions: JobTransitions,
     private readonly events: PgEventClient,
   ) {}
 
@@ -43,12 +43,8 @@ export class JobsService {
       const job = await this.jobs.findById(jobId);
       if (!job) throw new NotFoundException(`job '${jobId}' not found`);
       if (isFinal(job.state)) throw new ConflictException(`job '${job.name}' has already ended (${job.state})`);
-      const killed = await this.jobs.transition(job.id, ['queued'], 'killed', { message: 'aborted' });
-      if (killed) {
-        const event: JobFinishedEvent = { jobId: job.id, buildId: job.buildId, cluster: job.cluster, state: 'killed' };
-        await lastValueFrom(this.events.emit(JOB_FINISHED, event));
-        return toJobDto(killed);
-      }
+      const killed = await this.transitions.end(job.id, ['queued'], 'killed', { message: 'aborted' });
+      if (killed) return toJobDto(killed);
       const request: JobAbortRequestedEvent = { jobId: job.id };
       await lastValueFrom(this.events.emit(JOB_ABORT_REQUESTED, forCluster(job.cluster!, request)));
       return toJobDto(job);

@@ -29,16 +29,16 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
   }
 
   @EventPattern(JOB_PLACED)
-  async onPlaced(@Payload() event: JobPlacedEvent): Promise<void> {
-    await this.runner.consider(event.jobId);
+  onPlaced(@Payload() event: JobPlacedEvent): void {
+    this.runner.enqueue([event.jobId]);
   }
 
   /** A parent ended: its children on this cluster may now run, or be skipped. */
   @EventPattern(JOB_FINISHED)
   async onFinished(@Payload() event: JobFinishedEvent): Promise<void> {
-    for (const child of await this.jobs.childrenOf(event.jobId)) {
-      if (child.cluster === this.config.cluster.name && child.state === 'queued') await this.runner.consider(child.id);
-    }
+    const cluster = this.config.cluster.name;
+    if (!event.childClusters?.includes(cluster)) return;
+    this.runner.enqueue(await this.jobs.queuedChildrenOn(event.jobId, cluster));
   }
 
   @EventPattern(JOB_ABORT_REQUESTED)

@@ -9,14 +9,10 @@ import {
   FinalJobState,
   Job,
   JOB_CONSOLE,
-  JOB_FINISHED,
-  JOB_STARTED,
   JobConsoleEvent,
   JobConsoleRepository,
-  JobFinishedEvent,
   JobRepository,
-  JobStartedEvent,
-  JobState,
+  JobTransitions,
   ParentLink,
   TransitionFields,
 } from '@infrabox/jobs';
@@ -27,20 +23,30 @@ import { JOB_EXECUTOR, JobExecutor } from './job-executor';
 
 type AbortReason = 'timeout' | 'abort' | 'shutdown';
 
+/** Jobs being decided on at once; decisions are a few short queries each. */
+const DECISION_CONCURRENCY = 8;
+
 /**
- * The job state machine on one cluster: queued → scheduled → running → finished | failure |
- * error | killed, or queued → skipped. Every transition is a conditional UPDATE, so of several
- * scheduler replicas exactly one moves a job, and its event commits with the change.
+ * The job state machine on one cluster: queued → running → finished | failure | error | killed,
+ * or queued → skipped. (`scheduled` is for executors with a pending phase, such as a pod not yet
+ * started; the process executor starts at once.) Every change is conditional on the current
+ * state, so of several scheduler replicas exactly one moves a job, and its event commits with it.
  */
 @Injectable()
 export class JobRunner implements OnApplicationShutdown {
   private readonly logger: Logger;
   private readonly running = new Map<string, AbortController>();
   private readonly cluster: string;
+  /** Jobs waiting for a decision, in arrival order; a job is in here at most once. */
+  private readonly pending = new Set<string>();
+  private deciding = 0;
+  /** Set when a ready job was left queued for want of a slot; the next free slot looks again. */
+  private starved = false;
 
   constructor(
     private readonly db: Database,
     private readonly jobs: JobRepository,
+    private readonly transitions: JobTransitions,
     private readonly consoles: JobConsoleRepository,
     private readonly events: PgEventClient,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
@@ -51,30 +57,19 @@ export class JobRunner implements OnApplicationShutdown {
     this.logger = new Logger(`scheduler@${this.cluster}`);
   }
 
-  /** Decides on a job placed on this cluster: wait, skip, finish (a `wait` job) or start. */
-  async consider(jobId: string): Promise<void> {
-    const job = await this.jobs.findById(jobId);
-    if (!job || job.state !== 'queued' || job.cluster !== this.cluster) return;
-    const parents = await this.jobs.parentsOf(job.id);
-    const verdict = judgeDependencies(parents);
-    if (verdict.kind === 'wait') return;
-    if (verdict.kind === 'skip') {
-      await this.end(job, ['queued'], 'skipped', { message: verdict.message });
-      return;
-    }
-    if (job.type === 'wait') {
-      await this.end(job, ['queued'], 'finished', { message: 'all dependencies ended' });
-      return;
-    }
-    if (this.running.size >= this.options.maxParallelJobs) return; // picked up again when a slot frees
-    const claimed = await this.jobs.transition(job.id, ['queued'], 'scheduled');
-    if (!claimed) return; // another replica took it, or it was aborted
-    void this.execute(claimed, parents);
+  /**
+   * Queues jobs for a decision and returns at once: an event handler never waits for a job.
+   * Should this process die first, the jobs are still queued in the database and the periodic
+   * sweep finds them.
+   */
+  enqueue(jobIds: Iterable<string>): void {
+    for (const id of jobIds) this.pending.add(id);
+    this.pump();
   }
 
   /** Considers every queued job of this cluster whose parents have all ended. */
   async considerDecidable(): Promise<void> {
-    for (const job of await this.jobs.findDecidableOn(this.cluster)) await this.consider(job.id);
+    this.enqueue((await this.jobs.findDecidableOn(this.cluster)).map((job) => job.id));
   }
 
   async abort(jobId: string): Promise<void> {
@@ -84,31 +79,66 @@ export class JobRunner implements OnApplicationShutdown {
       return;
     }
     const job = await this.jobs.findById(jobId);
-    if (job && job.cluster === this.cluster) await this.end(job, ['queued'], 'killed', { message: 'aborted' });
+    if (job && job.cluster === this.cluster) await this.transitions.end(job.id, ['queued'], 'killed', { message: 'aborted' });
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.pending.clear();
     for (const controller of this.running.values()) controller.abort('shutdown' satisfies AbortReason);
-    while (this.running.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (this.running.size > 0 || this.deciding > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
-  private async execute(job: Job, parents: ParentLink[]): Promise<void> {
+  private pump(): void {
+    while (this.deciding < DECISION_CONCURRENCY && this.pending.size > 0) {
+      const jobId = this.pending.values().next().value as string;
+      this.pending.delete(jobId);
+      this.deciding++;
+      this.decide(jobId)
+        .catch((error: Error) => this.logger.warn(`job ${jobId}: decision failed, the sweep retries: ${error.message}`))
+        .finally(() => {
+          this.deciding--;
+          this.pump();
+        });
+    }
+  }
+
+  /** Wait, skip, finish (a `wait` job) or start. */
+  private async decide(jobId: string): Promise<void> {
+    const found = await this.jobs.findWithParents(jobId);
+    if (!found || found.job.state !== 'queued' || found.job.cluster !== this.cluster) return;
+    const { job, parents } = found;
+    const verdict = judgeDependencies(parents);
+    if (verdict.kind === 'wait') return;
+    if (verdict.kind === 'skip') {
+      await this.transitions.end(job.id, ['queued'], 'skipped', { message: verdict.message });
+      return;
+    }
+    if (job.type === 'wait') {
+      await this.transitions.end(job.id, ['queued'], 'finished', { message: 'all dependencies ended' });
+      return;
+    }
+    if (this.running.size >= this.options.maxParallelJobs) {
+      this.starved = true;
+      return;
+    }
     const controller = new AbortController();
-    this.running.set(job.id, controller);
+    this.running.set(job.id, controller); // hold the slot while claiming
+    const started = await this.transitions.start(job.id, this.cluster).catch((error: Error) => {
+      this.running.delete(job.id);
+      throw error;
+    });
+    if (!started) {
+      this.running.delete(job.id); // another replica took it, or it was aborted
+      return;
+    }
+    void this.execute(started, parents, controller);
+  }
+
+  private async execute(job: Job, parents: ParentLink[], controller: AbortController): Promise<void> {
     const timeoutSeconds = 'timeoutSeconds' in job.definition ? job.definition.timeoutSeconds : 3600;
     const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), timeoutSeconds * 1000);
     try {
       const dirs = await this.prepareFolders(job, parents);
-      const started = await this.db.transaction(async () => {
-        const row = await this.jobs.transition(job.id, ['scheduled'], 'running');
-        if (row) {
-          const event: JobStartedEvent = { jobId: job.id, buildId: job.buildId, cluster: this.cluster };
-          await lastValueFrom(this.events.emit(JOB_STARTED, event));
-        }
-        return row;
-      });
-      if (!started) return;
-      this.logger.log(`job ${job.id} '${job.name}' running`);
       const console = new ConsoleWriter((text) => this.storeConsole(job.id, text));
       const result = await this.executor.run(job, {
         ...dirs,
@@ -126,15 +156,18 @@ export class JobRunner implements OnApplicationShutdown {
       await console.close();
       const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : null;
       const [state, fields] = outcome(result.exitCode, result.error, reason, timeoutSeconds);
-      await this.end(job, ['running'], state, fields);
-      this.logger.log(`job ${job.id} '${job.name}' ${state}${fields.message ? `: ${fields.message}` : ''}`);
+      await this.transitions.end(job.id, ['running'], state, fields);
+      this.logger.debug(`job ${job.id} '${job.name}' ${state}${fields.message ? `: ${fields.message}` : ''}`);
     } catch (error) {
       this.logger.error(`job ${job.id} '${job.name}': ${(error as Error).message}`);
-      await this.end(job, ['scheduled', 'running'], 'error', { message: (error as Error).message }).catch(() => undefined);
+      await this.transitions.end(job.id, ['running'], 'error', { message: (error as Error).message }).catch(() => undefined);
     } finally {
       clearTimeout(timer);
       this.running.delete(job.id);
-      void this.considerDecidable().catch(() => undefined);
+      if (this.starved) {
+        this.starved = false;
+        void this.considerDecidable().catch(() => undefined);
+      }
     }
   }
 
@@ -151,16 +184,6 @@ export class JobRunner implements OnApplicationShutdown {
       const seq = await this.consoles.append(jobId, text);
       const event: JobConsoleEvent = { jobId, seq };
       await lastValueFrom(this.events.emit(JOB_CONSOLE, event));
-    });
-  }
-
-  /** Moves the job to a final state and announces it, in one transaction. */
-  private async end(job: Job, from: JobState[], state: FinalJobState, fields: TransitionFields): Promise<void> {
-    await this.db.transaction(async () => {
-      const row = await this.jobs.transition(job.id, from, state, fields);
-      if (!row) return;
-      const event: JobFinishedEvent = { jobId: job.id, buildId: job.buildId, cluster: row.cluster, state };
-      await lastValueFrom(this.events.emit(JOB_FINISHED, event));
     });
   }
 }

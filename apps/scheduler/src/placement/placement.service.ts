@@ -3,7 +3,7 @@ import { lastValueFrom } from 'rxjs';
 import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
-import { Job, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobPlacedEvent, JobRepository } from '@infrabox/jobs';
+import { Job, JOB_PLACED, JobPlacedEvent, JobRepository, JobTransitions } from '@infrabox/jobs';
 import { CandidateCluster, CanTransfer, choosePlacement, PlacedParent } from './placement.policy';
 
 /**
@@ -20,6 +20,7 @@ export class PlacementService {
     private readonly jobs: JobRepository,
     private readonly clusters: ClusterRepository,
     private readonly reachability: ClusterReachabilityRepository,
+    private readonly transitions: JobTransitions,
     private readonly events: PgEventClient,
   ) {}
 
@@ -55,13 +56,12 @@ export class PlacementService {
    * set), a job that no other cluster can take goes back to wait for its cluster rather than fail.
    */
   private async place(buildId: string, pending: Job[], homeCluster?: string): Promise<number> {
-    const [clusters, load, matrix, all, edges] = await Promise.all([
-      this.clusters.findAll(),
-      this.jobs.countUnfinishedByCluster(),
-      this.reachability.findAll(),
-      this.jobs.findByBuild(buildId),
-      this.jobs.dependenciesOfBuild(buildId),
-    ]);
+    // One after another: these run on the transaction's single connection.
+    const clusters = await this.clusters.findAll();
+    const load = await this.jobs.countUnfinishedByCluster();
+    const matrix = await this.reachability.findAll();
+    const all = await this.jobs.findByBuild(buildId);
+    const edges = await this.jobs.dependenciesOfBuild(buildId);
     const candidates: CandidateCluster[] = clusters.map((c) => ({ ...c, load: load.get(c.name) ?? 0 }));
     const reachable = new Map(matrix.map((r) => [`${r.from}→${r.to}`, r.reachable]));
     // Bytes on `from` reach `to` if `to` can pull from `from`, or `from` can push to `to`.
@@ -84,11 +84,7 @@ export class PlacementService {
         continue;
       }
       if ('error' in decision) {
-        const failed = await this.jobs.transition(job.id, ['queued'], 'error', { message: decision.error });
-        if (failed) {
-          const event: JobFinishedEvent = { jobId: job.id, buildId, cluster: null, state: 'error' };
-          await lastValueFrom(this.events.emit(JOB_FINISHED, event));
-        }
+        await this.transitions.end(job.id, ['queued'], 'error', { message: decision.error });
         this.logger.warn(decision.error);
         continue;
       }
