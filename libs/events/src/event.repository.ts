@@ -32,6 +32,19 @@ export class EventRepository {
     return row.id;
   }
 
+  /** Many events of one type in one statement (each row still gets its own NOTIFY). */
+  async insertMany(type: string, events: ReadonlyArray<{ cluster: string | null; payload: unknown }>): Promise<string[]> {
+    if (events.length === 0) return [];
+    const rows = await this.db.query<{ id: string }>(
+      `INSERT INTO event (type, cluster, payload)
+       SELECT $1, cluster, payload FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS e(cluster, payload, n)
+       ORDER BY n
+       RETURNING id`,
+      [type, events.map((e) => e.cluster), events.map((e) => JSON.stringify(e.payload ?? null))],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /**
    * Committed events of one type after a (tx_id, id) position, in commit-horizon order.
    * `cluster` null reads every cluster's events; otherwise that cluster's and the unscoped ones.

@@ -31,15 +31,10 @@ export class JobTransitions {
 
   async end(jobId: string, from: readonly JobState[], state: FinalJobState, fields: TransitionFields = {}): Promise<Job | null> {
     return this.db.transaction(async () => {
-      const job = await this.jobs.transition(jobId, from, state, fields);
-      if (!job) return null;
-      const event: JobFinishedEvent = {
-        jobId,
-        buildId: job.buildId,
-        cluster: job.cluster,
-        state,
-        childClusters: await this.jobs.queuedChildClusters(jobId),
-      };
+      const moved = await this.jobs.transitionReturningChildren(jobId, from, state, fields);
+      if (!moved) return null;
+      const { job, queuedChildClusters } = moved;
+      const event: JobFinishedEvent = { jobId, buildId: job.buildId, cluster: job.cluster, state, childClusters: queuedChildClusters };
       await lastValueFrom(this.events.emit(JOB_FINISHED, event));
       return job;
     });

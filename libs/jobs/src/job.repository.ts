@@ -158,17 +158,6 @@ export class JobRepository {
     return row ? { job: toJob(row), parents: row.parents } : null;
   }
 
-  /** The clusters that hold queued children of a job: the only schedulers its end concerns. */
-  async queuedChildClusters(parentId: string): Promise<string[]> {
-    const rows = await this.db.query<{ cluster_name: string }>(
-      `SELECT DISTINCT j.cluster_name FROM job_dependency d JOIN job j ON j.id = d.job_id
-        WHERE d.parent_job_id = $1 AND j.state = 'queued' AND j.cluster_name IS NOT NULL`,
-      [parentId],
-      'job_queued_child_clusters',
-    );
-    return rows.map((r) => r.cluster_name);
-  }
-
   async queuedChildrenOn(parentId: string, cluster: string): Promise<string[]> {
     const rows = await this.db.query<{ id: string }>(
       `SELECT j.id FROM job_dependency d JOIN job j ON j.id = d.job_id
@@ -193,7 +182,17 @@ export class JobRepository {
    * schedulers racing for a job, exactly one gets the row back.
    */
   async transition(jobId: string, from: readonly JobState[], to: JobState, fields: TransitionFields = {}): Promise<Job | null> {
-    const [row] = await this.db.query<JobRow>(
+    return (await this.transitionReturningChildren(jobId, from, to, fields))?.job ?? null;
+  }
+
+  /** As `transition`, also telling which clusters hold the job's queued children (for its end event). */
+  async transitionReturningChildren(
+    jobId: string,
+    from: readonly JobState[],
+    to: JobState,
+    fields: TransitionFields = {},
+  ): Promise<{ job: Job; queuedChildClusters: string[] } | null> {
+    const [row] = await this.db.query<JobRow & { child_clusters: string[] }>(
       `UPDATE job
           SET state = $3::job_state,
               message = CASE WHEN $3::job_state = 'scheduled' THEN NULL ELSE coalesce($4, message) END,
@@ -202,11 +201,26 @@ export class JobRepository {
               finished_at = CASE WHEN $3::job_state IN ('finished', 'failure', 'error', 'killed', 'skipped', 'unstable')
                                  THEN now() ELSE finished_at END
         WHERE id = $1 AND state = ANY($2::job_state[])
-        RETURNING ${COLUMNS}`,
+        RETURNING ${COLUMNS},
+          ARRAY(SELECT DISTINCT c.cluster_name FROM job_dependency d JOIN job c ON c.id = d.job_id
+                 WHERE d.parent_job_id = job.id AND c.state = 'queued' AND c.cluster_name IS NOT NULL) AS child_clusters`,
       [jobId, from, to, fields.message ?? null, fields.exitCode ?? null],
       'job_transition',
     );
-    return row ? toJob(row) : null;
+    return row ? { job: toJob(row), queuedChildClusters: row.child_clusters } : null;
+  }
+
+  /** Sets the cluster of many queued jobs in one statement; returns the ids it placed. */
+  async placeMany(assignments: ReadonlyArray<{ jobId: string; cluster: string }>): Promise<string[]> {
+    if (assignments.length === 0) return [];
+    const rows = await this.db.query<{ id: string }>(
+      `UPDATE job j SET cluster_name = a.cluster, message = NULL
+         FROM unnest($1::uuid[], $2::text[]) AS a(id, cluster)
+        WHERE j.id = a.id AND j.state = 'queued'
+        RETURNING j.id`,
+      [assignments.map((a) => a.jobId), assignments.map((a) => a.cluster)],
+    );
+    return rows.map((r) => r.id);
   }
 
   /** Jobs not yet ended per cluster, for least-loaded placement. */

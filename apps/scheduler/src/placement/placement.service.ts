@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
 import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
@@ -72,7 +71,7 @@ export class PlacementService {
     const parentsOf = new Map<string, string[]>();
     for (const e of edges) parentsOf.set(e.jobId, [...(parentsOf.get(e.jobId) ?? []), e.parentId]);
 
-    let placed = 0;
+    const assignments: Array<{ jobId: string; cluster: string }> = [];
     for (const job of topologicalOrder(pending, parentsOf)) {
       const parents: PlacedParent[] = (parentsOf.get(job.id) ?? [])
         .filter((id) => clusterOf.has(id))
@@ -88,15 +87,16 @@ export class PlacementService {
         this.logger.warn(decision.error);
         continue;
       }
-      if (!(await this.jobs.place(job.id, decision.cluster))) continue;
+      assignments.push({ jobId: job.id, cluster: decision.cluster });
       clusterOf.set(job.id, decision.cluster);
-      const target = candidates.find((c) => c.name === decision.cluster)!;
-      target.load++;
-      const event: JobPlacedEvent = { jobId: job.id, buildId, cluster: decision.cluster };
-      await lastValueFrom(this.events.emit(JOB_PLACED, forCluster(decision.cluster, event)));
-      placed++;
+      candidates.find((c) => c.name === decision.cluster)!.load++;
     }
-    return placed;
+    const placed = new Set(await this.jobs.placeMany(assignments));
+    const events: JobPlacedEvent[] = assignments
+      .filter((a) => placed.has(a.jobId))
+      .map((a) => ({ jobId: a.jobId, buildId, cluster: a.cluster }));
+    await this.events.emitBatch(JOB_PLACED, events.map((event) => forCluster(event.cluster, event)));
+    return events.length;
   }
 }
 
