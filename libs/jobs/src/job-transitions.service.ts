@@ -1,17 +1,37 @@
 import { Injectable } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
 import { JOB_FINISHED, JOB_STARTED, JobFinishedEvent, JobStartedEvent } from './job.events';
 import { JobRepository, TransitionFields } from './job.repository';
 import { FinalJobState, Job, JobState } from './job.types';
 
+type TransitionRequest =
+  | { kind: 'start'; jobId: string; cluster: string }
+  | { kind: 'end'; jobId: string; from: readonly JobState[]; state: FinalJobState; fields: TransitionFields };
+
+interface Queued {
+  request: TransitionRequest;
+  resolve(job: Job | null): void;
+  reject(error: unknown): void;
+}
+
+/** Changes written in one transaction at most; more wait for the next one. */
+const MAX_BATCH = 64;
+
 /**
  * The job state changes that others react to, each with its event in one transaction. A change
  * is conditional on the current state: of several callers racing, exactly one gets the job back.
+ *
+ * Changes made outside a transaction are group-committed: while one batch commits, the next
+ * gathers, so an idle scheduler commits a change at once and a busy one commits many at once.
+ * PostgreSQL serialises commits that NOTIFY through one lock; fewer, larger commits are what
+ * lets the job rate grow past the notifying-commit rate.
  */
 @Injectable()
 export class JobTransitions {
+  private readonly queue: Queued[] = [];
+  private committing = false;
+
   constructor(
     private readonly db: Database,
     private readonly jobs: JobRepository,
@@ -19,24 +39,59 @@ export class JobTransitions {
   ) {}
 
   /** Claims a queued job and marks it running on `cluster`; null if someone else got it first. */
-  async start(jobId: string, cluster: string): Promise<Job | null> {
-    return this.db.transaction(async () => {
-      const job = await this.jobs.transition(jobId, ['queued'], 'running');
-      if (!job) return null;
-      const event: JobStartedEvent = { jobId, buildId: job.buildId, cluster };
-      await lastValueFrom(this.events.emit(JOB_STARTED, event));
-      return job;
+  start(jobId: string, cluster: string): Promise<Job | null> {
+    return this.submit({ kind: 'start', jobId, cluster });
+  }
+
+  end(jobId: string, from: readonly JobState[], state: FinalJobState, fields: TransitionFields = {}): Promise<Job | null> {
+    return this.submit({ kind: 'end', jobId, from, state, fields });
+  }
+
+  private submit(request: TransitionRequest): Promise<Job | null> {
+    // Inside the caller's transaction the change must commit (or not) with it.
+    if (this.db.inTransaction) return this.applyAll([request]).then(([job]) => job);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.commitNext();
     });
   }
 
-  async end(jobId: string, from: readonly JobState[], state: FinalJobState, fields: TransitionFields = {}): Promise<Job | null> {
-    return this.db.transaction(async () => {
-      const moved = await this.jobs.transitionReturningChildren(jobId, from, state, fields);
-      if (!moved) return null;
-      const { job, queuedChildClusters } = moved;
-      const event: JobFinishedEvent = { jobId, buildId: job.buildId, cluster: job.cluster, state, childClusters: queuedChildClusters };
-      await lastValueFrom(this.events.emit(JOB_FINISHED, event));
-      return job;
-    });
+  private commitNext(): void {
+    if (this.committing || this.queue.length === 0) return;
+    this.committing = true;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    this.db
+      .transaction(() => this.applyAll(batch.map((b) => b.request)))
+      .then(
+        (jobs) => batch.forEach((b, i) => b.resolve(jobs[i])),
+        (error) => batch.forEach((b) => b.reject(error)),
+      )
+      .finally(() => {
+        this.committing = false;
+        this.commitNext();
+      });
+  }
+
+  /** Runs in one transaction: the starts in one statement, the ends in another, then their events. */
+  private async applyAll(requests: readonly TransitionRequest[]): Promise<Array<Job | null>> {
+    const starts = requests.filter((r) => r.kind === 'start');
+    const ends = requests.filter((r) => r.kind === 'end');
+    const started = starts.length > 0 ? await this.jobs.startMany(starts.map((r) => r.jobId)) : [];
+    const ended = ends.length > 0 ? await this.jobs.endMany(ends.map((r) => ({ jobId: r.jobId, from: r.from, state: r.state, ...r.fields }))) : [];
+
+    const clusterOf = new Map(starts.map((r) => [r.jobId, r.cluster]));
+    const startedEvents: JobStartedEvent[] = started.map((job) => ({ jobId: job.id, buildId: job.buildId, cluster: clusterOf.get(job.id)! }));
+    const finishedEvents: JobFinishedEvent[] = ended.map(({ job, queuedChildClusters }) => ({
+      jobId: job.id,
+      buildId: job.buildId,
+      cluster: job.cluster,
+      state: job.state as FinalJobState,
+      childClusters: queuedChildClusters,
+    }));
+    if (startedEvents.length > 0) await this.events.emitBatch(JOB_STARTED, startedEvents);
+    if (finishedEvents.length > 0) await this.events.emitBatch(JOB_FINISHED, finishedEvents);
+
+    const moved = new Map<string, Job>([...started.map((j) => [j.id, j] as const), ...ended.map(({ job }) => [job.id, job] as const)]);
+    return requests.map((r) => moved.get(r.jobId) ?? null);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '@infrabox/database';
 import type { DependencyCondition, JobDefinition } from '@infrabox/job-definition';
-import { Job, JobState, ParentLink } from './job.types';
+import { FinalJobState, Job, JobState, ParentLink } from './job.types';
 
 interface JobRow {
   id: string;
@@ -182,17 +182,7 @@ export class JobRepository {
    * schedulers racing for a job, exactly one gets the row back.
    */
   async transition(jobId: string, from: readonly JobState[], to: JobState, fields: TransitionFields = {}): Promise<Job | null> {
-    return (await this.transitionReturningChildren(jobId, from, to, fields))?.job ?? null;
-  }
-
-  /** As `transition`, also telling which clusters hold the job's queued children (for its end event). */
-  async transitionReturningChildren(
-    jobId: string,
-    from: readonly JobState[],
-    to: JobState,
-    fields: TransitionFields = {},
-  ): Promise<{ job: Job; queuedChildClusters: string[] } | null> {
-    const [row] = await this.db.query<JobRow & { child_clusters: string[] }>(
+    const [row] = await this.db.query<JobRow>(
       `UPDATE job
           SET state = $3::job_state,
               message = CASE WHEN $3::job_state = 'scheduled' THEN NULL ELSE coalesce($4, message) END,
@@ -201,13 +191,53 @@ export class JobRepository {
               finished_at = CASE WHEN $3::job_state IN ('finished', 'failure', 'error', 'killed', 'skipped', 'unstable')
                                  THEN now() ELSE finished_at END
         WHERE id = $1 AND state = ANY($2::job_state[])
-        RETURNING ${COLUMNS},
-          ARRAY(SELECT DISTINCT c.cluster_name FROM job_dependency d JOIN job c ON c.id = d.job_id
-                 WHERE d.parent_job_id = job.id AND c.state = 'queued' AND c.cluster_name IS NOT NULL) AS child_clusters`,
+        RETURNING ${COLUMNS}`,
       [jobId, from, to, fields.message ?? null, fields.exitCode ?? null],
       'job_transition',
     );
-    return row ? { job: toJob(row), queuedChildClusters: row.child_clusters } : null;
+    return row ? toJob(row) : null;
+  }
+
+  /** Claims queued jobs and marks them running, in one statement; returns the ones it got. */
+  async startMany(jobIds: readonly string[]): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(
+      `UPDATE job SET state = 'running', message = NULL, started_at = now()
+        WHERE id = ANY($1::uuid[]) AND state = 'queued'
+        RETURNING ${COLUMNS}`,
+      [jobIds],
+      'job_start_many',
+    );
+    return rows.map(toJob);
+  }
+
+  /**
+   * Ends many jobs in one statement, each only from its own allowed states; returns the ones it
+   * moved, each with the clusters holding its queued children (for the end event).
+   */
+  async endMany(
+    ends: ReadonlyArray<{ jobId: string; from: readonly JobState[]; state: FinalJobState } & TransitionFields>,
+  ): Promise<Array<{ job: Job; queuedChildClusters: string[] }>> {
+    const rows = await this.db.query<JobRow & { child_clusters: string[] }>(
+      `UPDATE job
+          SET state = e.state::job_state,
+              message = coalesce(e.message, job.message),
+              exit_code = coalesce(e.exit_code, job.exit_code),
+              finished_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[]) AS e(id, state, message, exit_code, from_states)
+        WHERE job.id = e.id AND job.state::text = ANY(string_to_array(e.from_states, ','))
+        RETURNING ${COLUMNS.split(', ').map((c) => `job.${c}`).join(', ')},
+          ARRAY(SELECT DISTINCT c.cluster_name FROM job_dependency d JOIN job c ON c.id = d.job_id
+                 WHERE d.parent_job_id = job.id AND c.state = 'queued' AND c.cluster_name IS NOT NULL) AS child_clusters`,
+      [
+        ends.map((e) => e.jobId),
+        ends.map((e) => e.state),
+        ends.map((e) => e.message ?? null),
+        ends.map((e) => e.exitCode ?? null),
+        ends.map((e) => e.from.join(',')),
+      ],
+      'job_end_many',
+    );
+    return rows.map((row) => ({ job: toJob(row), queuedChildClusters: row.child_clusters }));
   }
 
   /** Sets the cluster of many queued jobs in one statement; returns the ids it placed. */
