@@ -150,6 +150,30 @@ describe('scheduling across a master and two workers (separate processes)', () =
     }
   }, 120_000);
 
+  it('finishes a wait job once its dependencies end, and kills a queued job on abort (its children are skipped)', async () => {
+    const build = await push([
+      job('a', { command: ['true'] }),
+      job('b', { command: ['true'], cluster: { selector: ['AWS'] } }),
+      { name: 'barrier', type: 'wait', depends_on: ['a', 'b'] },
+      job('after-barrier', { command: ['true'], depends_on: ['barrier'] }),
+      job('long', { command: ['sleep', '30'] }),
+      job('waiting', { command: ['true'], depends_on: ['long'] }),
+      job('after-waiting', { command: ['true'], depends_on: ['waiting'] }),
+    ]);
+    const byName = new Map(build.jobs!.map((j) => [j.name, j]));
+    await eventually(async () => (await api<JobDto>(master.apiUrl, 'GET', `/api/v1/jobs/${byName.get('long')!.id}`)).body.state === 'running', 30_000, 'long running');
+    const aborted = await api<JobDto>(master.apiUrl, 'POST', `/api/v1/jobs/${byName.get('waiting')!.id}/abort`);
+    expect(aborted.body).toMatchObject({ state: 'killed', message: 'aborted' });
+    expect((await api<JobDto>(master.apiUrl, 'POST', `/api/v1/jobs/${byName.get('long')!.id}/abort`)).status).toBe(200);
+    const again = await api<{ message: string }>(master.apiUrl, 'POST', `/api/v1/jobs/${byName.get('waiting')!.id}/abort`);
+    expect(again).toEqual({ status: 409, body: expect.objectContaining({ message: "job 'waiting' has already ended (killed)" }) });
+    const jobs = new Map((await settled(build.id)).map((j) => [j.name, j]));
+    expect(jobs.get('barrier')).toMatchObject({ state: 'finished', type: 'wait' });
+    expect(jobs.get('after-barrier')!.state).toBe('finished');
+    expect(jobs.get('long')!.state).toBe('killed');
+    expect(jobs.get('after-waiting')).toMatchObject({ state: 'skipped', message: "skipped: parent 'waiting' ended 'killed', this job runs on [finished]" });
+  }, 60_000);
+
   it('gives a job its environment and folders, stores its console output, and ends it at its timeout', async () => {
     const build = await push([
       job('env', {

@@ -2,7 +2,7 @@ export { JobsModule } from './jobs.module';
 export { ProjectRepository } from './project.repository';
 export { BuildRepository } from './build.repository';
 export { JobRepository } from './job.repository';
-export type { NewDependency, TransitionFields } from './job.repository';
+export type { JobWithParents, NewDependency, TransitionFields } from './job.repository';
 export { JobTransitions } from './job-transitions.service';
 export { JobConsoleRepository } from './job-console.repository';
 export type { ConsoleChunk } from './job-console.repository';

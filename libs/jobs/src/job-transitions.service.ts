@@ -76,7 +76,8 @@ export class JobTransitions {
   private async applyAll(requests: readonly TransitionRequest[]): Promise<Array<Job | null>> {
     const starts = requests.filter((r) => r.kind === 'start');
     const ends = requests.filter((r) => r.kind === 'end');
-    const started = starts.length > 0 ? await this.jobs.startMany(starts.map((r) => r.jobId)) : [];
+    const started: Job[] = [];
+    for (const [cluster, ids] of groupBy(starts, (r) => r.cluster)) started.push(...(await this.jobs.startMany(ids.map((r) => r.jobId), cluster)));
     const ended = ends.length > 0 ? await this.jobs.endMany(ends.map((r) => ({ jobId: r.jobId, from: r.from, state: r.state, ...r.fields }))) : [];
 
     const clusterOf = new Map(starts.map((r) => [r.jobId, r.cluster]));
@@ -91,7 +92,18 @@ export class JobTransitions {
     if (startedEvents.length > 0) await this.events.emitBatch(JOB_STARTED, startedEvents);
     if (finishedEvents.length > 0) await this.events.emitBatch(JOB_FINISHED, finishedEvents);
 
+    // A job asked for twice in one batch moved once: only the first asker gets it.
     const moved = new Map<string, Job>([...started.map((j) => [j.id, j] as const), ...ended.map(({ job }) => [job.id, job] as const)]);
-    return requests.map((r) => moved.get(r.jobId) ?? null);
+    return requests.map((r) => {
+      const job = moved.get(r.jobId) ?? null;
+      moved.delete(r.jobId);
+      return job;
+    });
   }
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
 }

@@ -26,6 +26,11 @@ export interface NewDependency {
   on: DependencyCondition[];
 }
 
+export interface JobWithParents {
+  job: Job;
+  parents: ParentLink[];
+}
+
 export interface TransitionFields {
   message?: string | null;
   exitCode?: number | null;
@@ -141,8 +146,22 @@ export class JobRepository {
   }
 
   /** A job with its parents, in one round trip (the scheduler's hot path). */
-  async findWithParents(jobId: string): Promise<{ job: Job; parents: ParentLink[] } | null> {
-    const [row] = await this.db.query<JobRow & { parents: ParentLink[] }>(
+  async findWithParents(jobId: string): Promise<JobWithParents | null> {
+    const [found] = await this.withParents('j.id = $1', [jobId], 'job_with_parents');
+    return found ?? null;
+  }
+
+  /** The queued children of a job placed on `cluster`, each with all its parents. */
+  async queuedChildrenWithParents(parentId: string, cluster: string): Promise<JobWithParents[]> {
+    return this.withParents(
+      `j.state = 'queued' AND j.cluster_name = $2 AND j.id IN (SELECT job_id FROM job_dependency WHERE parent_job_id = $1)`,
+      [parentId, cluster],
+      'job_queued_children_with_parents',
+    );
+  }
+
+  private async withParents(where: string, params: unknown[], name: string): Promise<JobWithParents[]> {
+    const rows = await this.db.query<JobRow & { parents: ParentLink[] }>(
       `SELECT ${COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')},
               coalesce(json_agg(json_build_object(
                 'parentId', p.id, 'parentName', p.name, 'parentState', p.state,
@@ -150,23 +169,14 @@ export class JobRepository {
          FROM job j
          LEFT JOIN job_dependency d ON d.job_id = j.id
          LEFT JOIN job p ON p.id = d.parent_job_id
-        WHERE j.id = $1
+        WHERE ${where}
         GROUP BY j.id`,
-      [jobId],
-      'job_with_parents',
+      params,
+      name,
     );
-    return row ? { job: toJob(row), parents: row.parents } : null;
+    return rows.map((row) => ({ job: toJob(row), parents: row.parents }));
   }
 
-  async queuedChildrenOn(parentId: string, cluster: string): Promise<string[]> {
-    const rows = await this.db.query<{ id: string }>(
-      `SELECT j.id FROM job_dependency d JOIN job j ON j.id = d.job_id
-        WHERE d.parent_job_id = $1 AND j.state = 'queued' AND j.cluster_name = $2`,
-      [parentId, cluster],
-      'job_queued_children_on',
-    );
-    return rows.map((r) => r.id);
-  }
 
   /** Sets the cluster (and the note shown with the job) of a queued job; null when it is no longer queued. */
   async place(jobId: string, cluster: string, message: string | null = null): Promise<Job | null> {
@@ -198,13 +208,16 @@ export class JobRepository {
     return row ? toJob(row) : null;
   }
 
-  /** Claims queued jobs and marks them running, in one statement; returns the ones it got. */
-  async startMany(jobIds: readonly string[]): Promise<Job[]> {
+  /**
+   * Claims queued jobs placed on `cluster` and marks them running, in one statement; returns the
+   * ones it got (not those another replica took, re-homed elsewhere, or aborted meanwhile).
+   */
+  async startMany(jobIds: readonly string[], cluster: string): Promise<Job[]> {
     const rows = await this.db.query<JobRow>(
       `UPDATE job SET state = 'running', message = NULL, started_at = now()
-        WHERE id = ANY($1::uuid[]) AND state = 'queued'
+        WHERE id = ANY($1::uuid[]) AND state = 'queued' AND cluster_name = $2
         RETURNING ${COLUMNS}`,
-      [jobIds],
+      [jobIds, cluster],
       'job_start_many',
     );
     return rows.map(toJob);

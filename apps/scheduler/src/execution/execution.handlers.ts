@@ -38,7 +38,7 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
   async onFinished(@Payload() event: JobFinishedEvent): Promise<void> {
     const cluster = this.config.cluster.name;
     if (!event.childClusters?.includes(cluster)) return;
-    this.runner.enqueue(await this.jobs.queuedChildrenOn(event.jobId, cluster));
+    this.runner.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, cluster));
   }
 
   @EventPattern(JOB_ABORT_REQUESTED)

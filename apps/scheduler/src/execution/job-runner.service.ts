@@ -13,6 +13,7 @@ import {
   JobConsoleRepository,
   JobRepository,
   JobTransitions,
+  JobWithParents,
   ParentLink,
   TransitionFields,
 } from '@infrabox/jobs';
@@ -37,8 +38,12 @@ export class JobRunner implements OnApplicationShutdown {
   private readonly logger: Logger;
   private readonly running = new Map<string, AbortController>();
   private readonly cluster: string;
-  /** Jobs waiting for a decision, in arrival order; a job is in here at most once. */
-  private readonly pending = new Set<string>();
+  /**
+   * Jobs waiting for a decision, in arrival order, at most once each; with the job and its
+   * parents when the caller already read them (they only move forward, so a stale read can
+   * only make a job wait for the next wake-up, never run too early: the start is conditional).
+   */
+  private readonly pending = new Map<string, JobWithParents | null>();
   private deciding = 0;
   /** Set when a ready job was left queued for want of a slot; the next free slot looks again. */
   private starved = false;
@@ -63,7 +68,12 @@ export class JobRunner implements OnApplicationShutdown {
    * sweep finds them.
    */
   enqueue(jobIds: Iterable<string>): void {
-    for (const id of jobIds) this.pending.add(id);
+    for (const id of jobIds) if (!this.pending.has(id)) this.pending.set(id, null);
+    this.pump();
+  }
+
+  enqueueFound(found: Iterable<JobWithParents>): void {
+    for (const item of found) this.pending.set(item.job.id, item);
     this.pump();
   }
 
@@ -90,10 +100,10 @@ export class JobRunner implements OnApplicationShutdown {
 
   private pump(): void {
     while (this.deciding < DECISION_CONCURRENCY && this.pending.size > 0) {
-      const jobId = this.pending.values().next().value as string;
+      const [jobId, found] = this.pending.entries().next().value as [string, JobWithParents | null];
       this.pending.delete(jobId);
       this.deciding++;
-      this.decide(jobId)
+      this.decide(jobId, found)
         .catch((error: Error) => this.logger.warn(`job ${jobId}: decision failed, the sweep retries: ${error.message}`))
         .finally(() => {
           this.deciding--;
@@ -103,9 +113,10 @@ export class JobRunner implements OnApplicationShutdown {
   }
 
   /** Wait, skip, finish (a `wait` job) or start. */
-  private async decide(jobId: string): Promise<void> {
-    const found = await this.jobs.findWithParents(jobId);
-    if (!found || found.job.state !== 'queued' || found.job.cluster !== this.cluster) return;
+  private async decide(jobId: string, prefetched: JobWithParents | null): Promise<void> {
+    if (this.running.has(jobId)) return; // this process holds it already
+    const found = prefetched ?? (await this.jobs.findWithParents(jobId));
+    if (!found || found.job.state !== 'queued' || found.job.cluster !== this.cluster || this.running.has(jobId)) return;
     const { job, parents } = found;
     const verdict = judgeDependencies(parents);
     if (verdict.kind === 'wait') return;
