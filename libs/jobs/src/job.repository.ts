@@ -145,10 +145,9 @@ export class JobRepository {
     );
   }
 
-  /** A job with its parents, in one round trip (the scheduler's hot path). */
-  async findWithParents(jobId: string): Promise<JobWithParents | null> {
-    const [found] = await this.withParents('j.id = $1', [jobId], 'job_with_parents');
-    return found ?? null;
+  /** Jobs with their parents, in one round trip (the scheduler's hot path). */
+  async findManyWithParents(jobIds: readonly string[]): Promise<JobWithParents[]> {
+    return this.withParents('j.id = ANY($1::uuid[])', [jobIds], 'job_many_with_parents');
   }
 
   /** The queued children of a job placed on `cluster`, each with all its parents. */

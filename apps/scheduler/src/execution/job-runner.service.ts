@@ -24,8 +24,8 @@ import { JOB_EXECUTOR, JobExecutor } from './job-executor';
 
 type AbortReason = 'timeout' | 'abort' | 'shutdown';
 
-/** Jobs being decided on at once; decisions are a few short queries each. */
-const DECISION_CONCURRENCY = 8;
+/** Jobs decided on together: read in one query, started in one group commit. */
+const DECISION_BATCH = 64;
 
 /**
  * The job state machine on one cluster: queued → running → finished | failure | error | killed,
@@ -44,9 +44,9 @@ export class JobRunner implements OnApplicationShutdown {
    * only make a job wait for the next wake-up, never run too early: the start is conditional).
    */
   private readonly pending = new Map<string, JobWithParents | null>();
-  private deciding = 0;
-  /** Set when a ready job was left queued for want of a slot; the next free slot looks again. */
-  private starved = false;
+  private pumping = false;
+  /** Ready jobs left queued for want of a slot, in arrival order; a freed slot takes the first. */
+  private readonly waitingForSlot = new Map<string, JobWithParents>();
 
   constructor(
     private readonly db: Database,
@@ -94,29 +94,50 @@ export class JobRunner implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.pending.clear();
+    this.waitingForSlot.clear();
     for (const controller of this.running.values()) controller.abort('shutdown' satisfies AbortReason);
-    while (this.running.size > 0 || this.deciding > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (this.running.size > 0 || this.pumping) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
+  /**
+   * Decides on pending jobs a batch at a time: the jobs not yet read are read in one query, and
+   * the batch's starts gather into one group commit.
+   */
   private pump(): void {
-    while (this.deciding < DECISION_CONCURRENCY && this.pending.size > 0) {
-      const [jobId, found] = this.pending.entries().next().value as [string, JobWithParents | null];
-      this.pending.delete(jobId);
-      this.deciding++;
-      this.decide(jobId, found)
-        .catch((error: Error) => this.logger.warn(`job ${jobId}: decision failed, the sweep retries: ${error.message}`))
-        .finally(() => {
-          this.deciding--;
-          this.pump();
-        });
+    if (this.pumping) return;
+    this.pumping = true;
+    void this.drainPending().finally(() => {
+      this.pumping = false;
+      if (this.pending.size > 0) this.pump();
+    });
+  }
+
+  private async drainPending(): Promise<void> {
+    while (this.pending.size > 0) {
+      const batch = [...this.pending.entries()].slice(0, DECISION_BATCH);
+      for (const [jobId] of batch) this.pending.delete(jobId);
+      const unread = batch.filter(([, found]) => !found).map(([jobId]) => jobId);
+      const read = new Map<string, JobWithParents>();
+      try {
+        if (unread.length > 0) for (const found of await this.jobs.findManyWithParents(unread)) read.set(found.job.id, found);
+      } catch (error) {
+        this.logger.warn(`reading ${unread.length} job(s) failed, the sweep retries: ${(error as Error).message}`);
+        continue;
+      }
+      await Promise.all(
+        batch.map(([jobId, found]) =>
+          this.decide(found ?? read.get(jobId) ?? null).catch((error: Error) =>
+            this.logger.warn(`job ${jobId}: decision failed, the sweep retries: ${error.message}`),
+          ),
+        ),
+      );
     }
   }
 
   /** Wait, skip, finish (a `wait` job) or start. */
-  private async decide(jobId: string, prefetched: JobWithParents | null): Promise<void> {
-    if (this.running.has(jobId)) return; // this process holds it already
-    const found = prefetched ?? (await this.jobs.findWithParents(jobId));
-    if (!found || found.job.state !== 'queued' || found.job.cluster !== this.cluster || this.running.has(jobId)) return;
+  private async decide(found: JobWithParents | null): Promise<void> {
+    if (!found || found.job.state !== 'queued' || found.job.cluster !== this.cluster) return;
+    if (this.running.has(found.job.id)) return; // this process holds it already
     const { job, parents } = found;
     const verdict = judgeDependencies(parents);
     if (verdict.kind === 'wait') return;
@@ -129,7 +150,7 @@ export class JobRunner implements OnApplicationShutdown {
       return;
     }
     if (this.running.size >= this.options.maxParallelJobs) {
-      this.starved = true;
+      this.waitingForSlot.set(found.job.id, found);
       return;
     }
     const controller = new AbortController();
@@ -175,9 +196,10 @@ export class JobRunner implements OnApplicationShutdown {
     } finally {
       clearTimeout(timer);
       this.running.delete(job.id);
-      if (this.starved) {
-        this.starved = false;
-        void this.considerDecidable().catch(() => undefined);
+      const next = this.waitingForSlot.entries().next().value as [string, JobWithParents] | undefined;
+      if (next) {
+        this.waitingForSlot.delete(next[0]);
+        this.enqueueFound([next[1]]);
       }
     }
   }
