@@ -1,0 +1,12 @@
+export type { ArchiveSummary, PackOptions, PackedDirectory, UnpackOptions } from './archive.types';
+export {
+  ArchiveDestinationError,
+  ArchiveError,
+  ArchiveFormatError,
+  ArchiveIntegrityError,
+  UnsafeArchiveEntryError,
+  describeName,
+} from './archive.errors';
+export { packDirectory } from './directory.packer';
+export { unpackTar } from './tar.unpacker';
+export { IGNORE_FILE_NAME, createIgnoreMatcher, loadIgnoreFile, type IgnoreMatcher } from './ignore-file.matcher';

@@ -1,0 +1,495 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { chmod, link, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, symlink, unlink, utimes } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { extract as createExtract, type Extract, type Header } from 'tar-stream';
+
+/** One entry as tar-stream yields it: a (streamx) readable of its body, with its header. */
+type Entry = Extract extends AsyncIterable<infer T> ? T : never;
+import { entryPathSegments, hardlinkTargetSegments, symlinkTargetSegments } from './archive-path.validator';
+import {
+  ArchiveDestinationError,
+  ArchiveError,
+  ArchiveFormatError,
+  ArchiveIntegrityError,
+  UnsafeArchiveEntryError,
+  describeName,
+} from './archive.errors';
+import type { ArchiveSummary, UnpackOptions } from './archive.types';
+
+const BLOCK = 512;
+const END_MARKER = Buffer.alloc(2 * BLOCK);
+/** Symlinks followed at most while resolving one link (the kernel's limit too). */
+const MAX_LINK_HOPS = 40;
+/** Mode of the destination when it did not exist before (it is created as 0700 while it fills). */
+const DEFAULT_ROOT_MODE = 0o755;
+const DEFAULT_DIR_MODE = 0o755;
+
+const noop = (): void => undefined;
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+async function lstatOrNull(target: string): Promise<Stats | null> {
+  try {
+    return await lstat(target);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return null;
+    throw error;
+  }
+}
+
+/**
+ * Unpacks the tar stream `source` into `dest`, safely and atomically, in constant memory.
+ *
+ * The entries go into a sibling folder `<dest>.partial-<random>`, which is renamed to `dest` only once
+ * the whole stream has been read, its size and SHA-256 match `options` (when given), it ended with a
+ * tar end-of-archive marker, and every entry was accepted. On any failure that folder is removed and
+ * `dest` is left as it was: a partial or corrupt input is never visible. `dest` must not exist, or be
+ * an empty directory (which is then replaced; its mode is kept); its parent is created when missing.
+ * Two unpacks into one `dest` at a time end with exactly one of them there.
+ *
+ * Refused with `UnsafeArchiveEntryError` (naming the entry): absolute paths; `..` that climbs out
+ * (`a/../b` is `b`); NUL bytes in names or targets; symlinks whose target is absolute or resolves
+ * outside `dest` (from the link's folder — lexically when the entry comes, and once more through the
+ * symlinks of the finished tree before the rename); hard links whose target (an archive path) is
+ * absolute, outside, or not a regular file unpacked before; devices, FIFOs and unknown entry types;
+ * any path that goes through a symlink or a non-directory; a non-directory replacing a directory.
+ * Later entries otherwise replace earlier ones, as with tar (a replaced symlink is removed, never followed).
+ *
+ * Other failures: `ArchiveIntegrityError` (size or SHA-256 differ; with expectations, a stream that is
+ * corrupt or truncated is reported as this once its bytes are known to differ), `ArchiveFormatError`
+ * (not a tar stream, truncated, no end marker), `ArchiveDestinationError`, or the source's own error.
+ *
+ * Modes: permission bits (0777) of files and directories; setuid, setgid and sticky bits are dropped;
+ * owners are not restored. Modification times are restored. The function owns `source`: it is read to
+ * its end, or destroyed when the unpack fails.
+ */
+export async function unpackTar(source: Readable, dest: string, options: UnpackOptions = {}): Promise<ArchiveSummary> {
+  const destination = path.resolve(dest);
+  let temporary: string | undefined;
+  try {
+    const existing = await destinationState(destination);
+    await mkdir(path.dirname(destination), { recursive: true });
+    temporary = `${destination}.partial-${randomBytes(6).toString('hex')}`;
+    await mkdir(temporary, { mode: 0o700 });
+    const summary = await new Extraction(temporary, options).run(source);
+    await chmod(temporary, existing.mode ?? DEFAULT_ROOT_MODE);
+    try {
+      await rename(temporary, destination);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        throw new ArchiveDestinationError(destination, 'it exists and is not empty', { cause: error });
+      }
+      if (code === 'ENOTDIR' || code === 'EISDIR') {
+        throw new ArchiveDestinationError(destination, 'it exists and is not a directory', { cause: error });
+      }
+      throw error;
+    }
+    return summary;
+  } catch (error) {
+    source.destroy();
+    if (temporary !== undefined) await removeTree(temporary);
+    throw error;
+  }
+}
+
+/** Checks that `destination` may be unpacked into; answers the mode of an existing empty directory. */
+async function destinationState(destination: string): Promise<{ mode?: number }> {
+  const stats = await lstatOrNull(destination);
+  if (stats === null) return {};
+  if (!stats.isDirectory()) throw new ArchiveDestinationError(destination, 'it exists and is not a directory');
+  if ((await readdir(destination)).length > 0) throw new ArchiveDestinationError(destination, 'it exists and is not empty');
+  return { mode: stats.mode & 0o7777 };
+}
+
+/** Removes a tree, also when unpacked directory modes (say 0555) stand in the way. */
+async function removeTree(target: string): Promise<void> {
+  try {
+    await rm(target, { recursive: true, force: true });
+  } catch {
+    await makeWritable(target);
+    await rm(target, { recursive: true, force: true });
+  }
+}
+
+async function makeWritable(target: string): Promise<void> {
+  const stats = await lstatOrNull(target);
+  if (stats === null || !stats.isDirectory()) return;
+  await chmod(target, 0o700);
+  for (const name of await readdir(target)) await makeWritable(path.join(target, name));
+}
+
+interface DirectoryAttributes {
+  readonly mode: number;
+  readonly mtime?: Date;
+}
+
+/** One unpack into a fresh, private folder `root`. */
+class Extraction {
+  private readonly extract: Extract = createExtract();
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  /** The last 1024 bytes read (the end-of-archive marker, when the archive is whole). */
+  private tail: Buffer = Buffer.alloc(0);
+  /** Offset just past the data of the last entry, from the headers. */
+  private archiveEnd = 0;
+  private entries = 0;
+  private extractClosed = false;
+  /** The parser's own error, when it failed (its entry streams only say "destroyed"). */
+  private extractError: unknown;
+  /** First error that stops everything (the source's, an unsafe entry, a file system error). */
+  private failure: { error: unknown } | undefined;
+  /** The stream is not a valid tar; with expectations, the rest is still read to compare its bytes. */
+  private formatError: ArchiveFormatError | undefined;
+  /** Directories known to be real directories here (never replaced once they are). */
+  private readonly verified = new Set<string>(['']);
+  /** Directories to give their mode and time once everything is in. */
+  private readonly directories = new Map<string, DirectoryAttributes>();
+  /** Symlinks created (relative path → entry name), checked again through the finished tree. */
+  private readonly symlinks = new Map<string, string>();
+  private source: Readable | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly options: UnpackOptions,
+  ) {
+    this.extract.on('error', (error) => {
+      this.extractError ??= error;
+    });
+    this.extract.on('close', () => {
+      this.extractClosed = true;
+    });
+  }
+
+  async run(source: Readable): Promise<ArchiveSummary> {
+    this.source = source;
+    await Promise.all([this.feed(source), this.consume()]);
+    if (this.failure) throw this.failure.error;
+
+    const sha256 = this.hash.digest('hex');
+    const { expectedSize, expectedSha256 } = this.options;
+    const cause = this.formatError === undefined ? undefined : { cause: this.formatError };
+    if (expectedSize !== undefined && this.size !== expectedSize) {
+      throw new ArchiveIntegrityError('size', String(expectedSize), String(this.size), cause);
+    }
+    if (expectedSha256 !== undefined && sha256 !== expectedSha256.toLowerCase()) {
+      throw new ArchiveIntegrityError('sha256', expectedSha256, sha256, cause);
+    }
+    if (this.formatError) throw this.formatError;
+    if (this.size < this.archiveEnd + END_MARKER.length || !this.tail.equals(END_MARKER)) {
+      throw new ArchiveFormatError('the tar stream is truncated: it does not end with an end-of-archive marker');
+    }
+
+    for (const [relative, entryName] of this.symlinks) await this.checkSymlinkInTree(relative, entryName);
+    await this.applyDirectoryAttributes();
+    return { entries: this.entries, size: this.size, sha256 };
+  }
+
+  private abort(error: unknown): void {
+    if (this.failure) return;
+    this.failure = { error };
+    this.extract.destroy();
+    this.source?.destroy();
+  }
+
+  private get expectations(): boolean {
+    return this.options.expectedSha256 !== undefined || this.options.expectedSize !== undefined;
+  }
+
+  /** Reads the source: measures every byte and hands it to the tar parser, with backpressure. */
+  private async feed(source: Readable): Promise<void> {
+    const { expectedSize } = this.options;
+    try {
+      for await (const data of source as AsyncIterable<Buffer | string>) {
+        const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+        this.hash.update(chunk);
+        this.size += chunk.length;
+        this.tail = keepTail(this.tail, chunk);
+        if (expectedSize !== undefined && this.size > expectedSize) {
+          throw new ArchiveIntegrityError('size', String(expectedSize), `more than ${expectedSize}`);
+        }
+        if (this.failure) return;
+        if (!this.extractClosed && !this.extract.write(chunk)) await this.writable();
+      }
+      if (!this.extractClosed) this.extract.end(null);
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  private writable(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.extractClosed) return resolve();
+      const done = () => {
+        this.extract.off('drain', done);
+        this.extract.off('close', done);
+        resolve();
+      };
+      this.extract.on('drain', done);
+      this.extract.on('close', done);
+    });
+  }
+
+  /** Takes the entries as the parser yields them. */
+  private async consume(): Promise<void> {
+    const iterator = this.extract[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let next: IteratorResult<Entry>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          throw this.asFormatError(error);
+        }
+        if (next.done) return;
+        await this.accept(next.value);
+      }
+    } catch (error) {
+      if (this.failure) return;
+      if (error instanceof ArchiveFormatError && this.expectations) {
+        // Read the rest anyway: if the bytes differ from the recorded ones, that is the real news.
+        this.formatError = error;
+        this.extract.destroy();
+        return;
+      }
+      this.abort(error);
+    }
+  }
+
+  private asFormatError(error: unknown): unknown {
+    if (this.failure || error instanceof ArchiveError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new ArchiveFormatError(`not a valid tar stream: ${message}`, { cause: error });
+  }
+
+  /** Why reading an entry's data failed: the parser's error, once it has closed. */
+  private async entryReadError(error: unknown): Promise<unknown> {
+    if (this.failure || error instanceof ArchiveError) return error;
+    if (!this.extractClosed) await new Promise<void>((resolve) => this.extract.once('close', () => resolve()));
+    return this.asFormatError(this.extractError ?? error);
+  }
+
+  private path(segments: readonly string[]): string {
+    return path.join(this.root, ...segments);
+  }
+
+  private async accept(entry: Entry): Promise<void> {
+    const header = entry.header as Header & { byteOffset?: number; type: string | null };
+    const name = header.name;
+    const dataStart = header.byteOffset ?? 0;
+    this.archiveEnd = Math.max(this.archiveEnd, dataStart + roundUp(header.type === 'directory' ? 0 : header.size));
+    // Drain bodies nobody reads (links with a size) so the parser moves on; a directory's stream never
+    // ends in tar-stream and is left alone.
+    if (header.type !== 'file' && header.type !== 'contiguous-file' && header.type !== 'directory') entry.resume();
+
+    const segments = entryPathSegments(name);
+    switch (header.type) {
+      case 'directory':
+        if (segments.length === 0) return; // `./`: the destination itself
+        await this.makeDirectory(name, segments, header);
+        break;
+      case 'file':
+      case 'contiguous-file':
+        await this.writeFile(name, segments, header, entry);
+        break;
+      case 'symlink':
+        await this.makeSymlink(name, segments, header);
+        break;
+      case 'link':
+        await this.makeHardlink(name, segments, header);
+        break;
+      case 'character-device':
+      case 'block-device':
+        throw new UnsafeArchiveEntryError(name, `device files are not allowed (${header.type})`);
+      case 'fifo':
+        throw new UnsafeArchiveEntryError(name, 'FIFOs are not allowed');
+      default:
+        throw new UnsafeArchiveEntryError(name, `entry type ${header.type === null ? 'unknown' : describeName(header.type)} is not supported`);
+    }
+    this.entries++;
+  }
+
+  /** Makes sure every folder above `segments` is a real directory here, creating missing ones. */
+  private async ensureParents(name: string, segments: readonly string[]): Promise<void> {
+    let relative = '';
+    for (const segment of segments.slice(0, -1)) {
+      relative = relative === '' ? segment : `${relative}/${segment}`;
+      if (this.verified.has(relative)) continue;
+      const stats = await lstatOrNull(path.join(this.root, relative));
+      if (stats === null) {
+        await mkdir(path.join(this.root, relative), { mode: 0o700 });
+        this.directories.set(relative, { mode: DEFAULT_DIR_MODE });
+      } else if (stats.isSymbolicLink()) {
+        throw new UnsafeArchiveEntryError(name, `path goes through the symlink ${describeName(relative)}`);
+      } else if (!stats.isDirectory()) {
+        throw new UnsafeArchiveEntryError(name, `path goes through ${describeName(relative)}, which is not a directory`);
+      }
+      this.verified.add(relative);
+    }
+  }
+
+  /** Clears the place of a non-directory entry: an earlier file or link there is removed (not followed). */
+  private async clearPlace(name: string, segments: readonly string[]): Promise<void> {
+    if (segments.length === 0) throw new UnsafeArchiveEntryError(name, 'path is the destination itself');
+    await this.ensureParents(name, segments);
+    const target = this.path(segments);
+    const stats = await lstatOrNull(target);
+    if (stats === null) return;
+    if (stats.isDirectory()) throw new UnsafeArchiveEntryError(name, 'would replace a directory');
+    await unlink(target);
+    this.symlinks.delete(segments.join('/'));
+  }
+
+  private async makeDirectory(name: string, segments: readonly string[], header: Header): Promise<void> {
+    await this.ensureParents(name, segments);
+    const relative = segments.join('/');
+    const target = this.path(segments);
+    const stats = await lstatOrNull(target);
+    if (stats === null || !stats.isDirectory()) {
+      if (stats !== null) {
+        await unlink(target);
+        this.symlinks.delete(relative);
+      }
+      await mkdir(target, { mode: 0o700 });
+    }
+    this.verified.add(relative);
+    this.directories.set(relative, { mode: header.mode & 0o777, mtime: header.mtime });
+  }
+
+  private async writeFile(name: string, segments: readonly string[], header: Header, body: Entry): Promise<void> {
+    await this.clearPlace(name, segments);
+    const handle = await open(
+      this.path(segments),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      const chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          throw await this.entryReadError(error); // say, the stream ended inside the entry's data
+        }
+        if (next.done) break;
+        await writeAll(handle, next.value);
+      }
+      await handle.chmod(header.mode & 0o777);
+      await handle.utimes(header.mtime, header.mtime);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async makeSymlink(name: string, segments: readonly string[], header: Header): Promise<void> {
+    const target = header.linkname ?? '';
+    symlinkTargetSegments(name, segments, target);
+    await this.clearPlace(name, segments);
+    const linkPath = this.path(segments);
+    await symlink(target, linkPath);
+    await lutimes(linkPath, header.mtime, header.mtime);
+    this.symlinks.set(segments.join('/'), name);
+  }
+
+  private async makeHardlink(name: string, segments: readonly string[], header: Header): Promise<void> {
+    const target = header.linkname ?? '';
+    const targetSegments = hardlinkTargetSegments(name, target);
+    if (targetSegments.join('/') === segments.join('/')) {
+      throw new UnsafeArchiveEntryError(name, 'hardlink points to itself');
+    }
+    // The target must be a regular file unpacked before, reached through real directories only.
+    let relative = '';
+    for (const [index, segment] of targetSegments.entries()) {
+      relative = relative === '' ? segment : `${relative}/${segment}`;
+      const stats = await lstatOrNull(path.join(this.root, relative));
+      const last = index === targetSegments.length - 1;
+      if (stats === null) throw new UnsafeArchiveEntryError(name, `hardlink target ${describeName(target)} is not in the archive`);
+      if (stats.isSymbolicLink()) {
+        throw new UnsafeArchiveEntryError(name, `hardlink target ${describeName(target)} goes through the symlink ${describeName(relative)}`);
+      }
+      if (last ? !stats.isFile() : !stats.isDirectory()) {
+        throw new UnsafeArchiveEntryError(name, `hardlink target ${describeName(target)} is not a regular file`);
+      }
+    }
+    await this.clearPlace(name, segments);
+    await link(this.path(targetSegments), this.path(segments));
+  }
+
+  /**
+   * Resolves the symlink at `relative` through the finished tree, following the symlinks in it as the
+   * kernel would (components that do not exist are taken lexically), and refuses it when it leads
+   * outside. This catches what the per-entry check cannot see: a link whose target goes through
+   * another link (`a` → `.`, then `b` → `a/..`), possibly one that came later in the archive.
+   */
+  private async checkSymlinkInTree(relative: string, entryName: string): Promise<void> {
+    const linkPath = path.join(this.root, relative);
+    const stats = await lstatOrNull(linkPath);
+    if (stats === null || !stats.isSymbolicLink()) return;
+    const written = await readlink(linkPath);
+    const refuse = (reason: string) => new UnsafeArchiveEntryError(entryName, `symlink target ${describeName(written)} ${reason}`);
+
+    const current = relative.split('/').slice(0, -1);
+    const pending = written.split('/');
+    let hops = 1;
+    let missing = false;
+    while (pending.length > 0) {
+      const part = pending.shift() as string;
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        if (current.length === 0) throw refuse('leaves the destination');
+        current.pop();
+        continue;
+      }
+      current.push(part);
+      if (missing) continue;
+      const partStats = await lstatOrNull(path.join(this.root, ...current));
+      if (partStats === null) {
+        missing = true;
+      } else if (partStats.isSymbolicLink()) {
+        if (++hops > MAX_LINK_HOPS) throw refuse('goes through too many symlinks');
+        const next = await readlink(path.join(this.root, ...current));
+        if (next.startsWith('/')) throw refuse('leaves the destination');
+        current.pop();
+        pending.unshift(...next.split('/'));
+      } else if (!partStats.isDirectory()) {
+        missing = true; // `file/…` does not resolve; taken lexically
+      }
+    }
+  }
+
+  /** Directory modes and times, deepest first (so restricting a parent cannot block a child). */
+  private async applyDirectoryAttributes(): Promise<void> {
+    const ordered = [...this.directories].sort(([a], [b]) => b.split('/').length - a.split('/').length);
+    for (const [relative, attributes] of ordered) {
+      const target = path.join(this.root, relative);
+      await chmod(target, attributes.mode);
+      if (attributes.mtime) await utimes(target, attributes.mtime, attributes.mtime);
+    }
+  }
+}
+
+function roundUp(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK;
+}
+
+/** The last 1024 bytes of everything read so far, given the previous tail and the next chunk. */
+function keepTail(tail: Buffer, chunk: Buffer): Buffer {
+  const keep = END_MARKER.length;
+  if (chunk.length >= keep) return Buffer.from(chunk.subarray(chunk.length - keep));
+  const joined = Buffer.concat([tail, chunk]);
+  return joined.length > keep ? joined.subarray(joined.length - keep) : joined;
+}
+
+async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
