@@ -6,7 +6,7 @@ import { validateBuildDefinition } from '@infrabox/job-definition';
 import { BUILD_CREATED, BuildCreatedEvent, BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
 import { BuildDto, toBuildDto } from './build.dto';
 
-const PROJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$/;
+export const PROJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$/;
 
 @Injectable()
 export class BuildsService {

@@ -1,5 +1,6 @@
 import { initial } from './0001-initial.migration';
 import { jobConsole } from './0002-job-console.migration';
+import { clusterKey } from './0003-cluster-key.migration';
 
 export interface Migration {
   version: number;
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** Applied in order. Never edit a released migration: add the next one. */
-export const migrations: readonly Migration[] = [initial, jobConsole];
+export const migrations: readonly Migration[] = [initial, jobConsole, clusterKey];

@@ -1,0 +1,30 @@
+import { BadRequestException, Body, Controller, Param, Post } from '@nestjs/common';
+import { TokenService } from '@infrabox/auth';
+import { ProjectRepository } from '@infrabox/jobs';
+import { PROJECT_NAME } from '../builds/builds.service';
+
+// TODO(auth): admin-only once admin authentication lands (later issue); open to every caller until then.
+@Controller('api/v1/admin/projects')
+export class ProjectTokensController {
+  constructor(
+    private readonly projects: ProjectRepository,
+    private readonly tokens: TokenService,
+  ) {}
+
+  /**
+   * A project token (for `infrabox up` to hand to the CLI); creates the project when it does
+   * not exist yet. Body (optional): `{ "ttlSeconds": <lifetime> }`, 30 days by default.
+   */
+  @Post(':name/tokens')
+  async create(@Param('name') name: string, @Body() body: { ttlSeconds?: unknown } | undefined): Promise<{ token: string }> {
+    if (!PROJECT_NAME.test(name)) {
+      throw new BadRequestException(`project: '${name}' is not a valid name (letters, digits, _ . -, at most 100)`);
+    }
+    const ttlSeconds = body?.ttlSeconds;
+    if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && (ttlSeconds as number) > 0)) {
+      throw new BadRequestException('ttlSeconds: expected a positive whole number of seconds');
+    }
+    const project = await this.projects.findOrCreate(name);
+    return { token: await this.tokens.issueProjectToken(project.id, project.name, ttlSeconds as number | undefined) };
+  }
+}

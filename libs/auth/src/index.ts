@@ -1,0 +1,13 @@
+export { AuthModule } from './auth.module';
+export { AUTH_OPTIONS } from './auth.options';
+export type { AuthOptions } from './auth.options';
+export { AuthGuard, AUTH_KINDS, principalOfRequest } from './auth.guard';
+export { Authenticated, CurrentPrincipal } from './auth.decorators';
+export { assertJobMayReadOutputOf, assertOwnJob, assertProjectAccess } from './auth.scopes';
+export { ClusterKeyService, TOKEN_ALGORITHM } from './cluster-key.service';
+export type { SigningKey } from './cluster-key.service';
+export { KeyRepository } from './key.repository';
+export type { StoredClusterKey } from './key.repository';
+export { TokenService } from './token.service';
+export { InvalidTokenError, PRINCIPAL_KINDS } from './principal.types';
+export type { ClusterPrincipal, JobPrincipal, JobTokenSubject, Principal, PrincipalKind, ProjectPrincipal } from './principal.types';

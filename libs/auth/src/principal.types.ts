@@ -1,0 +1,47 @@
+/** What a verified token says about its bearer. */
+export type Principal = JobPrincipal | ClusterPrincipal | ProjectPrincipal;
+export type PrincipalKind = Principal['kind'];
+export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['job', 'cluster', 'project'];
+
+/** A running job: its own source, inputs and output, and the outputs of its direct parents. */
+export interface JobPrincipal {
+  kind: 'job';
+  jobId: string;
+  buildId: string;
+  projectId: string;
+  /** Ids of the job's direct parents (not grandparents). */
+  parents: string[];
+  /** The cluster that issued the token (the one the job runs on). */
+  issuer: string;
+}
+
+/** A peer cluster calling this cluster's API (to fetch or push outputs and sources). */
+export interface ClusterPrincipal {
+  kind: 'cluster';
+  /** The calling cluster: always the token's issuer, so a cluster can only speak for itself. */
+  cluster: string;
+}
+
+/** A user of one project (`infrabox push`, reading its builds and jobs). */
+export interface ProjectPrincipal {
+  kind: 'project';
+  projectId: string;
+  projectName: string;
+}
+
+/** The job a job token is issued for. */
+export interface JobTokenSubject {
+  id: string;
+  buildId: string;
+  projectId: string;
+  /** Ids of its direct parents. */
+  parentIds: readonly string[];
+}
+
+/** Why a token was refused, in a few words meant for the caller (never a stack or a key). */
+export class InvalidTokenError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'InvalidTokenError';
+  }
+}

@@ -1,0 +1,211 @@
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { decodeJwt, decodeProtectedHeader, errors, importJWK, JWTPayload, jwtVerify, KeyLike, SignJWT } from 'jose';
+import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import {
+  AUTH_OPTIONS,
+  AuthOptions,
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_PROJECT_TOKEN_TTL_SECONDS,
+  DEFAULT_PUBLIC_KEY_CACHE_MS,
+} from './auth.options';
+import { ClusterKeyService, publicPart, TOKEN_ALGORITHM } from './cluster-key.service';
+import { InvalidTokenError, JobTokenSubject, Principal } from './principal.types';
+
+/** Longer than any token we issue (a job token with many parents is still a few KB). */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
+interface CachedKey {
+  readAt: number;
+  key: Promise<KeyLike | null>;
+}
+
+/**
+ * Issues and verifies this cluster's tokens. Every token is a JWT signed (EdDSA) with the key of
+ * the cluster that issued it (`iss`); verification uses that cluster's public key from the
+ * database, so a token issued on cluster A is accepted on cluster B without a shared secret.
+ *
+ * Claims (besides `iss`, `sub`, `iat`, `nbf`, `exp`):
+ * - job:     `sub: job:<id>`, `{ kind: 'job', jobId, buildId, projectId, parents }`
+ * - cluster: `sub: cluster:<issuer>`, `aud: <peer cluster>`, `{ kind: 'cluster' }`
+ * - project: `sub: project:<id>`, `{ kind: 'project', projectId, projectName }`
+ */
+@Injectable()
+export class TokenService implements OnModuleInit {
+  /** This cluster's name: the issuer of its tokens and the audience it accepts cluster tokens for. */
+  readonly cluster: string;
+  private readonly clockTolerance: number;
+  private readonly cacheMs: number;
+  private readonly projectTtl: number;
+  private readonly now: () => number;
+  private readonly publicKeys = new Map<string, CachedKey>();
+
+  constructor(
+    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    private readonly keys: ClusterKeyService,
+    @Optional() @Inject(AUTH_OPTIONS) options: AuthOptions | null = null,
+  ) {
+    this.cluster = config.cluster.name;
+    this.clockTolerance = options?.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+    this.cacheMs = options?.publicKeyCacheMs ?? DEFAULT_PUBLIC_KEY_CACHE_MS;
+    this.projectTtl = options?.projectTokenTtlSeconds ?? DEFAULT_PROJECT_TOKEN_TTL_SECONDS;
+    this.now = options?.now ?? Date.now;
+  }
+
+  /** Creates (or loads) and publishes the key at start-up rather than on the first request. */
+  async onModuleInit(): Promise<void> {
+    await this.keys.signingKey(this.cluster);
+  }
+
+  /** A token for one job: it may read its own source and inputs, write its own output, read its direct parents' outputs. */
+  async issueJobToken(job: JobTokenSubject, ttlSeconds: number): Promise<string> {
+    requireText('job.id', job.id);
+    requireText('job.buildId', job.buildId);
+    requireText('job.projectId', job.projectId);
+    if (!Array.isArray(job.parentIds)) throw new TypeError('job.parentIds: expected a list of job ids');
+    job.parentIds.forEach((parent, index) => requireText(`job.parentIds[${index}]`, parent));
+    return this.sign(
+      { kind: 'job', jobId: job.id, buildId: job.buildId, projectId: job.projectId, parents: [...job.parentIds] },
+      `job:${job.id}`,
+      ttlSeconds,
+    );
+  }
+
+  /** A token for calling the API of peer cluster `audience` as this cluster; accepted only there. */
+  async issueClusterToken(audience: string, ttlSeconds = 300): Promise<string> {
+    requireText('audience', audience);
+    return this.sign({ kind: 'cluster' }, `cluster:${this.cluster}`, ttlSeconds, audience);
+  }
+
+  /** A token for a user of one project (handed to the CLI); 30 days unless told otherwise. */
+  async issueProjectToken(projectId: string, projectName: string, ttlSeconds: number = this.projectTtl): Promise<string> {
+    requireText('projectId', projectId);
+    requireText('projectName', projectName);
+    return this.sign({ kind: 'project', projectId, projectName }, `project:${projectId}`, ttlSeconds);
+  }
+
+  /**
+   * The principal of a valid token. Throws {@link InvalidTokenError} for a malformed, tampered,
+   * expired or not-yet-valid token, an unknown issuer, a cluster token meant for another
+   * cluster, or claims that do not fit their kind. Database errors propagate as they are.
+   */
+  async verify(token: string): Promise<Principal> {
+    if (typeof token !== 'string' || token === '') throw new InvalidTokenError('missing token');
+    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError('token too long');
+    let issuer: unknown;
+    try {
+      if (decodeProtectedHeader(token).alg !== TOKEN_ALGORITHM) throw new InvalidTokenError('unsupported algorithm');
+      issuer = decodeJwt(token).iss;
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw error;
+      throw new InvalidTokenError('malformed token');
+    }
+    if (typeof issuer !== 'string' || issuer === '') throw new InvalidTokenError('missing issuer');
+
+    const key = await this.verificationKey(issuer);
+    if (!key) throw new InvalidTokenError('unknown issuer');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: [TOKEN_ALGORITHM],
+        issuer,
+        clockTolerance: this.clockTolerance,
+        currentDate: new Date(this.now()),
+        requiredClaims: ['iss', 'sub', 'iat', 'exp'],
+      }));
+    } catch (error) {
+      throw new InvalidTokenError(reasonOf(error));
+    }
+    return this.principalOf(issuer, payload);
+  }
+
+  private async sign(claims: Record<string, unknown>, subject: string, ttlSeconds: number, audience?: string): Promise<string> {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
+      throw new RangeError(`ttlSeconds: expected a positive whole number of seconds, got ${ttlSeconds}`);
+    }
+    const { privateKey } = await this.keys.signingKey(this.cluster);
+    const now = Math.floor(this.now() / 1000);
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT' })
+      .setIssuer(this.cluster)
+      .setSubject(subject)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + ttlSeconds);
+    if (audience !== undefined) jwt.setAudience(audience);
+    return jwt.sign(privateKey);
+  }
+
+  /** The public key of `issuer`: our own from memory, a peer's from the database (kept for a while). */
+  private async verificationKey(issuer: string): Promise<KeyLike | null> {
+    if (issuer === this.cluster) return (await this.keys.signingKey(this.cluster)).publicKey;
+    const now = this.now();
+    const cached = this.publicKeys.get(issuer);
+    if (cached && now - cached.readAt < this.cacheMs) return cached.key;
+
+    const key = this.keys.publicKeyOf(issuer).then(async (jwk) => {
+      if (jwk === null) return null;
+      const publicJwk = publicPart(jwk);
+      if (!publicJwk) throw new InvalidTokenError('issuer key unusable');
+      return importJWK(publicJwk, TOKEN_ALGORITHM).then(
+        (imported) => imported as KeyLike,
+        () => Promise.reject(new InvalidTokenError('issuer key unusable')),
+      );
+    });
+    // Only found keys are kept: an unknown issuer (a typo, a cluster not started yet, or junk
+    // in a forged token) is looked up again next time, and cannot grow the cache.
+    const entry: CachedKey = { readAt: now, key };
+    this.publicKeys.set(issuer, entry);
+    const forget = () => {
+      if (this.publicKeys.get(issuer) === entry) this.publicKeys.delete(issuer);
+    };
+    key.then((found) => found === null && forget(), forget);
+    return key;
+  }
+
+  private principalOf(issuer: string, payload: JWTPayload): Principal {
+    switch (payload.kind) {
+      case 'job': {
+        const { jobId, buildId, projectId, parents } = payload;
+        if (!isText(jobId) || !isText(buildId) || !isText(projectId) || !Array.isArray(parents) || !parents.every(isText)) {
+          throw new InvalidTokenError('malformed job claims');
+        }
+        if (payload.sub !== `job:${jobId}`) throw new InvalidTokenError('subject does not match the job');
+        return { kind: 'job', jobId, buildId, projectId, parents: [...parents], issuer };
+      }
+      case 'cluster': {
+        if (payload.sub !== `cluster:${issuer}`) throw new InvalidTokenError('subject does not match the issuer');
+        const audience = payload.aud;
+        const audiences = typeof audience === 'string' ? [audience] : Array.isArray(audience) ? audience : [];
+        if (!audiences.includes(this.cluster)) throw new InvalidTokenError('wrong audience');
+        return { kind: 'cluster', cluster: issuer };
+      }
+      case 'project': {
+        const { projectId, projectName } = payload;
+        if (!isText(projectId) || !isText(projectName)) throw new InvalidTokenError('malformed project claims');
+        if (payload.sub !== `project:${projectId}`) throw new InvalidTokenError('subject does not match the project');
+        return { kind: 'project', projectId, projectName };
+      }
+      default:
+        throw new InvalidTokenError('unknown token kind');
+    }
+  }
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token expired';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'token not yet valid';
+    return error.reason === 'missing' ? `${error.claim} claim missing` : `${error.claim} claim invalid`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'unsupported algorithm';
+  return 'malformed token';
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+function requireText(name: string, value: unknown): void {
+  if (!isText(value)) throw new TypeError(`${name}: expected a non-empty string`);
+}

@@ -1,0 +1,188 @@
+import { Controller, Get, INestApplication, Param } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { assertJobMayReadOutputOf, Authenticated, CurrentPrincipal, Principal, TokenService } from '@infrabox/auth';
+import { Database } from '@infrabox/database';
+import { ProjectRepository } from '@infrabox/jobs';
+import { ApiModule } from '../../apps/api/src/api.module';
+import { tokenServiceFor } from '../support/auth';
+import { clusterConfig, uniqueClusterName } from '../support/clusters';
+import { openDatabase } from '../support/database';
+
+/** Routes that exist only in this test: one for job tokens only, one that checks output scope. */
+@Controller('test/auth')
+class JobOnlyController {
+  @Get('job-only')
+  @Authenticated('job')
+  jobOnly(@CurrentPrincipal() principal: Principal): { jobId: string } {
+    return { jobId: principal.kind === 'job' ? principal.jobId : '' };
+  }
+
+  @Get('outputs/:jobId')
+  @Authenticated('job')
+  output(@CurrentPrincipal() principal: Principal, @Param('jobId') jobId: string): { readable: string } {
+    assertJobMayReadOutputOf(principal, jobId);
+    return { readable: jobId };
+  }
+}
+
+describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
+  let db: Database;
+  let app: INestApplication;
+  let baseUrl: string;
+  let cluster: string;
+  let tokens: TokenService;
+  let peer: string;
+  let peerTokens: TokenService;
+
+  beforeAll(async () => {
+    db = openDatabase();
+    cluster = uniqueClusterName('http');
+    peer = uniqueClusterName('peer');
+    const module = await Test.createTestingModule({ imports: [ApiModule.forConfig(clusterConfig(cluster))], controllers: [JobOnlyController] }).compile();
+    app = module.createNestApplication({ logger: ['error'] });
+    await app.listen(0, '127.0.0.1');
+    baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    tokens = app.get(TokenService);
+    peerTokens = tokenServiceFor(db, peer);
+  });
+  afterAll(async () => {
+    await app.close();
+    await db.close();
+  });
+
+  const call = async (method: 'GET' | 'POST', path: string, options: { token?: string; authorization?: string; body?: unknown } = {}) => {
+    const headers: Record<string, string> = {};
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    if (options.authorization !== undefined) headers.authorization = options.authorization;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${baseUrl}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+    return { status: response.status, body: (await response.json()) as unknown, authenticate: response.headers.get('www-authenticate') };
+  };
+  const job = { id: 'job-c', buildId: 'build-1', projectId: 'project-1', parentIds: ['job-p'] };
+
+  it('whoami without a token answers 401', async () => {
+    expect(await call('GET', '/api/v1/auth/whoami')).toEqual({
+      status: 401,
+      body: { statusCode: 401, message: 'missing bearer token' },
+      authenticate: 'Bearer realm="infrabox"',
+    });
+  });
+
+  it('whoami with garbage, a malformed header or a bad signature answers 401 with the reason', async () => {
+    expect(await call('GET', '/api/v1/auth/whoami', { token: 'garbage' })).toMatchObject({
+      status: 401,
+      body: { statusCode: 401, message: 'invalid token: malformed token' },
+    });
+    const valid = await tokens.issueJobToken(job, 60);
+    expect(await call('GET', '/api/v1/auth/whoami', { authorization: `Basic ${valid}` })).toMatchObject({
+      status: 401,
+      body: { statusCode: 401, message: 'malformed Authorization header (expected "Bearer <token>")' },
+    });
+    expect(await call('GET', '/api/v1/auth/whoami', { authorization: 'Bearer' })).toMatchObject({ status: 401 });
+    const [header, payload] = valid.split('.');
+    const foreign = (await tokens.issueJobToken({ ...job, id: 'other' }, 60)).split('.')[2];
+    expect(await call('GET', '/api/v1/auth/whoami', { token: `${header}.${payload}.${foreign}` })).toMatchObject({
+      status: 401,
+      body: { statusCode: 401, message: 'invalid token: bad signature' },
+    });
+  });
+
+  it('whoami with a valid job token answers 200 with the principal', async () => {
+    expect(await call('GET', '/api/v1/auth/whoami', { token: await tokens.issueJobToken(job, 60) })).toEqual({
+      status: 200,
+      body: { kind: 'job', jobId: 'job-c', buildId: 'build-1', projectId: 'project-1', parents: ['job-p'], issuer: cluster },
+      authenticate: null,
+    });
+    // Accepted case-insensitively as to the scheme.
+    expect(await call('GET', '/api/v1/auth/whoami', { authorization: `bearer ${await tokens.issueJobToken(job, 60)}` })).toMatchObject({ status: 200 });
+  });
+
+  it("whoami with a peer's cluster token for this cluster answers the peer; for another cluster, 401", async () => {
+    expect(await call('GET', '/api/v1/auth/whoami', { token: await peerTokens.issueClusterToken(cluster) })).toMatchObject({
+      status: 200,
+      body: { kind: 'cluster', cluster: peer },
+    });
+    expect(await call('GET', '/api/v1/auth/whoami', { token: await peerTokens.issueClusterToken(uniqueClusterName('else')) })).toMatchObject({
+      status: 401,
+      body: { statusCode: 401, message: 'invalid token: wrong audience' },
+    });
+  });
+
+  it('an expired token answers 401', async () => {
+    const earlier = tokenServiceFor(db, cluster, { now: () => Date.now() - 3_600_000 });
+    expect(await call('GET', '/api/v1/auth/whoami', { token: await earlier.issueJobToken(job, 60) })).toMatchObject({
+      status: 401,
+      body: { statusCode: 401, message: 'invalid token: token expired' },
+    });
+  });
+
+  it('a cluster or project token on a job-only route answers 403; a job token passes', async () => {
+    expect(await call('GET', '/test/auth/job-only', { token: await peerTokens.issueClusterToken(cluster) })).toEqual({
+      status: 403,
+      body: { statusCode: 403, message: 'a cluster token may not call this route' },
+      authenticate: null,
+    });
+    expect(await call('GET', '/test/auth/job-only', { token: await tokens.issueProjectToken('p', 'demo') })).toMatchObject({ status: 403 });
+    expect(await call('GET', '/test/auth/job-only', { token: await tokens.issueJobToken(job, 60) })).toMatchObject({
+      status: 200,
+      body: { jobId: 'job-c' },
+    });
+    expect(await call('GET', '/test/auth/job-only')).toMatchObject({ status: 401 });
+  });
+
+  it('accepts the token as ?token= (download links); the header wins when both are given', async () => {
+    const token = await tokens.issueJobToken(job, 60);
+    expect(await call('GET', `/api/v1/auth/whoami?token=${encodeURIComponent(token)}`)).toMatchObject({
+      status: 200,
+      body: { kind: 'job', jobId: 'job-c' },
+    });
+    expect(await call('GET', `/api/v1/auth/whoami?token=${token}`, { token: 'garbage' })).toMatchObject({ status: 401 });
+    expect(await call('GET', `/api/v1/auth/whoami?token=${token}&token=${token}`)).toMatchObject({
+      status: 401,
+      body: { message: 'malformed token query parameter (give it once)' },
+    });
+    expect(await call('GET', '/api/v1/auth/whoami?token=')).toMatchObject({ status: 401, body: { message: 'missing bearer token' } });
+  });
+
+  it('a job reads the outputs of its direct parents only (403 otherwise)', async () => {
+    const token = await tokens.issueJobToken(job, 60);
+    expect(await call('GET', '/test/auth/outputs/job-p', { token })).toMatchObject({ status: 200, body: { readable: 'job-p' } });
+    expect(await call('GET', '/test/auth/outputs/job-c', { token })).toMatchObject({ status: 200 });
+    expect(await call('GET', '/test/auth/outputs/job-grandparent', { token })).toEqual({
+      status: 403,
+      body: { statusCode: 403, message: 'job job-c may read outputs of its direct parents only' },
+      authenticate: null,
+    });
+  });
+
+  it('POST /api/v1/admin/projects/:name/tokens creates the project if needed and answers a project token', async () => {
+    const name = `auth-${uniqueClusterName('p')}`;
+    const first = await call('POST', `/api/v1/admin/projects/${name}/tokens`);
+    expect(first).toMatchObject({ status: 201, body: { token: expect.any(String) } });
+    const project = await new ProjectRepository(db).findByName(name);
+    expect(project).not.toBeNull();
+    const token = (first.body as { token: string }).token;
+    expect(await call('GET', '/api/v1/auth/whoami', { token })).toMatchObject({
+      status: 200,
+      body: { kind: 'project', projectId: project!.id, projectName: name },
+    });
+    expect(Object.keys((await call('GET', '/api/v1/auth/whoami', { token })).body as object).sort()).toEqual(['kind', 'projectId', 'projectName']);
+
+    // Again: the same project, a new token; a lifetime may be asked for.
+    const second = await call('POST', `/api/v1/admin/projects/${name}/tokens`, { body: { ttlSeconds: 120 } });
+    const claims = JSON.parse(Buffer.from((second.body as { token: string }).token.split('.')[1], 'base64url').toString()) as Record<string, number>;
+    expect(claims).toMatchObject({ projectId: project!.id, iss: cluster });
+    expect(claims.exp - claims.iat).toBe(120);
+    // A project token is no job token.
+    expect(await call('GET', '/test/auth/job-only', { token })).toMatchObject({ status: 403 });
+  });
+
+  it('POST /api/v1/admin/projects/:name/tokens refuses bad names and lifetimes', async () => {
+    expect(await call('POST', '/api/v1/admin/projects/-bad/tokens')).toMatchObject({ status: 400 });
+    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: { ttlSeconds: -1 } })).toMatchObject({
+      status: 400,
+      body: { message: 'ttlSeconds: expected a positive whole number of seconds' },
+    });
+    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: { ttlSeconds: '60' } })).toMatchObject({ status: 400 });
+  });
+});
