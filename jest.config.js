@@ -7,7 +7,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
   moduleNameMapper: {
-    '^@infrabox/(.*)$': '<rootDir>/libs/$1/src',
+    '^@infrabox/([^/]+)$': '<rootDir>/libs/$1/src',
+    '^@infrabox/([^/]+)/(.+)$': '<rootDir>/libs/$1/src/$2',
   },
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',

@@ -2,7 +2,7 @@ import { CRC32C, Storage } from '@google-cloud/storage';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GcsStorage } from '@infrabox/storage';
+import { GcsStorage } from '@infrabox/storage/gcs.storage';
 import { type GcsTestServer, startGcsTestServer } from '../support/gcs-test-server';
 import { TestProcess } from '../support/processes';
 import { readAll } from '../support/storage';

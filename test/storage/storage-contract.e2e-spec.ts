@@ -5,16 +5,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import {
-  GcsStorage,
-  InvalidStorageKeyError,
-  LocalStorage,
-  type ListedObject,
-  type ObjectStorage,
-  S3Storage,
-  StorageError,
-  StorageNotFoundError,
-} from '@infrabox/storage';
+import { InvalidStorageKeyError, LocalStorage, type ListedObject, type ObjectStorage, StorageError, StorageNotFoundError } from '@infrabox/storage';
+import { GcsStorage } from '@infrabox/storage/gcs.storage';
+import { S3Storage } from '@infrabox/storage/s3.storage';
 import { startGcsTestServer } from '../support/gcs-test-server';
 import {
   GeneratedContent,

@@ -8,6 +8,8 @@ import { TestProcess } from './processes';
 export interface ClusterSpec {
   name: string;
   labels?: string[];
+  /** The `storage:` section's body (indented by two spaces); default: a local folder. */
+  storage?: (dir: string) => string;
 }
 
 /** One installation (cluster) as separate processes: api, registry, scheduler(s). */
@@ -34,14 +36,15 @@ export async function freePort(): Promise<number> {
 
 export async function startCluster(
   spec: ClusterSpec,
-  options: { registry: Partial<RegistryOptions>; schedulers?: number },
+  options: { registry: Partial<RegistryOptions>; schedulers?: number; forwarder?: boolean },
 ): Promise<RunningCluster> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), `infrabox-${spec.name}-`));
   const apiUrl = `http://127.0.0.1:${port}`;
   const configFile = path.join(dir, 'config.yaml');
   const labels = spec.labels?.length ? `\n  labels: ${spec.labels.join(',')}` : '';
-  await writeFile(configFile, `host: ${apiUrl}\ncluster:\n  name: ${spec.name}${labels}\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\n`);
+  const storage = spec.storage?.(dir) ?? `  local:\n    enabled: true\n    path: ${dir}/storage\n`;
+  await writeFile(configFile, `host: ${apiUrl}\ncluster:\n  name: ${spec.name}${labels}\nstorage:\n${storage}`);
 
   const processes = [
     new TestProcess('apps/api/src/main.js', ['--config', configFile]),
@@ -49,11 +52,12 @@ export async function startCluster(
       JSON.stringify({ cluster: spec.name, labels: spec.labels ?? [], apiUrl, options: options.registry }),
     ]),
     ...Array.from({ length: options.schedulers ?? 1 }, () => new TestProcess('apps/scheduler/src/main.js', ['--config', configFile], {}, dir)),
+    ...(options.forwarder ? [new TestProcess('apps/output-forwarder/src/main.js', ['--config', configFile], {}, dir)] : []),
   ];
   await processes[1].waitFor((lines) => lines.includes('READY'), 60_000, `${spec.name} registry`);
   await processes[0].waitFor((lines) => lines.some((l) => l.includes('is running')), 60_000, `${spec.name} api`);
-  for (const scheduler of processes.slice(2)) {
-    await scheduler.waitFor((lines) => lines.some((l) => l.includes('is running')), 60_000, `${spec.name} scheduler`);
+  for (const app of processes.slice(2)) {
+    await app.waitFor((lines) => lines.some((l) => l.includes('is running')), 60_000, `${spec.name} app`);
   }
   const end = async (signal: NodeJS.Signals) => {
     for (const p of processes) p.kill(signal);

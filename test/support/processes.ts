@@ -11,7 +11,12 @@ export class TestProcess {
   private readonly child: ChildProcess;
   private waiters: Array<() => void> = [];
 
-  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
+  constructor(
+    readonly script: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+    cwd?: string,
+  ) {
     this.child = spawn(process.execPath, [path.join(DIST, script), ...args], {
       env: { ...process.env, ...env },
       cwd,

@@ -4,9 +4,11 @@ import { AuthModule } from '@infrabox/auth';
 import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
+import { StorageModule } from '@infrabox/storage';
 import { AuthApiModule } from './auth/auth.module';
 import { BuildsModule } from './builds/builds.module';
 import { ClustersApiModule } from './clusters/clusters.module';
+import { PeerModule } from './peer/peer.module';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
 import { HealthController } from './health/health.controller';
 
@@ -15,7 +17,7 @@ export class ApiModule {
   static forConfig(config: InstallConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -1,14 +1,31 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from '@infrabox/auth';
+import { ClustersModule } from '@infrabox/clusters';
 import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
+import { JobsModule } from '@infrabox/jobs';
+import { StorageModule } from '@infrabox/storage';
+import { DEFAULT_FORWARDER_OPTIONS, FORWARDER_OPTIONS, ForwarderOptions } from './forwarder.options';
+import { OutputTransferService } from './transfer/output-transfer.service';
+import { TransferHandlers } from './transfer/transfer.handlers';
 
 @Module({})
 export class OutputForwarderModule {
-  static forConfig(config: InstallConfig): DynamicModule {
+  static forConfig(config: InstallConfig, overrides: Partial<ForwarderOptions> = {}): DynamicModule {
     return {
       module: OutputForwarderModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'output-forwarder' })],
+      imports: [
+        InstallConfigModule.forRoot(config),
+        DatabaseModule,
+        EventsModule.forRoot({ app: 'output-forwarder' }),
+        ClustersModule,
+        JobsModule,
+        StorageModule,
+        AuthModule,
+      ],
+      controllers: [TransferHandlers],
+      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, OutputTransferService],
     };
   }
 }

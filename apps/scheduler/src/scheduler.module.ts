@@ -4,9 +4,11 @@ import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
 import { JobsModule } from '@infrabox/jobs';
+import { StorageModule } from '@infrabox/storage';
 import { ExecutionHandlers } from './execution/execution.handlers';
 import { JOB_EXECUTOR, JobExecutor } from './execution/job-executor';
 import { JobRunner } from './execution/job-runner.service';
+import { JobFilesService } from './job-files/job-files.service';
 import { ProcessExecutor } from './execution/process.executor';
 import { PlacementHandlers } from './placement/placement.handlers';
 import { PlacementService } from './placement/placement.service';
@@ -18,13 +20,14 @@ export class SchedulerModule {
   static forConfig(config: InstallConfig, overrides: Partial<SchedulerOptions> = {}, executor: Type<JobExecutor> = ProcessExecutor): DynamicModule {
     return {
       module: SchedulerModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'scheduler' }), ClustersModule, JobsModule],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'scheduler' }), ClustersModule, JobsModule, StorageModule],
       controllers: [PlacementHandlers, ExecutionHandlers],
       providers: [
         { provide: SCHEDULER_OPTIONS, useValue: { ...defaultSchedulerOptions(config), ...overrides } },
         { provide: JOB_EXECUTOR, useClass: executor },
         PlacementService,
         JobRunner,
+        JobFilesService,
       ],
     };
   }

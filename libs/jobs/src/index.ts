@@ -8,3 +8,5 @@ export { JobConsoleRepository } from './job-console.repository';
 export type { ConsoleChunk } from './job-console.repository';
 export * from './job.events';
 export * from './job.types';
+export { JobOutputRepository, outputKey } from './job-output.repository';
+export type { JobOutput } from './job-output.repository';

@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
 import { JOB_FINISHED, JOB_STARTED, JobFinishedEvent, JobStartedEvent } from './job.events';
+import { JobOutput, JobOutputRepository } from './job-output.repository';
 import { JobRepository, TransitionFields } from './job.repository';
 import { FinalJobState, Job, JobState } from './job.types';
 
 type TransitionRequest =
   | { kind: 'start'; jobId: string; cluster: string }
-  | { kind: 'end'; jobId: string; from: readonly JobState[]; state: FinalJobState; fields: TransitionFields };
+  | { kind: 'end'; jobId: string; from: readonly JobState[]; state: FinalJobState; fields: TransitionFields; output?: JobOutput };
 
 interface Queued {
   request: TransitionRequest;
@@ -35,6 +36,7 @@ export class JobTransitions {
   constructor(
     private readonly db: Database,
     private readonly jobs: JobRepository,
+    private readonly outputs: JobOutputRepository,
     private readonly events: PgEventClient,
   ) {}
 
@@ -43,8 +45,9 @@ export class JobTransitions {
     return this.submit({ kind: 'start', jobId, cluster });
   }
 
-  end(jobId: string, from: readonly JobState[], state: FinalJobState, fields: TransitionFields = {}): Promise<Job | null> {
-    return this.submit({ kind: 'end', jobId, from, state, fields });
+  /** Ends a job; `output` (its stored output folder) is recorded in the same transaction. */
+  end(jobId: string, from: readonly JobState[], state: FinalJobState, fields: TransitionFields = {}, output?: JobOutput): Promise<Job | null> {
+    return this.submit({ kind: 'end', jobId, from, state, fields, output });
   }
 
   private submit(request: TransitionRequest): Promise<Job | null> {
@@ -79,6 +82,12 @@ export class JobTransitions {
     const started: Job[] = [];
     for (const [cluster, ids] of groupBy(starts, (r) => r.cluster)) started.push(...(await this.jobs.startMany(ids.map((r) => r.jobId), cluster)));
     const ended = ends.length > 0 ? await this.jobs.endMany(ends.map((r) => ({ jobId: r.jobId, from: r.from, state: r.state, ...r.fields }))) : [];
+
+    const outputOf = new Map(ends.filter((r) => r.output).map((r) => [r.jobId, r.output!]));
+    for (const { job } of ended) {
+      const output = outputOf.get(job.id);
+      if (output) await this.outputs.record(output);
+    }
 
     const clusterOf = new Map(starts.map((r) => [r.jobId, r.cluster]));
     const startedEvents: JobStartedEvent[] = started.map((job) => ({ jobId: job.id, buildId: job.buildId, cluster: clusterOf.get(job.id)! }));

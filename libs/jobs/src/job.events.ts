@@ -44,3 +44,11 @@ export interface JobConsoleEvent {
   jobId: string;
   seq: number;
 }
+
+export const JOB_INPUTS_READY = 'job.inputs.ready';
+
+/** Scoped to the cluster that now holds a copy of `jobId`'s output: its children there may run. */
+export interface JobInputsReadyEvent {
+  jobId: string;
+  cluster: string;
+}

@@ -164,10 +164,13 @@ export class JobRepository {
       `SELECT ${COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')},
               coalesce(json_agg(json_build_object(
                 'parentId', p.id, 'parentName', p.name, 'parentState', p.state,
-                'parentCluster', p.cluster_name, 'on', d.on_states)) FILTER (WHERE p.id IS NOT NULL), '[]') AS parents
+                'parentCluster', p.cluster_name, 'on', d.on_states,
+                'outputSize', origin.size_bytes, 'outputHere', here.job_id IS NOT NULL)) FILTER (WHERE p.id IS NOT NULL), '[]') AS parents
          FROM job j
          LEFT JOIN job_dependency d ON d.job_id = j.id
          LEFT JOIN job p ON p.id = d.parent_job_id
+         LEFT JOIN job_output origin ON origin.job_id = p.id AND origin.cluster_name = p.cluster_name
+         LEFT JOIN job_output here ON here.job_id = p.id AND here.cluster_name = j.cluster_name
         WHERE ${where}
         GROUP BY j.id`,
       params,

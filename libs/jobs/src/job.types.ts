@@ -33,6 +33,10 @@ export interface ParentLink {
   parentState: JobState;
   parentCluster: string | null;
   on: DependencyCondition[];
+  /** Bytes of the parent's output where it ran; null when it never ran (no output recorded). */
+  outputSize: number | null;
+  /** Whether the cluster the child is placed on holds a copy of that output. */
+  outputHere: boolean;
 }
 
 export interface Build {

@@ -4,5 +4,7 @@ export { MAX_KEY_BYTES, assertValidKey, assertValidPrefix } from './storage-key.
 export { createStorage } from './storage.factory';
 export { InjectObjectStorage, OBJECT_STORAGE, StorageModule } from './storage.module';
 export { LocalStorage } from './local.storage';
-export { S3Storage, S3_PART_SIZE, S3_QUEUE_SIZE, type S3StorageConfig, type S3StorageOptions } from './s3.storage';
-export { GcsStorage, gcsClientOptions, type GcsStorageConfig } from './gcs.storage';
+// The S3 and GCS backends are imported from '@infrabox/storage/s3.storage' and
+// '@infrabox/storage/gcs.storage' where needed, so that importing this lib loads no cloud SDK.
+export type { S3StorageConfig, S3StorageOptions } from './s3.storage';
+export type { GcsStorageConfig } from './gcs.storage';

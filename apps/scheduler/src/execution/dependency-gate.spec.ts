@@ -8,6 +8,8 @@ const parent = (state: JobState, on: DependencyCondition[] = ['finished'], name 
   parentState: state,
   parentCluster: 'c',
   on,
+  outputSize: null,
+  outputHere: false,
 });
 
 describe('judgeDependencies', () => {

@@ -5,9 +5,11 @@ import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import {
   JOB_ABORT_REQUESTED,
   JOB_FINISHED,
+  JOB_INPUTS_READY,
   JOB_PLACED,
   JobAbortRequestedEvent,
   JobFinishedEvent,
+  JobInputsReadyEvent,
   JobPlacedEvent,
   JobRepository,
 } from '@infrabox/jobs';
@@ -39,6 +41,12 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
     const cluster = this.config.cluster.name;
     if (!event.childClusters?.includes(cluster)) return;
     this.runner.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, cluster));
+  }
+
+  /** A parent's output arrived on this cluster: children that waited for it may run. */
+  @EventPattern(JOB_INPUTS_READY)
+  async onInputsReady(@Payload() event: JobInputsReadyEvent): Promise<void> {
+    this.runner.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, this.config.cluster.name));
   }
 
   @EventPattern(JOB_ABORT_REQUESTED)

@@ -18,6 +18,7 @@ import {
   TransitionFields,
 } from '@infrabox/jobs';
 import { SCHEDULER_OPTIONS, SchedulerOptions } from '../scheduler.options';
+import { JobFilesService } from '../job-files/job-files.service';
 import { ConsoleWriter } from './console-writer';
 import { judgeDependencies } from './dependency-gate';
 import { JOB_EXECUTOR, JobExecutor } from './job-executor';
@@ -53,6 +54,7 @@ export class JobRunner implements OnApplicationShutdown {
     private readonly jobs: JobRepository,
     private readonly transitions: JobTransitions,
     private readonly consoles: JobConsoleRepository,
+    private readonly files: JobFilesService,
     private readonly events: PgEventClient,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
     @Inject(SCHEDULER_OPTIONS) private readonly options: SchedulerOptions,
@@ -145,6 +147,8 @@ export class JobRunner implements OnApplicationShutdown {
       await this.transitions.end(job.id, ['queued'], 'skipped', { message: verdict.message });
       return;
     }
+    // A parent's output still on another cluster: job.inputs.ready wakes the job once it is here.
+    if (parents.some((p) => (p.outputSize ?? 0) > 0 && !p.outputHere)) return;
     if (job.type === 'wait') {
       await this.transitions.end(job.id, ['queued'], 'finished', { message: 'all dependencies ended' });
       return;
@@ -187,8 +191,12 @@ export class JobRunner implements OnApplicationShutdown {
       });
       await console.close();
       const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : null;
-      const [state, fields] = outcome(result.exitCode, result.error, reason, timeoutSeconds);
-      await this.transitions.end(job.id, ['running'], state, fields);
+      let [state, fields] = outcome(result.exitCode, result.error, reason, timeoutSeconds);
+      const output = await this.files.storeOutput(job.id, dirs.outputDir).catch((error: Error) => {
+        [state, fields] = ['error', { message: `storing the output failed: ${error.message}`, exitCode: result.exitCode }];
+        return undefined;
+      });
+      await this.transitions.end(job.id, ['running'], state, fields, output);
       this.logger.debug(`job ${job.id} '${job.name}' ${state}${fields.message ? `: ${fields.message}` : ''}`);
     } catch (error) {
       this.logger.error(`job ${job.id} '${job.name}': ${(error as Error).message}`);
@@ -208,7 +216,7 @@ export class JobRunner implements OnApplicationShutdown {
     const root = path.join(this.options.workRoot, job.id);
     const dirs = { workDir: path.join(root, 'work'), outputDir: path.join(root, 'output'), inputsDir: path.join(root, 'inputs') };
     await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
-    await Promise.all(parents.map((p) => mkdir(path.join(dirs.inputsDir, p.parentName), { recursive: true })));
+    await this.files.unpackInputs(parents, dirs.inputsDir);
     return dirs;
   }
 

@@ -1,0 +1,38 @@
+import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Put, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { Authenticated } from '@infrabox/auth';
+import { parseRangeHeader } from './range-header';
+import { PeerOutputsService } from './peer-outputs.service';
+
+/** Bytes between clusters: peers fetch (pull) or send (push) job outputs with a cluster token. */
+@Controller('api/v1/peer/jobs/:id/output')
+@Authenticated('cluster')
+export class PeerOutputsController {
+  constructor(private readonly outputs: PeerOutputsService) {}
+
+  /** The output tar; `Range: bytes=N-` resumes a cut transfer. */
+  @Get()
+  async download(@Param('id', ParseUUIDPipe) jobId: string, @Headers('range') rangeHeader: string | undefined, @Res() res: Response): Promise<void> {
+    const { output, stream, range } = await this.outputs.open(jobId, parseRangeHeader(rangeHeader));
+    res.setHeader('content-type', 'application/x-tar');
+    res.setHeader('x-infrabox-sha256', output.sha256);
+    res.setHeader('x-infrabox-size', String(output.size));
+    res.setHeader('accept-ranges', 'bytes');
+    if (range) {
+      res.status(206);
+      res.setHeader('content-range', `bytes ${range.start}-${Math.max(range.start, range.end) - 1}/${output.size}`);
+      res.setHeader('content-length', String(Math.max(0, range.end - range.start)));
+    } else {
+      res.setHeader('content-length', String(output.size));
+    }
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
+  }
+
+  @Put()
+  @HttpCode(201)
+  async upload(@Param('id', ParseUUIDPipe) jobId: string, @Req() req: Request) {
+    const copy = await this.outputs.receive(jobId, req);
+    return { jobId: copy.jobId, cluster: copy.cluster, size: copy.size, sha256: copy.sha256 };
+  }
+}

@@ -1,0 +1,66 @@
+import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { PeriodicTask } from '@infrabox/app-runtime';
+import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent } from '@infrabox/jobs';
+import { OutputTransferService } from './output-transfer.service';
+
+/** How often copies still needed (missed events, a restart mid-transfer) are looked for. */
+const SWEEP_INTERVAL_MS = 5_000;
+
+/**
+ * Starts transfers when a job ends or a child lands on a new cluster. Transfers run in the
+ * background (a 1 GiB output must not hold back the next event); should this process die
+ * mid-transfer, nothing was recorded and the sweep starts it again.
+ */
+@Controller()
+export class TransferHandlers implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger: Logger;
+  private readonly cluster: string;
+  private readonly sweep: PeriodicTask;
+
+  constructor(
+    private readonly transfers: OutputTransferService,
+    private readonly outputs: JobOutputRepository,
+    @Inject(INSTALL_CONFIG) config: InstallConfig,
+  ) {
+    this.cluster = config.cluster.name;
+    this.logger = new Logger(`forwarder@${this.cluster}`);
+    this.sweep = new PeriodicTask('needed-copies sweep', SWEEP_INTERVAL_MS, () => this.copyWhatIsNeeded(), this.logger);
+  }
+
+  @EventPattern(JOB_FINISHED)
+  async onJobFinished(@Payload() event: JobFinishedEvent): Promise<void> {
+    if (!event.cluster || !event.childClusters?.some((c) => c !== event.cluster)) return;
+    if (event.cluster === this.cluster) {
+      for (const target of event.childClusters) if (target !== this.cluster) await this.start(event.jobId, this.cluster, target);
+    } else if (event.childClusters.includes(this.cluster)) {
+      await this.start(event.jobId, event.cluster, this.cluster);
+    }
+  }
+
+  /** A child placed (or re-homed) here after its parents ended elsewhere. */
+  @EventPattern(JOB_PLACED)
+  async onJobPlaced(@Payload() _event: JobPlacedEvent): Promise<void> {
+    await this.copyWhatIsNeeded();
+  }
+
+  onApplicationBootstrap(): void {
+    this.sweep.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.sweep.stop();
+  }
+
+  private async copyWhatIsNeeded(): Promise<void> {
+    for (const { jobId, from, to } of await this.outputs.neededCopies(this.cluster)) await this.start(jobId, from, to);
+  }
+
+  private async start(jobId: string, from: string, to: string): Promise<void> {
+    let transfer: Promise<void> | null = null;
+    if (to === this.cluster && (await this.transfers.mayPullFrom(from))) transfer = this.transfers.pull(jobId, from);
+    else if (from === this.cluster && (await this.transfers.shouldPushTo(to))) transfer = this.transfers.push(jobId, to);
+    transfer?.catch((error: Error) => this.logger.error(`job ${jobId}: output ${from} → ${to} not delivered yet: ${error.message}`));
+  }
+}

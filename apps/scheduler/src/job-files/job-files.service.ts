@@ -1,0 +1,55 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import { packDirectory, unpackTar } from '@infrabox/archive';
+import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { JobOutput, JobOutputRepository, outputKey, ParentLink } from '@infrabox/jobs';
+import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * A job's files on its cluster: its parents' outputs in, its own output out, both through this
+ * cluster's storage. Bytes from other clusters arrive through the output-forwarder first.
+ */
+@Injectable()
+export class JobFilesService {
+  private readonly cluster: string;
+
+  constructor(
+    private readonly outputs: JobOutputRepository,
+    @InjectObjectStorage() private readonly storage: ObjectStorage,
+    @Inject(INSTALL_CONFIG) config: InstallConfig,
+  ) {
+    this.cluster = config.cluster.name;
+  }
+
+  /**
+   * Unpacks each parent's output into `<inputsDir>/<parent name>` (an empty folder for a parent
+   * without output). Every archive is verified against its recorded sha256 and unpacked into a
+   * temporary folder first, so a job never sees a partial or corrupt input.
+   */
+  async unpackInputs(parents: readonly ParentLink[], inputsDir: string): Promise<void> {
+    const copies = await this.outputs.findForJobs(parents.map((p) => p.parentId));
+    for (const parent of parents) {
+      const dest = path.join(inputsDir, parent.parentName);
+      const local = copies.find((c) => c.jobId === parent.parentId && c.cluster === this.cluster);
+      if (!local?.storageKey) {
+        await mkdir(dest, { recursive: true });
+        continue;
+      }
+      await mkdir(path.dirname(dest), { recursive: true });
+      await unpackTar(await this.storage.get(local.storageKey), dest, { expectedSha256: local.sha256, expectedSize: local.size });
+    }
+  }
+
+  /** Packs the job's output folder into this cluster's storage; an empty folder stores nothing. */
+  async storeOutput(jobId: string, outputDir: string): Promise<JobOutput> {
+    const entries = await readdir(outputDir).catch(() => []);
+    if (entries.length === 0) return { jobId, cluster: this.cluster, storageKey: null, size: 0, sha256: EMPTY_SHA256 };
+    const key = outputKey(jobId);
+    const packed = packDirectory(outputDir);
+    const [stored] = await Promise.all([this.storage.put(key, packed.stream), packed.done]);
+    return { jobId, cluster: this.cluster, storageKey: key, size: stored.size, sha256: stored.sha256 };
+  }
+}

@@ -1,0 +1,187 @@
+import { randomInt } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pack } from 'tar-stream';
+import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import { Database } from '@infrabox/database';
+import { uniqueClusterName } from '../support/clusters';
+import { ChaosProxy } from '../support/chaos-proxy';
+import { eventually, openDatabase } from '../support/database';
+import { api, RunningCluster, startCluster } from '../support/installation';
+import { TestProcess } from '../support/processes';
+import { sha256 } from '../support/storage';
+
+/** Two clusters on local storage; the network between them is bent on purpose. */
+describe('output transfers under faults', () => {
+  const suffix = uniqueClusterName('');
+  const names = { src: `src${suffix}`, dst: `dst${suffix}` };
+  const registry = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) };
+  let db: Database;
+  let src: RunningCluster;
+  let dst: RunningCluster;
+
+  beforeAll(async () => {
+    db = openDatabase();
+    [src, dst] = await Promise.all([
+      startCluster({ name: names.src, labels: ['SRC'] }, { registry, forwarder: true }),
+      startCluster({ name: names.dst, labels: ['DST'] }, { registry, forwarder: true }),
+    ]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([src, dst].filter(Boolean).map((c) => c.stop()));
+    await db.close();
+  });
+
+  afterEach(async () => {
+    await db.query('DELETE FROM cluster_reachability WHERE from_cluster = ANY($1) OR to_cluster = ANY($1)', [Object.values(names)]);
+    await db.query('UPDATE cluster SET api_url = $2 WHERE name = $1', [names.src, src.apiUrl]);
+  });
+
+  const forwarderOf = (cluster: RunningCluster) => cluster.processes.find((p) => p.script.includes('output-forwarder'))!;
+
+  async function runPair(megabytes: number): Promise<{ producer: JobDto; consumer: JobDto; produced: string; consumed: string }> {
+    const sums = 'cd "$DIR" && sha256sum big.bin small.txt';
+    const build = await api<BuildDto>(src.apiUrl, 'POST', '/api/v1/projects/faults/builds', {
+      definition: {
+        version: 1,
+        jobs: [
+          {
+            name: 'producer', type: 'docker-image', image: 'none', cluster: { selector: ['SRC'] },
+            command: ['sh', '-c', `set -e; O="$INFRABOX_OUTPUT"; head -c ${megabytes * 1048576} /dev/urandom > "$O/big.bin"; echo small > "$O/small.txt"; DIR="$O"; ${sums}`],
+          },
+          {
+            name: 'consumer', type: 'docker-image', image: 'none', cluster: { selector: ['DST'] }, depends_on: ['producer'],
+            command: ['sh', '-c', `set -e; DIR="$INFRABOX_INPUTS/producer"; ${sums}`],
+          },
+        ],
+      },
+    });
+    expect(build.status).toBe(201);
+    let jobs: JobDto[] = [];
+    await eventually(async () => {
+      jobs = (await api<BuildDto>(src.apiUrl, 'GET', `/api/v1/builds/${build.body.id}`)).body.jobs!;
+      return jobs.every((j) => ['finished', 'failure', 'error', 'skipped', 'killed'].includes(j.state));
+    }, 180_000, 'the build to end');
+    const producer = jobs.find((j) => j.name === 'producer')!;
+    const consumer = jobs.find((j) => j.name === 'consumer')!;
+    const text = async (id: string) =>
+      (await api<Array<{ text: string }>>(src.apiUrl, 'GET', `/api/v1/jobs/${id}/console`)).body.map((c) => c.text).join('');
+    return { producer, consumer, produced: await text(producer.id), consumed: await text(consumer.id) };
+  }
+
+  async function throughProxy(plan: ConstructorParameters<typeof ChaosProxy>[1]): Promise<ChaosProxy> {
+    const url = new URL(src.apiUrl);
+    const proxy = new ChaosProxy({ host: url.hostname, port: Number(url.port) }, plan);
+    await db.query('UPDATE cluster SET api_url = $2 WHERE name = $1', [names.src, await proxy.start()]);
+    return proxy;
+  }
+
+  it('resumes a transfer cut halfway and delivers it intact', async () => {
+    const proxy = await throughProxy({ cutAfterBytes: 10 * 1048576, faultyConnections: 1 });
+    try {
+      const run = await runPair(20);
+      expect([run.producer.state, run.consumer.state]).toEqual(['finished', 'finished']);
+      expect(run.consumed).toBe(run.produced);
+      expect(proxy.faultsInjected).toEqual(['cut connection 0 after 10485760 bytes']);
+      expect(forwarderOf(dst).lines.join('\n')).toMatch(/cut at \d+ bytes .*; resuming/);
+    } finally {
+      await proxy.close();
+    }
+  }, 240_000);
+
+  it('detects bytes corrupted in transit by their sha256 and never hands them to the child', async () => {
+    const proxy = await throughProxy({ corruptAtByte: 100_000, faultyConnections: 1 });
+    try {
+      const run = await runPair(5);
+      expect([run.producer.state, run.consumer.state]).toEqual(['finished', 'finished']);
+      expect(run.consumed).toBe(run.produced);
+      expect(proxy.faultsInjected).toEqual(['corrupted byte 100000 of connection 0']);
+      expect(forwarderOf(dst).lines.join('\n')).toMatch(/does not match the recorded/);
+    } finally {
+      await proxy.close();
+    }
+  }, 240_000);
+
+  it.each([
+    ['pull only: the child’s cluster reaches the parent’s, not the other way', 'dst', 'pulled'],
+    ['push only: the parent’s cluster reaches the child’s, not the other way', 'src', 'pushed'],
+  ])('%s', async (_name, mover, verb) => {
+    const [open, closed] = mover === 'dst' ? [[names.dst, names.src], [names.src, names.dst]] : [[names.src, names.dst], [names.dst, names.src]];
+    await db.query(
+      `INSERT INTO cluster_reachability (from_cluster, to_cluster, reachable, rtt_ms, error) VALUES ($1, $2, true, 1, NULL), ($3, $4, false, NULL, 'firewall')`,
+      [...open, ...closed],
+    );
+    const run = await runPair(3);
+    expect([run.producer.state, run.consumer.state]).toEqual(['finished', 'finished']);
+    expect(run.consumed).toBe(run.produced);
+    const moverLog = forwarderOf(mover === 'dst' ? dst : src).lines.join('\n');
+    const otherLog = forwarderOf(mover === 'dst' ? src : dst).lines.join('\n');
+    expect(moverLog).toContain(`job ${run.producer.id}: ${verb}`);
+    expect(otherLog).not.toContain(`job ${run.producer.id}: p`);
+  }, 240_000);
+
+  it('finishes the inputs when the forwarder is killed mid-transfer and restarted', async () => {
+    const proxy = await throughProxy({ faultyConnections: 0 });
+    const killed = forwarderOf(dst);
+    let restarted: TestProcess | null = null;
+    try {
+      const running = runPair(150);
+      // Kill the forwarder once the download has begun (the proxy sees its connection).
+      await eventually(() => proxy.connectionCount > 0, 120_000, 'the download to start');
+      killed.kill('SIGKILL');
+      await killed.exited;
+      restarted = new TestProcess('apps/output-forwarder/src/main.js', ['--config', dst.configFile], {}, path.dirname(dst.configFile));
+      dst.processes[dst.processes.indexOf(killed)] = restarted;
+      const run = await running;
+      expect([run.producer.state, run.consumer.state]).toEqual(['finished', 'finished']);
+      expect(run.consumed).toBe(run.produced);
+      // The killed forwarder never completed it; the restarted one did.
+      expect(killed.lines.join('\n')).not.toContain(`job ${run.producer.id}: pulled`);
+      expect(restarted.lines.join('\n')).toContain(`job ${run.producer.id}: pulled`);
+    } finally {
+      await proxy.close();
+    }
+  }, 300_000);
+
+  it("refuses a parent output whose tar entry would escape the child's inputs folder", async () => {
+    // A parent whose recorded output (with its true sha256) holds '../escape'.
+    const tar = await craftTar([{ name: 'ok.txt', data: 'fine' }, { name: '../escape', data: 'evil' }]);
+    const build = await api<BuildDto>(src.apiUrl, 'POST', '/api/v1/projects/faults/builds', {
+      definition: {
+        version: 1,
+        jobs: [
+          { name: 'producer', type: 'docker-image', image: 'none', cluster: { selector: ['SRC'] }, command: ['sleep', '3'] },
+          { name: 'consumer', type: 'docker-image', image: 'none', cluster: { selector: ['DST'] }, depends_on: ['producer'], command: ['true'] },
+        ],
+      },
+    });
+    const producer = build.body.jobs!.find((j) => j.name === 'producer')!;
+    await eventually(async () => (await api<JobDto>(src.apiUrl, 'GET', `/api/v1/jobs/${producer.id}`)).body.state === 'running', 30_000, 'producer running');
+    // Its output folder gets the crafted tar's content the only way the storage sees it: as the packed object.
+    const key = `output/${producer.id}/output.tar`;
+    const storageDir = path.join(path.dirname(src.configFile), 'storage', 'objects', path.dirname(key));
+    await mkdir(storageDir, { recursive: true });
+    await writeFile(path.join(storageDir, 'output.tar'), tar);
+    await db.query(
+      `INSERT INTO job_output (job_id, cluster_name, storage_key, size_bytes, sha256) VALUES ($1, $2, $3, $4, $5)`,
+      [producer.id, names.src, key, tar.length, sha256(tar)],
+    );
+    let consumer: JobDto | undefined;
+    await eventually(async () => {
+      consumer = (await api<BuildDto>(src.apiUrl, 'GET', `/api/v1/builds/${build.body.id}`)).body.jobs!.find((j) => j.name === 'consumer');
+      return ['finished', 'error', 'skipped'].includes(consumer!.state);
+    }, 60_000, 'the consumer to end');
+    expect(consumer!.state).toBe('error');
+    expect(consumer!.message).toContain("'../escape'");
+  }, 120_000);
+});
+
+async function craftTar(entries: Array<{ name: string; data: string }>): Promise<Buffer> {
+  const archive = pack();
+  for (const entry of entries) archive.entry({ name: entry.name }, entry.data);
+  archive.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
