@@ -1,0 +1,133 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TokenService } from '@infrabox/auth';
+import { ClusterRepository } from '@infrabox/clusters';
+import { parseInstallConfig } from '@infrabox/config';
+import { Database } from '@infrabox/database';
+import { parseBuildDefinition } from '@infrabox/job-definition';
+import { BuildRepository, JobOutputRepository, JobRepository, outputKey, ProjectRepository } from '@infrabox/jobs';
+import { OBJECT_STORAGE, ObjectStorage } from '@infrabox/storage';
+import { ApiModule } from '../../apps/api/src/api.module';
+import { tokenServiceFor } from '../support/auth';
+import { uniqueClusterName } from '../support/clusters';
+import { databaseUrl, openDatabase } from '../support/database';
+import { sha256 } from '../support/storage';
+
+/** The peer data endpoints of one cluster's api: who may call them, and what they accept. */
+describe('api: peer output endpoints', () => {
+  const here = uniqueClusterName('here');
+  const peer = uniqueClusterName('peer');
+  const bytes = Buffer.from('a tar stands in here; the endpoint moves bytes, it does not read them\n'.repeat(500));
+  let db: Database;
+  let app: INestApplication;
+  let baseUrl: string;
+  let peerTokens: TokenService;
+  let localTokens: TokenService;
+  let jobId: string;
+  let pushedJobId: string;
+
+  beforeAll(async () => {
+    db = openDatabase();
+    const storageDir = await mkdtemp(path.join(tmpdir(), 'infrabox-peer-'));
+    const config = parseInstallConfig(
+      `host: http://127.0.0.1:1\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n`,
+      { DATABASE_URL: databaseUrl() },
+    );
+    const clusters = new ClusterRepository(db);
+    for (const name of [here, peer]) await clusters.register({ name, labels: [], apiUrl: 'http://127.0.0.1:1' });
+    app = (await Test.createTestingModule({ imports: [ApiModule.forConfig(config)] }).compile()).createNestApplication({ logger: ['error'] });
+    await app.listen(0, '127.0.0.1');
+    baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    peerTokens = tokenServiceFor(db, peer);
+    localTokens = app.get(TokenService);
+
+    // Two finished jobs: one whose output is stored here, one that ran on the peer (to be pushed here).
+    const definition = parseBuildDefinition({ version: 1, jobs: [{ name: 'a', type: 'wait' }, { name: 'b', type: 'wait' }] });
+    const jobs = new JobRepository(db);
+    const created = await db.transaction(async () => {
+      const project = await new ProjectRepository(db).findOrCreate('peer-endpoints');
+      const build = await new BuildRepository(db).create(project.id);
+      return jobs.insertMany(build.id, definition.jobs);
+    });
+    [jobId, pushedJobId] = created.map((j) => j.id);
+    await jobs.place(jobId, here);
+    await jobs.place(pushedJobId, peer);
+    const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(jobId), Readable.from([bytes]));
+    const outputs = new JobOutputRepository(db);
+    await outputs.record({ jobId, cluster: here, storageKey: outputKey(jobId), size: stored.size, sha256: stored.sha256 });
+    await outputs.record({ jobId: pushedJobId, cluster: peer, storageKey: outputKey(pushedJobId), size: bytes.length, sha256: sha256(bytes) });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await db.close();
+  });
+
+  const get = (id: string, headers: Record<string, string> = {}) => fetch(`${baseUrl}/api/v1/peer/jobs/${id}/output`, { headers });
+  const put = (id: string, body: Buffer, headers: Record<string, string> = {}) =>
+    fetch(`${baseUrl}/api/v1/peer/jobs/${id}/output`, { method: 'PUT', headers: { 'content-type': 'application/x-tar', ...headers }, body });
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  it('serves a job output to a peer cluster, whole or from a byte offset', async () => {
+    const token = await peerTokens.issueClusterToken(here);
+    const whole = await get(jobId, bearer(token));
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('x-infrabox-sha256')).toBe(sha256(bytes));
+    expect(Buffer.from(await whole.arrayBuffer()).equals(bytes)).toBe(true);
+    const rest = await get(jobId, { ...bearer(token), range: 'bytes=1000-' });
+    expect(rest.status).toBe(206);
+    expect(rest.headers.get('content-range')).toBe(`bytes 1000-${bytes.length - 1}/${bytes.length}`);
+    expect(Buffer.from(await rest.arrayBuffer()).equals(bytes.subarray(1000))).toBe(true);
+  });
+
+  it.each([
+    ['no token', {} as Record<string, string>, 401, 'missing bearer token'],
+    ['garbage', { authorization: 'Bearer nonsense' }, 401, 'invalid token: malformed token'],
+  ])('refuses %s with 401, on GET and PUT', async (_what, headers, status, message) => {
+    for (const response of [await get(jobId, headers), await put(pushedJobId, bytes, headers)]) {
+      expect(response.status).toBe(status);
+      expect(await response.json()).toEqual({ statusCode: status, message });
+    }
+  });
+
+  it('refuses a cluster token meant for another cluster (401) and job or project tokens (403)', async () => {
+    const elsewhere = await peerTokens.issueClusterToken('some-other-cluster');
+    expect((await get(jobId, bearer(elsewhere))).status).toBe(401);
+    const jobToken = await localTokens.issueJobToken({ id: jobId, buildId: 'b', projectId: 'p', parentIds: [] }, 60);
+    const projectToken = await localTokens.issueProjectToken('p', 'peer-endpoints');
+    for (const token of [jobToken, projectToken]) {
+      expect((await get(jobId, bearer(token))).status).toBe(403);
+      expect((await put(pushedJobId, bytes, bearer(token))).status).toBe(403);
+    }
+  });
+
+  it('answers 404 for an output this cluster does not hold, and 400 for a malformed job id', async () => {
+    const token = bearer(await peerTokens.issueClusterToken(here));
+    expect((await get(pushedJobId, token)).status).toBe(404);
+    expect((await get('not-a-uuid', token)).status).toBe(400);
+  });
+
+  it('refuses pushed bytes that do not match the recorded sha256 and records nothing', async () => {
+    const token = bearer(await peerTokens.issueClusterToken(here));
+    const corrupt = Buffer.from(bytes);
+    corrupt[10] ^= 0xff;
+    const response = await put(pushedJobId, corrupt, token);
+    expect(response.status).toBe(422);
+    expect((await response.json()).message).toContain('does not match the recorded');
+    expect(await new JobOutputRepository(db).find(pushedJobId, here)).toBeNull();
+    expect(await app.get<ObjectStorage>(OBJECT_STORAGE).head(outputKey(pushedJobId))).toBeNull();
+  });
+
+  it('stores a pushed output, records the copy and announces it to this cluster, once', async () => {
+    const token = bearer(await peerTokens.issueClusterToken(here));
+    expect((await put(pushedJobId, bytes, token)).status).toBe(201);
+    expect((await put(pushedJobId, bytes, token)).status).toBe(201); // a retried push changes nothing
+    expect(await new JobOutputRepository(db).find(pushedJobId, here)).toMatchObject({ size: bytes.length, sha256: sha256(bytes) });
+    const events = await db.query<{ cluster: string }>(`SELECT cluster FROM event WHERE type = 'job.inputs.ready' AND payload->>'jobId' = $1`, [pushedJobId]);
+    expect(events).toEqual([{ cluster: here }]);
+  });
+});
