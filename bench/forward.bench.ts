@@ -12,7 +12,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, get as httpGet, IncomingMessage } from 'node:http';
 import { AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -133,8 +133,10 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const target = path.join(b.dir, 'raw-copy.tar');
     const rawStarted = performance.now();
-    const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await pipeline(response.body as unknown as NodeJS.ReadableStream, createWriteStream(target));
+    const response = await new Promise<IncomingMessage>((resolve, reject) =>
+      httpGet(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, resolve).on('error', reject),
+    );
+    await pipeline(response, createWriteStream(target));
     const rawSeconds = (performance.now() - rawStarted) / 1000;
     server.close();
     const rawRate = size / 1048576 / rawSeconds;

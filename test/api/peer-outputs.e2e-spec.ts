@@ -117,7 +117,7 @@ describe('api: peer output endpoints', () => {
     corrupt[10] ^= 0xff;
     const response = await put(pushedJobId, corrupt, token);
     expect(response.status).toBe(422);
-    expect((await response.json()).message).toContain('does not match the recorded');
+    expect(((await response.json()) as { message: string }).message).toContain('does not match the recorded');
     expect(await new JobOutputRepository(db).find(pushedJobId, here)).toBeNull();
     expect(await app.get<ObjectStorage>(OBJECT_STORAGE).head(outputKey(pushedJobId))).toBeNull();
   });
