@@ -131,3 +131,83 @@ describe('api: peer output endpoints', () => {
     expect(events).toEqual([{ cluster: here }]);
   });
 });
+
+/** The routes a running job calls with its own token. */
+describe('api: job data endpoints', () => {
+  const here = uniqueClusterName('jobdata');
+  const bytes = Buffer.from('output of the parent\n'.repeat(300));
+  let db: Database;
+  let app: INestApplication;
+  let baseUrl: string;
+  let tokens: TokenService;
+  let ids: { parent: string; child: string; stranger: string };
+  let buildId: string;
+
+  beforeAll(async () => {
+    db = openDatabase();
+    const storageDir = await mkdtemp(path.join(tmpdir(), 'infrabox-jobdata-'));
+    const config = parseInstallConfig(
+      `host: http://127.0.0.1:1\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n`,
+      { DATABASE_URL: databaseUrl() },
+    );
+    await new ClusterRepository(db).register({ name: here, labels: [], apiUrl: 'http://127.0.0.1:1' });
+    app = (await Test.createTestingModule({ imports: [ApiModule.forConfig(config)] }).compile()).createNestApplication({ logger: ['error'] });
+    await app.listen(0, '127.0.0.1');
+    baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    tokens = app.get(TokenService);
+    const definition = parseBuildDefinition({
+      version: 1,
+      jobs: [
+        { name: 'parent', type: 'wait' },
+        { name: 'child', type: 'wait', depends_on: ['parent'] },
+        { name: 'stranger', type: 'wait' },
+      ],
+    });
+    const jobs = new JobRepository(db);
+    const created = await db.transaction(async () => {
+      const project = await new ProjectRepository(db).findOrCreate('job-data');
+      const build = await new BuildRepository(db).create(project.id);
+      buildId = build.id;
+      return jobs.insertMany(build.id, definition.jobs);
+    });
+    ids = { parent: created[0].id, child: created[1].id, stranger: created[2].id };
+    for (const id of Object.values(ids)) await jobs.place(id, here);
+    const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(ids.parent), Readable.from([bytes]));
+    await new JobOutputRepository(db).record({ jobId: ids.parent, cluster: here, storageKey: outputKey(ids.parent), size: stored.size, sha256: stored.sha256 });
+    await jobs.transition(ids.child, ['queued'], 'running');
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await db.close();
+  });
+
+  const tokenOf = (jobId: string, parentIds: string[]) => tokens.issueJobToken({ id: jobId, buildId, projectId: 'p', parentIds }, 60);
+  const call = (method: string, route: string, token?: string, body?: Buffer) =>
+    fetch(`${baseUrl}${route}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {}, body });
+
+  it('gives a job its direct parent’s output', async () => {
+    const response = await call('GET', `/api/v1/jobs/${ids.child}/inputs/${ids.parent}`, await tokenOf(ids.child, [ids.parent]));
+    expect(response.status).toBe(200);
+    expect(Buffer.from(await response.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it('answers 401 without a token and 403 for another job, a non-parent, or a cluster token', async () => {
+    expect((await call('GET', `/api/v1/jobs/${ids.child}/inputs/${ids.parent}`)).status).toBe(401);
+    expect((await call('PUT', `/api/v1/jobs/${ids.child}/output`, undefined, bytes)).status).toBe(401);
+    const strangerToken = await tokenOf(ids.stranger, []);
+    expect((await call('GET', `/api/v1/jobs/${ids.child}/inputs/${ids.parent}`, strangerToken)).status).toBe(403);
+    expect((await call('GET', `/api/v1/jobs/${ids.stranger}/inputs/${ids.parent}`, strangerToken)).status).toBe(403);
+    expect((await call('PUT', `/api/v1/jobs/${ids.child}/output`, strangerToken, bytes)).status).toBe(403);
+    const clusterToken = await tokens.issueClusterToken(here);
+    expect((await call('GET', `/api/v1/jobs/${ids.child}/inputs/${ids.parent}`, clusterToken)).status).toBe(403);
+  });
+
+  it('stores a running job’s own output, and refuses one from a job that is not running here', async () => {
+    const stored = await call('PUT', `/api/v1/jobs/${ids.child}/output`, await tokenOf(ids.child, [ids.parent]), bytes);
+    expect(stored.status).toBe(201);
+    expect(await stored.json()).toEqual({ size: bytes.length, sha256: sha256(bytes) });
+    const notRunning = await call('PUT', `/api/v1/jobs/${ids.stranger}/output`, await tokenOf(ids.stranger, []), bytes);
+    expect(notRunning.status).toBe(409);
+  });
+});
