@@ -198,7 +198,7 @@ describe('scheduling across a master and two workers (separate processes)', () =
   it('with two schedulers for one cluster, runs none of 1,000 jobs twice', async () => {
     const builds = await Promise.all(
       Array.from({ length: 10 }, (_, b) =>
-        push(Array.from({ length: 100 }, (_, i) => job(`b${b}j${i}`, { command: ['sh', '-c', `echo "$INFRABOX_JOB_ID $INFRABOX_CLUSTER_NAME" >> ${runsLog}`], cluster: { selector: ['AWS'] } }))),
+        push(Array.from({ length: 100 }, (_, i) => job(`b${b}j${i}`, { command: ['sh', '-c', `echo "$INFRABOX_JOB_ID $INFRABOX_CLUSTER_NAME $PPID" >> ${runsLog}`], cluster: { selector: ['AWS'] } }))),
       ),
     );
     const jobs = (await Promise.all(builds.map((b) => settled(b.id, 300_000)))).flat();
@@ -207,9 +207,12 @@ describe('scheduling across a master and two workers (separate processes)', () =
     const executed = await runs();
     const counts = jobs.map((j) => executed.get(j.id)?.length ?? 0);
     expect(counts.filter((n) => n !== 1)).toEqual([]);
-    // Both replicas took part (the claim, not luck, kept them apart).
-    const byProcess = await api<BuildDto>(master.apiUrl, 'GET', `/api/v1/builds/${builds[0].id}`);
-    expect(byProcess.status).toBe(200);
+    // Both replicas took part (so the claim, not luck, kept them apart): $PPID is the scheduler process.
+    const text = await readFile(runsLog, 'utf8');
+    const ids = new Set(jobs.map((j) => j.id));
+    const runners = new Set(text.split('\n').filter((l) => ids.has(l.split(' ')[0])).map((l) => l.split(' ')[2]));
+    const schedulerPids = aws.processes.filter((p) => p.script.includes('scheduler')).map((p) => String(p.pid));
+    expect([...runners].sort()).toEqual(schedulerPids.sort());
   }, 400_000);
 
   it("re-homes a killed worker's queued jobs only to clusters matching their selector", async () => {
