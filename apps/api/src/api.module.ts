@@ -10,6 +10,7 @@ import { BuildsModule } from './builds/builds.module';
 import { ClustersApiModule } from './clusters/clusters.module';
 import { JobDataModule } from './job-data/job-data.module';
 import { PeerModule } from './peer/peer.module';
+import { SourcesModule } from './sources/sources.module';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
 import { HealthController } from './health/health.controller';
 
@@ -18,7 +19,7 @@ export class ApiModule {
   static forConfig(config: InstallConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, JobDataModule],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -5,6 +5,8 @@ export interface CliContext {
   readonly env: CliEnvironment;
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
+  /** Raw writes to stderr (progress bars redraw a line) and whether stderr is a terminal. */
+  readonly progressOut: { readonly isTTY: boolean; write(text: string): void };
   /** Set by the command that ran; 0 unless it says otherwise. */
   exitCode: number;
 }
@@ -14,6 +16,7 @@ export function createCliContext(env: CliEnvironment): CliContext {
     env,
     stdout: (line) => process.stdout.write(`${line}\n`),
     stderr: (line) => process.stderr.write(`${line}\n`),
+    progressOut: { isTTY: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) },
     exitCode: 0,
   };
 }

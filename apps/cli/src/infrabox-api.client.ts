@@ -1,3 +1,4 @@
+import { Readable, Transform } from 'node:stream';
 import { CliError } from './cli-error';
 
 export interface ApiResponse {
@@ -19,13 +20,54 @@ export class InfraboxApiClient {
     private readonly token?: string,
   ) {}
 
-  async request(method: 'GET' | 'POST', path: string): Promise<ApiResponse> {
+  /** A request with an optional JSON body. */
+  async request(method: 'GET' | 'POST', path: string, json?: unknown): Promise<ApiResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (json !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetch(`${this.baseUrl}${path}`, { method, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: json === undefined ? undefined : JSON.stringify(json),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
     } catch (error) {
+      throw new CliError(this.describeNetworkError(error));
+    }
+    const text = await response.text().catch(() => '');
+    return { status: response.status, body: parseBody(text) };
+  }
+
+  /**
+   * PUTs `size` bytes of `body` (streamed, no overall timeout: a large source takes its time),
+   * calling `onProgress` with the bytes sent so far.
+   */
+  async upload(path: string, body: Readable, size: number, contentType: string, onProgress: (bytes: number) => void): Promise<ApiResponse> {
+    const headers: Record<string, string> = { accept: 'application/json', 'content-type': contentType, 'content-length': String(size) };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    let sent = 0;
+    const counted = body.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          sent += chunk.length;
+          onProgress(sent);
+          callback(null, chunk);
+        },
+      }),
+    );
+    body.on('error', (error) => counted.destroy(error));
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method: 'PUT',
+        headers,
+        body: Readable.toWeb(counted) as ReadableStream,
+        duplex: 'half',
+      } as RequestInit);
+    } catch (error) {
+      counted.destroy();
       throw new CliError(this.describeNetworkError(error));
     }
     const text = await response.text().catch(() => '');

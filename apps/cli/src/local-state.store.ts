@@ -4,6 +4,9 @@ import path from 'node:path';
 /** What `infrabox up` writes to `<state dir>/local.json` so other commands find the local run. */
 export interface LocalState {
   installations: Array<{ cluster: string; api: string }>;
+  /** A project token for `infrabox push` (optional), and the project it is for. */
+  token?: string;
+  project?: string;
 }
 
 export const LOCAL_STATE_FILE = 'local.json';
@@ -25,7 +28,12 @@ export function readLocalState(stateDir: string): LocalState | undefined {
     (entry): entry is LocalState['installations'][number] =>
       typeof entry === 'object' && entry !== null && typeof entry.cluster === 'string' && typeof entry.api === 'string',
   );
-  return { installations };
+  const { token, project } = value as LocalState;
+  return {
+    installations,
+    ...(typeof token === 'string' && token !== '' ? { token } : {}),
+    ...(typeof project === 'string' && project !== '' ? { project } : {}),
+  };
 }
 
 /** Writes atomically (temp file + rename), so a reader never sees half a file. */

@@ -7,6 +7,8 @@ import { readCliEnvironment } from './cli-environment';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error';
 import { CliContext, createCliContext } from './cli.context';
 import { registerClustersCommand } from './clusters.command';
+import { registerJobsCommand } from './jobs.command';
+import { registerPushCommand } from './push.command';
 import { registerUpCommand } from './up.command';
 import { registerValidateCommand } from './validate.command';
 
@@ -25,11 +27,15 @@ Examples:
   $ infrabox validate infrabox.json
   $ infrabox up
   $ infrabox clusters
-  $ infrabox clusters disable worker-gcp`,
+  $ infrabox clusters disable worker-gcp
+  $ infrabox push --follow
+  $ infrabox jobs <build id>`,
     );
   registerValidateCommand(program, context);
   registerClustersCommand(program, context);
   registerUpCommand(program, context);
+  registerPushCommand(program, context);
+  registerJobsCommand(program, context);
   return program;
 }
 

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command } from 'commander';
-import { validateBuildDefinition } from '@infrabox/job-definition';
 import { EXIT_FAILURE } from './cli-error';
 import type { CliContext } from './cli.context';
+import { checkDefinitionFile } from './definition-file.reader';
 
 const DEFAULT_FILE = 'infrabox.json';
 
@@ -35,36 +33,11 @@ Examples:
 }
 
 function validateFile(file: string, context: CliContext): number {
-  const absolute = path.resolve(file);
-  const text = readText(absolute);
-  if (typeof text !== 'string') {
-    context.stdout(`${file}: ${text.problem}`);
-    return EXIT_FAILURE;
-  }
-  const root = path.dirname(absolute);
-  const result = validateBuildDefinition(text, {
-    file: path.basename(absolute),
-    loadInclude: (included) => {
-      const content = readText(path.join(root, included));
-      if (typeof content !== 'string') throw new Error(content.problem);
-      return content;
-    },
-  });
-  if (result.ok) {
+  const check = checkDefinitionFile(file);
+  if (check.ok) {
     context.stdout('valid');
     return 0;
   }
-  for (const line of result.errors) context.stdout(line);
+  for (const line of check.lines) context.stdout(line);
   return EXIT_FAILURE;
-}
-
-function readText(file: string): string | { problem: string } {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { problem: 'no such file' };
-    if (code === 'EISDIR') return { problem: 'is a directory, not a file' };
-    return { problem: `cannot read: ${code ?? (error as Error).message}` };
-  }
 }

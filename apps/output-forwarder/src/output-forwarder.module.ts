@@ -7,7 +7,9 @@ import { EventsModule } from '@infrabox/events';
 import { JobsModule } from '@infrabox/jobs';
 import { StorageModule } from '@infrabox/storage';
 import { DEFAULT_FORWARDER_OPTIONS, FORWARDER_OPTIONS, ForwarderOptions } from './forwarder.options';
+import { SourceTransferService } from './sources/source-transfer.service';
 import { OutputTransferService } from './transfer/output-transfer.service';
+import { PeerDownloadClient } from './transfer/peer-download.client';
 import { TransferHandlers } from './transfer/transfer.handlers';
 
 @Module({})
@@ -25,7 +27,7 @@ export class OutputForwarderModule {
         AuthModule,
       ],
       controllers: [TransferHandlers],
-      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, OutputTransferService],
+      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, PeerDownloadClient, OutputTransferService, SourceTransferService],
     };
   }
 }

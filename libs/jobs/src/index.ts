@@ -10,3 +10,5 @@ export * from './job.events';
 export * from './job.types';
 export { JobOutputRepository, outputKey } from './job-output.repository';
 export type { JobOutput } from './job-output.repository';
+export { BuildSourceRepository, sourceKey, uploadKey } from './build-source.repository';
+export type { BuildSource } from './build-source.repository';

@@ -52,3 +52,11 @@ export interface JobInputsReadyEvent {
   jobId: string;
   cluster: string;
 }
+
+export const BUILD_SOURCE_READY = 'build.source.ready';
+
+/** Scoped to the cluster that now holds a copy of the build's source: its jobs there may run. */
+export interface BuildSourceReadyEvent {
+  buildId: string;
+  cluster: string;
+}

@@ -29,6 +29,8 @@ export interface NewDependency {
 export interface JobWithParents {
   job: Job;
   parents: ParentLink[];
+  /** Whether the job's build has a source, and whether the job's cluster holds a copy of it. */
+  source: { required: boolean; here: boolean };
 }
 
 export interface TransitionFields {
@@ -159,13 +161,20 @@ export class JobRepository {
     );
   }
 
+  /** The queued jobs of a build placed on `cluster`, each with all its parents. */
+  async queuedOfBuildWithParents(buildId: string, cluster: string): Promise<JobWithParents[]> {
+    return this.withParents(`j.state = 'queued' AND j.cluster_name = $2 AND j.build_id = $1`, [buildId, cluster], 'job_queued_of_build_with_parents');
+  }
+
   private async withParents(where: string, params: unknown[], name: string): Promise<JobWithParents[]> {
-    const rows = await this.db.query<JobRow & { parents: ParentLink[] }>(
+    const rows = await this.db.query<JobRow & { parents: ParentLink[]; source_required: boolean; source_here: boolean }>(
       `SELECT ${COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')},
               coalesce(json_agg(json_build_object(
                 'parentId', p.id, 'parentName', p.name, 'parentState', p.state,
                 'parentCluster', p.cluster_name, 'on', d.on_states,
-                'outputSize', origin.size_bytes, 'outputHere', here.job_id IS NOT NULL)) FILTER (WHERE p.id IS NOT NULL), '[]') AS parents
+                'outputSize', origin.size_bytes, 'outputHere', here.job_id IS NOT NULL)) FILTER (WHERE p.id IS NOT NULL), '[]') AS parents,
+              EXISTS (SELECT 1 FROM build_source s WHERE s.build_id = j.build_id) AS source_required,
+              EXISTS (SELECT 1 FROM build_source s WHERE s.build_id = j.build_id AND s.cluster_name = j.cluster_name) AS source_here
          FROM job j
          LEFT JOIN job_dependency d ON d.job_id = j.id
          LEFT JOIN job p ON p.id = d.parent_job_id
@@ -176,7 +185,7 @@ export class JobRepository {
       params,
       name,
     );
-    return rows.map((row) => ({ job: toJob(row), parents: row.parents }));
+    return rows.map((row) => ({ job: toJob(row), parents: row.parents, source: { required: row.source_required, here: row.source_here } }));
   }
 
 

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { BuildSourceRepository } from './build-source.repository';
 import { BuildRepository } from './build.repository';
 import { JobConsoleRepository } from './job-console.repository';
 import { JobOutputRepository } from './job-output.repository';
@@ -8,7 +9,7 @@ import { ProjectRepository } from './project.repository';
 
 @Global()
 @Module({
-  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository],
-  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository],
+  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository],
+  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository],
 })
 export class JobsModule {}

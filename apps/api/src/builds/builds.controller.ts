@@ -12,10 +12,13 @@ export class BuildsController {
     private readonly jobs: JobsService,
   ) {}
 
-  /** Body: `{ "definition": <the infrabox.json content> }`. */
+  /**
+   * Body: `{ "definition": <the infrabox.json content>, "uploadId"?: <from PUT .../source> }`;
+   * with an uploadId the build's jobs get that source in their work directory.
+   */
   @Post('projects/:project/builds')
-  create(@Param('project') project: string, @Body() body: { definition?: unknown } | undefined): Promise<BuildDto> {
-    return this.builds.create(project, body?.definition);
+  create(@Param('project') project: string, @Body() body: { definition?: unknown; uploadId?: unknown } | undefined): Promise<BuildDto> {
+    return this.builds.create(project, body?.definition, body?.uploadId);
   }
 
   @Get('builds')

@@ -1,9 +1,10 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
 import { validateBuildDefinition } from '@infrabox/job-definition';
 import { BUILD_CREATED, BuildCreatedEvent, BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
+import { SourceUploadsService } from '../sources/source-uploads.service';
 import { BuildDto, toBuildDto } from './build.dto';
 
 export const PROJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$/;
@@ -16,13 +17,17 @@ export class BuildsService {
     private readonly builds: BuildRepository,
     private readonly jobs: JobRepository,
     private readonly events: PgEventClient,
+    /** Absent where builds are created without an api (benchmarks): no uploads there. */
+    @Optional() private readonly uploads?: SourceUploadsService,
   ) {}
 
   /**
    * Validates an infrabox.json and creates the build with all its jobs and edges, announcing it
-   * with `build.created` in the same transaction; a scheduler then places the jobs.
+   * with `build.created` in the same transaction; a scheduler then places the jobs. With an
+   * `uploadId` (from `PUT /api/v1/projects/:project/source` on this cluster), the upload becomes
+   * the build's source here, recorded in the same transaction.
    */
-  async create(projectName: string, definitionInput: unknown): Promise<BuildDto> {
+  async create(projectName: string, definitionInput: unknown, uploadId?: unknown): Promise<BuildDto> {
     if (!PROJECT_NAME.test(projectName)) {
       throw new BadRequestException(`project: '${projectName}' is not a valid name (letters, digits, _ . -, at most 100)`);
     }
@@ -33,6 +38,10 @@ export class BuildsService {
     return this.db.transaction(async () => {
       const project = await this.projects.findOrCreate(projectName);
       const build = await this.builds.create(project.id);
+      if (uploadId !== undefined && uploadId !== null) {
+        if (!this.uploads) throw new BadRequestException('uploadId: uploads are not accepted here');
+        await this.uploads.attach(uploadId, project.id, build.id);
+      }
       const jobs = await this.jobs.insertMany(build.id, result.definition.jobs);
       const idByName = new Map(jobs.map((j) => [j.name, j.id]));
       await this.jobs.insertDependencies(

@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Authenticated } from '@infrabox/auth';
+import { sendArchive } from './archive-response';
 import { parseRangeHeader } from './range-header';
 import { PeerOutputsService } from './peer-outputs.service';
 
@@ -14,19 +15,7 @@ export class PeerOutputsController {
   @Get()
   async download(@Param('id', ParseUUIDPipe) jobId: string, @Headers('range') rangeHeader: string | undefined, @Res() res: Response): Promise<void> {
     const { output, stream, range } = await this.outputs.open(jobId, parseRangeHeader(rangeHeader));
-    res.setHeader('content-type', 'application/x-tar');
-    res.setHeader('x-infrabox-sha256', output.sha256);
-    res.setHeader('x-infrabox-size', String(output.size));
-    res.setHeader('accept-ranges', 'bytes');
-    if (range) {
-      res.status(206);
-      res.setHeader('content-range', `bytes ${range.start}-${Math.max(range.start, range.end) - 1}/${output.size}`);
-      res.setHeader('content-length', String(Math.max(0, range.end - range.start)));
-    } else {
-      res.setHeader('content-length', String(output.size));
-    }
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
+    sendArchive(res, output, stream, range);
   }
 
   @Put()

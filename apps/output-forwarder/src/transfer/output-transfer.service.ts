@@ -1,7 +1,4 @@
-import { get as httpGetPlain, IncomingMessage } from 'node:http';
-import { get as httpsGet } from 'node:https';
-import { PassThrough, Readable } from 'node:stream';
-import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
 import { TokenService } from '@infrabox/auth';
@@ -11,10 +8,7 @@ import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
 import { JOB_INPUTS_READY, JobInputsReadyEvent, JobOutput, JobOutputRepository, outputKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
-import { FORWARDER_OPTIONS, ForwarderOptions } from '../forwarder.options';
-
-class IntegrityError extends Error {}
-
+import { formatBytes, PeerDownloadClient } from './peer-download.client';
 
 /**
  * Moves a job's output from the cluster it ran on to a cluster that runs one of its children.
@@ -37,9 +31,9 @@ export class OutputTransferService {
     private readonly reachability: ClusterReachabilityRepository,
     private readonly tokens: TokenService,
     private readonly events: PgEventClient,
+    private readonly peers: PeerDownloadClient,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
-    @Inject(FORWARDER_OPTIONS) private readonly options: ForwarderOptions,
   ) {
     this.cluster = config.cluster.name;
     this.logger = new Logger(`forwarder@${this.cluster}`);
@@ -80,7 +74,7 @@ export class OutputTransferService {
     const peer = await this.clusters.findByName(from);
     if (!peer) throw new Error(`cluster '${from}' is not registered`);
     const started = Date.now();
-    await this.withRetries(`pull of job ${jobId}'s output from ${from}`, () => this.download(origin, peer.apiUrl, from));
+    await this.peers.withRetries(`pull of job ${jobId}'s output from ${from}`, () => this.download(origin, peer.apiUrl, from));
     const seconds = (Date.now() - started) / 1000;
     this.logger.log(`job ${jobId}: pulled ${formatBytes(origin.size)} from ${from} in ${seconds.toFixed(2)} s`);
   }
@@ -92,7 +86,7 @@ export class OutputTransferService {
     const peer = await this.clusters.findByName(to);
     if (!peer) throw new Error(`cluster '${to}' is not registered`);
     const started = Date.now();
-    await this.withRetries(`push of job ${jobId}'s output to ${to}`, async () => {
+    await this.peers.withRetries(`push of job ${jobId}'s output to ${to}`, async () => {
       const body = await this.storage.get(origin.storageKey!);
       const response = await fetch(`${peer.apiUrl}/api/v1/peer/jobs/${jobId}/output`, {
         method: 'PUT',
@@ -109,51 +103,14 @@ export class OutputTransferService {
     this.logger.log(`job ${jobId}: pushed ${formatBytes(origin.size)} to ${to} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
   }
 
-  /**
-   * Streams the peer's copy into local storage. A cut connection resumes with a Range request
-   * where it stopped, into the same upload; bytes that fail the sha256 check are deleted and
-   * the whole transfer starts again.
-   */
+  /** Streams the peer's copy into local storage (resuming, verified), then records it here. */
   private async download(origin: JobOutput, apiUrl: string, from: string): Promise<void> {
     const key = outputKey(origin.jobId);
-    const sink = new PassThrough({ highWaterMark: 256 * 1024 });
-    const stored = this.storage.put(key, sink, { contentLength: origin.size });
-    stored.catch(() => undefined); // awaited below; a failing put must not go unhandled meanwhile
-    let received = 0;
-    let resumes = 0;
-    try {
-      while (received < origin.size) {
-        try {
-          const response = await httpGet(`${apiUrl}/api/v1/peer/jobs/${origin.jobId}/output`, {
-            authorization: `Bearer ${await this.tokens.issueClusterToken(from)}`,
-            ...(received > 0 ? { range: `bytes=${received}-` } : {}),
-          });
-          if (response.statusCode !== (received > 0 ? 206 : 200)) {
-            throw new Error(`${from} answered ${response.statusCode}: ${(await readText(response)).slice(0, 300)}`);
-          }
-          for await (const chunk of response as AsyncIterable<Buffer>) {
-            received += chunk.byteLength;
-            if (!sink.write(chunk)) await once(sink, 'drain');
-          }
-          if (received < origin.size) throw new Error(`connection closed after ${received} of ${origin.size} bytes`);
-        } catch (error) {
-          if (received === 0 || received >= origin.size || ++resumes > this.options.maxAttempts) throw error;
-          this.logger.warn(`job ${origin.jobId}: transfer from ${from} cut at ${received} bytes (${(error as Error).message}); resuming`);
-          await sleep(this.backoff(resumes));
-        }
-      }
-      sink.end();
-      const result = await stored;
-      if (result.sha256 !== origin.sha256) {
-        await this.storage.delete(key);
-        throw new IntegrityError(`sha256 ${result.sha256} of the bytes received does not match the recorded ${origin.sha256}`);
-      }
-      await this.recordCopy({ ...origin, cluster: this.cluster, storageKey: key });
-    } catch (error) {
-      sink.destroy(error as Error);
-      await stored.catch(() => undefined);
-      throw error;
-    }
+    await this.peers.download(
+      { url: `${apiUrl}/api/v1/peer/jobs/${origin.jobId}/output`, from, size: origin.size, sha256: origin.sha256, what: `job ${origin.jobId}'s output` },
+      key,
+    );
+    await this.recordCopy({ ...origin, cluster: this.cluster, storageKey: key });
   }
 
   private async recordCopy(copy: JobOutput): Promise<void> {
@@ -163,44 +120,4 @@ export class OutputTransferService {
       await lastValueFrom(this.events.emit(JOB_INPUTS_READY, forCluster(copy.cluster, event)));
     });
   }
-
-  private async withRetries(what: string, attempt: () => Promise<void>): Promise<void> {
-    for (let n = 1; ; n++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        const reason = (error as Error).message;
-        if (n >= this.options.maxAttempts) {
-          this.logger.error(`${what} failed after ${n} attempts: ${reason}`);
-          throw error;
-        }
-        this.logger.warn(`${what} failed (attempt ${n}/${this.options.maxAttempts}): ${reason}`);
-        await sleep(this.backoff(n));
-      }
-    }
-  }
-
-  private backoff(attempt: number): number {
-    return Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (attempt - 1));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A streaming GET with Node's own client: for bulk bytes it is leaner than fetch's web streams. */
-function httpGet(url: string, headers: Record<string, string>): Promise<IncomingMessage> {
-  const get = url.startsWith('https:') ? httpsGet : httpGetPlain;
-  return new Promise((resolve, reject) => get(url, { headers }, resolve).on('error', reject));
-}
-
-async function readText(response: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} B`;
 }

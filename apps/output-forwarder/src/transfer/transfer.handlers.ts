@@ -3,6 +3,7 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent } from '@infrabox/jobs';
+import { SourceTransferService } from '../sources/source-transfer.service';
 import { OutputTransferService } from './output-transfer.service';
 
 /** How often copies still needed (missed events, a restart mid-transfer) are looked for. */
@@ -21,6 +22,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     private readonly transfers: OutputTransferService,
+    private readonly sources: SourceTransferService,
     private readonly outputs: JobOutputRepository,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -39,9 +41,13 @@ export class TransferHandlers implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /** A child placed (or re-homed) here after its parents ended elsewhere. */
+  /**
+   * A job placed (or re-homed) here: a child whose parents ended elsewhere needs their outputs,
+   * and any job of a build with a source needs that source here.
+   */
   @EventPattern(JOB_PLACED)
-  async onJobPlaced(@Payload() _event: JobPlacedEvent): Promise<void> {
+  async onJobPlaced(@Payload() event: JobPlacedEvent): Promise<void> {
+    if (event.cluster === this.cluster) this.fetchSource(event.buildId);
     await this.copyWhatIsNeeded();
   }
 
@@ -55,6 +61,12 @@ export class TransferHandlers implements OnApplicationBootstrap, OnApplicationSh
 
   private async copyWhatIsNeeded(): Promise<void> {
     for (const { jobId, from, to } of await this.outputs.neededCopies(this.cluster)) await this.start(jobId, from, to);
+    for (const buildId of await this.sources.neededHere()) this.fetchSource(buildId);
+  }
+
+  /** In the background, like output transfers; the sweep tries again after a failure. */
+  private fetchSource(buildId: string): void {
+    this.sources.fetch(buildId).catch((error: Error) => this.logger.error(`build ${buildId}: source not fetched yet: ${error.message}`));
   }
 
   private async start(jobId: string, from: string, to: string): Promise<void> {

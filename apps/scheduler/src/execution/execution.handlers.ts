@@ -3,6 +3,8 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import {
+  BUILD_SOURCE_READY,
+  BuildSourceReadyEvent,
   JOB_ABORT_REQUESTED,
   JOB_FINISHED,
   JOB_INPUTS_READY,
@@ -47,6 +49,14 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
   @EventPattern(JOB_INPUTS_READY)
   async onInputsReady(@Payload() event: JobInputsReadyEvent): Promise<void> {
     this.runner.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, this.config.cluster.name));
+  }
+
+  /** The build's source arrived on this cluster: the build's jobs that waited for it may run. */
+  @EventPattern(BUILD_SOURCE_READY)
+  async onSourceReady(@Payload() event: BuildSourceReadyEvent): Promise<void> {
+    const cluster = this.config.cluster.name;
+    if (event.cluster !== cluster) return;
+    this.runner.enqueueFound(await this.jobs.queuedOfBuildWithParents(event.buildId, cluster));
   }
 
   @EventPattern(JOB_ABORT_REQUESTED)

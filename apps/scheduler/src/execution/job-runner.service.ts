@@ -149,6 +149,8 @@ export class JobRunner implements OnApplicationShutdown {
     }
     // A parent's output still on another cluster: job.inputs.ready wakes the job once it is here.
     if (parents.some((p) => (p.outputSize ?? 0) > 0 && !p.outputHere)) return;
+    // The build's source not yet on this cluster: build.source.ready wakes the job once it is here.
+    if (found.source.required && !found.source.here) return;
     if (job.type === 'wait') {
       await this.transitions.end(job.id, ['queued'], 'finished', { message: 'all dependencies ended' });
       return;
@@ -167,14 +169,14 @@ export class JobRunner implements OnApplicationShutdown {
       this.running.delete(job.id); // another replica took it, or it was aborted
       return;
     }
-    void this.execute(started, parents, controller);
+    void this.execute(started, parents, found.source.required, controller);
   }
 
-  private async execute(job: Job, parents: ParentLink[], controller: AbortController): Promise<void> {
+  private async execute(job: Job, parents: ParentLink[], hasSource: boolean, controller: AbortController): Promise<void> {
     const timeoutSeconds = 'timeoutSeconds' in job.definition ? job.definition.timeoutSeconds : 3600;
     const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), timeoutSeconds * 1000);
     try {
-      const dirs = await this.prepareFolders(job, parents);
+      const dirs = await this.prepareFolders(job, parents, hasSource);
       const console = new ConsoleWriter((text) => this.storeConsole(job.id, text));
       const result = await this.executor.run(job, {
         ...dirs,
@@ -212,11 +214,12 @@ export class JobRunner implements OnApplicationShutdown {
     }
   }
 
-  private async prepareFolders(job: Job, parents: ParentLink[]) {
+  private async prepareFolders(job: Job, parents: ParentLink[], hasSource: boolean) {
     const root = path.join(this.options.workRoot, job.id);
     const dirs = { workDir: path.join(root, 'work'), outputDir: path.join(root, 'output'), inputsDir: path.join(root, 'inputs') };
     await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
     await this.files.unpackInputs(parents, dirs.inputsDir);
+    if (hasSource) await this.files.unpackSource(job.buildId, dirs.workDir);
     return dirs;
   }
 

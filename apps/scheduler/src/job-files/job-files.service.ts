@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { packDirectory, unpackTar } from '@infrabox/archive';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { JobOutput, JobOutputRepository, outputKey, ParentLink } from '@infrabox/jobs';
+import { BuildSourceRepository, JobOutput, JobOutputRepository, outputKey, ParentLink } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -18,6 +18,7 @@ export class JobFilesService {
 
   constructor(
     private readonly outputs: JobOutputRepository,
+    private readonly sources: BuildSourceRepository,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -41,6 +42,16 @@ export class JobFilesService {
       await mkdir(path.dirname(dest), { recursive: true });
       await unpackTar(await this.storage.get(local.storageKey), dest, { expectedSha256: local.sha256, expectedSize: local.size });
     }
+  }
+
+  /**
+   * Unpacks the build's source into `workDir` (the command's working directory, empty until now),
+   * verified against its recorded size and sha256 before any file becomes visible.
+   */
+  async unpackSource(buildId: string, workDir: string): Promise<void> {
+    const local = await this.sources.find(buildId, this.cluster);
+    if (!local) throw new Error(`the source of build ${buildId} is not on cluster ${this.cluster}`);
+    await unpackTar(await this.storage.get(local.storageKey), workDir, { expectedSha256: local.sha256, expectedSize: local.size });
   }
 
   /** Packs the job's output folder into this cluster's storage; an empty folder stores nothing. */

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { BuildSourceRepository, Project, ProjectRepository, uploadKey } from '@infrabox/jobs';
+import { InjectObjectStorage, ObjectStorage, StorageNotFoundError } from '@infrabox/storage';
+import { SourceUploadDto } from './source-upload.dto';
+
+/** What is kept next to an upload's tar: whose it is and what its bytes are. */
+interface UploadRecord {
+  projectId: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ResolvedUpload extends UploadRecord {
+  uploadId: string;
+  storageKey: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function recordKey(uploadId: string): string {
+  return `upload/${uploadId}/upload.json`;
+}
+
+/**
+ * Sources uploaded by `infrabox push`: streamed into this cluster's storage (size and sha256
+ * computed on the way), with a small record of the project and the digest next to the tar,
+ * until a build names the upload and takes it as its source.
+ */
+@Injectable()
+export class SourceUploadsService {
+  constructor(
+    private readonly projects: ProjectRepository,
+    private readonly sources: BuildSourceRepository,
+    @InjectObjectStorage() private readonly storage: ObjectStorage,
+    @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
+  ) {}
+
+  findProject(name: string): Promise<Project | null> {
+    return this.projects.findByName(name);
+  }
+
+  async receive(project: Project, body: Readable, contentLength?: number): Promise<SourceUploadDto> {
+    const uploadId = randomUUID();
+    const stored = await this.storage.put(uploadKey(uploadId), body, contentLength === undefined ? {} : { contentLength });
+    const record: UploadRecord = { projectId: project.id, size: stored.size, sha256: stored.sha256 };
+    await this.storage.put(recordKey(uploadId), Readable.from([Buffer.from(JSON.stringify(record))]));
+    return { uploadId, size: stored.size, sha256: stored.sha256 };
+  }
+
+  /**
+   * Makes the upload the source of a new build on this cluster (call in the build's creation
+   * transaction); a 400 naming the upload when it is unknown or of another project.
+   */
+  async attach(uploadId: unknown, projectId: string, buildId: string): Promise<void> {
+    const upload = await this.resolve(uploadId, projectId);
+    await this.sources.record({ buildId, cluster: this.config.cluster.name, storageKey: upload.storageKey, size: upload.size, sha256: upload.sha256 });
+  }
+
+  /** The upload `uploadId` of project `projectId`; a 400 naming it when there is no such upload. */
+  async resolve(uploadId: unknown, projectId: string): Promise<ResolvedUpload> {
+    const unknown = () => new BadRequestException(`uploadId: unknown upload '${String(uploadId)}'`);
+    if (typeof uploadId !== 'string' || !UUID.test(uploadId)) throw unknown();
+    let record: UploadRecord;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await this.storage.get(recordKey(uploadId))) chunks.push(chunk as Buffer);
+      record = JSON.parse(Buffer.concat(chunks).toString('utf8')) as UploadRecord;
+    } catch (error) {
+      if (error instanceof StorageNotFoundError) throw unknown();
+      throw error;
+    }
+    if (record.projectId !== projectId) throw unknown();
+    return { ...record, uploadId, storageKey: uploadKey(uploadId) };
+  }
+}

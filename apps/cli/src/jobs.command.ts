@@ -1,0 +1,42 @@
+import { Command } from 'commander';
+import { resolveApiUrl } from './api-url.resolver';
+import { formatJobsTable, isBuildView, jobSummary } from './build.view';
+import { DEFAULT_STATE_DIR } from './cli-paths';
+import { CliError } from './cli-error';
+import type { CliContext } from './cli.context';
+import { InfraboxApiClient } from './infrabox-api.client';
+
+const API_OPTION_HELP = 'InfraBox API root (default: $INFRABOX_API, else the master in .infrabox/local.json, else http://127.0.0.1:8080)';
+
+/** `infrabox jobs BUILD [--json]`: the jobs of a build, with state, cluster and message. */
+export function registerJobsCommand(program: Command, context: CliContext): void {
+  program
+    .command('jobs')
+    .description('list the jobs of a build: state, cluster, message')
+    .argument('<build>', 'build id (as `infrabox push` prints it)')
+    .option('--json', 'print [{"name","state","cluster","message"}] instead of a table')
+    .option('--api <url>', API_OPTION_HELP)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ infrabox jobs 0d9c2f4e-5b1a-4c7e-9a43-2f8e61b0c7d5
+  $ infrabox jobs 0d9c2f4e-5b1a-4c7e-9a43-2f8e61b0c7d5 --json`,
+    )
+    .action(async (buildId: string, options: { json?: boolean; api?: string }) => {
+      const client = new InfraboxApiClient(resolveApiUrl({ flag: options.api, env: context.env.api, stateDir: DEFAULT_STATE_DIR }), context.env.token);
+      const build = await fetchBuild(client, buildId);
+      if (options.json) context.stdout(JSON.stringify(build.jobs.map(jobSummary), null, 2));
+      else for (const line of formatJobsTable(build.jobs)) context.stdout(line);
+    });
+}
+
+/** `GET /api/v1/builds/:id`, with one-line errors for a missing build or a wrong API. */
+export async function fetchBuild(client: InfraboxApiClient, buildId: string) {
+  const path = `/api/v1/builds/${encodeURIComponent(buildId)}`;
+  const response = await client.request('GET', path);
+  if (response.status === 404 || response.status === 400) throw new CliError(`build '${buildId}' not found`);
+  if (response.status !== 200) throw client.failure('GET', path, response);
+  if (!isBuildView(response.body)) throw new CliError(`unexpected answer from ${client.baseUrl}${path}: not a build (is --api the InfraBox API?)`);
+  return response.body;
+}

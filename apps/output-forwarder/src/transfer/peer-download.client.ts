@@ -1,0 +1,128 @@
+import { get as httpGetPlain, IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { PassThrough } from 'node:stream';
+import { once } from 'node:events';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { TokenService } from '@infrabox/auth';
+import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
+import { FORWARDER_OPTIONS, ForwarderOptions } from '../forwarder.options';
+
+export class IntegrityError extends Error {}
+
+/** An archive on a peer cluster, as its recorded size and sha256 describe it. */
+export interface PeerArchive {
+  /** Full URL of the peer endpoint serving the bytes (answers Range: bytes=N-). */
+  url: string;
+  /** The peer cluster (the audience of the cluster token). */
+  from: string;
+  size: number;
+  sha256: string;
+  /** For log lines: "job 123's output", "build 456's source". */
+  what: string;
+}
+
+/**
+ * Fetches archives (job outputs, build sources) from peer clusters into this cluster's storage:
+ * streamed in constant memory, a cut connection resumed with a Range request into the same
+ * upload, the bytes checked against the recorded sha256 before they count. Shared by every
+ * kind of transfer of the output-forwarder.
+ */
+@Injectable()
+export class PeerDownloadClient {
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly tokens: TokenService,
+    @InjectObjectStorage() private readonly storage: ObjectStorage,
+    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    @Inject(FORWARDER_OPTIONS) private readonly options: ForwarderOptions,
+  ) {
+    this.logger = new Logger(`forwarder@${config.cluster.name}`);
+  }
+
+  /**
+   * Streams the peer's archive into `key`. Bytes that fail the sha256 check are deleted and an
+   * IntegrityError is thrown (the caller retries the whole transfer).
+   */
+  async download(archive: PeerArchive, key: string): Promise<void> {
+    const sink = new PassThrough({ highWaterMark: 256 * 1024 });
+    const stored = this.storage.put(key, sink, { contentLength: archive.size });
+    stored.catch(() => undefined); // awaited below; a failing put must not go unhandled meanwhile
+    let received = 0;
+    let resumes = 0;
+    try {
+      while (received < archive.size) {
+        try {
+          const response = await httpGet(archive.url, {
+            authorization: `Bearer ${await this.tokens.issueClusterToken(archive.from)}`,
+            ...(received > 0 ? { range: `bytes=${received}-` } : {}),
+          });
+          if (response.statusCode !== (received > 0 ? 206 : 200)) {
+            throw new Error(`${archive.from} answered ${response.statusCode}: ${(await readText(response)).slice(0, 300)}`);
+          }
+          for await (const chunk of response as AsyncIterable<Buffer>) {
+            received += chunk.byteLength;
+            if (!sink.write(chunk)) await once(sink, 'drain');
+          }
+          if (received < archive.size) throw new Error(`connection closed after ${received} of ${archive.size} bytes`);
+        } catch (error) {
+          if (received === 0 || received >= archive.size || ++resumes > this.options.maxAttempts) throw error;
+          this.logger.warn(`${archive.what}: transfer from ${archive.from} cut at ${received} bytes (${(error as Error).message}); resuming`);
+          await sleep(this.backoff(resumes));
+        }
+      }
+      sink.end();
+      const result = await stored;
+      if (result.sha256 !== archive.sha256) {
+        await this.storage.delete(key);
+        throw new IntegrityError(`sha256 ${result.sha256} of the bytes received does not match the recorded ${archive.sha256}`);
+      }
+    } catch (error) {
+      sink.destroy(error as Error);
+      await stored.catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Runs `attempt` up to maxAttempts times with exponential backoff, logging each failure. */
+  async withRetries(what: string, attempt: () => Promise<void>): Promise<void> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const reason = (error as Error).message;
+        if (n >= this.options.maxAttempts) {
+          this.logger.error(`${what} failed after ${n} attempts: ${reason}`);
+          throw error;
+        }
+        this.logger.warn(`${what} failed (attempt ${n}/${this.options.maxAttempts}): ${reason}`);
+        await sleep(this.backoff(n));
+      }
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (attempt - 1));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A streaming GET with Node's own client: for bulk bytes it is leaner than fetch's web streams. */
+function httpGet(url: string, headers: Record<string, string>): Promise<IncomingMessage> {
+  const get = url.startsWith('https:') ? httpsGet : httpGetPlain;
+  return new Promise((resolve, reject) => get(url, { headers }, resolve).on('error', reject));
+}
+
+async function readText(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}

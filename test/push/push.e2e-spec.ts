@@ -1,0 +1,265 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { loadIgnoreFile, packDirectory } from '@infrabox/archive';
+import { Database } from '@infrabox/database';
+import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import { tokenServiceFor } from '../support/auth';
+import { runCli } from '../support/cli';
+import { uniqueClusterName } from '../support/clusters';
+import { eventually, openDatabase } from '../support/database';
+import { api, RunningCluster, startCluster } from '../support/installation';
+
+/**
+ * `infrabox push` against a master and two workers as processes (api, registry, scheduler,
+ * output-forwarder each), plus a registered cluster whose processes were killed. The source is
+ * uploaded to the master; each worker that runs a job of the build fetches it from there.
+ */
+describe('infrabox push: build sources across clusters', () => {
+  const suffix = uniqueClusterName('');
+  const names = { master: `master${suffix}`, a: `worker-a${suffix}`, b: `worker-b${suffix}`, down: `worker-down${suffix}` };
+  const labels = { a: `A${suffix}`, b: `B${suffix}` };
+  const project = `push${suffix}`;
+  const registry = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) };
+  let clusters: RunningCluster[] = [];
+  let master: RunningCluster;
+  let db: Database;
+  let token: string;
+  let otherToken: string;
+  let work: string;
+  /** The first test's build: its source on the master, as uploaded. */
+  let pushed: { buildId: string; size: number; sha256: string; bytes: Buffer } | undefined;
+
+  beforeAll(async () => {
+    db = openDatabase(2);
+    work = await mkdtemp(path.join(tmpdir(), 'infrabox-push-test-'));
+    const started = await Promise.all([
+      startCluster({ name: names.master, labels: [`M${suffix}`] }, { registry, forwarder: true }),
+      startCluster({ name: names.a, labels: [labels.a] }, { registry, forwarder: true }),
+      startCluster({ name: names.b, labels: [labels.b] }, { registry, forwarder: true }),
+      startCluster({ name: names.down, labels: [`D${suffix}`] }, { registry, forwarder: true }),
+    ]);
+    clusters = started.slice(0, 3);
+    master = started[0];
+    await started[3].kill(); // registered, then gone: it runs none of the builds' jobs
+    await eventually(async () => {
+      const all = (await api<Array<{ name: string; active: boolean }>>(master.apiUrl, 'GET', '/api/v1/clusters')).body;
+      const active = new Set(all.filter((c) => c.active).map((c) => c.name));
+      return active.has(names.master) && active.has(names.a) && active.has(names.b) && all.some((c) => c.name === names.down);
+    }, 30_000, 'the suite’s clusters registered and active');
+    token = (await api<{ token: string }>(master.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
+    otherToken = (await api<{ token: string }>(master.apiUrl, 'POST', `/api/v1/admin/projects/other${suffix}/tokens`)).body.token;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(clusters.map((c) => c.stop()));
+    await db?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  /** A folder with a source file, a file .infraboxignore leaves out, and an infrabox.json. */
+  async function sourceFolder(jobs: Array<{ name: string; label: string }>): Promise<string> {
+    const dir = path.join(work, randomUUID());
+    await mkdir(path.join(dir, 'src'), { recursive: true });
+    await writeFile(path.join(dir, 'src', 'hello.txt'), `hello from the source ${suffix}\n`);
+    await writeFile(path.join(dir, 'secret.txt'), 'must not be uploaded\n');
+    await writeFile(path.join(dir, '.infraboxignore'), 'secret.txt\n');
+    const definition = {
+      version: 1,
+      jobs: jobs.map((job) => ({
+        name: job.name,
+        type: 'docker-image',
+        image: 'none',
+        cluster: { selector: [job.label] },
+        command: ['sh', '-c', 'cat src/hello.txt; if [ -e secret.txt ]; then echo "secret present"; else echo "secret absent"; fi'],
+      })),
+    };
+    await writeFile(path.join(dir, 'infrabox.json'), JSON.stringify(definition, null, 2));
+    return dir;
+  }
+
+  async function upload(dir: string, bearer: string | undefined, projectName = project) {
+    const packed = packDirectory(dir, { ignore: await loadIgnoreFile(dir) });
+    const chunks: Buffer[] = [];
+    for await (const chunk of packed.stream) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const response = await fetch(`${master.apiUrl}/api/v1/projects/${projectName}/source`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/x-tar', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+      body: Readable.toWeb(Readable.from([body])) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+    return {
+      status: response.status,
+      body: (await response.json()) as { uploadId: string; size: number; sha256: string; message?: string },
+      sent: await packed.done,
+      bytes: body,
+    };
+  }
+
+  async function settled(buildId: string, timeoutMs = 90_000): Promise<Map<string, JobDto>> {
+    let jobs: JobDto[] = [];
+    await eventually(async () => {
+      jobs = (await api<BuildDto>(master.apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body.jobs!;
+      return jobs.every((j) => ['finished', 'failure', 'error', 'killed', 'skipped'].includes(j.state));
+    }, timeoutMs, `build ${buildId} to end`);
+    return new Map(jobs.map((j) => [j.name, j]));
+  }
+
+  async function consoleOf(jobId: string): Promise<string> {
+    const chunks = (await api<Array<{ text: string }>>(master.apiUrl, 'GET', `/api/v1/jobs/${jobId}/console`)).body;
+    return chunks.map((c) => c.text).join('');
+  }
+
+  async function sourceRows(buildId: string): Promise<Array<{ cluster_name: string; size_bytes: string; sha256: string }>> {
+    return db.query('SELECT cluster_name, size_bytes, sha256 FROM build_source WHERE build_id = $1 ORDER BY cluster_name', [buildId]);
+  }
+
+  it('jobs on two workers run in the pushed source (ignored file absent); only those workers fetch it, the dead cluster fails nothing', async () => {
+    const dir = await sourceFolder([
+      { name: 'on-a', label: labels.a },
+      { name: 'on-b', label: labels.b },
+    ]);
+    const uploaded = await upload(dir, token);
+    expect(uploaded.status).toBe(201);
+    expect(uploaded.body).toEqual({ uploadId: expect.any(String), size: uploaded.sent.size, sha256: uploaded.sent.sha256 });
+
+    const definition = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(path.join(dir, 'infrabox.json'), 'utf8')));
+    const build = await api<BuildDto>(master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: uploaded.body.uploadId });
+    expect(build.status).toBe(201);
+    // The upload is the build's source on the master from the build's creation on.
+    expect((await sourceRows(build.body.id)).map((r) => r.cluster_name)).toEqual([names.master]);
+
+    const jobs = await settled(build.body.id);
+    for (const [name, cluster] of [['on-a', names.a], ['on-b', names.b]] as const) {
+      const job = jobs.get(name)!;
+      expect(`${job.state} ${job.message ?? ''}`.trim()).toBe('finished');
+      expect(job.cluster).toBe(cluster);
+      expect(await consoleOf(job.id)).toBe(`hello from the source ${suffix}\nsecret absent\n`);
+    }
+    const rows = await sourceRows(build.body.id);
+    expect(rows.map((r) => r.cluster_name)).toEqual([names.a, names.b, names.master].sort());
+    for (const row of rows) expect({ size: Number(row.size_bytes), sha256: row.sha256 }).toEqual({ size: uploaded.sent.size, sha256: uploaded.sent.sha256 });
+    const ready = await db.query<{ cluster: string }>(
+      `SELECT cluster FROM event WHERE type = 'build.source.ready' AND payload->>'buildId' = $1 ORDER BY cluster`,
+      [build.body.id],
+    );
+    expect(ready.map((e) => e.cluster)).toEqual([names.a, names.b].sort());
+    pushed = { buildId: build.body.id, size: uploaded.sent.size, sha256: uploaded.sent.sha256, bytes: uploaded.bytes };
+  }, 150_000);
+
+  it('serves a build’s source to peer clusters (cluster token; whole, or from an offset), to nobody else', async () => {
+    expect(pushed).toBeDefined();
+    const { buildId, bytes, sha256 } = pushed!;
+    const url = `${master.apiUrl}/api/v1/peer/builds/${buildId}/source`;
+    const peerTokens = tokenServiceFor(db, names.a);
+    const bearer = { authorization: `Bearer ${await peerTokens.issueClusterToken(names.master)}` };
+    const whole = await fetch(url, { headers: bearer });
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('x-infrabox-sha256')).toBe(sha256);
+    expect(Buffer.from(await whole.arrayBuffer()).equals(bytes)).toBe(true);
+    const rest = await fetch(url, { headers: { ...bearer, range: 'bytes=100-' } });
+    expect(rest.status).toBe(206);
+    expect(rest.headers.get('content-range')).toBe(`bytes 100-${bytes.length - 1}/${bytes.length}`);
+    expect(Buffer.from(await rest.arrayBuffer()).equals(bytes.subarray(100))).toBe(true);
+
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+    const noSource = await fetch(`${master.apiUrl}/api/v1/peer/builds/${randomUUID()}/source`, { headers: bearer });
+    expect(noSource.status).toBe(404);
+  });
+
+  it('a cluster that runs none of a build’s jobs never fetches its source', async () => {
+    const dir = await sourceFolder([{ name: 'only-a', label: labels.a }]);
+    const uploaded = await upload(dir, token);
+    expect(uploaded.status).toBe(201);
+    const definition = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(path.join(dir, 'infrabox.json'), 'utf8')));
+    const build = await api<BuildDto>(master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: uploaded.body.uploadId });
+    expect(build.status).toBe(201);
+    const jobs = await settled(build.body.id);
+    expect(jobs.get('only-a')!.state).toBe('finished');
+    await new Promise((resolve) => setTimeout(resolve, 6_000)); // past a forwarder sweep (5 s)
+    expect((await sourceRows(build.body.id)).map((r) => r.cluster_name)).toEqual([names.a, names.master].sort());
+  }, 120_000);
+
+  it('the upload needs a token of that project: 401 without one, 403 with another project’s', async () => {
+    const dir = await sourceFolder([{ name: 'x', label: labels.a }]);
+    const anonymous = await upload(dir, undefined);
+    expect(anonymous.status).toBe(401);
+    const foreign = await upload(dir, otherToken);
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.message).toContain(`other${suffix}`);
+    const notYetAProject = await upload(dir, token, `nobody${suffix}`);
+    expect(notYetAProject.status).toBe(403);
+  });
+
+  it('a build naming an unknown upload, or one of another project, is refused with 400 naming it', async () => {
+    const definition = { version: 1, jobs: [{ name: 'x', type: 'docker-image', image: 'none', command: ['true'] }] };
+    const unknown = randomUUID();
+    const refused = await api<{ message: string }>(master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: unknown });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toContain(unknown);
+
+    const dir = await sourceFolder([{ name: 'x', label: labels.a }]);
+    const theirs = await upload(dir, otherToken, `other${suffix}`);
+    expect(theirs.status).toBe(201);
+    const stolen = await api<{ message: string }>(master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: theirs.body.uploadId });
+    expect(stolen.status).toBe(400);
+    expect(stolen.body.message).toContain(theirs.body.uploadId);
+    const count = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM build b JOIN project p ON p.id = b.project_id WHERE p.name = $1`,
+      [project],
+    );
+    const before = count[0].n;
+    await api(master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: 'not-a-uuid' });
+    const after = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM build b JOIN project p ON p.id = b.project_id WHERE p.name = $1`, [project]))[0].n;
+    expect(after).toBe(before); // a refused build leaves nothing behind
+  });
+
+  it('infrabox push --follow runs the folder end to end; infrabox jobs --json lists the jobs', async () => {
+    const dir = await sourceFolder([
+      { name: 'cli-a', label: labels.a },
+      { name: 'cli-b', label: labels.b },
+    ]);
+    const pushed = await runCli(['push', dir, '--api', master.apiUrl, '--project', project, '--token', token, '--follow'], { cwd: work });
+    expect(pushed.stderr).toContain('upload 100%');
+    expect(pushed.code).toBe(0);
+    const [buildId, ...progress] = pushed.stdout.trim().split('\n');
+    expect(buildId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(progress).toEqual(expect.arrayContaining([`cli-a ${names.a} finished`, `cli-b ${names.b} finished`]));
+
+    const listed = await runCli(['jobs', buildId, '--json', '--api', master.apiUrl], { cwd: work });
+    expect(listed.code).toBe(0);
+    const jobs = (JSON.parse(listed.stdout) as Array<{ name: string; state: string; cluster: string; message: string | null }>).sort((x, y) => x.name.localeCompare(y.name));
+    expect(jobs).toEqual([
+      { name: 'cli-a', state: 'finished', cluster: names.a, message: null },
+      { name: 'cli-b', state: 'finished', cluster: names.b, message: null },
+    ]);
+    for (const job of (await api<BuildDto>(master.apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body.jobs!) {
+      expect(await consoleOf(job.id)).toBe(`hello from the source ${suffix}\nsecret absent\n`);
+    }
+
+    const table = await runCli(['jobs', buildId, '--api', master.apiUrl], { cwd: work });
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+STATE\s+CLUSTER\s+MESSAGE$/);
+  }, 150_000);
+
+  it('infrabox push refuses an invalid infrabox.json with #path lines and exit 1, uploading nothing', async () => {
+    const dir = path.join(work, 'invalid');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'infrabox.json'), JSON.stringify({ version: 1, jobs: [{ type: 'docker-image', image: 'none' }] }));
+    const pushed = await runCli(['push', dir, '--api', master.apiUrl, '--project', project, '--token', token], { cwd: work });
+    expect(pushed.code).toBe(1);
+    expect(pushed.stderr).toMatch(/^#jobs\[0\]\.name: /m);
+    expect(pushed.stdout).toBe('');
+  });
+
+  it('infrabox push with a token of another project fails with exit 1 and names the project', async () => {
+    const dir = await sourceFolder([{ name: 'x', label: labels.a }]);
+    const pushed = await runCli(['push', dir, '--api', master.apiUrl, '--project', project], { cwd: work, env: { INFRABOX_TOKEN: otherToken } });
+    expect(pushed.code).toBe(1);
+    expect(pushed.stderr).toContain(`project '${project}'`);
+    expect(pushed.stdout).toBe('');
+  });
+});
