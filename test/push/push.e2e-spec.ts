@@ -245,6 +245,23 @@ describe('infrabox push: build sources across clusters', () => {
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+STATE\s+CLUSTER\s+MESSAGE$/);
   }, 150_000);
 
+  it('infrabox push takes the API, project token and project from .infrabox/local.json; --json prints {buildId, jobs}', async () => {
+    const dir = await sourceFolder([{ name: 'from-local-state', label: labels.a }]);
+    const cwd = path.join(work, `cwd-${randomUUID()}`);
+    await mkdir(path.join(cwd, '.infrabox'), { recursive: true });
+    const state = { installations: [{ cluster: 'master', api: master.apiUrl }], token, project };
+    await writeFile(path.join(cwd, '.infrabox', 'local.json'), JSON.stringify(state));
+    const pushed = await runCli(['push', dir, '--json'], { cwd });
+    expect(pushed.code).toBe(0);
+    const answer = JSON.parse(pushed.stdout) as { buildId: string; jobs: Array<{ name: string; state: string }> };
+    expect(answer.buildId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(answer.jobs.map((j) => j.name)).toEqual(['from-local-state']);
+    const build = await api<BuildDto & { project: string }>(master.apiUrl, 'GET', `/api/v1/builds/${answer.buildId}`);
+    expect(build.body.project).toBe(project);
+    const jobs = await settled(answer.buildId);
+    expect(await consoleOf(jobs.get('from-local-state')!.id)).toBe(`hello from the source ${suffix}\nsecret absent\n`);
+  }, 120_000);
+
   it('infrabox push refuses an invalid infrabox.json with #path lines and exit 1, uploading nothing', async () => {
     const dir = path.join(work, 'invalid');
     await mkdir(dir, { recursive: true });
