@@ -9,7 +9,7 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { parseBuildDefinition } from '@infrabox/job-definition';
-import { BuildRepository, JobOutputRepository, JobRepository, outputKey, ProjectRepository } from '@infrabox/jobs';
+import { BuildRepository, BuildSourceRepository, JobOutputRepository, JobRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '@infrabox/storage';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { tokenServiceFor } from '../support/auth';
@@ -136,6 +136,7 @@ describe('api: peer output endpoints', () => {
 describe('api: job data endpoints', () => {
   const here = uniqueClusterName('jobdata');
   const bytes = Buffer.from('output of the parent\n'.repeat(300));
+  const sourceBytes = Buffer.from('the source of the build\n'.repeat(300));
   let db: Database;
   let app: INestApplication;
   let baseUrl: string;
@@ -175,6 +176,8 @@ describe('api: job data endpoints', () => {
     const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(ids.parent), Readable.from([bytes]));
     await new JobOutputRepository(db).record({ jobId: ids.parent, cluster: here, storageKey: outputKey(ids.parent), size: stored.size, sha256: stored.sha256 });
     await jobs.transition(ids.child, ['queued'], 'running');
+    const source = await app.get<ObjectStorage>(OBJECT_STORAGE).put(sourceKey(buildId), Readable.from([sourceBytes]));
+    await new BuildSourceRepository(db).record({ buildId, cluster: here, storageKey: sourceKey(buildId), size: source.size, sha256: source.sha256 });
   });
 
   afterAll(async () => {
@@ -185,6 +188,16 @@ describe('api: job data endpoints', () => {
   const tokenOf = (jobId: string, parentIds: string[]) => tokens.issueJobToken({ id: jobId, buildId, projectId: 'p', parentIds }, 60);
   const call = (method: string, route: string, token?: string, body?: Buffer) =>
     fetch(`${baseUrl}${route}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {}, body });
+
+  it('gives a job its build’s source, to its own token only', async () => {
+    const own = await call('GET', `/api/v1/jobs/${ids.child}/source`, await tokenOf(ids.child, [ids.parent]));
+    expect(own.status).toBe(200);
+    expect(own.headers.get('x-infrabox-sha256')).toBe(sha256(sourceBytes));
+    expect(Buffer.from(await own.arrayBuffer()).equals(sourceBytes)).toBe(true);
+    expect((await call('GET', `/api/v1/jobs/${ids.child}/source`)).status).toBe(401);
+    expect((await call('GET', `/api/v1/jobs/${ids.child}/source`, await tokenOf(ids.stranger, []))).status).toBe(403);
+    expect((await call('GET', `/api/v1/jobs/${ids.child}/source`, await tokens.issueClusterToken(here))).status).toBe(403);
+  });
 
   it('gives a job its direct parent’s output', async () => {
     const response = await call('GET', `/api/v1/jobs/${ids.child}/inputs/${ids.parent}`, await tokenOf(ids.child, [ids.parent]));

@@ -1,6 +1,7 @@
 import { Controller, ForbiddenException, Get, HttpCode, Param, ParseUUIDPipe, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { assertOwnJob, Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
+import { sendArchive } from '../peer/archive-response';
 import { JobDataService } from './job-data.service';
 
 /** Routes a job calls with its own job token. */
@@ -8,6 +9,14 @@ import { JobDataService } from './job-data.service';
 @Authenticated('job')
 export class JobDataController {
   constructor(private readonly data: JobDataService) {}
+
+  /** The tar of the job's build source. */
+  @Get('source')
+  async source(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) jobId: string, @Res() res: Response): Promise<void> {
+    assertOwnJob(principal, jobId);
+    const { source, stream } = await this.data.openSource(jobId);
+    sendArchive(res, source, stream, undefined);
+  }
 
   /** The output tar of one of the job's direct parents. */
   @Get('inputs/:parentId')
@@ -22,11 +31,7 @@ export class JobDataController {
       throw new ForbiddenException({ statusCode: 403, message: `job ${jobId} may read the outputs of its direct parents only` });
     }
     const { output, stream } = await this.data.openInput(parentId);
-    res.setHeader('content-type', 'application/x-tar');
-    res.setHeader('content-length', String(output.size));
-    res.setHeader('x-infrabox-sha256', output.sha256);
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
+    sendArchive(res, output, stream, undefined);
   }
 
   @Put('output')

@@ -1,13 +1,13 @@
 import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { JobOutput, JobOutputRepository, JobRepository, outputKey } from '@infrabox/jobs';
+import { BuildSource, BuildSourceRepository, JobOutput, JobOutputRepository, JobRepository, outputKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 
 /**
  * The data a running job exchanges with its cluster's API (the Kubernetes executor's pods use
- * it; the process executor reads the same storage directly): its parents' outputs in, its own
- * output out.
+ * it; the process executor reads the same storage directly): its build's source and its
+ * parents' outputs in, its own output out.
  */
 @Injectable()
 export class JobDataService {
@@ -16,6 +16,7 @@ export class JobDataService {
   constructor(
     private readonly jobs: JobRepository,
     private readonly outputs: JobOutputRepository,
+    private readonly sources: BuildSourceRepository,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -28,6 +29,15 @@ export class JobDataService {
     if (!output) throw new NotFoundException(`the output of job '${parentJobId}' is not on cluster ${this.cluster} (yet)`);
     const stream = output.storageKey ? await this.storage.get(output.storageKey) : Readable.from([]);
     return { output, stream };
+  }
+
+  /** The job's build source as held on this cluster (fetched here before the job was started). */
+  async openSource(jobId: string): Promise<{ source: BuildSource; stream: Readable }> {
+    const job = await this.jobs.findById(jobId);
+    if (!job) throw new NotFoundException(`job '${jobId}' not found`);
+    const source = await this.sources.find(job.buildId, this.cluster);
+    if (!source) throw new NotFoundException(`the source of build '${job.buildId}' is not on cluster ${this.cluster} (yet)`);
+    return { source, stream: await this.storage.get(source.storageKey) };
   }
 
   /** Stores a running job's output tar on this cluster; its end records it. */
