@@ -11,6 +11,7 @@ import { SourceTransferService } from './sources/source-transfer.service';
 import { OutputTransferService } from './transfer/output-transfer.service';
 import { PeerDownloadClient } from './transfer/peer-download.client';
 import { TransferHandlers } from './transfer/transfer.handlers';
+import { TransferRoutes } from './transfer/transfer-routes';
 
 @Module({})
 export class OutputForwarderModule {
@@ -27,7 +28,7 @@ export class OutputForwarderModule {
         AuthModule,
       ],
       controllers: [TransferHandlers],
-      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, PeerDownloadClient, OutputTransferService, SourceTransferService],
+      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, PeerDownloadClient, TransferRoutes, OutputTransferService, SourceTransferService],
     };
   }
 }

@@ -62,6 +62,21 @@ export class BuildSourceRepository {
     );
     return rows.map((r) => r.build_id);
   }
+
+  /**
+   * Copies `holder` could send: (build whose source `holder` holds, to a cluster with a job of
+   * the build queued on it and no copy of the source yet).
+   */
+  async neededFrom(holder: string): Promise<Array<{ buildId: string; to: string }>> {
+    return this.db.query(
+      `SELECT DISTINCT s.build_id AS "buildId", j.cluster_name AS "to"
+         FROM build_source s
+         JOIN job j ON j.build_id = s.build_id
+        WHERE s.cluster_name = $1 AND j.state = 'queued' AND j.cluster_name IS NOT NULL AND j.cluster_name <> $1
+          AND NOT EXISTS (SELECT 1 FROM build_source l WHERE l.build_id = s.build_id AND l.cluster_name = j.cluster_name)`,
+      [holder],
+    );
+  }
 }
 
 function toSource(row: BuildSourceRow): BuildSource {

@@ -12,3 +12,4 @@ export { JobOutputRepository, outputKey } from './job-output.repository';
 export type { JobOutput } from './job-output.repository';
 export { BuildSourceRepository, sourceKey, uploadKey } from './build-source.repository';
 export type { BuildSource } from './build-source.repository';
+export { CopyRecorder } from './copy-recorder.service';

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { BuildSourceRepository } from './build-source.repository';
 import { BuildRepository } from './build.repository';
+import { CopyRecorder } from './copy-recorder.service';
 import { JobConsoleRepository } from './job-console.repository';
 import { JobOutputRepository } from './job-output.repository';
 import { JobRepository } from './job.repository';
@@ -9,7 +10,7 @@ import { ProjectRepository } from './project.repository';
 
 @Global()
 @Module({
-  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository],
-  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository],
+  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, CopyRecorder],
+  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, CopyRecorder],
 })
 export class JobsModule {}

@@ -1,11 +1,9 @@
 import { Readable } from 'node:stream';
-import { Inject, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { Database } from '@infrabox/database';
-import { forCluster, PgEventClient } from '@infrabox/events';
-import { JOB_INPUTS_READY, JobInputsReadyEvent, JobOutput, JobOutputRepository, outputKey } from '@infrabox/jobs';
+import { CopyRecorder, JobOutput, JobOutputRepository, outputKey } from '@infrabox/jobs';
 import { ByteRange, InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
+import { storeVerified } from './received-archive';
 
 export interface OutputDownload {
   output: JobOutput;
@@ -19,9 +17,8 @@ export class PeerOutputsService {
   private readonly cluster: string;
 
   constructor(
-    private readonly db: Database,
     private readonly outputs: JobOutputRepository,
-    private readonly events: PgEventClient,
+    private readonly recorder: CopyRecorder,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -54,22 +51,9 @@ export class PeerOutputsService {
       return existing;
     }
     const key = outputKey(jobId);
-    const stored = await this.storage.put(key, body, { contentLength: origin.size });
-    if (stored.sha256 !== origin.sha256) {
-      await this.storage.delete(key);
-      throw new UnprocessableEntityException(`output of job '${jobId}': sha256 ${stored.sha256} does not match the recorded ${origin.sha256}`);
-    }
+    const stored = await storeVerified(this.storage, key, body, { size: origin.size, sha256: origin.sha256, what: `output of job '${jobId}'` });
     const copy: JobOutput = { jobId, cluster: this.cluster, storageKey: key, size: stored.size, sha256: stored.sha256 };
-    await this.recordCopy(copy);
+    await this.recorder.recordOutput(copy);
     return copy;
-  }
-
-  /** Records a verified copy and tells this cluster's schedulers, in one transaction. */
-  async recordCopy(copy: JobOutput): Promise<void> {
-    await this.db.transaction(async () => {
-      if (!(await this.outputs.record(copy))) return;
-      const event: JobInputsReadyEvent = { jobId: copy.jobId, cluster: copy.cluster };
-      await lastValueFrom(this.events.emit(JOB_INPUTS_READY, forCluster(copy.cluster, event)));
-    });
   }
 }

@@ -1,11 +1,14 @@
-import { Controller, Get, Headers, Param, ParseUUIDPipe, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Put, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { Authenticated } from '@infrabox/auth';
 import { sendArchive } from './archive-response';
 import { parseRangeHeader } from './range-header';
 import { PeerSourcesService } from './peer-sources.service';
 
-/** Build sources between clusters: a cluster running one of the build's jobs fetches it (pull). */
+/**
+ * Build sources between clusters: a cluster running one of the build's jobs fetches it (pull),
+ * or — when it can reach no cluster holding it — a holder sends it (push).
+ */
 @Controller('api/v1/peer/builds/:id/source')
 @Authenticated('cluster')
 export class PeerSourcesController {
@@ -16,5 +19,13 @@ export class PeerSourcesController {
   async download(@Param('id', ParseUUIDPipe) buildId: string, @Headers('range') rangeHeader: string | undefined, @Res() res: Response): Promise<void> {
     const { source, stream, range } = await this.sources.open(buildId, parseRangeHeader(rangeHeader));
     sendArchive(res, source, stream, range);
+  }
+
+  /** The source tar pushed by a holder: 201 once stored and verified (again for a copy held already), 422 for other bytes. */
+  @Put()
+  @HttpCode(201)
+  async upload(@Param('id', ParseUUIDPipe) buildId: string, @Req() req: Request) {
+    const copy = await this.sources.receive(buildId, req);
+    return { buildId: copy.buildId, cluster: copy.cluster, size: copy.size, sha256: copy.sha256 };
   }
 }

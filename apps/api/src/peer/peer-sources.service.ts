@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { BuildSource, BuildSourceRepository } from '@infrabox/jobs';
+import { BuildSource, BuildSourceRepository, CopyRecorder, sourceKey } from '@infrabox/jobs';
 import { ByteRange, InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
+import { storeVerified } from './received-archive';
 
 export interface SourceDownload {
   source: BuildSource;
@@ -10,13 +11,14 @@ export interface SourceDownload {
   range?: { start: number; end: number };
 }
 
-/** A build's source as peers see it: the copy in this cluster's storage. */
+/** A build's source as peers see it: the copy in this cluster's storage, or received by push. */
 @Injectable()
 export class PeerSourcesService {
   private readonly cluster: string;
 
   constructor(
     private readonly sources: BuildSourceRepository,
+    private readonly recorder: CopyRecorder,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -30,5 +32,29 @@ export class PeerSourcesService {
     const stream = await this.storage.get(source.storageKey, range);
     const end = Math.min(range?.end ?? source.size, source.size);
     return { source, stream, range: range ? { start: range.start, end } : undefined };
+  }
+
+  /**
+   * Receives a build's source pushed by a cluster holding it (this one cannot pull from any
+   * holder). Stored where a pulled copy would be, checked against the size and sha256 recorded
+   * for the build (every copy has the same), and only then recorded here with the scoped
+   * `build.source.ready`; a corrupt or cut upload is deleted and recorded nowhere.
+   */
+  async receive(buildId: string, body: Readable): Promise<BuildSource> {
+    const [recorded] = await this.sources.findAll(buildId);
+    if (!recorded) {
+      body.resume();
+      throw new NotFoundException(`build '${buildId}' has no recorded source to receive`);
+    }
+    const existing = await this.sources.find(buildId, this.cluster);
+    if (existing) {
+      body.resume();
+      return existing;
+    }
+    const key = sourceKey(buildId);
+    const stored = await storeVerified(this.storage, key, body, { size: recorded.size, sha256: recorded.sha256, what: `source of build '${buildId}'` });
+    const copy: BuildSource = { buildId, cluster: this.cluster, storageKey: key, size: stored.size, sha256: stored.sha256 };
+    await this.recorder.recordSource(copy);
+    return copy;
   }
 }

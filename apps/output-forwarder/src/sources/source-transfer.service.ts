@@ -1,16 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
-import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
+import { ClusterRepository } from '@infrabox/clusters';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { Database } from '@infrabox/database';
-import { forCluster, PgEventClient } from '@infrabox/events';
-import { BUILD_SOURCE_READY, BuildSource, BuildSourceReadyEvent, BuildSourceRepository, sourceKey } from '@infrabox/jobs';
+import { BuildSource, BuildSourceRepository, CopyRecorder, sourceKey } from '@infrabox/jobs';
 import { formatBytes, PeerDownloadClient } from '../transfer/peer-download.client';
+import { TransferRoutes } from '../transfer/transfer-routes';
 
 /**
- * Brings a build's source to this cluster when one of the build's jobs is placed here: fetched
- * (pull only) from a cluster holding a copy, verified, stored, recorded and announced with
- * `build.source.ready` in one transaction. Clusters that run none of the build's jobs never fetch.
+ * Brings a build's source to a cluster when one of the build's jobs is placed there. That
+ * cluster fetches it (pull) from a holder it may reach; when it may reach none, a holder that
+ * may reach it sends it (push). Either way the bytes are verified, stored, recorded and
+ * announced with `build.source.ready` in one transaction. Clusters that run none of the
+ * build's jobs never get it.
  */
 @Injectable()
 export class SourceTransferService {
@@ -19,11 +19,10 @@ export class SourceTransferService {
   private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly db: Database,
     private readonly sources: BuildSourceRepository,
     private readonly clusters: ClusterRepository,
-    private readonly reachability: ClusterReachabilityRepository,
-    private readonly events: PgEventClient,
+    private readonly routes: TransferRoutes,
+    private readonly recorder: CopyRecorder,
     private readonly peers: PeerDownloadClient,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -36,22 +35,42 @@ export class SourceTransferService {
     return this.sources.neededOn(this.cluster);
   }
 
+  /** (build, cluster) pairs where this cluster holds the source and the cluster, running a job of the build, does not. */
+  neededFromHere(): Promise<Array<{ buildId: string; to: string }>> {
+    return this.sources.neededFrom(this.cluster);
+  }
+
   /** Fetches the build's source unless this cluster holds it; a second call joins the first. */
   fetch(buildId: string): Promise<void> {
-    const running = this.inFlight.get(buildId);
+    return this.once(`fetch:${buildId}`, () => this.doFetch(buildId));
+  }
+
+  /**
+   * Sends the build's source to `to` when `to` may reach none of its holders and we may reach
+   * it (else `to` pulls, or nobody can move it); a second call joins the first.
+   */
+  push(buildId: string, to: string): Promise<void> {
+    return this.once(`push:${buildId}:${to}`, () => this.doPush(buildId, to));
+  }
+
+  private once(key: string, work: () => Promise<void>): Promise<void> {
+    const running = this.inFlight.get(key);
     if (running) return running;
-    const promise = this.doFetch(buildId).finally(() => this.inFlight.delete(buildId));
-    this.inFlight.set(buildId, promise);
+    const promise = work().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, promise);
     return promise;
   }
 
   private async doFetch(buildId: string): Promise<void> {
     const copies = await this.sources.findAll(buildId);
     if (copies.length === 0 || copies.some((c) => c.cluster === this.cluster)) return; // no source, or here already
+    if (!(await this.pickSource(copies))) return; // no holder reachable from here: one of them pushes it
     const started = Date.now();
     let from: BuildSource | undefined;
+    let fetched = false;
     await this.peers.withRetries(`fetch of build ${buildId}'s source`, async () => {
-      from = await this.pickSource(copies);
+      from = (await this.pickSource(await this.sources.findAll(buildId))) ?? copies[0];
+      if (await this.sources.find(buildId, this.cluster)) return; // pushed here meanwhile
       const peer = await this.clusters.findByName(from.cluster);
       if (!peer) throw new Error(`cluster '${from.cluster}' is not registered`);
       const key = sourceKey(buildId);
@@ -65,25 +84,32 @@ export class SourceTransferService {
         },
         key,
       );
-      await this.record({ buildId, cluster: this.cluster, storageKey: key, size: from.size, sha256: from.sha256 });
+      fetched = await this.recorder.recordSource({ buildId, cluster: this.cluster, storageKey: key, size: from.size, sha256: from.sha256 });
     });
+    if (!fetched) return;
     const seconds = (Date.now() - started) / 1000;
     this.logger.log(`build ${buildId}: fetched its source (${formatBytes(from!.size)}) from ${from!.cluster} in ${seconds.toFixed(2)} s`);
   }
 
-  /** The oldest copy on a cluster not known to be unreachable from here (else the oldest). */
-  private async pickSource(copies: BuildSource[]): Promise<BuildSource> {
-    for (const copy of copies) {
-      if ((await this.reachability.find(this.cluster, copy.cluster))?.reachable !== false) return copy;
-    }
-    return copies[0];
+  private async doPush(buildId: string, to: string): Promise<void> {
+    const copies = await this.sources.findAll(buildId);
+    const here = copies.find((c) => c.cluster === this.cluster);
+    if (!here || copies.some((c) => c.cluster === to)) return; // nothing to send, or there already
+    if (!(await this.routes.shouldPushTo(to))) return;
+    for (const copy of copies) if (copy.cluster !== this.cluster && (await this.routes.mayReach(to, copy.cluster))) return; // `to` pulls it
+    const peer = await this.clusters.findByName(to);
+    if (!peer) throw new Error(`cluster '${to}' is not registered`);
+    const started = Date.now();
+    await this.peers.withRetries(`push of build ${buildId}'s source to ${to}`, () =>
+      this.peers.upload({ url: `${peer.apiUrl}/api/v1/peer/builds/${buildId}/source`, to, size: here.size }, here.storageKey),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    this.logger.log(`build ${buildId}: pushed its source (${formatBytes(here.size)}) to ${to} in ${seconds.toFixed(2)} s`);
   }
 
-  private async record(copy: BuildSource): Promise<void> {
-    await this.db.transaction(async () => {
-      if (!(await this.sources.record(copy))) return;
-      const event: BuildSourceReadyEvent = { buildId: copy.buildId, cluster: copy.cluster };
-      await lastValueFrom(this.events.emit(BUILD_SOURCE_READY, forCluster(copy.cluster, event)));
-    });
+  /** The oldest copy on a cluster not known to be unreachable from here; null if every holder is. */
+  private async pickSource(copies: BuildSource[]): Promise<BuildSource | null> {
+    for (const copy of copies) if (await this.routes.mayPullFrom(copy.cluster)) return copy;
+    return null;
   }
 }

@@ -1,14 +1,9 @@
-import { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
-import { TokenService } from '@infrabox/auth';
-import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
+import { ClusterRepository } from '@infrabox/clusters';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { Database } from '@infrabox/database';
-import { forCluster, PgEventClient } from '@infrabox/events';
-import { JOB_INPUTS_READY, JobInputsReadyEvent, JobOutput, JobOutputRepository, outputKey } from '@infrabox/jobs';
-import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
+import { CopyRecorder, JobOutput, JobOutputRepository, outputKey } from '@infrabox/jobs';
 import { formatBytes, PeerDownloadClient } from './peer-download.client';
+import { TransferRoutes } from './transfer-routes';
 
 /**
  * Moves a job's output from the cluster it ran on to a cluster that runs one of its children.
@@ -25,14 +20,11 @@ export class OutputTransferService {
   private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly db: Database,
     private readonly outputs: JobOutputRepository,
     private readonly clusters: ClusterRepository,
-    private readonly reachability: ClusterReachabilityRepository,
-    private readonly tokens: TokenService,
-    private readonly events: PgEventClient,
+    private readonly routes: TransferRoutes,
+    private readonly recorder: CopyRecorder,
     private readonly peers: PeerDownloadClient,
-    @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
@@ -40,15 +32,13 @@ export class OutputTransferService {
   }
 
   /** Pull direction: unless the parent's cluster is known to be unreachable from here. */
-  async mayPullFrom(origin: string): Promise<boolean> {
-    return (await this.reachability.find(this.cluster, origin))?.reachable !== false;
+  mayPullFrom(origin: string): Promise<boolean> {
+    return this.routes.mayPullFrom(origin);
   }
 
   /** Push direction: only when `target` cannot reach us, and we are not known to be cut off from it. */
-  async shouldPushTo(target: string): Promise<boolean> {
-    const pull = await this.reachability.find(target, this.cluster);
-    const push = await this.reachability.find(this.cluster, target);
-    return pull?.reachable === false && push?.reachable !== false;
+  shouldPushTo(target: string): Promise<boolean> {
+    return this.routes.shouldPushTo(target);
   }
 
   pull(jobId: string, from: string): Promise<void> {
@@ -86,20 +76,9 @@ export class OutputTransferService {
     const peer = await this.clusters.findByName(to);
     if (!peer) throw new Error(`cluster '${to}' is not registered`);
     const started = Date.now();
-    await this.peers.withRetries(`push of job ${jobId}'s output to ${to}`, async () => {
-      const body = await this.storage.get(origin.storageKey!);
-      const response = await fetch(`${peer.apiUrl}/api/v1/peer/jobs/${jobId}/output`, {
-        method: 'PUT',
-        headers: {
-          authorization: `Bearer ${await this.tokens.issueClusterToken(to)}`,
-          'content-type': 'application/x-tar',
-          'content-length': String(origin.size),
-        },
-        body: Readable.toWeb(body) as ReadableStream,
-        duplex: 'half',
-      } as RequestInit);
-      if (!response.ok) throw new Error(`${to} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
-    });
+    await this.peers.withRetries(`push of job ${jobId}'s output to ${to}`, () =>
+      this.peers.upload({ url: `${peer.apiUrl}/api/v1/peer/jobs/${jobId}/output`, to, size: origin.size }, origin.storageKey!),
+    );
     this.logger.log(`job ${jobId}: pushed ${formatBytes(origin.size)} to ${to} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
   }
 
@@ -110,14 +89,6 @@ export class OutputTransferService {
       { url: `${apiUrl}/api/v1/peer/jobs/${origin.jobId}/output`, from, size: origin.size, sha256: origin.sha256, what: `job ${origin.jobId}'s output` },
       key,
     );
-    await this.recordCopy({ ...origin, cluster: this.cluster, storageKey: key });
-  }
-
-  private async recordCopy(copy: JobOutput): Promise<void> {
-    await this.db.transaction(async () => {
-      if (!(await this.outputs.record(copy))) return;
-      const event: JobInputsReadyEvent = { jobId: copy.jobId, cluster: copy.cluster };
-      await lastValueFrom(this.events.emit(JOB_INPUTS_READY, forCluster(copy.cluster, event)));
-    });
+    await this.recorder.recordOutput({ ...origin, cluster: this.cluster, storageKey: key });
   }
 }

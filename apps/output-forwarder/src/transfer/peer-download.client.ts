@@ -1,6 +1,6 @@
 import { get as httpGetPlain, IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { TokenService } from '@infrabox/auth';
@@ -83,6 +83,29 @@ export class PeerDownloadClient {
       await stored.catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Streams the object at `key` (its recorded size) to a peer's PUT endpoint (push), which
+   * verifies it against the recorded sha256; any answer but 2xx throws (the caller retries).
+   */
+  async upload(target: { url: string; to: string; size: number }, key: string): Promise<void> {
+    const body = await this.storage.get(key);
+    const response = await fetch(target.url, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${await this.tokens.issueClusterToken(target.to)}`,
+        'content-type': 'application/x-tar',
+        'content-length': String(target.size),
+      },
+      body: Readable.toWeb(body) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit).catch((error: Error) => {
+      body.destroy();
+      throw error;
+    });
+    if (!response.ok) throw new Error(`${target.to} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    await response.body?.cancel();
   }
 
   /** Runs `attempt` up to maxAttempts times with exponential backoff, logging each failure. */

@@ -2,7 +2,7 @@ import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent } from '@infrabox/jobs';
+import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent } from '@infrabox/jobs';
 import { SourceTransferService } from '../sources/source-transfer.service';
 import { OutputTransferService } from './output-transfer.service';
 
@@ -51,6 +51,16 @@ export class TransferHandlers implements OnApplicationBootstrap, OnApplicationSh
     await this.copyWhatIsNeeded();
   }
 
+  /**
+   * A copy of a build's source landed here (uploaded, pulled or pushed): clusters running the
+   * build's jobs that can reach no other holder may need it pushed from here.
+   */
+  @EventPattern(BUILD_SOURCE_READY)
+  async onSourceReady(@Payload() event: BuildSourceReadyEvent): Promise<void> {
+    if (event.cluster !== this.cluster) return;
+    for (const { buildId, to } of await this.sources.neededFromHere()) if (buildId === event.buildId) this.pushSource(buildId, to);
+  }
+
   onApplicationBootstrap(): void {
     this.sweep.start();
   }
@@ -62,11 +72,17 @@ export class TransferHandlers implements OnApplicationBootstrap, OnApplicationSh
   private async copyWhatIsNeeded(): Promise<void> {
     for (const { jobId, from, to } of await this.outputs.neededCopies(this.cluster)) await this.start(jobId, from, to);
     for (const buildId of await this.sources.neededHere()) this.fetchSource(buildId);
+    for (const { buildId, to } of await this.sources.neededFromHere()) this.pushSource(buildId, to);
   }
 
   /** In the background, like output transfers; the sweep tries again after a failure. */
   private fetchSource(buildId: string): void {
     this.sources.fetch(buildId).catch((error: Error) => this.logger.error(`build ${buildId}: source not fetched yet: ${error.message}`));
+  }
+
+  /** In the background; pushes only where `to` can pull from no holder (see SourceTransferService.push). */
+  private pushSource(buildId: string, to: string): void {
+    this.sources.push(buildId, to).catch((error: Error) => this.logger.error(`build ${buildId}: source not pushed to ${to} yet: ${error.message}`));
   }
 
   private async start(jobId: string, from: string, to: string): Promise<void> {

@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { lastValueFrom } from 'rxjs';
+import { Database } from '@infrabox/database';
+import { forCluster, PgEventClient } from '@infrabox/events';
+import { BuildSource, BuildSourceRepository } from './build-source.repository';
+import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_INPUTS_READY, JobInputsReadyEvent } from './job.events';
+import { JobOutput, JobOutputRepository } from './job-output.repository';
+
+/**
+ * Records a verified copy of a job's output or a build's source on a cluster and announces it to
+ * that cluster's schedulers, in one transaction — whether the copy was pulled (output-forwarder)
+ * or received by push (api). Recording a copy twice changes nothing and announces nothing.
+ */
+@Injectable()
+export class CopyRecorder {
+  constructor(
+    private readonly db: Database,
+    private readonly outputs: JobOutputRepository,
+    private readonly sources: BuildSourceRepository,
+    private readonly events: PgEventClient,
+  ) {}
+
+  /** A job output's copy, announced with the scoped `job.inputs.ready`; false if it was recorded already. */
+  recordOutput(copy: JobOutput): Promise<boolean> {
+    return this.db.transaction(async () => {
+      if (!(await this.outputs.record(copy))) return false;
+      const event: JobInputsReadyEvent = { jobId: copy.jobId, cluster: copy.cluster };
+      await lastValueFrom(this.events.emit(JOB_INPUTS_READY, forCluster(copy.cluster, event)));
+      return true;
+    });
+  }
+
+  /** A build source's copy, announced with the scoped `build.source.ready`; false if it was recorded already. */
+  recordSource(copy: BuildSource): Promise<boolean> {
+    return this.db.transaction(async () => {
+      if (!(await this.sources.record(copy))) return false;
+      const event: BuildSourceReadyEvent = { buildId: copy.buildId, cluster: copy.cluster };
+      await lastValueFrom(this.events.emit(BUILD_SOURCE_READY, forCluster(copy.cluster, event)));
+      return true;
+    });
+  }
+}
