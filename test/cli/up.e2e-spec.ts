@@ -59,12 +59,32 @@ describe('infrabox up', () => {
       await up.waitFor((lines) => lines.some((l) => l.startsWith('InfraBox is up: ')), 30_000, 'the "InfraBox is up" line');
       expect(up.lines).toContain(`InfraBox is up: master API at http://127.0.0.1:${masterPort} (clusters: master, worker-1); Ctrl-C stops everything`);
 
-      expect(JSON.parse(await readFile(path.join(stateDir, 'local.json'), 'utf8'))).toEqual({
+      const state = JSON.parse(await readFile(path.join(stateDir, 'local.json'), 'utf8')) as { token?: unknown };
+      expect(state).toEqual({
         installations: [
           { cluster: 'master', api: `http://127.0.0.1:${masterPort}` },
           { cluster: 'worker-1', api: `http://127.0.0.1:${workerPort}` },
         ],
+        project: 'default',
+        token: expect.any(String),
       });
+      expect(up.lines).toContain(`wrote a token for project 'default' to ${path.join(stateDir, 'local.json')}`);
+      expect(up.stderr.join('')).not.toContain('warning: no project token');
+      // `infrabox push` sends this token: the master accepts it as project `default`'s.
+      const whoami = await fetch(`http://127.0.0.1:${masterPort}/api/v1/auth/whoami`, {
+        headers: { authorization: `Bearer ${state.token as string}` },
+      });
+      expect(whoami.status).toBe(200);
+      expect(await whoami.json()).toMatchObject({ kind: 'project', projectName: 'default' });
+      // …so `infrabox push` works with no flags (API, token and project from <cwd>/.infrabox/local.json).
+      const definition = { version: 1, jobs: [{ name: 'hello', type: 'docker-image', image: 'none', cluster: { selector: ['master'] }, command: ['true'] }] };
+      await writeFile(path.join(dir, 'infrabox.json'), JSON.stringify(definition));
+      const pushed = await runCli(['push', '--json'], { cwd: dir, env: UP_ENV });
+      expect([pushed.code, pushed.stderr.split('\n').filter((l) => l !== '' && !/^upload \d+%$/.test(l))]).toEqual([0, []]);
+      const { buildId } = JSON.parse(pushed.stdout) as { buildId: string };
+      const build = await fetch(`http://127.0.0.1:${masterPort}/api/v1/builds/${buildId}`);
+      expect(build.status).toBe(200);
+      expect(await build.json()).toMatchObject({ id: buildId, project: 'default' });
       const pids = startedPids(up.lines);
       expect([...pids.keys()].sort()).toEqual(
         ['api', 'registry', 'scheduler', 'output-forwarder'].flatMap((app) => [`master ${app}`, `worker-1 ${app}`]).sort(),

@@ -3,12 +3,13 @@ import { childEnvironment } from '../cli-environment';
 import { CliError, EXIT_FAILURE, EXIT_OK } from '../cli-error';
 import { appEntryPoint, displayPath } from '../cli-paths';
 import type { CliContext } from '../cli.context';
-import { writeLocalState } from '../local-state.store';
+import { type LocalState, localStatePath, writeLocalState } from '../local-state.store';
 import { waitUntilReady } from './api.readiness';
-import type { LocalRunPlan } from './installation.plan';
+import type { LocalRunPlan, PlannedInstallation } from './installation.plan';
 import { describeExit, ManagedProcess } from './managed.process';
 import { LinePrefix } from './output.prefixer';
 import { isPortFree } from './port.check';
+import { LOCAL_PROJECT, requestProjectToken } from './project-token';
 import { SharedPostgres } from './shared-postgres.launcher';
 
 /** The apps of one installation, each its own process. */
@@ -125,7 +126,10 @@ export class LocalRun {
     });
   }
 
-  /** Writes local.json, then tells where the master's API is once every API is ready. */
+  /**
+   * Writes local.json; once every API is ready, adds a project token from the master's API to it
+   * (for `infrabox push`), then tells where the master's API is.
+   */
   private announce(): void {
     const installations = this.plan.installations.map((i) => ({ cluster: i.config.cluster.name, api: i.config.apiUrl }));
     const file = writeLocalState(this.options.stateDir, { installations });
@@ -136,13 +140,32 @@ export class LocalRun {
       this.context.stdout(`still waiting for the APIs to report ready (GET /health/ready) after ${SLOW_START_NOTICE_MS / 1000} s`);
     }, SLOW_START_NOTICE_MS);
     // Probe locally: the apps listen on all interfaces, and `host` may be a public name.
-    const probes = this.plan.installations.map((i) => `http://127.0.0.1:${i.config.listenPort}`);
-    void waitUntilReady(probes, () => this.stopping !== undefined).then((ready) => {
-      clearTimeout(notice);
-      if (!ready) return;
-      const where = master ? `master API at ${master.config.apiUrl}` : 'no master among these configurations';
-      this.context.stdout(`InfraBox is up: ${where} (clusters: ${clusters}); Ctrl-C stops everything`);
-    });
+    const local = (i: PlannedInstallation) => `http://127.0.0.1:${i.config.listenPort}`;
+    const probes = this.plan.installations.map(local);
+    void waitUntilReady(probes, () => this.stopping !== undefined)
+      .then(async (ready) => {
+        clearTimeout(notice);
+        if (!ready) return;
+        if (master !== undefined) {
+          const result = await requestProjectToken(local(master), LOCAL_PROJECT);
+          if (this.stopping !== undefined) return;
+          if (result.ok) this.saveProjectToken(installations, result.token);
+          else this.context.stderr(result.warning);
+        }
+        const where = master ? `master API at ${master.config.apiUrl}` : 'no master among these configurations';
+        this.context.stdout(`InfraBox is up: ${where} (clusters: ${clusters}); Ctrl-C stops everything`);
+      });
+  }
+
+  /** Rewrites local.json with the project token; a failure is a warning, the apps keep running. */
+  private saveProjectToken(installations: LocalState['installations'], token: string): void {
+    try {
+      const file = writeLocalState(this.options.stateDir, { installations, project: LOCAL_PROJECT, token });
+      this.context.stdout(`wrote a token for project '${LOCAL_PROJECT}' to ${displayPath(file)}`);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.context.stderr(`warning: could not write the project token to ${localStatePath(this.options.stateDir)} (${reason}); \`infrabox push\` needs --token or $INFRABOX_TOKEN`);
+    }
   }
 
   private onSignal(signal: NodeJS.Signals): void {
