@@ -7,7 +7,7 @@ import { Database } from '@infrabox/database';
 import { uniqueClusterName } from '../support/clusters';
 import { ChaosProxy } from '../support/chaos-proxy';
 import { eventually, openDatabase } from '../support/database';
-import { api, RunningCluster, startCluster } from '../support/installation';
+import { api, freePort, RunningCluster, startCluster } from '../support/installation';
 import { TestProcess } from '../support/processes';
 import { sha256 } from '../support/storage';
 
@@ -40,27 +40,37 @@ describe('output transfers under faults', () => {
 
   const forwarderOf = (cluster: RunningCluster) => cluster.processes.find((p) => p.script.includes('output-forwarder'))!;
 
-  async function runPair(megabytes: number): Promise<{ producer: JobDto; consumer: JobDto; produced: string; consumed: string }> {
-    const sums = 'cd "$DIR" && sha256sum big.bin small.txt';
+  const SUMS = 'cd "$DIR" && sha256sum big.bin small.txt';
+
+  /** A producer on SRC writing `megabytes` of random data, and its consumer on DST. */
+  async function createPair(megabytes: number): Promise<string> {
     const build = await api<BuildDto>(src.apiUrl, 'POST', '/api/v1/projects/faults/builds', {
       definition: {
         version: 1,
         jobs: [
           {
             name: 'producer', type: 'docker-image', image: 'none', cluster: { selector: ['SRC'] },
-            command: ['sh', '-c', `set -e; O="$INFRABOX_OUTPUT"; head -c ${megabytes * 1048576} /dev/urandom > "$O/big.bin"; echo small > "$O/small.txt"; DIR="$O"; ${sums}`],
+            command: ['sh', '-c', `set -e; O="$INFRABOX_OUTPUT"; head -c ${megabytes * 1048576} /dev/urandom > "$O/big.bin"; echo small > "$O/small.txt"; DIR="$O"; ${SUMS}`],
           },
           {
             name: 'consumer', type: 'docker-image', image: 'none', cluster: { selector: ['DST'] }, depends_on: ['producer'],
-            command: ['sh', '-c', `set -e; DIR="$INFRABOX_INPUTS/producer"; ${sums}`],
+            command: ['sh', '-c', `set -e; DIR="$INFRABOX_INPUTS/producer"; ${SUMS}`],
           },
         ],
       },
     });
     expect(build.status).toBe(201);
+    return build.body.id;
+  }
+
+  async function jobsOf(buildId: string): Promise<JobDto[]> {
+    return (await api<BuildDto>(src.apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body.jobs!;
+  }
+
+  async function awaitPair(buildId: string): Promise<{ producer: JobDto; consumer: JobDto; produced: string; consumed: string }> {
     let jobs: JobDto[] = [];
     await eventually(async () => {
-      jobs = (await api<BuildDto>(src.apiUrl, 'GET', `/api/v1/builds/${build.body.id}`)).body.jobs!;
+      jobs = await jobsOf(buildId);
       return jobs.every((j) => ['finished', 'failure', 'error', 'skipped', 'killed'].includes(j.state));
     }, 180_000, 'the build to end');
     const producer = jobs.find((j) => j.name === 'producer')!;
@@ -69,6 +79,8 @@ describe('output transfers under faults', () => {
       (await api<Array<{ text: string }>>(src.apiUrl, 'GET', `/api/v1/jobs/${id}/console`)).body.map((c) => c.text).join('');
     return { producer, consumer, produced: await text(producer.id), consumed: await text(consumer.id) };
   }
+
+  const runPair = async (megabytes: number) => awaitPair(await createPair(megabytes));
 
   async function throughProxy(plan: ConstructorParameters<typeof ChaosProxy>[1]): Promise<ChaosProxy> {
     const url = new URL(src.apiUrl);
@@ -143,6 +155,25 @@ describe('output transfers under faults', () => {
       await proxy.close();
     }
   }, 300_000);
+
+  it('shows a failing transfer on the waiting job, and delivers once the peer is back', async () => {
+    // The producer's cluster API is unreachable (a closed port) until the test restores it.
+    const closed = await freePort();
+    await db.query('UPDATE cluster SET api_url = $2 WHERE name = $1', [names.src, `http://127.0.0.1:${closed}`]);
+    const buildId = await createPair(1);
+    let waiting: JobDto | undefined;
+    await eventually(async () => {
+      waiting = (await jobsOf(buildId)).find((j) => j.name === 'consumer');
+      return waiting?.message?.includes('the transfer failed') ?? false;
+    }, 60_000, 'the failure shown on the waiting job');
+    expect(waiting!.state).toBe('queued');
+    expect(waiting!.message).toMatch(new RegExp(`waiting for the output of job \\S+ from ${names.src}: the transfer failed`));
+    await db.query('UPDATE cluster SET api_url = $2 WHERE name = $1', [names.src, src.apiUrl]);
+    const run = await awaitPair(buildId);
+    expect([run.producer.state, run.consumer.state]).toEqual(['finished', 'finished']);
+    expect(run.consumer.message).toBeNull();
+    expect(run.consumed).toBe(run.produced);
+  }, 180_000);
 
   it("refuses a parent output whose tar entry would escape the child's inputs folder", async () => {
     // A parent whose recorded output (with its true sha256) holds '../escape'.

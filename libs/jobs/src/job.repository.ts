@@ -277,6 +277,22 @@ export class JobRepository {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * Shows why queued jobs on `cluster` still wait — the children of `parentId`, or (without a
+   * parent) every queued job of `buildId` there. Starting a job clears its message.
+   */
+  async noteOnWaitingJobs(where: { parentId: string } | { buildId: string }, cluster: string, message: string): Promise<number> {
+    const [condition, id] =
+      'parentId' in where
+        ? ['id IN (SELECT job_id FROM job_dependency WHERE parent_job_id = $1)', where.parentId]
+        : ['build_id = $1', where.buildId];
+    const rows = await this.db.query(
+      `UPDATE job SET message = $3 WHERE state = 'queued' AND cluster_name = $2 AND ${condition} RETURNING id`,
+      [id, cluster, message],
+    );
+    return rows.length;
+  }
+
   /** Jobs not yet ended per cluster, for least-loaded placement. */
   async countUnfinishedByCluster(): Promise<Map<string, number>> {
     const rows = await this.db.query<{ cluster_name: string; n: number }>(

@@ -2,7 +2,7 @@ import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent } from '@infrabox/jobs';
+import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent, JobRepository } from '@infrabox/jobs';
 import { SourceTransferService } from '../sources/source-transfer.service';
 import { OutputTransferService } from './output-transfer.service';
 
@@ -24,6 +24,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnApplicationSh
     private readonly transfers: OutputTransferService,
     private readonly sources: SourceTransferService,
     private readonly outputs: JobOutputRepository,
+    private readonly jobs: JobRepository,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
@@ -77,18 +78,32 @@ export class TransferHandlers implements OnApplicationBootstrap, OnApplicationSh
 
   /** In the background, like output transfers; the sweep tries again after a failure. */
   private fetchSource(buildId: string): void {
-    this.sources.fetch(buildId).catch((error: Error) => this.logger.error(`build ${buildId}: source not fetched yet: ${error.message}`));
+    this.sources.fetch(buildId).catch((error: Error) => {
+      this.logger.error(`build ${buildId}: source not fetched yet: ${error.message}`);
+      return this.report({ buildId }, this.cluster, `waiting for the build's source: fetching it failed (${error.message}); retrying`);
+    });
   }
 
   /** In the background; pushes only where `to` can pull from no holder (see SourceTransferService.push). */
   private pushSource(buildId: string, to: string): void {
-    this.sources.push(buildId, to).catch((error: Error) => this.logger.error(`build ${buildId}: source not pushed to ${to} yet: ${error.message}`));
+    this.sources.push(buildId, to).catch((error: Error) => {
+      this.logger.error(`build ${buildId}: source not pushed to ${to} yet: ${error.message}`);
+      return this.report({ buildId }, to, `waiting for the build's source: ${this.cluster} could not push it (${error.message}); retrying`);
+    });
   }
 
   private async start(jobId: string, from: string, to: string): Promise<void> {
     let transfer: Promise<void> | null = null;
     if (to === this.cluster && (await this.transfers.mayPullFrom(from))) transfer = this.transfers.pull(jobId, from);
     else if (from === this.cluster && (await this.transfers.shouldPushTo(to))) transfer = this.transfers.push(jobId, to);
-    transfer?.catch((error: Error) => this.logger.error(`job ${jobId}: output ${from} → ${to} not delivered yet: ${error.message}`));
+    transfer?.catch((error: Error) => {
+      this.logger.error(`job ${jobId}: output ${from} → ${to} not delivered yet: ${error.message}`);
+      return this.report({ parentId: jobId }, to, `waiting for the output of job ${jobId} from ${from}: the transfer failed (${error.message}); retrying`);
+    });
+  }
+
+  /** A failed transfer is shown on the jobs waiting for it, not only in this log. */
+  private async report(where: { parentId: string } | { buildId: string }, cluster: string, message: string): Promise<void> {
+    await this.jobs.noteOnWaitingJobs(where, cluster, message).catch(() => undefined);
   }
 }
