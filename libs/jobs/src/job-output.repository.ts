@@ -36,6 +36,24 @@ export class JobOutputRepository {
     return rows.length > 0;
   }
 
+  /** Records many copies in one statement (the ends of a group commit). */
+  async recordMany(outputs: readonly JobOutput[]): Promise<void> {
+    if (outputs.length === 0) return;
+    await this.db.query(
+      `INSERT INTO job_output (job_id, cluster_name, storage_key, size_bytes, sha256)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[])
+       ON CONFLICT (job_id, cluster_name) DO NOTHING`,
+      [
+        outputs.map((o) => o.jobId),
+        outputs.map((o) => o.cluster),
+        outputs.map((o) => o.storageKey),
+        outputs.map((o) => o.size),
+        outputs.map((o) => o.sha256),
+      ],
+      'job_output_record_many',
+    );
+  }
+
   async find(jobId: string, cluster: string): Promise<JobOutput | null> {
     const [row] = await this.db.query<JobOutputRow>(`SELECT ${COLUMNS} FROM job_output WHERE job_id = $1 AND cluster_name = $2`, [
       jobId,

@@ -84,10 +84,7 @@ export class JobTransitions {
     const ended = ends.length > 0 ? await this.jobs.endMany(ends.map((r) => ({ jobId: r.jobId, from: r.from, state: r.state, ...r.fields }))) : [];
 
     const outputOf = new Map(ends.filter((r) => r.output).map((r) => [r.jobId, r.output!]));
-    for (const { job } of ended) {
-      const output = outputOf.get(job.id);
-      if (output) await this.outputs.record(output);
-    }
+    await this.outputs.recordMany(ended.map(({ job }) => outputOf.get(job.id)).filter((o): o is JobOutput => o !== undefined));
 
     const clusterOf = new Map(starts.map((r) => [r.jobId, r.cluster]));
     const startedEvents: JobStartedEvent[] = started.map((job) => ({ jobId: job.id, buildId: job.buildId, cluster: clusterOf.get(job.id)! }));

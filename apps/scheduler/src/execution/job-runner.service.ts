@@ -133,7 +133,24 @@ export class JobRunner implements OnApplicationShutdown {
           ),
         ),
       );
+      // A claim another replica won, or a job already started, leaves its slot free.
+      this.refillFromWaiting();
     }
+  }
+
+  /**
+   * Moves as many waiting jobs as there are free slots back to a decision. Every path that may
+   * free a slot calls it — a job's end, but also a claim that came back empty — so no waiting
+   * job is left behind while slots stand idle.
+   */
+  private refillFromWaiting(): void {
+    let free = this.options.maxParallelJobs - this.running.size;
+    for (const [jobId, found] of this.waitingForSlot) {
+      if (free-- <= 0) break;
+      this.waitingForSlot.delete(jobId);
+      this.pending.set(jobId, found);
+    }
+    if (this.pending.size > 0) this.pump();
   }
 
   /** Wait, skip, finish (a `wait` job) or start. */
@@ -206,11 +223,7 @@ export class JobRunner implements OnApplicationShutdown {
     } finally {
       clearTimeout(timer);
       this.running.delete(job.id);
-      const next = this.waitingForSlot.entries().next().value as [string, JobWithParents] | undefined;
-      if (next) {
-        this.waitingForSlot.delete(next[0]);
-        this.enqueueFound([next[1]]);
-      }
+      this.refillFromWaiting();
     }
   }
 
