@@ -44,3 +44,14 @@ export function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** Runs a benchmark's main and exits: 0 after its figures, 1 with the error. */
+export function runBenchmark(name: string, main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: Error) => {
+      console.error(`${name} failed: ${error.stack}`);
+      process.exit(1);
+    },
+  );
+}

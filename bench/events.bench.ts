@@ -10,7 +10,7 @@ import path from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { createPool, Database } from '@infrabox/database';
 import { EventRepository, PgEventClient } from '@infrabox/events';
-import { openBenchDatabase, percentile, round, wallClockMs } from './bench-database';
+import { openBenchDatabase, percentile, round, wallClockMs, runBenchmark } from './bench-database';
 
 interface Report {
   received: number;
@@ -178,10 +178,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    console.error(`bench:events failed: ${error.stack}`);
-    process.exit(1);
-  },
-);
+runBenchmark('bench:events', main);

@@ -22,7 +22,7 @@ import { createPool, Database } from '@infrabox/database';
 import { EventRepository, PgEventClient } from '@infrabox/events';
 import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
 import { BuildsService } from '../apps/api/src/builds/builds.service';
-import { openBenchDatabase, percentile, round } from './bench-database';
+import { openBenchDatabase, percentile, round, runBenchmark } from './bench-database';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -174,10 +174,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    console.error(`bench:forward failed: ${error.stack}`);
-    process.exit(1);
-  },
-);
+runBenchmark('bench:forward', main);

@@ -3,9 +3,8 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
 import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
 import { uniqueClusterName } from '../support/clusters';
-import { eventually } from '../support/database';
 import { startGcsTestServer, GcsTestServer } from '../support/gcs-test-server';
-import { api, RunningCluster, startCluster } from '../support/installation';
+import { api, consoleOf as consoleOfJob, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
 import { s3TestEndpoint } from '../support/storage';
 
 /**
@@ -45,11 +44,7 @@ describe('job outputs across clusters and storage backends', () => {
       ),
     ]);
     master = clusters[0];
-    await eventually(async () => {
-      const all = (await api<Array<{ name: string; active: boolean }>>(master.apiUrl, 'GET', '/api/v1/clusters')).body;
-      const active = all.filter((c) => c.active).map((c) => c.name).sort();
-      return JSON.stringify(active) === JSON.stringify(Object.values(names).sort());
-    }, 30_000, 'only this suite’s clusters active');
+    await onlyTheseActive(master.apiUrl, Object.values(names));
   }, 120_000);
 
   afterAll(async () => {
@@ -57,19 +52,9 @@ describe('job outputs across clusters and storage backends', () => {
     await gcs?.close();
   });
 
-  async function settled(buildId: string, timeoutMs = 240_000): Promise<Map<string, JobDto>> {
-    let jobs: JobDto[] = [];
-    await eventually(async () => {
-      jobs = (await api<BuildDto>(master.apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body.jobs!;
-      return jobs.every((j) => ['finished', 'failure', 'error', 'killed', 'skipped'].includes(j.state));
-    }, timeoutMs, `build ${buildId} to end`);
-    return new Map(jobs.map((j) => [j.name, j]));
-  }
+  const settled = (buildId: string, timeoutMs = 240_000) => settledJobs(master.apiUrl, buildId, timeoutMs);
+  const consoleOf = (jobId: string) => consoleOfJob(master.apiUrl, jobId);
 
-  async function consoleOf(jobId: string): Promise<string> {
-    const chunks = (await api<Array<{ text: string }>>(master.apiUrl, 'GET', `/api/v1/jobs/${jobId}/console`)).body;
-    return chunks.map((c) => c.text).join('');
-  }
 
   const SUMS = 'cd "$DIR" && sha256sum big.bin nested/deeper/file.txt empty && find . | sort';
 

@@ -10,7 +10,7 @@ import { tokenServiceFor } from '../support/auth';
 import { runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
-import { api, RunningCluster, startCluster } from '../support/installation';
+import { api, consoleOf as consoleOfJob, RunningCluster, settledJobs, startCluster } from '../support/installation';
 
 /**
  * `infrabox push` against a master and two workers as processes (api, registry, scheduler,
@@ -99,19 +99,9 @@ describe('infrabox push: build sources across clusters', () => {
     };
   }
 
-  async function settled(buildId: string, timeoutMs = 90_000): Promise<Map<string, JobDto>> {
-    let jobs: JobDto[] = [];
-    await eventually(async () => {
-      jobs = (await api<BuildDto>(master.apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body.jobs!;
-      return jobs.every((j) => ['finished', 'failure', 'error', 'killed', 'skipped'].includes(j.state));
-    }, timeoutMs, `build ${buildId} to end`);
-    return new Map(jobs.map((j) => [j.name, j]));
-  }
+  const settled = (buildId: string, timeoutMs = 90_000) => settledJobs(master.apiUrl, buildId, timeoutMs);
+  const consoleOf = (jobId: string) => consoleOfJob(master.apiUrl, jobId);
 
-  async function consoleOf(jobId: string): Promise<string> {
-    const chunks = (await api<Array<{ text: string }>>(master.apiUrl, 'GET', `/api/v1/jobs/${jobId}/console`)).body;
-    return chunks.map((c) => c.text).join('');
-  }
 
   async function sourceRows(buildId: string): Promise<Array<{ cluster_name: string; size_bytes: string; sha256: string }>> {
     return db.query('SELECT cluster_name, size_bytes, sha256 FROM build_source WHERE build_id = $1 ORDER BY cluster_name', [buildId]);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually } from '../support/database';
-import { api, RunningCluster, startCluster } from '../support/installation';
+import { api, onlyTheseActive, RunningCluster, startCluster } from '../support/installation';
 
 /**
  * A master and two workers in the seed's shape, each as separate api, registry and scheduler
@@ -33,11 +33,7 @@ describe('scheduling across a master and two workers (separate processes)', () =
       startCluster({ name: names.aws, labels: ['AWS'] }, { registry, schedulers: 2 }),
     ]);
     // Clusters left registered by other test files are swept as lost before we place anything.
-    await eventually(async () => {
-      const clusters = (await api<Array<{ name: string; active: boolean }>>(master.apiUrl, 'GET', '/api/v1/clusters')).body;
-      const active = clusters.filter((c) => c.active).map((c) => c.name).sort();
-      return JSON.stringify(active) === JSON.stringify(Object.values(names).sort());
-    }, 30_000, 'only this suite’s clusters active');
+    await onlyTheseActive(master.apiUrl, Object.values(names));
   }, 120_000);
 
   afterAll(async () => {

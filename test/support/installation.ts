@@ -3,6 +3,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RegistryOptions } from '../../apps/registry/src/registry.options';
+import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import { eventually } from './database';
 import { TestProcess } from './processes';
 
 export interface ClusterSpec {
@@ -74,4 +76,31 @@ export async function api<T>(baseUrl: string, method: string, route: string, bod
   });
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+const FINAL = ['finished', 'failure', 'error', 'killed', 'skipped', 'unstable'];
+
+/** Waits until every job of the build has ended; its jobs by name. */
+export async function settledJobs(apiUrl: string, buildId: string, timeoutMs = 120_000): Promise<Map<string, JobDto>> {
+  let jobs: JobDto[] = [];
+  await eventually(async () => {
+    jobs = (await api<BuildDto>(apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body.jobs!;
+    return jobs.every((j) => FINAL.includes(j.state));
+  }, timeoutMs, `build ${buildId} to end`);
+  return new Map(jobs.map((j) => [j.name, j]));
+}
+
+/** A job's console output, all chunks joined. */
+export async function consoleOf(apiUrl: string, jobId: string): Promise<string> {
+  const chunks = (await api<Array<{ text: string }>>(apiUrl, 'GET', `/api/v1/jobs/${jobId}/console`)).body;
+  return chunks.map((c) => c.text).join('');
+}
+
+/** Waits until exactly `names` are the active clusters (those other test files left behind are swept as lost). */
+export async function onlyTheseActive(apiUrl: string, names: string[]): Promise<void> {
+  await eventually(async () => {
+    const clusters = (await api<Array<{ name: string; active: boolean }>>(apiUrl, 'GET', '/api/v1/clusters')).body;
+    const active = clusters.filter((c) => c.active).map((c) => c.name).sort();
+    return JSON.stringify(active) === JSON.stringify([...names].sort());
+  }, 30_000, 'only this suite’s clusters active');
 }
