@@ -156,6 +156,23 @@ describe('output transfers under faults', () => {
     }
   }, 300_000);
 
+  it('does not transfer again when the event that started a transfer is delivered again', async () => {
+    const run = await runPair(2);
+    expect([run.producer.state, run.consumer.state]).toEqual(['finished', 'finished']);
+    const pulls = () => forwarderOf(dst).lines.filter((l) => l.includes(`job ${run.producer.id}: pulled`)).length;
+    expect(pulls()).toBe(1);
+    // The same job.finished once more, as an at-least-once delivery may bring it.
+    await db.query(
+      `INSERT INTO event (type, cluster, payload)
+       SELECT type, cluster, payload FROM event WHERE type = 'job.finished' AND payload->>'jobId' = $1`,
+      [run.producer.id],
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(pulls()).toBe(1);
+    const copies = await db.query('SELECT cluster_name FROM job_output WHERE job_id = $1 ORDER BY cluster_name', [run.producer.id]);
+    expect(copies).toEqual([{ cluster_name: names.dst }, { cluster_name: names.src }].sort((a, b) => a.cluster_name.localeCompare(b.cluster_name)));
+  }, 120_000);
+
   it('shows a failing transfer on the waiting job, and delivers once the peer is back', async () => {
     // The producer's cluster API is unreachable (a closed port) until the test restores it.
     const closed = await freePort();
