@@ -6,8 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { readCliEnvironment } from './cli-environment';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error';
 import { CliContext, createCliContext } from './cli.context';
+import { registerBuildsCommand } from './builds.command';
 import { registerClustersCommand } from './clusters.command';
+import { registerEventsCommand } from './events.command';
 import { registerJobsCommand } from './jobs.command';
+import { registerLogsCommand } from './logs.command';
 import { registerPushCommand } from './push.command';
 import { registerUpCommand } from './up.command';
 import { registerValidateCommand } from './validate.command';
@@ -29,13 +32,19 @@ Examples:
   $ infrabox clusters
   $ infrabox clusters disable worker-gcp
   $ infrabox push --follow
-  $ infrabox jobs <build id>`,
+  $ infrabox jobs <build id>
+  $ infrabox builds --limit 10
+  $ infrabox logs <job id> --follow
+  $ infrabox events --follow --channel job_finished`,
     );
   registerValidateCommand(program, context);
   registerClustersCommand(program, context);
   registerUpCommand(program, context);
   registerPushCommand(program, context);
   registerJobsCommand(program, context);
+  registerBuildsCommand(program, context);
+  registerLogsCommand(program, context);
+  registerEventsCommand(program, context);
   return program;
 }
 

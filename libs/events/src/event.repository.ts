@@ -77,6 +77,27 @@ export class EventRepository {
   }
 
   /**
+   * Events with an id above `afterId`, oldest first, for inspection (`GET /api/v1/events`).
+   * `type` (optional) matches the event type (`job.finished`) or its channel (`job_finished`).
+   * At most 1000 rows. Ids follow insertion, not commit order: a reader following by id may
+   * miss a row whose transaction commits after a later id was read.
+   */
+  async recent(afterId: string, type: string | null, limit: number): Promise<StoredEvent[]> {
+    const capped = Math.min(Math.max(Math.trunc(limit) || 1, 1), 1000);
+    const rows = await this.db.query<EventRow>(
+      `SELECT id, tx_id::text AS tx_id, type, cluster, payload, created_at
+         FROM event
+        WHERE id > $1::bigint
+          AND ($2::text IS NULL OR type = $2 OR replace(type, '.', '_') = $2)
+        ORDER BY id
+        LIMIT $3`,
+      [afterId, type, capped],
+      'event_recent',
+    );
+    return rows.map(toStoredEvent);
+  }
+
+  /**
    * How many events of a type committed from `fromTxId` up to the horizon, with the horizon
    * itself (same statement, same snapshot): a cheap check that nothing was missed.
    */

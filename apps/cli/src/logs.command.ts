@@ -1,0 +1,71 @@
+import { Command } from 'commander';
+import { API_OPTION_HELP, apiClientFor, FOLLOW_INTERVAL_MS, sleep } from './api-options';
+import { isFinalState } from './build.view';
+import { CliError } from './cli-error';
+import type { CliContext } from './cli.context';
+import { InfraboxApiClient } from './infrabox-api.client';
+
+interface ConsoleChunkView {
+  seq: number;
+  text: string;
+}
+
+function isChunkList(value: unknown): value is ConsoleChunkView[] {
+  return (
+    Array.isArray(value) &&
+    value.every((c: unknown) => typeof c === 'object' && c !== null && typeof (c as ConsoleChunkView).seq === 'number' && typeof (c as ConsoleChunkView).text === 'string')
+  );
+}
+
+/** `infrabox logs JOB [--follow]`: a job's console output, chunk by chunk, in order. */
+export function registerLogsCommand(program: Command, context: CliContext, write: (text: string) => void = (text) => process.stdout.write(text)): void {
+  program
+    .command('logs')
+    .description("print a job's console output; --follow keeps printing until the job has ended")
+    .argument('<job>', 'job id (as `infrabox jobs BUILD --json` or the API shows it)')
+    .option('--follow', `poll for new output every ${FOLLOW_INTERVAL_MS} ms; exit 0 once the job has ended and all output is printed`)
+    .option('--api <url>', API_OPTION_HELP)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ infrabox logs 7c1e0b7a-3f7d-4b43-9d0e-8a6f1e2d9c41
+  $ infrabox logs 7c1e0b7a-3f7d-4b43-9d0e-8a6f1e2d9c41 --follow`,
+    )
+    .action(async (jobId: string, options: { follow?: boolean; api?: string }) => {
+      const client = apiClientFor(context, options.api);
+      // Also answers "unknown job" before any output.
+      let state = await jobState(client, jobId);
+      let after = 0;
+      for (;;) {
+        const chunks = await readChunks(client, jobId, after);
+        for (const chunk of chunks) {
+          write(chunk.text);
+          after = Math.max(after, chunk.seq);
+        }
+        // The state was read before the chunks: once it is final, nothing new can follow the read.
+        if (!options.follow || (isFinalState(state) && chunks.length === 0)) return;
+        if (chunks.length === 0) await sleep(FOLLOW_INTERVAL_MS);
+        state = await jobState(client, jobId);
+      }
+    });
+}
+
+async function jobState(client: InfraboxApiClient, jobId: string): Promise<string> {
+  const path = `/api/v1/jobs/${encodeURIComponent(jobId)}`;
+  const response = await client.request('GET', path);
+  if (response.status === 404 || response.status === 400) throw new CliError(`job '${jobId}' not found`);
+  if (response.status !== 200) throw client.failure('GET', path, response);
+  const state = (response.body as { state?: unknown } | undefined)?.state;
+  if (typeof state !== 'string') throw new CliError(`unexpected answer from ${client.baseUrl}${path}: not a job (is --api the InfraBox API?)`);
+  return state;
+}
+
+async function readChunks(client: InfraboxApiClient, jobId: string, after: number): Promise<ConsoleChunkView[]> {
+  const path = `/api/v1/jobs/${encodeURIComponent(jobId)}/console?after=${after}`;
+  const response = await client.request('GET', path);
+  if (response.status === 404 || response.status === 400) throw new CliError(`job '${jobId}' not found`);
+  if (response.status !== 200) throw client.failure('GET', path, response);
+  if (!isChunkList(response.body)) throw new CliError(`unexpected answer from ${client.baseUrl}${path}: not console output (is --api the InfraBox API?)`);
+  return response.body;
+}

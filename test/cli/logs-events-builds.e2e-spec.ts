@@ -1,0 +1,164 @@
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { parseInstallConfig } from '@infrabox/config';
+import { Database } from '@infrabox/database';
+import { EventRepository } from '@infrabox/events';
+import { parseBuildDefinition } from '@infrabox/job-definition';
+import { Build, BuildRepository, JobConsoleRepository, JobRepository, JobTransitions, ProjectRepository } from '@infrabox/jobs';
+import { ApiModule } from '../../apps/api/src/api.module';
+import { uniqueClusterName } from '../support/clusters';
+import { databaseUrl, eventually, openDatabase, uniqueEventType } from '../support/database';
+import { runCli } from '../support/cli';
+
+/** `infrabox builds`, `logs` and `events` against a real api app (in-process) on the test database. */
+describe('infrabox builds / logs / events (against a real api)', () => {
+  const projectName = uniqueClusterName('cli-project');
+  let db: Database;
+  let app: INestApplication;
+  let url: string;
+  let jobs: JobRepository;
+  let consoles: JobConsoleRepository;
+  let builds: Build[];
+
+  async function newJob(name: string): Promise<string> {
+    const project = await new ProjectRepository(db).findOrCreate(projectName);
+    const build = await new BuildRepository(db).create(project.id);
+    const [job] = await jobs.insertMany(build.id, parseBuildDefinition({ version: 1, jobs: [{ name, type: 'wait' }] }).jobs);
+    return job!.id;
+  }
+
+  beforeAll(async () => {
+    db = openDatabase();
+    const config = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${uniqueClusterName('cli')}\n`, { DATABASE_URL: databaseUrl() });
+    app = (await Test.createTestingModule({ imports: [ApiModule.forConfig(config)] }).compile()).createNestApplication({ logger: ['error'] });
+    await app.listen(0, '127.0.0.1');
+    url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    jobs = new JobRepository(db);
+    consoles = new JobConsoleRepository(db);
+    const project = await new ProjectRepository(db).findOrCreate(projectName);
+    const repo = new BuildRepository(db);
+    const first = await repo.create(project.id);
+    const second = await repo.create(project.id);
+    builds = [second, first]; // newest first, as the API lists them
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.close();
+  });
+
+  it('builds: prints the recent builds as a table, and as JSON with --json', async () => {
+    const table = await runCli(['builds', '--limit', '2', '--api', url]);
+    expect(table.stderr).toBe('');
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+PROJECT\s+NUMBER\s+CREATED$/);
+    expect(lines.slice(1).map((line) => line.split(/\s+/))).toEqual(
+      builds.map((b) => [b.id, projectName, String(b.number), b.createdAt.toISOString()]),
+    );
+
+    const json = await runCli(['builds', '--json', '--limit', '2', '--api', url]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(builds.map((b) => ({ id: b.id, project: projectName, number: b.number, createdAt: b.createdAt.toISOString() })));
+  });
+
+  it('builds: a bad --limit is a usage error (exit 2)', async () => {
+    const result = await runCli(['builds', '--limit', 'zero', '--api', url]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+  });
+
+  it("logs: prints a job's chunks in order", async () => {
+    const jobId = await newJob('two-chunks');
+    await consoles.append(jobId, 'first line\n');
+    await consoles.append(jobId, 'second line\n');
+    expect(await runCli(['logs', jobId, '--api', url])).toEqual({ code: 0, stdout: 'first line\nsecond line\n', stderr: '' });
+  });
+
+  it('logs --follow: prints output as it comes and exits 0 once the job has ended', async () => {
+    const jobId = await newJob('followed');
+    await consoles.append(jobId, 'before\n');
+    const started = Date.now();
+    const running = runCli(['logs', jobId, '--follow', '--api', url]);
+    let exited = false;
+    void running.then(() => (exited = true));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(exited).toBe(false);
+    await consoles.append(jobId, 'during\n');
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(exited).toBe(false);
+    await consoles.append(jobId, 'last words\n');
+    expect(await app.get(JobTransitions).end(jobId, ['queued'], 'finished', { exitCode: 0 })).not.toBeNull();
+    const result = await running;
+    expect(result).toEqual({ code: 0, stdout: 'before\nduring\nlast words\n', stderr: '' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('logs: an unknown job is one line and exit 1', async () => {
+    const missing = '00000000-0000-4000-8000-000000000000';
+    expect(await runCli(['logs', missing, '--api', url])).toEqual({ code: 1, stdout: '', stderr: `job '${missing}' not found\n` });
+    expect(await runCli(['logs', 'not-a-job', '--follow', '--api', url])).toEqual({ code: 1, stdout: '', stderr: "job 'not-a-job' not found\n" });
+  });
+
+  it('events --channel: only that type, by type or channel name, as lines or JSON lines', async () => {
+    const type = uniqueEventType('ping');
+    const other = uniqueEventType('pong');
+    const events = new EventRepository(db);
+    const a = await events.insert(type, null, { n: 1 });
+    await events.insert(other, null, { n: 2 });
+    const b = await events.insert(type, 'east', { n: 3 });
+
+    const expected = `${a} ${type} - {"n":1}\n${b} ${type} east {"n":3}\n`;
+    for (const channel of [type, type.replace('.', '_')]) {
+      expect(await runCli(['events', '--channel', channel, '--api', url])).toEqual({ code: 0, stdout: expected, stderr: '' });
+    }
+    const json = await runCli(['events', '--channel', type, '--json', '--api', url]);
+    expect(json.code).toBe(0);
+    expect(json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual([
+      { id: a, type, cluster: null, payload: { n: 1 }, createdAt: expect.any(String) },
+      { id: b, type, cluster: 'east', payload: { n: 3 }, createdAt: expect.any(String) },
+    ]);
+  });
+
+  it('events --channel job_finished: shows the job.finished event of a job ended here', async () => {
+    const jobId = await newJob('ended');
+    await app.get(JobTransitions).end(jobId, ['queued'], 'finished', { exitCode: 0 });
+    for (const channel of ['job_finished', 'job.finished']) {
+      const result = await runCli(['events', '--channel', channel, '--api', url]);
+      expect(result.code).toBe(0);
+      const lines = result.stdout.trimEnd().split('\n');
+      expect(lines.every((line) => / job\.finished /.test(line))).toBe(true);
+      expect(lines.some((line) => line.includes(jobId))).toBe(true);
+    }
+  });
+
+  it('events --follow: keeps printing new events', async () => {
+    const type = uniqueEventType('tick');
+    const events = new EventRepository(db);
+    const { spawn } = await import('node:child_process');
+    const { CLI, cliEnvironment } = await import('../support/cli');
+    const child = spawn(process.execPath, [CLI, 'events', '--follow', '--channel', type, '--api', url], { env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    try {
+      const first = await events.insert(type, null, 1);
+      await eventually(() => stdout.includes(`${first} ${type} - 1\n`), 10_000, 'the first event');
+      const second = await events.insert(type, null, 2);
+      await eventually(() => stdout.includes(`${second} ${type} - 2\n`), 10_000, 'the second event');
+      expect(stdout).toBe(`${first} ${type} - 1\n${second} ${type} - 2\n`);
+    } finally {
+      child.kill('SIGINT');
+    }
+  });
+
+  it.each([
+    ['builds', '$ infrabox builds --limit 10 --json'],
+    ['logs', '--follow'],
+    ['events', '$ infrabox events --channel job_finished'],
+  ])('%s --help shows an example', async (command, example) => {
+    const result = await runCli([command, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Examples:\n  $ infrabox ');
+    expect(result.stdout).toContain(example);
+  });
+});
