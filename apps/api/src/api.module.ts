@@ -8,6 +8,7 @@ import { StorageModule } from '@infrabox/storage';
 import { AuthApiModule } from './auth/auth.module';
 import { BuildsModule } from './builds/builds.module';
 import { ClustersApiModule } from './clusters/clusters.module';
+import { EventsApiModule } from './events/events-api.module';
 import { JobDataModule } from './job-data/job-data.module';
 import { PeerModule } from './peer/peer.module';
 import { SourcesModule } from './sources/sources.module';
@@ -19,7 +20,7 @@ export class ApiModule {
   static forConfig(config: InstallConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule, EventsApiModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
