@@ -1,3 +1,5 @@
+import { formatTable } from './text-table';
+
 /** A job as `GET /api/v1/builds/:id` lists it (the fields the CLI shows). */
 export interface JobView {
   id: string;
@@ -44,12 +46,5 @@ export function jobSummary(job: JobView): { name: string; state: string; cluster
 /** Lines of the `infrabox jobs` table: NAME STATE CLUSTER MESSAGE. */
 export function formatJobsTable(jobs: readonly JobView[]): string[] {
   const header = ['NAME', 'STATE', 'CLUSTER', 'MESSAGE'];
-  const table = [header, ...jobs.map((job) => [job.name, job.state, job.cluster ?? '-', job.message ?? ''])];
-  const widths = header.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  return table.map((row) =>
-    row
-      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))
-      .join('  ')
-      .trimEnd(),
-  );
+  return formatTable(header, jobs.map((job) => [job.name, job.state, job.cluster ?? '-', job.message ?? '']));
 }

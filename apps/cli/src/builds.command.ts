@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { API_OPTION_HELP, apiClientFor, positiveInteger } from './api-options';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
+import { formatTable } from './text-table';
 
 /** A build as `GET /api/v1/builds` lists it. */
 export interface BuildSummaryView {
@@ -29,14 +30,7 @@ function isBuildSummaryList(value: unknown): value is BuildSummaryView[] {
 /** Lines of the `infrabox builds` table: ID PROJECT NUMBER CREATED. */
 export function formatBuildsTable(builds: readonly BuildSummaryView[]): string[] {
   const header = ['ID', 'PROJECT', 'NUMBER', 'CREATED'];
-  const table = [header, ...builds.map((b) => [b.id, b.project, String(b.number), b.createdAt])];
-  const widths = header.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  return table.map((row) =>
-    row
-      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))
-      .join('  ')
-      .trimEnd(),
-  );
+  return formatTable(header, builds.map((b) => [b.id, b.project, String(b.number), b.createdAt]));
 }
 
 /** `infrabox builds [--json] [--limit N]`: the most recent builds. */

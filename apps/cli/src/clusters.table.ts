@@ -1,3 +1,5 @@
+import { formatTable } from './text-table';
+
 /** One cluster as `GET /api/v1/clusters` returns it. */
 export interface ClusterView {
   name: string;
@@ -22,14 +24,7 @@ export function formatClustersTable(clusters: readonly ClusterView[]): string[] 
     formatAge(cluster.heartbeatAgeSeconds),
     cluster.apiUrl,
   ]);
-  const table = [[...COLUMNS], ...rows];
-  const widths = COLUMNS.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  return table.map((row) =>
-    row
-      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))
-      .join('  ')
-      .trimEnd(),
-  );
+  return formatTable(COLUMNS, rows);
 }
 
 /** `5s ago`, `3m 20s ago`, `2h 5m ago`, `4d 1h ago`; `never` without a heartbeat. */
