@@ -1,5 +1,7 @@
 export interface AppArguments {
   configFile?: string;
+  /** HTTP port to listen on instead of the one in the config's `host` (a second replica on one machine). */
+  port?: number;
   /** Set when --help was asked for: the text to print. */
   help?: string;
 }
@@ -15,6 +17,11 @@ export function parseAppArguments(app: string, argv: string[]): AppArguments {
       if (!result.configFile) throw new Error(`${arg} needs a file name`);
     } else if (arg.startsWith('--config=')) {
       result.configFile = arg.slice('--config='.length);
+    } else if (arg === '--port' || arg.startsWith('--port=')) {
+      const value = arg === '--port' ? argv[++i] : arg.slice('--port='.length);
+      const port = Number(value);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port needs a port number (0-65535), got '${value ?? ''}'`);
+      result.port = port;
     } else {
       throw new Error(`unknown argument '${arg}' (try --help)`);
     }
@@ -29,6 +36,7 @@ Runs the ${app} app of one InfraBox installation (cluster).
 
 Options:
   -c, --config FILE  install configuration (YAML); default: $INFRABOX_CONFIG, else none
+      --port N       HTTP port; default: the port of the config's \`host\` (api)
   -h, --help         show this help
 
 With no configuration the app uses an embedded PostgreSQL (started or joined under

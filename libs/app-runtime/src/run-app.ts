@@ -51,8 +51,9 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
   app.connectMicroservice({ strategy: app.get(PgEventServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   if (definition.http) {
-    await app.listen(config.listenPort, '0.0.0.0');
-    logger.log(`listening on port ${config.listenPort} as ${config.apiUrl}`);
+    const port = args.port ?? config.listenPort;
+    await app.listen(port, '0.0.0.0');
+    logger.log(`listening on port ${port} as ${config.apiUrl}`);
   } else {
     await app.init();
   }
