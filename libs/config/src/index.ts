@@ -11,6 +11,8 @@ export {
   type ClusterConfig,
   type DatabaseConfig,
   type InstallConfig,
+  type KubernetesExecutorConfig,
+  type SchedulerConfig,
   type LogLevel,
   type StorageConfig,
 } from './install-config.schema';

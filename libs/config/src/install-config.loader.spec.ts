@@ -104,6 +104,7 @@ describe('loadInstallConfig', () => {
       database: { kind: 'embedded', dataDir: '/srv/infrabox/.infrabox/postgres', port: 54329 },
       storage: { kind: 'local', path: '/srv/infrabox/.infrabox/storage' },
       logLevel: 'log',
+      scheduler: { executor: 'process' },
     });
   });
 
@@ -231,6 +232,72 @@ database:
   postgres: {enabled: true, db: ci, host: db.local, port: 6543, username: "ci@corp", password: "p@ss:w/rd"}
 `;
     expect(parse(yaml).database).toEqual({ kind: 'postgres', url: 'postgres://ci%40corp:p%40ss%3Aw%2Frd@db.local:6543/ci' });
+  });
+});
+
+describe('scheduler', () => {
+  it('runs jobs as processes unless told otherwise, also for the seed examples', () => {
+    expect(parse(MASTER_YAML).scheduler).toEqual({ executor: 'process' });
+    expect(parse(WORKER_YAML).scheduler).toEqual({ executor: 'process' });
+    expect(parse('host: x\nscheduler:\n  executor: process\n').scheduler).toEqual({ executor: 'process' });
+  });
+
+  it('reads the kubernetes executor with its defaults', () => {
+    const yaml = 'host: https://w.example.com\nscheduler:\n  executor: kubernetes\n  kubernetes:\n    in_cluster: true\n    helper_image: infrabox:1\n';
+    expect(parse(yaml).scheduler).toEqual({
+      executor: 'kubernetes',
+      kubernetes: {
+        namespace: 'default',
+        access: { kind: 'in-cluster' },
+        helperImage: 'infrabox:1',
+        apiUrl: 'https://w.example.com',
+        ttlSecondsAfterFinished: 600,
+      },
+    });
+  });
+
+  it('resolves a kubeconfig against cwd and takes every field', () => {
+    const yaml = [
+      'host: x',
+      'scheduler:',
+      '  executor: kubernetes',
+      '  kubernetes:',
+      '    namespace: ci-jobs',
+      '    kubeconfig: kube/config',
+      '    helper_image: registry.example.com/infrabox:2',
+      '    api_url: http://infrabox-api.infrabox.svc:8080/',
+      '    ttl_seconds_after_finished: 60',
+      '',
+    ].join('\n');
+    expect(parse(yaml).scheduler).toEqual({
+      executor: 'kubernetes',
+      kubernetes: {
+        namespace: 'ci-jobs',
+        access: { kind: 'kubeconfig', path: '/srv/infrabox/kube/config' },
+        helperImage: 'registry.example.com/infrabox:2',
+        apiUrl: 'http://infrabox-api.infrabox.svc:8080',
+        ttlSecondsAfterFinished: 60,
+      },
+    });
+  });
+
+  it('names each bad field', () => {
+    expect(problemsOf('host: x\nscheduler:\n  executor: docker\n')).toEqual(['scheduler.executor: expected one of process, kubernetes, got "docker"']);
+    expect(problemsOf('host: x\nscheduler:\n  executor: kubernetes\n')).toEqual(['scheduler.kubernetes: required when executor is kubernetes']);
+    expect(problemsOf('host: x\nscheduler:\n  executor: kubernetes\n  kubernetes: {}\n')).toEqual([
+      'scheduler.kubernetes: set in_cluster: true or kubeconfig: FILE',
+      'scheduler.kubernetes.helper_image: required',
+    ]);
+    expect(
+      problemsOf(
+        'host: x\nscheduler:\n  executor: kubernetes\n  kubernetes: {in_cluster: true, kubeconfig: k, helper_image: i, namespace: Bad_NS, ttl_seconds_after_finished: -1, nodes: 3}\n',
+      ),
+    ).toEqual([
+      'scheduler.kubernetes.namespace: must be a Kubernetes namespace name (a DNS label), got "Bad_NS"',
+      'scheduler.kubernetes.ttl_seconds_after_finished: must be 0 or more',
+      'scheduler.kubernetes.nodes: unknown field',
+      'scheduler.kubernetes: set either in_cluster: true or kubeconfig, not both',
+    ]);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   SECRET_FIELDS,
   StorageConfig,
   DatabaseConfig,
+  SchedulerConfig,
 } from './install-config.schema';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -96,7 +97,7 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
 
-  const { host, api, cluster, database, storage } = parsed.data;
+  const { host, api, cluster, database, storage, scheduler } = parsed.data;
   const name = cluster?.name ?? 'master';
   return deepFreeze<InstallConfig>({
     apiUrl: host.apiUrl,
@@ -105,7 +106,27 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
     database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : toDatabase(database, cwd),
     storage: toStorage(storage, cwd),
     logLevel: logLevel as LogLevel,
+    scheduler: toScheduler(scheduler, host.apiUrl, cwd),
   });
+}
+
+const DEFAULT_KUBERNETES_NAMESPACE = 'default';
+const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 600;
+
+function toScheduler(scheduler: RawInstallConfig['scheduler'], apiUrl: string, cwd: string): SchedulerConfig {
+  if (scheduler?.executor !== 'kubernetes') return { executor: 'process' };
+  // The schema guarantees the section, helper_image and exactly one way to reach the API.
+  const k8s = scheduler.kubernetes!;
+  return {
+    executor: 'kubernetes',
+    kubernetes: {
+      namespace: k8s.namespace ?? DEFAULT_KUBERNETES_NAMESPACE,
+      access: k8s.in_cluster ? { kind: 'in-cluster' } : { kind: 'kubeconfig', path: resolve(cwd, k8s.kubeconfig!) },
+      helperImage: k8s.helper_image!,
+      apiUrl: (k8s.api_url ?? apiUrl).replace(/\/+$/, ''),
+      ttlSecondsAfterFinished: k8s.ttl_seconds_after_finished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED,
+    },
+  };
 }
 
 function toDatabase(database: RawInstallConfig['database'], cwd: string): DatabaseConfig {

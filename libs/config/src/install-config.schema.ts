@@ -39,6 +39,24 @@ export type StorageConfig =
       readonly apiEndpoint?: string;
     };
 
+/** How the scheduler runs jobs: local processes (the default) or Kubernetes Jobs. */
+export type SchedulerConfig =
+  | { readonly executor: 'process' }
+  | { readonly executor: 'kubernetes'; readonly kubernetes: KubernetesExecutorConfig };
+
+export interface KubernetesExecutorConfig {
+  /** Namespace the jobs' Kubernetes Jobs and pods are created in. */
+  readonly namespace: string;
+  /** Where the API credentials come from: the pod's service account, or a kubeconfig file. */
+  readonly access: { readonly kind: 'in-cluster' } | { readonly kind: 'kubeconfig'; readonly path: string };
+  /** The InfraBox image: its CLI fetches a job's inputs and uploads its output. */
+  readonly helperImage: string;
+  /** The URL pods reach this cluster's API at (default: `host`). */
+  readonly apiUrl: string;
+  /** How long a finished Kubernetes Job is kept before Kubernetes deletes it. */
+  readonly ttlSecondsAfterFinished: number;
+}
+
 export type InstallConfig = Readonly<{
   /** Normalized API root of this cluster, e.g. `https://master.example.com` (no trailing slash). */
   apiUrl: string;
@@ -47,6 +65,8 @@ export type InstallConfig = Readonly<{
   database: DatabaseConfig;
   storage: StorageConfig;
   logLevel: LogLevel;
+  /** The loader always sets it; configs built in code may leave it out (= the process executor). */
+  scheduler?: SchedulerConfig;
 }>;
 
 /** Renders an offending value for messages: strings quoted, collections by kind. */
@@ -245,12 +265,50 @@ const storage = z.strictObject({ s3: s3.nullish(), gcs: gcs.nullish(), local: lo
   }
 }, whenMapping);
 
+export const EXECUTORS = ['process', 'kubernetes'] as const;
+
+/** A Kubernetes namespace name (RFC 1123 label). */
+const namespace = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+  error: (issue) => `must be a Kubernetes namespace name (a DNS label), got ${describeValue(issue.input)}`,
+});
+
+const kubernetes = z
+  .strictObject({
+    namespace: namespace.optional(),
+    in_cluster: bool.optional(),
+    kubeconfig: nonEmpty.optional(),
+    helper_image: nonEmpty.optional(),
+    api_url: httpUrl.optional(),
+    ttl_seconds_after_finished: z.int().min(0, 'must be 0 or more').optional(),
+  })
+  .superRefine((value, ctx) => {
+    const fields = value as Record<string, unknown>;
+    const inCluster = fields.in_cluster === true;
+    const hasFile = typeof fields.kubeconfig === 'string';
+    if (inCluster && hasFile) ctx.addIssue({ code: 'custom', message: 'set either in_cluster: true or kubeconfig, not both' });
+    if (!inCluster && fields.kubeconfig === undefined) ctx.addIssue({ code: 'custom', message: 'set in_cluster: true or kubeconfig: FILE' });
+    if (fields.helper_image === undefined) ctx.addIssue({ code: 'custom', path: ['helper_image'], message: 'required' });
+  }, whenMapping);
+
+const scheduler = z
+  .strictObject({
+    executor: z.enum(EXECUTORS, { error: (issue) => `expected one of ${EXECUTORS.join(', ')}, got ${describeValue(issue.input)}` }).optional(),
+    kubernetes: kubernetes.nullish(),
+  })
+  .superRefine((value, ctx) => {
+    const fields = value as Record<string, unknown>;
+    if (fields.executor === 'kubernetes' && !isMapping(fields.kubernetes)) {
+      ctx.addIssue({ code: 'custom', path: ['kubernetes'], message: 'required when executor is kubernetes' });
+    }
+  }, whenMapping);
+
 export const rawInstallConfigSchema = z.strictObject({
   host: host,
   api: z.strictObject({ port: port.optional() }).nullish(),
   cluster: z.strictObject({ name: clusterName.optional(), labels: labels.optional() }).nullish(),
   database: database.nullish(),
   storage: storage.nullish(),
+  scheduler: scheduler.nullish(),
 });
 
 export type RawInstallConfig = z.output<typeof rawInstallConfigSchema>;
