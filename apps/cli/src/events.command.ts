@@ -1,7 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { API_OPTION_HELP, apiClientFor, FOLLOW_INTERVAL_MS, sleep } from './api-options';
+import { API_OPTION_HELP, apiClientFor, sleep } from './api-options';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
+import { readServerSentEvents } from './event-stream.reader';
+import { InfraboxApiClient } from './infrabox-api.client';
 
 /** An event as `GET /api/v1/events` returns it. */
 export interface EventView {
@@ -39,13 +41,16 @@ export function registerEventsCommand(program: Command, context: CliContext): vo
     .command('events')
     .description('print the event log (id type cluster payload); --follow keeps printing new events')
     .option('--channel <name>', 'only events of this type: job.finished or its channel name job_finished', channelName)
-    .option('--follow', `poll for new events every ${FOLLOW_INTERVAL_MS} ms until Ctrl-C`)
+    .option('--follow', 'after the stored events, print each new event as it commits, until Ctrl-C')
     .option('--json', 'print one JSON object per line: {"id","type","cluster","payload","createdAt"}')
     .option('--api <url>', API_OPTION_HELP)
     .addHelpText(
       'after',
       `
-Without --follow, prints the events stored so far (up to ${PAGE} per request, oldest first).
+Without --follow, prints the events stored so far, by id. With --follow, prints them in commit
+order, then each new one as it commits (the API's SSE stream GET /api/v1/events/stream): an event
+whose transaction commits after a later one is still printed, once. A lost connection is resumed
+where it stopped.
 
 Examples:
   $ infrabox events --channel job_finished
@@ -53,6 +58,8 @@ Examples:
     )
     .action(async (options: { channel?: string; follow?: boolean; json?: boolean; api?: string }) => {
       const client = apiClientFor(context, options.api);
+      const print = (event: EventView) => context.stdout(options.json ? JSON.stringify(event) : formatEventLine(event));
+      if (options.follow) return follow(client, options.channel, print, context);
       let after = '0';
       for (;;) {
         const query = new URLSearchParams({ after, limit: String(PAGE) });
@@ -62,12 +69,51 @@ Examples:
         if (response.status !== 200) throw client.failure('GET', path, response);
         if (!isEventList(response.body)) throw new CliError(`unexpected answer from ${client.baseUrl}${path}: not a list of events (is --api the InfraBox API?)`);
         for (const event of response.body) {
-          context.stdout(options.json ? JSON.stringify(event) : formatEventLine(event));
+          print(event);
           after = event.id;
         }
-        if (response.body.length === PAGE) continue;
-        if (!options.follow) return;
-        await sleep(FOLLOW_INTERVAL_MS);
+        if (response.body.length < PAGE) return;
       }
     });
+}
+
+const RECONNECT_MS = 1_000;
+
+/**
+ * The whole event table, then live, from the API's SSE stream. The stream's cursor (each
+ * message's id) resumes a lost connection exactly where it stopped.
+ */
+async function follow(client: InfraboxApiClient, channel: string | undefined, print: (event: EventView) => void, context: CliContext): Promise<void> {
+  const query = new URLSearchParams({ after: '0' });
+  if (channel !== undefined) query.set('type', channel);
+  const path = `/api/v1/events/stream?${query.toString()}`;
+  let cursor: string | undefined;
+  for (;;) {
+    let opened: Awaited<ReturnType<InfraboxApiClient['openStream']>>;
+    try {
+      opened = await client.openStream(path, cursor);
+    } catch (error) {
+      // Never connected: say so and stop. Connected before: the API may be restarting.
+      if (cursor === undefined || !(error instanceof CliError)) throw error;
+      await sleep(RECONNECT_MS);
+      continue;
+    }
+    if (opened.status !== 200) throw client.failure('GET', path, { status: opened.status, body: opened.body });
+    try {
+      for await (const message of readServerSentEvents(opened.stream!)) {
+        if (message.type === 'events') {
+          const events: unknown = JSON.parse(message.data);
+          if (!isEventList(events)) throw new CliError(`unexpected answer from ${client.baseUrl}${path}: not a list of events (is --api the InfraBox API?)`);
+          for (const event of events) print(event);
+        }
+        if (message.id !== undefined) cursor = message.id;
+      }
+    } catch (error) {
+      if (error instanceof CliError || error instanceof SyntaxError) throw error;
+      // The connection broke: resume from the cursor.
+    }
+    if (cursor === undefined) throw new CliError(`the InfraBox API at ${client.baseUrl} closed the event stream before it started`);
+    context.stderr(`event stream interrupted; resuming`);
+    await sleep(RECONNECT_MS);
+  }
 }

@@ -41,6 +41,31 @@ export class InfraboxApiClient {
   }
 
   /**
+   * Opens a server-sent event stream (`GET path`, no overall timeout; the answer's headers must
+   * come within the request timeout). A status other than 200 is returned with its parsed body.
+   */
+  async openStream(path: string, lastEventId?: string): Promise<{ status: number; body: unknown; stream?: AsyncIterable<Uint8Array> }> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException('no answer', 'TimeoutError')), REQUEST_TIMEOUT_MS);
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, { headers, signal: abort.signal });
+    } catch (error) {
+      throw new CliError(this.describeNetworkError(error));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (response.status !== 200 || response.body === null) {
+      const text = await response.text().catch(() => '');
+      return { status: response.status, body: parseBody(text) };
+    }
+    return { status: 200, body: undefined, stream: response.body as unknown as AsyncIterable<Uint8Array> };
+  }
+
+  /**
    * PUTs `size` bytes of `body` (streamed, no overall timeout: a large source takes its time),
    * calling `onProgress` with the bytes sent so far.
    */

@@ -98,6 +98,46 @@ export class EventRepository {
   }
 
   /**
+   * Committed events of every type (or of one type or channel) after a (tx_id, id) position,
+   * leaving out ids the reader has already seen, in commit-horizon order, with the horizon read
+   * in the same statement: what a feed (SSE, `infrabox events --follow`) reads on each wake-up.
+   */
+  async feedPage(
+    type: string | null,
+    after: { txId: string; id: string },
+    seenIds: readonly string[],
+    limit: number,
+  ): Promise<PendingPage> {
+    const rows = await this.db.query<Partial<EventRow> & { snapshot_xmin: string }>(
+      `SELECT snap.xmin AS snapshot_xmin, e.*
+         FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin) snap
+         LEFT JOIN LATERAL (
+           SELECT id, tx_id::text AS tx_id, type, cluster, payload, created_at
+             FROM event
+            WHERE (tx_id, id) > ($2::xid8, $3::bigint)
+              AND ($1::text IS NULL OR type = $1 OR replace(type, '.', '_') = $1)
+              AND NOT (id = ANY($4::bigint[]))
+            ORDER BY tx_id, id
+            LIMIT $5
+         ) e ON true`,
+      [type, after.txId, after.id, seenIds, limit],
+      'event_feed_page',
+    );
+    const events = rows.filter((row): row is EventRow & { snapshot_xmin: string } => row.id != null).map(toStoredEvent);
+    return { events, snapshotXmin: rows[0].snapshot_xmin };
+  }
+
+  /** The writing transaction of each event id that still exists (a feed restored from a cursor). */
+  async txIdsOf(ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.query<{ id: string; tx_id: string }>(
+      'SELECT id::text AS id, tx_id::text AS tx_id FROM event WHERE id = ANY($1::bigint[])',
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.id, row.tx_id]));
+  }
+
+  /**
    * How many events of a type committed from `fromTxId` up to the horizon, with the horizon
    * itself (same statement, same snapshot): a cheap check that nothing was missed.
    */

@@ -8,3 +8,8 @@ export { EventRepository } from './event.repository';
 export { EventConsumerRepository } from './event-consumer.repository';
 export { forCluster, ClusterScoped, channelOf } from './event.types';
 export type { StoredEvent } from './event.types';
+export { EventFeed } from './event-feed';
+export { FEED_START, MAX_CURSOR_IDS, formatFeedCursor, parseFeedCursor } from './event-feed.cursor';
+export type { FeedCursor } from './event-feed.cursor';
+export { EventListener } from './event-listener';
+export type { Notification } from './event-listener';

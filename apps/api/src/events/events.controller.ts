@@ -1,10 +1,15 @@
-import { Controller, DefaultValuePipe, Get, ParseIntPipe, Query } from '@nestjs/common';
+import { Controller, DefaultValuePipe, Get, Headers, MessageEvent, ParseIntPipe, Query, Sse } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { EventStreamService } from './event-stream.service';
 import { EventDto, EventsService, MAX_EVENTS_PAGE } from './events.service';
 
 // Open like the builds routes for now (authentication comes with the data endpoints).
 @Controller('api/v1')
 export class EventsController {
-  constructor(private readonly events: EventsService) {}
+  constructor(
+    private readonly events: EventsService,
+    private readonly stream: EventStreamService,
+  ) {}
 
   /** `GET /api/v1/events?after=<id>&type=<type or channel>&limit=<n>`: events ordered by id, at most 1000. */
   @Get('events')
@@ -14,5 +19,19 @@ export class EventsController {
     @Query('limit', new DefaultValuePipe(100), ParseIntPipe) limit: number,
   ): Promise<EventDto[]> {
     return this.events.recent(after, type, Math.min(limit, MAX_EVENTS_PAGE));
+  }
+
+  /**
+   * `GET /api/v1/events/stream?after=now|0|<cursor>&type=<type or channel>`: server-sent events.
+   * `events` messages carry a list of events and the cursor as their id; `ready` follows the
+   * first catch-up. Every committed event comes once, however late its transaction commits.
+   */
+  @Sse('events/stream')
+  live(
+    @Query('after') after: string | undefined,
+    @Query('type') type: string | undefined,
+    @Headers('last-event-id') lastEventId: string | undefined,
+  ): Observable<MessageEvent> {
+    return this.stream.open({ after, type, lastEventId });
   }
 }

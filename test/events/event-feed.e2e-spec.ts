@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { PoolClient } from 'pg';
+import { parseInstallConfig } from '@infrabox/config';
+import { Database } from '@infrabox/database';
+import { EventFeed, EventRepository, FEED_START, parseFeedCursor } from '@infrabox/events';
+import { ApiModule } from '../../apps/api/src/api.module';
+import { CLI, cliEnvironment } from '../support/cli';
+import { uniqueClusterName } from '../support/clusters';
+import { databaseUrl, eventually, openDatabase, uniqueEventType } from '../support/database';
+
+/**
+ * An event whose transaction took its id early and commits late (a smaller id committing after a
+ * bigger one) must still reach a follower — once — and must not hold back the events after it.
+ */
+describe('following the event table (EventFeed, the SSE stream, infrabox events --follow)', () => {
+  let db: Database;
+  let events: EventRepository;
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    db = openDatabase();
+    events = new EventRepository(db);
+    const config = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${uniqueClusterName('feed')}\n`, { DATABASE_URL: databaseUrl() });
+    app = (await Test.createTestingModule({ imports: [ApiModule.forConfig(config)] }).compile()).createNestApplication({ logger: ['error'] });
+    app.enableShutdownHooks();
+    await app.listen(0, '127.0.0.1');
+    url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.close();
+  });
+
+  /** Inserts an event in a transaction left open; returns its id and the commit. */
+  async function openTransactionWithEvent(type: string, payload: unknown): Promise<{ id: string; commit: () => Promise<void> }> {
+    const client: PoolClient = await db.pool.connect();
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ id: string }>('INSERT INTO event (type, payload) VALUES ($1, $2) RETURNING id', [type, JSON.stringify(payload)]);
+    return {
+      id: rows[0].id,
+      commit: async () => {
+        await client.query('COMMIT');
+        client.release();
+      },
+    };
+  }
+
+  it('EventFeed: delivers a later event past an open transaction at once, then the late one when it commits, each once', async () => {
+    const type = uniqueEventType('late');
+    const feed = await EventFeed.from(events, FEED_START, type);
+    expect(await feed.read()).toEqual([]);
+
+    const late = await openTransactionWithEvent(type, 'late');
+    const early = await events.insert(type, null, 'early');
+    expect(BigInt(late.id)).toBeLessThan(BigInt(early));
+    expect((await feed.read()).map((e) => e.id)).toEqual([early]);
+    const cursorBeforeCommit = feed.cursor;
+    expect(parseFeedCursor(cursorBeforeCommit).seenIds).toContain(early);
+
+    await late.commit();
+    expect((await feed.read()).map((e) => e.id)).toEqual([late.id]);
+    expect(await feed.read()).toEqual([]);
+
+    // A feed resumed from the cursor taken before the commit gets the late event, not the other.
+    const resumed = await EventFeed.from(events, parseFeedCursor(cursorBeforeCommit), type);
+    expect((await resumed.read()).map((e) => e.id)).toEqual([late.id]);
+    expect(await resumed.read()).toEqual([]);
+  });
+
+  it('EventFeed.fromNow: skips what committed before, pages through many events, and forgets ids once the horizon passes them', async () => {
+    const type = uniqueEventType('now');
+    await events.insert(type, null, 'before');
+    const feed = await EventFeed.fromNow(events, type, 10);
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++) ids.push(await events.insert(type, null, i));
+    const read: string[] = [];
+    do read.push(...(await feed.read()).map((e) => e.id));
+    while (feed.behind);
+    expect(read).toEqual(ids);
+    expect(await feed.read()).toEqual([]);
+    // No transaction of ours is open: the horizon passed every event read, the cursor is the horizon alone.
+    await eventually(async () => (await feed.read()).length === 0 && !feed.cursor.includes(':'), 10_000, 'the horizon to pass the events read');
+  });
+
+  it('the SSE stream resumes from Last-Event-ID and delivers a late commit', async () => {
+    const type = uniqueEventType('sse');
+    const late = await openTransactionWithEvent(type, 'late');
+    const early = await events.insert(type, null, 'early');
+    const first = await readStream(`${url}/api/v1/events/stream?after=0&type=${type}`, {}, (seen) => seen.ready);
+    expect(first.ids).toEqual([early]);
+
+    await late.commit();
+    const second = await readStream(`${url}/api/v1/events/stream?type=${type}`, { 'last-event-id': first.lastId! }, (seen) => seen.ids.length > 0);
+    expect(second.ids).toEqual([late.id]);
+
+    const bad = await fetch(`${url}/api/v1/events/stream?after=12:abc`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/^after: '12:abc' is not a feed position/);
+  });
+
+  it('infrabox events --follow prints an event that commits after a later one, each once', async () => {
+    const type = uniqueEventType('follow');
+    const child = spawn(process.execPath, [CLI, 'events', '--follow', '--channel', type, '--api', url], { env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const late = await openTransactionWithEvent(type, 'late');
+      const early = await events.insert(type, null, 'early');
+      await eventually(() => stdout.includes(`${early} ${type} - "early"\n`), 15_000, 'the event committed first');
+      await late.commit();
+      await eventually(() => stdout.includes(`${late.id} ${type} - "late"\n`), 15_000, `the late event; stderr: ${stderr}`);
+      const after = await events.insert(type, null, 'after');
+      await eventually(() => stdout.includes(`${after} ${type} - "after"\n`), 15_000, 'the event after');
+      expect(stdout).toBe(`${early} ${type} - "early"\n${late.id} ${type} - "late"\n${after} ${type} - "after"\n`);
+    } finally {
+      child.kill('SIGINT');
+    }
+  });
+});
+
+interface StreamSeen {
+  ids: string[];
+  lastId: string | undefined;
+  ready: boolean;
+}
+
+/** Reads an SSE stream until `done(seen)` (or 15 s), then closes it. */
+async function readStream(url: string, headers: Record<string, string>, done: (seen: StreamSeen) => boolean): Promise<StreamSeen> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 15_000);
+  const seen: StreamSeen = { ids: [], lastId: undefined, ready: false };
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+        if (field('id') !== undefined) seen.lastId = field('id');
+        if (field('event') === 'events') seen.ids.push(...(JSON.parse(field('data')!) as Array<{ id: string }>).map((e) => e.id));
+        if (field('event') === 'ready') seen.ready = true;
+      }
+      if (done(seen)) break;
+    }
+  } catch (error) {
+    if (!abort.signal.aborted) throw error;
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+  return seen;
+}
