@@ -4,6 +4,7 @@ import { AuthModule } from '@infrabox/auth';
 import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
+import { ObservabilityModule } from '@infrabox/observability';
 import { StorageModule } from '@infrabox/storage';
 import { AuthApiModule } from './auth/auth.module';
 import { BuildsModule } from './builds/builds.module';
@@ -13,15 +14,13 @@ import { JobDataModule } from './job-data/job-data.module';
 import { PeerModule } from './peer/peer.module';
 import { SourcesModule } from './sources/sources.module';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
-import { HealthController } from './health/health.controller';
 
 @Module({})
 export class ApiModule {
   static forConfig(config: InstallConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule, EventsApiModule],
-      controllers: [HealthController],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), ObservabilityModule.forApp({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule, EventsApiModule],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { runApp } from '@infrabox/app-runtime';
 import { ApiModule } from './api.module';
 
-runApp({ name: 'api', module: (config) => ApiModule.forConfig(config), http: true }).catch((error: Error) => {
+runApp({ name: 'api', module: (config) => ApiModule.forConfig(config), servesApi: true }).catch((error: Error) => {
   process.stderr.write(`infrabox api: ${error.stack ?? error.message}\n`);
   process.exit(1);
 });

@@ -5,6 +5,7 @@ import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
 import { JobsModule } from '@infrabox/jobs';
+import { ObservabilityModule } from '@infrabox/observability';
 import { StorageModule } from '@infrabox/storage';
 import { DEFAULT_FORWARDER_OPTIONS, FORWARDER_OPTIONS, ForwarderOptions } from './forwarder.options';
 import { SourceTransferService } from './sources/source-transfer.service';
@@ -22,6 +23,7 @@ export class OutputForwarderModule {
         InstallConfigModule.forRoot(config),
         DatabaseModule,
         EventsModule.forRoot({ app: 'output-forwarder' }),
+        ObservabilityModule.forApp({ app: 'output-forwarder' }),
         ClustersModule,
         JobsModule,
         StorageModule,

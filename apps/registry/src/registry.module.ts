@@ -3,6 +3,7 @@ import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { ClustersModule } from '@infrabox/clusters';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
+import { ObservabilityModule } from '@infrabox/observability';
 import { LivenessService } from './liveness/liveness.service';
 import { ReachabilityService } from './reachability/reachability.service';
 import { RegistrationService } from './registration/registration.service';
@@ -14,7 +15,7 @@ export class RegistryModule {
   static forConfig(config: InstallConfig, options: Partial<RegistryOptions> = {}): DynamicModule {
     return {
       module: RegistryModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'registry' }), ClustersModule],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'registry' }), ObservabilityModule.forApp({ app: 'registry' }), ClustersModule],
       providers: [
         { provide: REGISTRY_OPTIONS, useValue: { ...DEFAULT_REGISTRY_OPTIONS, ...options } },
         RegistrationService,

@@ -4,6 +4,7 @@ import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
 import { JobsModule } from '@infrabox/jobs';
+import { ObservabilityModule } from '@infrabox/observability';
 import { StorageModule } from '@infrabox/storage';
 import { ExecutionHandlers } from './execution/execution.handlers';
 import { JOB_EXECUTOR, JobExecutor } from './execution/job-executor';
@@ -20,7 +21,7 @@ export class SchedulerModule {
   static forConfig(config: InstallConfig, overrides: Partial<SchedulerOptions> = {}, executor: Type<JobExecutor> = ProcessExecutor): DynamicModule {
     return {
       module: SchedulerModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'scheduler' }), ClustersModule, JobsModule, StorageModule],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'scheduler' }), ObservabilityModule.forApp({ app: 'scheduler' }), ClustersModule, JobsModule, StorageModule],
       controllers: [PlacementHandlers, ExecutionHandlers],
       providers: [
         { provide: SCHEDULER_OPTIONS, useValue: { ...defaultSchedulerOptions(config), ...overrides } },

@@ -36,7 +36,8 @@ Runs the ${app} app of one InfraBox installation (cluster).
 
 Options:
   -c, --config FILE  install configuration (YAML); default: $INFRABOX_CONFIG, else none
-      --port N       HTTP port; default: the port of the config's \`host\` (api)
+      --port N       HTTP port; default: the port of the config's \`host\` for the api,
+                     an ephemeral port (logged) for the other apps
   -h, --help         show this help
 
 With no configuration the app uses an embedded PostgreSQL (started or joined under

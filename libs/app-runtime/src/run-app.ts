@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { ConsoleLogger, DynamicModule, INestApplication, LogLevel, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, InstallConfig, LOG_LEVELS, loadInstallConfig } from '@infrabox/config';
@@ -9,14 +10,18 @@ export interface AppDefinition {
   name: string;
   /** Builds the root module from the validated install configuration. */
   module: (config: InstallConfig) => Type<unknown> | DynamicModule;
-  /** Only the api serves HTTP on the port of `host`. */
-  http: boolean;
+  /**
+   * The api listens on the port of the config's `host` unless `--port` says otherwise; the other
+   * apps serve only health and metrics, on `--port` or else an ephemeral port (logged), so that
+   * several installations run side by side on one machine.
+   */
+  servesApi: boolean;
 }
 
 /**
  * Starts one app: validate the config once (exit 2 with one line per problem), build the Nest
- * app, connect the PostgreSQL event transport, serve HTTP when the app has any, and shut down
- * cleanly on SIGTERM/SIGINT.
+ * app, connect the PostgreSQL event transport, serve HTTP (every app has /health/live,
+ * /health/ready and /metrics), and shut down cleanly on SIGTERM/SIGINT.
  */
 export async function runApp(definition: AppDefinition, argv = process.argv.slice(2)): Promise<INestApplication | undefined> {
   let args: ReturnType<typeof parseAppArguments>;
@@ -50,13 +55,9 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
   app.enableShutdownHooks();
   app.connectMicroservice({ strategy: app.get(PgEventServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
-  if (definition.http) {
-    const port = args.port ?? config.listenPort;
-    await app.listen(port, '0.0.0.0');
-    logger.log(`listening on port ${port} as ${config.apiUrl}`);
-  } else {
-    await app.init();
-  }
+  await app.listen(args.port ?? (definition.servesApi ? config.listenPort : 0), '0.0.0.0');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  logger.log(definition.servesApi ? `listening on port ${port} as ${config.apiUrl}` : `listening on port ${port} (health, metrics)`);
   logger.log(`${definition.name} of cluster '${config.cluster.name}' is running`);
   return app;
 }

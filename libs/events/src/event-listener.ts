@@ -19,6 +19,7 @@ export class EventListener {
     private readonly onConnected: () => void,
     onNotification: (notification: Notification) => void,
     private readonly onError: (error: Error) => void,
+    onDisconnected: () => void = () => undefined,
   ) {
     this.subscriber = createSubscriber(
       { connectionString: url, keepAlive: true, application_name: applicationName },
@@ -39,6 +40,8 @@ export class EventListener {
     );
     this.subscriber.events.on('connected', () => this.onConnected());
     this.subscriber.events.on('error', (error) => this.onError(error));
+    // pg-listen emits `reconnect` on each attempt after losing its connection, `connected` once back.
+    this.subscriber.events.on('reconnect', () => onDisconnected());
     this.subscriber.events.on('notification', (notification) => onNotification(notification));
   }
 

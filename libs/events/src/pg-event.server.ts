@@ -97,6 +97,10 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
         this.connected = false;
         this.log.error(`listener connection: ${error.message}`);
       },
+      () => {
+        if (this.connected) this.log.warn('listener connection lost; reconnecting');
+        this.connected = false;
+      },
     );
     await this.listener.connect([...this.subscriptions.keys()]);
     const poll = this.options.pollIntervalMs ?? 1_000;
