@@ -1,0 +1,160 @@
+{{/* The four apps of an installation; each gets its own Deployment. */}}
+{{- define "infrabox.apps" -}}
+api registry scheduler output-forwarder
+{{- end -}}
+
+{{- define "infrabox.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Release name, prefixed with the chart name unless it already contains it; leaves room for "-output-forwarder". */}}
+{{- define "infrabox.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 46 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 46 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "infrabox.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "infrabox.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "infrabox.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "infrabox.labels" -}}
+helm.sh/chart: {{ include "infrabox.chart" . }}
+{{ include "infrabox.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: infrabox
+{{- end -}}
+
+{{- define "infrabox.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "infrabox.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "infrabox.secretName" -}}
+{{- default (printf "%s-secrets" (include "infrabox.fullname" .)) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{- define "infrabox.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* A copy of a mapping without the given keys and without empty-string or null values. */}}
+{{- define "infrabox.compact" -}}
+{{- $out := dict -}}
+{{- range $key, $value := .map -}}
+{{- if and (not (has $key $.drop)) (not (kindIs "invalid" $value)) (not (and (kindIs "string" $value) (eq $value ""))) -}}
+{{- $_ := set $out $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* Fails the render on values the apps cannot run with in Kubernetes. */}}
+{{- define "infrabox.validate" -}}
+{{- if not .Values.host -}}
+{{- fail "host: required (this cluster's API root, reachable by every other cluster)" -}}
+{{- end -}}
+{{- if not .Values.database.postgres.enabled -}}
+{{- fail "database.postgres.enabled: must be true (all replicas and clusters share one PostgreSQL)" -}}
+{{- end -}}
+{{- range $field := list "host" "db" "username" -}}
+{{- if not (get $.Values.database.postgres $field) -}}
+{{- fail (printf "database.postgres.%s: required" $field) -}}
+{{- end -}}
+{{- end -}}
+{{- $enabled := list -}}
+{{- range $backend := list "s3" "gcs" -}}
+{{- if (get $.Values.storage $backend | default dict).enabled -}}
+{{- $enabled = append $enabled $backend -}}
+{{- end -}}
+{{- end -}}
+{{- if ne (len $enabled) 1 -}}
+{{- fail (printf "storage: exactly one of s3 and gcs must be enabled, found %d (pods do not share a local folder)" (len $enabled)) -}}
+{{- end -}}
+{{- range $name, $_ := .Values.replicas -}}
+{{- if not (has $name (splitList " " (include "infrabox.apps" $))) -}}
+{{- fail (printf "replicas.%s: unknown app (expected api, registry, scheduler or output-forwarder)" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The install configuration without secrets: the values' host, cluster, database and storage,
+plus extraConfig. Secret fields come from the Secret through env vars (see infrabox.secretEnv).
+*/}}
+{{- define "infrabox.config" -}}
+{{- include "infrabox.validate" . -}}
+{{- $config := dict "host" .Values.host -}}
+{{- $cluster := include "infrabox.compact" (dict "map" (.Values.cluster | default dict) "drop" list) | fromYaml -}}
+{{- if $cluster -}}
+{{- $_ := set $config "cluster" $cluster -}}
+{{- end -}}
+{{- $postgres := include "infrabox.compact" (dict "map" .Values.database.postgres "drop" (list "password")) | fromYaml -}}
+{{- $_ := set $config "database" (dict "postgres" $postgres) -}}
+{{- $storage := dict -}}
+{{- if .Values.storage.s3.enabled -}}
+{{- $_ := set $storage "s3" (include "infrabox.compact" (dict "map" .Values.storage.s3 "drop" (list "access_key_id" "secret_access_key")) | fromYaml) -}}
+{{- else -}}
+{{- $_ := set $storage "gcs" (include "infrabox.compact" (dict "map" .Values.storage.gcs "drop" (list "service_account")) | fromYaml) -}}
+{{- end -}}
+{{- $_ := set $config "storage" $storage -}}
+{{- toYaml (mergeOverwrite $config (deepCopy (.Values.extraConfig | default dict))) -}}
+{{- end -}}
+
+{{/*
+Secret values set in the values (used when the chart creates the Secret): env var → [key, value].
+The env var names are the ones libs/config reads to replace a secret of the YAML.
+*/}}
+{{- define "infrabox.secretEntries" -}}
+{{- $keys := .Values.secrets.keys -}}
+{{- $entries := dict -}}
+{{- $_ := set $entries "INFRABOX_DATABASE_PASSWORD" (list $keys.databasePassword .Values.database.postgres.password false) -}}
+{{- if .Values.storage.s3.enabled -}}
+{{- $_ := set $entries "INFRABOX_STORAGE_S3_ACCESS_KEY_ID" (list $keys.s3AccessKeyId .Values.storage.s3.access_key_id true) -}}
+{{- $_ := set $entries "INFRABOX_STORAGE_S3_SECRET_ACCESS_KEY" (list $keys.s3SecretAccessKey .Values.storage.s3.secret_access_key true) -}}
+{{- end -}}
+{{- if .Values.storage.gcs.enabled -}}
+{{- $_ := set $entries "INFRABOX_STORAGE_GCS_SERVICE_ACCOUNT" (list $keys.gcsServiceAccount .Values.storage.gcs.service_account true) -}}
+{{- end -}}
+{{- toYaml $entries -}}
+{{- end -}}
+
+{{/* env entries reading every secret from the Secret (secretKeyRef), never from plain values. */}}
+{{- define "infrabox.secretEnv" -}}
+{{- $secretName := include "infrabox.secretName" . -}}
+{{- $existing := .Values.secrets.existingSecret -}}
+{{- range $envName, $entry := include "infrabox.secretEntries" . | fromYaml -}}
+{{- $key := index $entry 0 -}}
+{{- $value := index $entry 1 -}}
+{{- if or $existing $value }}
+- name: {{ $envName }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secretName }}
+      key: {{ $key }}
+      {{- if and $existing (index $entry 2) }}
+      optional: true
+      {{- end }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The apps' env: log level, then the secrets. */}}
+{{- define "infrabox.env" -}}
+{{- with .Values.logLevel }}
+- name: INFRABOX_LOG_LEVEL
+  value: {{ . | quote }}
+{{- end }}
+{{- include "infrabox.secretEnv" . }}
+{{- end -}}
