@@ -38,7 +38,13 @@ export async function freePort(): Promise<number> {
 
 export async function startCluster(
   spec: ClusterSpec,
-  options: { registry: Partial<RegistryOptions>; schedulers?: number; forwarder?: boolean },
+  options: {
+    registry: Partial<RegistryOptions>;
+    schedulers?: number;
+    forwarder?: boolean;
+    /** The config's `ha:` section (timings in seconds). */
+    ha?: { leaseSeconds?: number; shutdownGraceSeconds?: number };
+  },
 ): Promise<RunningCluster> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), `infrabox-${spec.name}-`));
@@ -46,7 +52,7 @@ export async function startCluster(
   const configFile = path.join(dir, 'config.yaml');
   const labels = spec.labels?.length ? `\n  labels: ${spec.labels.join(',')}` : '';
   const storage = spec.storage?.(dir) ?? `  local:\n    enabled: true\n    path: ${dir}/storage\n`;
-  await writeFile(configFile, `host: ${apiUrl}\ncluster:\n  name: ${spec.name}${labels}\nstorage:\n${storage}`);
+  await writeFile(configFile, `host: ${apiUrl}\ncluster:\n  name: ${spec.name}${labels}\nstorage:\n${storage}${haSection(options.ha)}`);
 
   const processes = [
     new TestProcess('apps/api/src/main.js', ['--config', configFile]),
@@ -66,6 +72,16 @@ export async function startCluster(
     await Promise.all(processes.map((p) => p.exited));
   };
   return { name: spec.name, apiUrl, configFile, processes, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}
+
+/** The config's `ha:` section, or nothing for the defaults. */
+export function haSection(ha?: { leaseSeconds?: number; shutdownGraceSeconds?: number }): string {
+  if (!ha) return '';
+  const lines = [
+    ...(ha.leaseSeconds === undefined ? [] : [`  lease_seconds: ${ha.leaseSeconds}`]),
+    ...(ha.shutdownGraceSeconds === undefined ? [] : [`  shutdown_grace_seconds: ${ha.shutdownGraceSeconds}`]),
+  ];
+  return `ha:\n${lines.join('\n')}\n`;
 }
 
 export async function api<T>(baseUrl: string, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {

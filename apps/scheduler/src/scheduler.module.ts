@@ -13,6 +13,8 @@ import { JobFilesService } from './job-files/job-files.service';
 import { ProcessExecutor } from './execution/process.executor';
 import { PlacementHandlers } from './placement/placement.handlers';
 import { PlacementService } from './placement/placement.service';
+import { OrphanRecovery } from './recovery/orphan-recovery.service';
+import { RunnerLease } from './recovery/runner-lease.service';
 import { defaultSchedulerOptions, SCHEDULER_OPTIONS, SchedulerOptions } from './scheduler.options';
 
 @Module({})
@@ -29,6 +31,8 @@ export class SchedulerModule {
         PlacementService,
         JobRunner,
         JobFilesService,
+        RunnerLease,
+        OrphanRecovery,
       ],
     };
   }

@@ -52,7 +52,7 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
     timestamp: true,
   });
   const app = await NestFactory.create(definition.module(config), { logger, abortOnError: false });
-  app.enableShutdownHooks();
+  stopOnSignals(app, logger);
   app.connectMicroservice({ strategy: app.get(PgEventServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   await app.listen(args.port ?? (definition.servesApi ? config.listenPort : 0), '0.0.0.0');
@@ -60,4 +60,32 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
   logger.log(definition.servesApi ? `listening on port ${port} as ${config.apiUrl}` : `listening on port ${port} (health, metrics)`);
   logger.log(`${definition.name} of cluster '${config.cluster.name}' is running`);
   return app;
+}
+
+/**
+ * SIGTERM/SIGINT close the app gracefully — each part hands back or finishes what it holds (see
+ * the shutdown hooks: JobRunner, TransferHandlers, the leader duties) — and then exit 0. A second
+ * signal while closing exits at once (status 1): nothing is lost, replicas recover what it held.
+ */
+function stopOnSignals(app: INestApplication, logger: ConsoleLogger): void {
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) {
+      logger.warn(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    closing = true;
+    logger.log(`${signal}: shutting down`);
+    app.close().then(
+      () => {
+        logger.log('stopped');
+        process.exit(0);
+      },
+      (error: Error) => {
+        logger.error(`shutdown failed: ${error.stack ?? error.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, onSignal);
 }

@@ -7,9 +7,12 @@ export {
 } from './install-config.loader';
 export { INSTALL_CONFIG, InjectInstallConfig, InstallConfigModule } from './install-config.module';
 export {
+  DEFAULT_HA,
+  haOf,
   LOG_LEVELS,
   type ClusterConfig,
   type DatabaseConfig,
+  type HaConfig,
   type InstallConfig,
   type KubernetesExecutorConfig,
   type SchedulerConfig,

@@ -103,9 +103,19 @@ describe('loadInstallConfig', () => {
       cluster: { name: 'master', labels: [], isMaster: true },
       database: { kind: 'embedded', dataDir: '/srv/infrabox/.infrabox/postgres', port: 54329 },
       storage: { kind: 'local', path: '/srv/infrabox/.infrabox/storage' },
+      ha: { leaseMs: 15_000, shutdownGraceMs: 30_000 },
       logLevel: 'log',
       scheduler: { executor: 'process' },
     });
+  });
+
+  it('reads the ha section (seconds, fractions allowed) and names bad values', () => {
+    expect(parse('host: x\nha:\n  lease_seconds: 2.5\n  shutdown_grace_seconds: 4\n').ha).toEqual({ leaseMs: 2_500, shutdownGraceMs: 4_000 });
+    expect(problemsOf('host: x\nha:\n  lease_seconds: 0\n  shutdown_grace_seconds: soon\n  leader: 1\n')).toEqual([
+      'ha.lease_seconds: expected a number of seconds above 0 and at most 3600, got 0',
+      'ha.shutdown_grace_seconds: expected a number of seconds above 0 and at most 86400, got "soon"',
+      'ha.leader: unknown field',
+    ]);
   });
 
   it('reads the file given as option, relative to cwd', () => {

@@ -13,6 +13,7 @@ import {
   StorageConfig,
   DatabaseConfig,
   SchedulerConfig,
+  DEFAULT_HA,
 } from './install-config.schema';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -97,7 +98,7 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
 
-  const { host, api, cluster, database, storage, scheduler } = parsed.data;
+  const { host, api, cluster, database, storage, scheduler, ha } = parsed.data;
   const name = cluster?.name ?? 'master';
   return deepFreeze<InstallConfig>({
     apiUrl: host.apiUrl,
@@ -105,6 +106,10 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
     cluster: { name, labels: cluster?.labels ?? [], isMaster: name === 'master' },
     database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : toDatabase(database, cwd),
     storage: toStorage(storage, cwd),
+    ha: {
+      leaseMs: ha?.lease_seconds === undefined ? DEFAULT_HA.leaseMs : Math.round(ha.lease_seconds * 1000),
+      shutdownGraceMs: ha?.shutdown_grace_seconds === undefined ? DEFAULT_HA.shutdownGraceMs : Math.round(ha.shutdown_grace_seconds * 1000),
+    },
     logLevel: logLevel as LogLevel,
     scheduler: toScheduler(scheduler, host.apiUrl, cwd),
   });

@@ -57,6 +57,24 @@ export interface KubernetesExecutorConfig {
   readonly ttlSecondsAfterFinished: number;
 }
 
+/** Replicas of the apps of one cluster: how long a dead one goes unnoticed, how long a stopping one may take. */
+export interface HaConfig {
+  /**
+   * A scheduler whose heartbeat is older than this is dead (its running jobs end in error), and a
+   * leader's duty (orphan recovery, reachability probes) is taken over within this time.
+   */
+  readonly leaseMs: number;
+  /** On SIGTERM, running jobs and transfers get this long to finish before they are stopped. */
+  readonly shutdownGraceMs: number;
+}
+
+export const DEFAULT_HA: HaConfig = Object.freeze({ leaseMs: 15_000, shutdownGraceMs: 30_000 });
+
+/** The config's replica timings, the defaults where it has none. */
+export function haOf(config: { ha?: HaConfig }): HaConfig {
+  return config.ha ?? DEFAULT_HA;
+}
+
 export type InstallConfig = Readonly<{
   /** Normalized API root of this cluster, e.g. `https://master.example.com` (no trailing slash). */
   apiUrl: string;
@@ -64,6 +82,8 @@ export type InstallConfig = Readonly<{
   cluster: ClusterConfig;
   database: DatabaseConfig;
   storage: StorageConfig;
+  /** The loader always sets it; configs built in code may leave it out (= DEFAULT_HA): read it through haOf(). */
+  ha?: HaConfig;
   logLevel: LogLevel;
   /** The loader always sets it; configs built in code may leave it out (= the process executor). */
   scheduler?: SchedulerConfig;
@@ -302,6 +322,15 @@ const scheduler = z
     }
   }, whenMapping);
 
+const seconds = (max: number) =>
+  z.unknown().transform((value, ctx): number => {
+    if (typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= max) return value;
+    ctx.addIssue({ code: 'custom', message: `expected a number of seconds above 0 and at most ${max}, got ${describeValue(value)}` });
+    return z.NEVER;
+  });
+
+const ha = z.strictObject({ lease_seconds: seconds(3600).optional(), shutdown_grace_seconds: seconds(86_400).optional() });
+
 export const rawInstallConfigSchema = z.strictObject({
   host: host,
   api: z.strictObject({ port: port.optional() }).nullish(),
@@ -309,6 +338,7 @@ export const rawInstallConfigSchema = z.strictObject({
   database: database.nullish(),
   storage: storage.nullish(),
   scheduler: scheduler.nullish(),
+  ha: ha.nullish(),
 });
 
 export type RawInstallConfig = z.output<typeof rawInstallConfigSchema>;

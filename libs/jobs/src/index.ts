@@ -13,3 +13,5 @@ export type { JobOutput } from './job-output.repository';
 export { BuildSourceRepository, sourceKey, uploadKey } from './build-source.repository';
 export type { BuildSource } from './build-source.repository';
 export { CopyRecorder } from './copy-recorder.service';
+export { SchedulerRunnerRepository } from './scheduler-runner.repository';
+export type { SchedulerRunner } from './scheduler-runner.repository';

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '@infrabox/database';
-import { PgEventClient } from '@infrabox/events';
-import { JOB_FINISHED, JOB_STARTED, JobFinishedEvent, JobStartedEvent } from './job.events';
+import { forCluster, PgEventClient } from '@infrabox/events';
+import { JOB_FINISHED, JOB_PLACED, JOB_STARTED, JobFinishedEvent, JobPlacedEvent, JobStartedEvent } from './job.events';
 import { JobOutput, JobOutputRepository } from './job-output.repository';
 import { JobRepository, TransitionFields } from './job.repository';
 import { FinalJobState, Job, JobState } from './job.types';
 
 type TransitionRequest =
-  | { kind: 'start'; jobId: string; cluster: string }
+  | { kind: 'start'; jobId: string; cluster: string; runnerId: string | null }
   | { kind: 'end'; jobId: string; from: readonly JobState[]; state: FinalJobState; fields: TransitionFields; output?: JobOutput };
 
 interface Queued {
@@ -40,9 +40,25 @@ export class JobTransitions {
     private readonly events: PgEventClient,
   ) {}
 
-  /** Claims a queued job and marks it running on `cluster`; null if someone else got it first. */
-  start(jobId: string, cluster: string): Promise<Job | null> {
-    return this.submit({ kind: 'start', jobId, cluster });
+  /**
+   * Claims a queued job and marks it running on `cluster`, held by `runnerId` (the scheduler
+   * process, see SchedulerRunnerRepository); null if someone else got it first.
+   */
+  start(jobId: string, cluster: string, runnerId: string | null = null): Promise<Job | null> {
+    return this.submit({ kind: 'start', jobId, cluster, runnerId });
+  }
+
+  /**
+   * Hands jobs a runner claimed but never launched back to the queue, announcing each with
+   * `job.placed` on its cluster so that another scheduler there takes it at once.
+   */
+  async requeue(jobIds: readonly string[], runnerId: string): Promise<Job[]> {
+    return this.db.transaction(async () => {
+      const jobs = await this.jobs.requeueMany(jobIds, runnerId);
+      const events: JobPlacedEvent[] = jobs.map((job) => ({ jobId: job.id, buildId: job.buildId, cluster: job.cluster! }));
+      if (events.length > 0) await this.events.emitBatch(JOB_PLACED, events.map((event) => forCluster(event.cluster, event)));
+      return jobs;
+    });
   }
 
   /** Ends a job; `output` (its stored output folder) is recorded in the same transaction. */
@@ -80,7 +96,9 @@ export class JobTransitions {
     const starts = requests.filter((r) => r.kind === 'start');
     const ends = requests.filter((r) => r.kind === 'end');
     const started: Job[] = [];
-    for (const [cluster, ids] of groupBy(starts, (r) => r.cluster)) started.push(...(await this.jobs.startMany(ids.map((r) => r.jobId), cluster)));
+    for (const group of groupBy(starts, (r) => `${r.cluster}\u0000${r.runnerId ?? ''}`).values()) {
+      started.push(...(await this.jobs.startMany(group.map((r) => r.jobId), group[0].cluster, group[0].runnerId)));
+    }
     const ended = ends.length > 0 ? await this.jobs.endMany(ends.map((r) => ({ jobId: r.jobId, from: r.from, state: r.state, ...r.fields }))) : [];
 
     const outputOf = new Map(ends.filter((r) => r.output).map((r) => [r.jobId, r.output!]));

@@ -223,15 +223,40 @@ export class JobRepository {
    * Claims queued jobs placed on `cluster` and marks them running, in one statement; returns the
    * ones it got (not those another replica took, re-homed elsewhere, or aborted meanwhile).
    */
-  async startMany(jobIds: readonly string[], cluster: string): Promise<Job[]> {
+  async startMany(jobIds: readonly string[], cluster: string, runnerId: string | null = null): Promise<Job[]> {
     const rows = await this.db.query<JobRow>(
-      `UPDATE job SET state = 'running', message = NULL, started_at = now()
+      `UPDATE job SET state = 'running', message = NULL, started_at = now(), runner_id = $3
         WHERE id = ANY($1::uuid[]) AND state = 'queued' AND cluster_name = $2
         RETURNING ${COLUMNS}`,
-      [jobIds, cluster],
+      [jobIds, cluster, runnerId],
       'job_start_many',
     );
     return rows.map(toJob);
+  }
+
+  /**
+   * Gives jobs a runner claimed but never launched back to the queue (a stopping scheduler);
+   * only jobs still running under that runner move. Returns the ones it moved.
+   */
+  async requeueMany(jobIds: readonly string[], runnerId: string): Promise<Job[]> {
+    if (jobIds.length === 0) return [];
+    const rows = await this.db.query<JobRow>(
+      `UPDATE job SET state = 'queued', started_at = NULL, runner_id = NULL
+        WHERE id = ANY($1::uuid[]) AND state = 'running' AND runner_id = $2
+        RETURNING ${COLUMNS}`,
+      [jobIds, runnerId],
+    );
+    return rows.map(toJob);
+  }
+
+  /** Ids of the jobs the given runners hold (scheduled or running), locked until the transaction ends. */
+  async lockActiveOfRunners(runnerIds: readonly string[]): Promise<Array<{ id: string; runnerId: string }>> {
+    if (runnerIds.length === 0) return [];
+    const rows = await this.db.query<{ id: string; runner_id: string }>(
+      `SELECT id, runner_id FROM job WHERE runner_id = ANY($1::text[]) AND state IN ('scheduled', 'running') ORDER BY id FOR UPDATE`,
+      [runnerIds],
+    );
+    return rows.map((r) => ({ id: r.id, runnerId: r.runner_id }));
   }
 
   /**

@@ -7,10 +7,11 @@ import { JobOutputRepository } from './job-output.repository';
 import { JobRepository } from './job.repository';
 import { JobTransitions } from './job-transitions.service';
 import { ProjectRepository } from './project.repository';
+import { SchedulerRunnerRepository } from './scheduler-runner.repository';
 
 @Global()
 @Module({
-  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, CopyRecorder],
-  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, CopyRecorder],
+  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, CopyRecorder, SchedulerRunnerRepository],
+  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, CopyRecorder, SchedulerRunnerRepository],
 })
 export class JobsModule {}

@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
 import {
@@ -19,6 +19,7 @@ import {
 } from '@infrabox/jobs';
 import { SCHEDULER_OPTIONS, SchedulerOptions } from '../scheduler.options';
 import { JobFilesService } from '../job-files/job-files.service';
+import { RunnerLease } from '../recovery/runner-lease.service';
 import { ConsoleWriter } from './console-writer';
 import { judgeDependencies } from './dependency-gate';
 import { JOB_EXECUTOR, JobExecutor } from './job-executor';
@@ -35,7 +36,7 @@ const DECISION_BATCH = 64;
  * state, so of several scheduler replicas exactly one moves a job, and its event commits with it.
  */
 @Injectable()
-export class JobRunner implements OnApplicationShutdown {
+export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
   private readonly logger: Logger;
   private readonly running = new Map<string, AbortController>();
   private readonly cluster: string;
@@ -48,6 +49,11 @@ export class JobRunner implements OnApplicationShutdown {
   private pumping = false;
   /** Ready jobs left queued for want of a slot, in arrival order; a freed slot takes the first. */
   private readonly waitingForSlot = new Map<string, JobWithParents>();
+  /** Jobs whose command was handed to the executor: from then on a job may have run. */
+  private readonly launched = new Set<string>();
+  /** Set on shutdown: nothing new is decided or launched, claims not yet launched go back to the queue. */
+  private stopping = false;
+  private readonly shutdownGraceMs: number;
 
   constructor(
     private readonly db: Database,
@@ -56,11 +62,13 @@ export class JobRunner implements OnApplicationShutdown {
     private readonly consoles: JobConsoleRepository,
     private readonly files: JobFilesService,
     private readonly events: PgEventClient,
+    private readonly lease: RunnerLease,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
     @Inject(SCHEDULER_OPTIONS) private readonly options: SchedulerOptions,
     @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
   ) {
     this.cluster = config.cluster.name;
+    this.shutdownGraceMs = haOf(config).shutdownGraceMs;
     this.logger = new Logger(`scheduler@${this.cluster}`);
   }
 
@@ -70,17 +78,20 @@ export class JobRunner implements OnApplicationShutdown {
    * sweep finds them.
    */
   enqueue(jobIds: Iterable<string>): void {
+    if (this.stopping) return;
     for (const id of jobIds) if (!this.pending.has(id)) this.pending.set(id, null);
     this.pump();
   }
 
   enqueueFound(found: Iterable<JobWithParents>): void {
+    if (this.stopping) return;
     for (const item of found) this.pending.set(item.job.id, item);
     this.pump();
   }
 
   /** Considers every queued job of this cluster whose parents have all ended. */
   async considerDecidable(): Promise<void> {
+    if (this.stopping) return;
     this.enqueue((await this.jobs.findDecidableOn(this.cluster)).map((job) => job.id));
   }
 
@@ -94,11 +105,27 @@ export class JobRunner implements OnApplicationShutdown {
     if (job && job.cluster === this.cluster) await this.transitions.end(job.id, ['queued'], 'killed', { message: 'aborted' });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** First step of a shutdown (before the event transport closes): take nothing new. */
+  onModuleDestroy(): void {
+    this.stopping = true;
     this.pending.clear();
     this.waitingForSlot.clear();
+  }
+
+  /**
+   * Graceful stop: jobs claimed but not launched go back to the queue (each at its launch
+   * point); launched jobs get the grace period to finish, then are stopped and end in `error`.
+   * The runner's row goes last, once this process holds no job.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    this.onModuleDestroy();
+    const deadline = Date.now() + this.shutdownGraceMs;
+    if (this.running.size > 0) this.logger.log(`stopping: ${this.launched.size} running job(s) get ${this.shutdownGraceMs / 1000} s to finish`);
+    while ((this.running.size > 0 || this.pumping) && Date.now() < deadline) await sleep(50);
+    if (this.running.size > 0) this.logger.warn(`stopping: ${this.running.size} job(s) still running after the grace period are stopped`);
     for (const controller of this.running.values()) controller.abort('shutdown' satisfies AbortReason);
-    while (this.running.size > 0 || this.pumping) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (this.running.size > 0 || this.pumping) await sleep(50);
+    await this.lease.release();
   }
 
   /**
@@ -155,6 +182,7 @@ export class JobRunner implements OnApplicationShutdown {
 
   /** Wait, skip, finish (a `wait` job) or start. */
   private async decide(found: JobWithParents | null): Promise<void> {
+    if (this.stopping) return;
     if (!found || found.job.state !== 'queued' || found.job.cluster !== this.cluster) return;
     if (this.running.has(found.job.id)) return; // this process holds it already
     const { job, parents } = found;
@@ -178,7 +206,7 @@ export class JobRunner implements OnApplicationShutdown {
     }
     const controller = new AbortController();
     this.running.set(job.id, controller); // hold the slot while claiming
-    const started = await this.transitions.start(job.id, this.cluster).catch((error: Error) => {
+    const started = await this.transitions.start(job.id, this.cluster, this.lease.id).catch((error: Error) => {
       this.running.delete(job.id);
       throw error;
     });
@@ -194,6 +222,11 @@ export class JobRunner implements OnApplicationShutdown {
     const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), timeoutSeconds * 1000);
     try {
       const dirs = await this.prepareFolders(job, parents, hasSource);
+      if (this.stopping) {
+        await this.handBack(job);
+        return;
+      }
+      this.launched.add(job.id); // synchronously with the check above: a stop either sees it launched or hands it back
       const console = new ConsoleWriter((text) => this.storeConsole(job.id, text));
       const result = await this.executor.run(job, {
         ...dirs,
@@ -223,8 +256,15 @@ export class JobRunner implements OnApplicationShutdown {
     } finally {
       clearTimeout(timer);
       this.running.delete(job.id);
+      this.launched.delete(job.id);
       this.refillFromWaiting();
     }
+  }
+
+  /** A claimed job this stopping process never launched: back to the queue, for another scheduler. */
+  private async handBack(job: Job): Promise<void> {
+    const [requeued] = await this.transitions.requeue([job.id], this.lease.id);
+    if (requeued) this.logger.log(`job ${job.id} '${job.name}' handed back to the queue (scheduler stopping)`);
   }
 
   private async prepareFolders(job: Job, parents: ParentLink[], hasSource: boolean) {
@@ -257,4 +297,8 @@ function outcome(
   if (error) return ['error', { message: error }];
   if (exitCode === 0) return ['finished', { exitCode }];
   return ['failure', { message: `exit code ${exitCode}`, exitCode }];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

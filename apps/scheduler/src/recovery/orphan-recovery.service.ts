@@ -1,0 +1,86 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { LeaderDuty } from '@infrabox/app-runtime';
+import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { Database } from '@infrabox/database';
+import { JobRepository, JobTransitions, SchedulerRunner, SchedulerRunnerRepository } from '@infrabox/jobs';
+
+export interface RecoveredJob {
+  jobId: string;
+  runnerId: string;
+}
+
+/**
+ * Ends the jobs of schedulers that died. One scheduler per cluster leads it (LeaderDuty); every
+ * tick it takes the runners of its cluster (and of clusters reported lost) whose heartbeat is
+ * older than their lease, and ends each job they held (`scheduled` or `running`) in `error`,
+ * naming the lost runner. Such a job is never run again: it may have started, and a job must
+ * not run twice. Jobs the dead process had only read, or waited to start, are still `queued`
+ * in the database (a claim and a start are one conditional UPDATE) and other schedulers take them.
+ */
+@Injectable()
+export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger: Logger;
+  private readonly duty: LeaderDuty;
+  private readonly cluster: string;
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly db: Database,
+    private readonly runners: SchedulerRunnerRepository,
+    private readonly jobs: JobRepository,
+    private readonly transitions: JobTransitions,
+    @Inject(INSTALL_CONFIG) config: InstallConfig,
+  ) {
+    this.cluster = config.cluster.name;
+    this.leaseMs = haOf(config).leaseMs;
+    this.logger = new Logger(`scheduler@${this.cluster}`);
+    this.duty = new LeaderDuty({
+      name: `orphan recovery of cluster '${this.cluster}'`,
+      databaseUrl: db.url,
+      intervalMs: Math.max(100, Math.floor(this.leaseMs / 4)),
+      applicationName: `infrabox scheduler@${this.cluster} recovery leader`,
+      work: () => this.recover(),
+      logger: this.logger,
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.duty.isLeader;
+  }
+
+  onApplicationBootstrap(): void {
+    this.duty.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.duty.stop();
+  }
+
+  /** Ends the jobs of dead runners in error, with their events, in one transaction; returns them. */
+  async recover(): Promise<RecoveredJob[]> {
+    const { dead, ended } = await this.db.transaction(async () => {
+      const dead = await this.runners.takeDead(this.cluster);
+      if (dead.length === 0) return { dead, ended: [] };
+      const held = await this.jobs.lockActiveOfRunners(dead.map((r) => r.id));
+      const byId = new Map(dead.map((r) => [r.id, r]));
+      const ended: RecoveredJob[] = [];
+      for (const { id, runnerId } of held) {
+        const job = await this.transitions.end(id, ['scheduled', 'running'], 'error', { message: lostMessage(byId.get(runnerId)!) });
+        if (job) ended.push({ jobId: id, runnerId });
+      }
+      return { dead, ended };
+    });
+    for (const runner of dead) {
+      const jobs = ended.filter((e) => e.runnerId === runner.id).map((e) => e.jobId);
+      this.logger.warn(`${lostMessage(runner)}; ${jobs.length} job(s) it held ended in error${jobs.length ? `: ${jobs.join(', ')}` : ''}`);
+    }
+    return ended;
+  }
+}
+
+function lostMessage(runner: SchedulerRunner): string {
+  return (
+    `the scheduler running it was lost: runner ${runner.id} (pid ${runner.pid} on ${runner.hostname}, cluster ${runner.cluster}) ` +
+    `sent no heartbeat since ${runner.heartbeatAt.toISOString()} (lease ${runner.leaseMs / 1000} s)`
+  );
+}

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { LeaderLock } from '@infrabox/database';
+import { PeriodicTask } from './periodic-task';
+
+export interface LeaderDutyOptions {
+  /** What the leader does, e.g. `orphan recovery of cluster 'master'`; also names the lock. */
+  name: string;
+  databaseUrl: string;
+  /** How often the leader runs `work` and the others try to take the lead: the take-over bound. */
+  intervalMs: number;
+  /** `pg_stat_activity.application_name` of the leader's lock session. */
+  applicationName: string;
+  work: () => Promise<unknown>;
+  logger: Logger;
+}
+
+/**
+ * A periodic duty that one process of all replicas performs: the holder of a session advisory
+ * lock keyed by the duty's name. Every replica ticks; a follower's tick only tries the lock, so
+ * when the leader dies (its session with it) another one leads within one interval. Leadership
+ * changes are logged (`now leads …` / `no longer leads …`), which is how tests see a take-over.
+ */
+export class LeaderDuty {
+  private readonly lock: LeaderLock;
+  private readonly task: PeriodicTask;
+  private leading = false;
+
+  constructor(private readonly options: LeaderDutyOptions) {
+    this.lock = new LeaderLock({ databaseUrl: options.databaseUrl, key: leaderKey(options.name), applicationName: options.applicationName });
+    this.task = new PeriodicTask(options.name, options.intervalMs, () => this.tick(), options.logger);
+  }
+
+  get isLeader(): boolean {
+    return this.lock.isLeader;
+  }
+
+  start(): void {
+    this.task.start();
+  }
+
+  /** Stops ticking, waits for a run in progress, and gives up the lead so another replica takes it at once. */
+  async stop(): Promise<void> {
+    await this.task.stop();
+    await this.lock.release();
+    if (this.leading) this.options.logger.log(`no longer leads ${this.options.name} (stopping)`);
+    this.leading = false;
+  }
+
+  /** Runs the duty if this process leads (taking the lead when it is free). */
+  async tick(): Promise<void> {
+    const leads = await this.lock.tryLead();
+    if (leads !== this.leading) {
+      this.leading = leads;
+      this.options.logger.log(`${leads ? 'now leads' : 'no longer leads'} ${this.options.name}`);
+    }
+    if (leads) await this.options.work();
+  }
+}
+
+/** A stable advisory-lock key for a duty name (63 bits, positive), the same in every process. */
+export function leaderKey(name: string): bigint {
+  return createHash('sha256').update(`infrabox leader:${name}`).digest().readBigUInt64BE(0) >> 1n;
+}
