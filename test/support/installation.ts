@@ -8,7 +8,10 @@ import { eventually } from './database';
 import { TestProcess } from './processes';
 
 export interface ClusterSpec {
+  /** `master` with `master: true`. */
   name: string;
+  /** Write no `cluster` section: the installation is the master (it serves the dashboard). */
+  master?: boolean;
   labels?: string[];
   /** The `storage:` section's body (indented by two spaces); default: a local folder. */
   storage?: (dir: string) => string;
@@ -44,23 +47,28 @@ export async function startCluster(
     forwarder?: boolean;
     /** The config's `ha:` section (timings in seconds). */
     ha?: { leaseSeconds?: number; shutdownGraceSeconds?: number };
+    /** Added to every process's environment (e.g. DATABASE_URL of a database of their own). */
+    env?: NodeJS.ProcessEnv;
   },
 ): Promise<RunningCluster> {
+  if (spec.master && spec.name !== 'master') throw new Error(`a master installation is named 'master', not '${spec.name}'`);
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), `infrabox-${spec.name}-`));
   const apiUrl = `http://127.0.0.1:${port}`;
   const configFile = path.join(dir, 'config.yaml');
   const labels = spec.labels?.length ? `\n  labels: ${spec.labels.join(',')}` : '';
   const storage = spec.storage?.(dir) ?? `  local:\n    enabled: true\n    path: ${dir}/storage\n`;
-  await writeFile(configFile, `host: ${apiUrl}\ncluster:\n  name: ${spec.name}${labels}\nstorage:\n${storage}${haSection(options.ha)}`);
+  const cluster = spec.master ? '' : `cluster:\n  name: ${spec.name}${labels}\n`;
+  await writeFile(configFile, `host: ${apiUrl}\n${cluster}storage:\n${storage}${haSection(options.ha)}`);
+  const env = options.env ?? {};
 
   const processes = [
-    new TestProcess('apps/api/src/main.js', ['--config', configFile]),
+    new TestProcess('apps/api/src/main.js', ['--config', configFile], env),
     new TestProcess('test/support/registry-peer.js', [
       JSON.stringify({ cluster: spec.name, labels: spec.labels ?? [], apiUrl, options: options.registry }),
-    ]),
-    ...Array.from({ length: options.schedulers ?? 1 }, () => new TestProcess('apps/scheduler/src/main.js', ['--config', configFile], {}, dir)),
-    ...(options.forwarder ? [new TestProcess('apps/output-forwarder/src/main.js', ['--config', configFile], {}, dir)] : []),
+    ], env),
+    ...Array.from({ length: options.schedulers ?? 1 }, () => new TestProcess('apps/scheduler/src/main.js', ['--config', configFile], env, dir)),
+    ...(options.forwarder ? [new TestProcess('apps/output-forwarder/src/main.js', ['--config', configFile], env, dir)] : []),
   ];
   await processes[1].waitFor((lines) => lines.includes('READY'), 60_000, `${spec.name} registry`);
   await processes[0].waitFor((lines) => lines.some((l) => l.includes('is running')), 60_000, `${spec.name} api`);

@@ -9,6 +9,7 @@ import { StorageModule } from '@infrabox/storage';
 import { AuthApiModule } from './auth/auth.module';
 import { BuildsModule } from './builds/builds.module';
 import { ClustersApiModule } from './clusters/clusters.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { EventsApiModule } from './events/events-api.module';
 import { JobDataModule } from './job-data/job-data.module';
 import { PeerModule } from './peer/peer.module';
@@ -20,7 +21,7 @@ export class ApiModule {
   static forConfig(config: InstallConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), ObservabilityModule.forApp({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule, EventsApiModule],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), ObservabilityModule.forApp({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule, EventsApiModule, ...(config.cluster.isMaster ? [DashboardModule] : [])],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }

@@ -318,6 +318,28 @@ export class JobRepository {
     return rows.length;
   }
 
+  /** Running jobs per cluster (the dashboard's clusters page). */
+  async countRunningByCluster(): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ cluster_name: string; n: number }>(
+      `SELECT cluster_name, count(*)::int AS n FROM job
+        WHERE cluster_name IS NOT NULL AND state = 'running'
+        GROUP BY cluster_name`,
+    );
+    return new Map(rows.map((r) => [r.cluster_name, r.n]));
+  }
+
+  /** How many jobs of each build are in each state. */
+  async stateCountsOfBuilds(buildIds: readonly string[]): Promise<Map<string, Partial<Record<JobState, number>>>> {
+    const counts = new Map<string, Partial<Record<JobState, number>>>();
+    if (buildIds.length === 0) return counts;
+    const rows = await this.db.query<{ build_id: string; state: JobState; n: number }>(
+      `SELECT build_id, state, count(*)::int AS n FROM job WHERE build_id = ANY($1::uuid[]) GROUP BY build_id, state`,
+      [buildIds],
+    );
+    for (const row of rows) counts.set(row.build_id, { ...counts.get(row.build_id), [row.state]: row.n });
+    return counts;
+  }
+
   /** Jobs not yet ended per cluster, for least-loaded placement. */
   async countUnfinishedByCluster(): Promise<Map<string, number>> {
     const rows = await this.db.query<{ cluster_name: string; n: number }>(

@@ -1,0 +1,48 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { ClusterReachabilityRepository, ClusterRepository, toClusterDto, toReachabilityDto } from '@infrabox/clusters';
+import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
+import { toBuildDto } from '../builds/build.dto';
+import { BuildSummaryDto, buildState, ClustersOverviewDto } from './dashboard.dto';
+
+/** What the dashboard pages show, each in one request. */
+@Injectable()
+export class DashboardService {
+  constructor(
+    private readonly clusters: ClusterRepository,
+    private readonly reachability: ClusterReachabilityRepository,
+    private readonly projects: ProjectRepository,
+    private readonly builds: BuildRepository,
+    private readonly jobs: JobRepository,
+  ) {}
+
+  async clustersOverview(): Promise<ClustersOverviewDto> {
+    const [clusters, reachability, running] = await Promise.all([
+      this.clusters.findAll(),
+      this.reachability.findAll(),
+      this.jobs.countRunningByCluster(),
+    ]);
+    return {
+      clusters: clusters.map((cluster) => ({ ...toClusterDto(cluster), runningJobs: running.get(cluster.name) ?? 0 })),
+      reachability: reachability.map(toReachabilityDto),
+    };
+  }
+
+  async recentBuilds(limit: number): Promise<BuildSummaryDto[]> {
+    const builds = await this.builds.findRecent(limit);
+    const counts = await this.jobs.stateCountsOfBuilds(builds.map((b) => b.id));
+    return builds.map((build) => {
+      const jobStates = counts.get(build.id) ?? {};
+      return { ...toBuildDto(build, build.projectName), state: buildState(jobStates), jobStates };
+    });
+  }
+
+  /** A build with its jobs (each with its state, cluster and parents): the job graph. */
+  async build(buildId: string): Promise<BuildSummaryDto> {
+    const build = await this.builds.findById(buildId);
+    if (!build) throw new NotFoundException(`build '${buildId}' not found`);
+    const [project, jobs] = await Promise.all([this.projects.findById(build.projectId), this.jobs.findByBuild(build.id)]);
+    const jobStates: BuildSummaryDto['jobStates'] = {};
+    for (const job of jobs) jobStates[job.state] = (jobStates[job.state] ?? 0) + 1;
+    return { ...toBuildDto(build, project?.name ?? '', jobs), state: buildState(jobStates), jobStates };
+  }
+}
