@@ -9,6 +9,7 @@ import { CliContext, createCliContext } from './cli.context';
 import { registerBuildsCommand } from './builds.command';
 import { registerClustersCommand } from './clusters.command';
 import { registerEventsCommand } from './events.command';
+import { registerJobCommand } from './job/job.command';
 import { registerJobsCommand } from './jobs.command';
 import { registerLogsCommand } from './logs.command';
 import { registerPushCommand } from './push.command';
@@ -45,6 +46,7 @@ Examples:
   registerBuildsCommand(program, context);
   registerLogsCommand(program, context);
   registerEventsCommand(program, context);
+  registerJobCommand(program, context);
   return program;
 }
 

@@ -1,9 +1,10 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { AuthModule, TokenService } from '@infrabox/auth';
 import { ClustersModule } from '@infrabox/clusters';
-import { InstallConfig, InstallConfigModule } from '@infrabox/config';
+import { INSTALL_CONFIG, InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
-import { JobsModule } from '@infrabox/jobs';
+import { BuildRepository, JobConsoleRepository, JobsModule } from '@infrabox/jobs';
 import { ObservabilityModule } from '@infrabox/observability';
 import { StorageModule } from '@infrabox/storage';
 import { ExecutionHandlers } from './execution/execution.handlers';
@@ -11,6 +12,7 @@ import { JOB_EXECUTOR, JobExecutor } from './execution/job-executor';
 import { JobRunner } from './execution/job-runner.service';
 import { JobFilesService } from './job-files/job-files.service';
 import { ProcessExecutor } from './execution/process.executor';
+import type { KubernetesExecutorDependencies } from './kubernetes/kubernetes.executor';
 import { PlacementHandlers } from './placement/placement.handlers';
 import { PlacementService } from './placement/placement.service';
 import { OrphanRecovery } from './recovery/orphan-recovery.service';
@@ -19,15 +21,37 @@ import { defaultSchedulerOptions, SCHEDULER_OPTIONS, SchedulerOptions } from './
 
 @Module({})
 export class SchedulerModule {
-  /** `executor` replaces the process executor (benchmarks run no-op jobs; tests may inject one). */
-  static forConfig(config: InstallConfig, overrides: Partial<SchedulerOptions> = {}, executor: Type<JobExecutor> = ProcessExecutor): DynamicModule {
+  /**
+   * The executor is the config's (`scheduler.executor`: process, the default, or kubernetes);
+   * `executor` replaces it (benchmarks run no-op jobs; tests may inject one).
+   */
+  static forConfig(config: InstallConfig, overrides: Partial<SchedulerOptions> = {}, executor?: Type<JobExecutor>): DynamicModule {
+    const kubernetes = executor === undefined && config.scheduler?.executor === 'kubernetes' ? config.scheduler.kubernetes : null;
     return {
       module: SchedulerModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'scheduler' }), ObservabilityModule.forApp({ app: 'scheduler' }), ClustersModule, JobsModule, StorageModule],
+      imports: [
+        InstallConfigModule.forRoot(config),
+        DatabaseModule,
+        EventsModule.forRoot({ app: 'scheduler' }),
+        ObservabilityModule.forApp({ app: 'scheduler' }),
+        ClustersModule,
+        JobsModule,
+        StorageModule,
+        ...(kubernetes ? [AuthModule] : []),
+      ],
       controllers: [PlacementHandlers, ExecutionHandlers],
       providers: [
         { provide: SCHEDULER_OPTIONS, useValue: { ...defaultSchedulerOptions(config), ...overrides } },
-        { provide: JOB_EXECUTOR, useClass: executor },
+        ...(kubernetes
+          ? [
+              {
+                provide: JOB_EXECUTOR,
+                inject: [TokenService, BuildRepository, JobConsoleRepository, INSTALL_CONFIG],
+                // Loaded only when chosen: the Kubernetes client is large.
+                useFactory: async (...deps: KubernetesExecutorDependencies) => (await import('./kubernetes/kubernetes.executor')).createKubernetesExecutor(...deps),
+              },
+            ]
+          : [{ provide: JOB_EXECUTOR, useClass: executor ?? ProcessExecutor }]),
         PlacementService,
         JobRunner,
         JobFilesService,

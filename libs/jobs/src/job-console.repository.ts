@@ -22,6 +22,12 @@ export class JobConsoleRepository {
     return row.seq;
   }
 
+  /** Characters of console text stored for a job (where a re-attached log follower resumes). */
+  async textLength(jobId: string): Promise<number> {
+    const [row] = await this.db.query<{ length: string }>('SELECT coalesce(sum(char_length(text)), 0) AS length FROM job_console WHERE job_id = $1', [jobId]);
+    return Number(row.length);
+  }
+
   async readAfter(jobId: string, afterSeq: number): Promise<ConsoleChunk[]> {
     return this.db.query<ConsoleChunk>(
       'SELECT seq, text, created_at AS "createdAt" FROM job_console WHERE job_id = $1 AND seq > $2 ORDER BY seq',

@@ -90,6 +90,22 @@ export class JobRepository {
     return rows.map(toJob);
   }
 
+  /**
+   * Takes over the jobs running on `cluster` that no registered scheduler runner holds (theirs
+   * stopped, or died and was taken by the orphan recovery): they become `runnerId`'s. Only for
+   * executors whose jobs outlive the scheduler (pods). Conditional, so one runner gets each.
+   */
+  async adoptOrphanedRunning(cluster: string, runnerId: string): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(
+      `UPDATE job SET runner_id = $2
+        WHERE state = 'running' AND cluster_name = $1
+          AND (runner_id IS NULL OR NOT EXISTS (SELECT 1 FROM scheduler_runner r WHERE r.id = job.runner_id))
+        RETURNING ${COLUMNS}`,
+      [cluster, runnerId],
+    );
+    return rows.map(toJob);
+  }
+
   /** Jobs queued on `cluster` whose parents have all ended: the ones a scheduler may decide on now. */
   async findDecidableOn(cluster: string, limit = 500): Promise<Job[]> {
     const rows = await this.db.query<JobRow>(

@@ -22,6 +22,7 @@ import { JobRunner } from './job-runner.service';
 @Controller()
 export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly sweep: PeriodicTask;
+  private readonly logger = new Logger('scheduler');
 
   constructor(
     private readonly runner: JobRunner,
@@ -65,6 +66,7 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
   }
 
   onApplicationBootstrap(): void {
+    this.runner.reattachRunning().catch((error: Error) => this.logger.error(`re-attaching to running jobs failed: ${error.message}`));
     this.sweep.start();
   }
 

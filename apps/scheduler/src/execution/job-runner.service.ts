@@ -22,7 +22,7 @@ import { JobFilesService } from '../job-files/job-files.service';
 import { RunnerLease } from '../recovery/runner-lease.service';
 import { ConsoleWriter } from './console-writer';
 import { judgeDependencies } from './dependency-gate';
-import { JOB_EXECUTOR, JobExecutor } from './job-executor';
+import { ExecutionContext, ExecutionResult, JOB_EXECUTOR, JobExecutor } from './job-executor';
 
 type AbortReason = 'timeout' | 'abort' | 'shutdown';
 
@@ -119,10 +119,13 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
    */
   async onApplicationShutdown(): Promise<void> {
     this.onModuleDestroy();
-    const deadline = Date.now() + this.shutdownGraceMs;
-    if (this.running.size > 0) this.logger.log(`stopping: ${this.launched.size} running job(s) get ${this.shutdownGraceMs / 1000} s to finish`);
+    // Jobs of a remote executor (pods) go on without this process: it lets go of them at once.
+    const remote = this.executor.reattach !== undefined;
+    const deadline = Date.now() + (remote ? 0 : this.shutdownGraceMs);
+    if (this.running.size > 0 && remote) this.logger.log(`stopping: ${this.running.size} running job(s) go on without this scheduler`);
+    else if (this.running.size > 0) this.logger.log(`stopping: ${this.launched.size} running job(s) get ${this.shutdownGraceMs / 1000} s to finish`);
     while ((this.running.size > 0 || this.pumping) && Date.now() < deadline) await sleep(50);
-    if (this.running.size > 0) this.logger.warn(`stopping: ${this.running.size} job(s) still running after the grace period are stopped`);
+    if (this.running.size > 0 && !remote) this.logger.warn(`stopping: ${this.running.size} job(s) still running after the grace period are stopped`);
     for (const controller of this.running.values()) controller.abort('shutdown' satisfies AbortReason);
     while (this.running.size > 0 || this.pumping) await sleep(50);
     await this.lease.release();
@@ -218,43 +221,83 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
   }
 
   private async execute(job: Job, parents: ParentLink[], hasSource: boolean, controller: AbortController): Promise<void> {
-    const timeoutSeconds = 'timeoutSeconds' in job.definition ? job.definition.timeoutSeconds : 3600;
-    const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), timeoutSeconds * 1000);
-    try {
-      const dirs = await this.prepareFolders(job, parents, hasSource);
+    await this.follow(job, controller, async (env) => {
+      const dirs = this.executor.remoteFolders ?? (await this.prepareFolders(job, parents, hasSource));
       if (this.stopping) {
         await this.handBack(job);
-        return;
+        return null;
       }
-      this.launched.add(job.id); // synchronously with the check above: a stop either sees it launched or hands it back
+      return { dirs, run: (context) => this.executor.run(job, { ...context, ...dirs, parents, hasSource, env: env(dirs) }) };
+    });
+  }
+
+  /**
+   * Follows the running jobs of this cluster that no live scheduler holds — left by one that
+   * stopped or died — when the executor's jobs outlive the scheduler (pods): they are adopted
+   * (one conditional UPDATE, so one replica gets each) and followed to their end, not failed.
+   * Called at start and on every orphan-recovery tick.
+   */
+  async reattachRunning(): Promise<void> {
+    const reattach = this.executor.reattach?.bind(this.executor);
+    if (!reattach || this.stopping) return;
+    const adopted = await this.jobs.adoptOrphanedRunning(this.cluster, this.lease.id);
+    for (const job of adopted) {
+      if (this.running.has(job.id)) continue;
+      const controller = new AbortController();
+      this.running.set(job.id, controller);
+      this.launched.add(job.id);
+      const dirs = this.executor.remoteFolders!;
+      void this.follow(job, controller, async (env) => ({
+        dirs,
+        run: (context) => reattach(job, { ...context, ...dirs, parents: [], hasSource: false, env: env(dirs) }),
+      }));
+    }
+    if (adopted.length > 0) this.logger.log(`re-attached to ${adopted.length} running job(s): ${adopted.map((j) => j.id).join(', ')}`);
+  }
+
+  /** Runs (or follows) one job to its end and ends it with its outcome, console and output. */
+  private async follow(
+    job: Job,
+    controller: AbortController,
+    prepare: (env: (dirs: { outputDir: string; inputsDir: string }) => Record<string, string>) => Promise<{
+      dirs: { outputDir: string };
+      run: (context: Pick<ExecutionContext, 'signal' | 'onOutput'>) => Promise<ExecutionResult>;
+    } | null>,
+  ): Promise<void> {
+    const timeoutSeconds = 'timeoutSeconds' in job.definition ? job.definition.timeoutSeconds : 3600;
+    // A remote executor enforces the timeout itself (and its jobs outlive this process).
+    const timer = this.executor.remoteFolders ? null : setTimeout(() => controller.abort('timeout' satisfies AbortReason), timeoutSeconds * 1000);
+    try {
+      const prepared = await prepare((folders) => ({
+        INFRABOX_JOB_ID: job.id,
+        INFRABOX_JOB_NAME: job.name,
+        INFRABOX_BUILD_ID: job.buildId,
+        INFRABOX_CLUSTER_NAME: this.cluster,
+        INFRABOX_OUTPUT: folders.outputDir,
+        INFRABOX_INPUTS: folders.inputsDir,
+      }));
+      if (!prepared) return;
+      const { dirs, run } = prepared;
+      this.launched.add(job.id); // synchronously with the stopping check: a stop either sees it launched or hands it back
       const console = new ConsoleWriter((text) => this.storeConsole(job.id, text));
-      const result = await this.executor.run(job, {
-        ...dirs,
-        env: {
-          INFRABOX_JOB_ID: job.id,
-          INFRABOX_JOB_NAME: job.name,
-          INFRABOX_BUILD_ID: job.buildId,
-          INFRABOX_CLUSTER_NAME: this.cluster,
-          INFRABOX_OUTPUT: dirs.outputDir,
-          INFRABOX_INPUTS: dirs.inputsDir,
-        },
-        signal: controller.signal,
-        onOutput: (text) => console.write(text),
-      });
+      const result = await run({ signal: controller.signal, onOutput: (text) => console.write(text) });
       await console.close();
-      const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : null;
+      if (result.detached) return;
+      const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : result.timedOut ? 'timeout' : null;
       let [state, fields] = outcome(result.exitCode, result.error, reason, timeoutSeconds);
-      const output = await this.files.storeOutput(job.id, dirs.outputDir).catch((error: Error) => {
-        [state, fields] = ['error', { message: `storing the output failed: ${error.message}`, exitCode: result.exitCode }];
-        return undefined;
-      });
+      const output = this.executor.remoteFolders
+        ? result.output
+        : await this.files.storeOutput(job.id, dirs.outputDir).catch((error: Error) => {
+            [state, fields] = ['error', { message: `storing the output failed: ${error.message}`, exitCode: result.exitCode }];
+            return undefined;
+          });
       await this.transitions.end(job.id, ['running'], state, fields, output);
       this.logger.debug(`job ${job.id} '${job.name}' ${state}${fields.message ? `: ${fields.message}` : ''}`);
     } catch (error) {
       this.logger.error(`job ${job.id} '${job.name}': ${(error as Error).message}`);
       await this.transitions.end(job.id, ['running'], 'error', { message: (error as Error).message }).catch(() => undefined);
     } finally {
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
       this.running.delete(job.id);
       this.launched.delete(job.id);
       this.refillFromWaiting();

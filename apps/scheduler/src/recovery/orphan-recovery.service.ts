@@ -3,6 +3,7 @@ import { LeaderDuty } from '@infrabox/app-runtime';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { JobRepository, JobTransitions, SchedulerRunner, SchedulerRunnerRepository } from '@infrabox/jobs';
+import { JobRunner } from '../execution/job-runner.service';
 
 export interface RecoveredJob {
   jobId: string;
@@ -23,15 +24,19 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly duty: LeaderDuty;
   private readonly cluster: string;
   private readonly leaseMs: number;
+  /** Kubernetes executor: a dead scheduler's pods go on, so its jobs are adopted, not failed. */
+  private readonly jobsOutliveSchedulers: boolean;
 
   constructor(
     private readonly db: Database,
     private readonly runners: SchedulerRunnerRepository,
     private readonly jobs: JobRepository,
     private readonly transitions: JobTransitions,
+    private readonly runner: JobRunner,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
+    this.jobsOutliveSchedulers = config.scheduler?.executor === 'kubernetes';
     this.leaseMs = haOf(config).leaseMs;
     this.logger = new Logger(`scheduler@${this.cluster}`);
     this.duty = new LeaderDuty({
@@ -65,6 +70,8 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
       const byId = new Map(dead.map((r) => [r.id, r]));
       const ended: RecoveredJob[] = [];
       for (const { id, runnerId } of held) {
+        // Pods of this cluster go on without their scheduler: adopted below, not failed.
+        if (this.jobsOutliveSchedulers && byId.get(runnerId)!.cluster === this.cluster) continue;
         const job = await this.transitions.end(id, ['scheduled', 'running'], 'error', { message: lostMessage(byId.get(runnerId)!) });
         if (job) ended.push({ jobId: id, runnerId });
       }
@@ -74,6 +81,7 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
       const jobs = ended.filter((e) => e.runnerId === runner.id).map((e) => e.jobId);
       this.logger.warn(`${lostMessage(runner)}; ${jobs.length} job(s) it held ended in error${jobs.length ? `: ${jobs.join(', ')}` : ''}`);
     }
+    if (this.jobsOutliveSchedulers) await this.runner.reattachRunning();
     return ended;
   }
 }

@@ -1,0 +1,96 @@
+import { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { BatchV1Api, CoreV1Api, KubeConfig, Log, makeInformer, V1Job, V1Pod, type Informer } from '@kubernetes/client-node';
+import type { KubernetesExecutorConfig } from '@infrabox/config';
+
+/** A Kubernetes API error as one line: its status code and the server's message. */
+export function describeKubernetesError(error: unknown): string {
+  const { statusCode, body } = error as { statusCode?: number; body?: { message?: string } | string };
+  const message = typeof body === 'object' && body?.message ? body.message : typeof body === 'string' && body ? body : (error as Error)?.message;
+  return statusCode ? `HTTP ${statusCode}: ${message}` : String(message);
+}
+
+export function statusCodeOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+export interface LogStream {
+  /** Resolves when the log ends (the container ended) or the stream fails. */
+  readonly ended: Promise<void>;
+  stop(): void;
+}
+
+/** The calls the executor makes, on the namespace of its config, through `@kubernetes/client-node`. */
+export class KubernetesApi {
+  readonly namespace: string;
+  private readonly kubeConfig = new KubeConfig();
+  private readonly batch: BatchV1Api;
+  private readonly core: CoreV1Api;
+
+  constructor(readonly settings: KubernetesExecutorConfig) {
+    const config = settings;
+    this.namespace = config.namespace;
+    if (config.access.kind === 'in-cluster') this.kubeConfig.loadFromCluster();
+    else this.kubeConfig.loadFromFile(config.access.path);
+    this.batch = this.kubeConfig.makeApiClient(BatchV1Api);
+    this.core = this.kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async createJob(manifest: V1Job): Promise<void> {
+    await this.batch.createNamespacedJob(this.namespace, manifest);
+  }
+
+  /** Deletes a Kubernetes Job and, in the background, its pods; a Job already gone is fine. */
+  async deleteJob(name: string): Promise<void> {
+    try {
+      await this.batch.deleteNamespacedJob(name, this.namespace, undefined, undefined, undefined, undefined, 'Background');
+    } catch (error) {
+      if (statusCodeOf(error) !== 404) throw error;
+    }
+  }
+
+  jobInformer(labelSelector: string): Informer<V1Job> {
+    return makeInformer(
+      this.kubeConfig,
+      `/apis/batch/v1/namespaces/${this.namespace}/jobs`,
+      () => this.batch.listNamespacedJob(this.namespace, undefined, undefined, undefined, undefined, labelSelector),
+      labelSelector,
+    );
+  }
+
+  podInformer(labelSelector: string): Informer<V1Pod> {
+    return makeInformer(
+      this.kubeConfig,
+      `/api/v1/namespaces/${this.namespace}/pods`,
+      () => this.core.listNamespacedPod(this.namespace, undefined, undefined, undefined, undefined, labelSelector),
+      labelSelector,
+    );
+  }
+
+  /** Follows a container's log (`follow=true`) from its start, handing text to `onText`. */
+  async followLog(podName: string, container: string, onText: (text: string) => void): Promise<LogStream> {
+    const decoder = new StringDecoder('utf8');
+    let settle!: () => void;
+    const ended = new Promise<void>((resolve) => (settle = resolve));
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        const text = decoder.write(chunk);
+        if (text) onText(text);
+        callback();
+      },
+    });
+    sink.on('finish', () => {
+      const rest = decoder.end();
+      if (rest) onText(rest);
+      settle();
+    });
+    const request = await new Log(this.kubeConfig).log(this.namespace, podName, container, sink, () => settle(), { follow: true });
+    return {
+      ended,
+      stop: () => {
+        request.abort();
+        settle();
+      },
+    };
+  }
+}

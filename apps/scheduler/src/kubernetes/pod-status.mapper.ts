@@ -1,0 +1,106 @@
+import type { V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
+import { CONTAINERS } from './job-manifest.builder';
+
+/** Waiting reasons after which a container will never start on its own. */
+const UNSTARTABLE = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+]);
+
+/** What the upload container reported: the output it stored. */
+export interface OutputReport {
+  stored: boolean;
+  size: number;
+  sha256: string;
+}
+
+export type PodVerdict =
+  /** Not started yet (scheduling, pulling, fetching inputs). */
+  | { kind: 'pending' }
+  /** The job's command runs (or has run): its log can be followed. */
+  | { kind: 'running' }
+  | {
+      kind: 'ended';
+      exitCode: number | null;
+      /** The job could not run or its data steps failed; the job ends in error with this message. */
+      error?: string;
+      /** The Kubernetes Job's deadline (the job's timeout) passed. */
+      timedOut?: boolean;
+      output?: OutputReport;
+      /** The Kubernetes Job would linger (a container that cannot start): the executor deletes it. */
+      deleteJob?: boolean;
+    };
+
+/**
+ * Reads a job's end (or its progress) from its Kubernetes Job and pod, as the watch last saw
+ * them. Pure: every case is unit-tested.
+ */
+export function judgePod(kubeJob: V1Job | undefined, pod: V1Pod | undefined): PodVerdict {
+  const main = statusOf(pod, CONTAINERS.job);
+  const exitCode = main?.state?.terminated?.exitCode ?? null;
+  const failed = kubeJob?.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+  if (failed?.reason === 'DeadlineExceeded' || pod?.status?.reason === 'DeadlineExceeded') {
+    return { kind: 'ended', exitCode, timedOut: true };
+  }
+
+  const fetch = statusOf(pod, CONTAINERS.fetch, true);
+  const fetched = fetch?.state?.terminated;
+  if (fetched && fetched.exitCode !== 0) {
+    return { kind: 'ended', exitCode: null, error: `fetching the source and inputs failed (exit code ${fetched.exitCode}): ${terminationText(fetched)}` };
+  }
+
+  for (const status of [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])]) {
+    const waiting = status.state?.waiting;
+    if (waiting?.reason && UNSTARTABLE.has(waiting.reason)) {
+      const what = waiting.reason.includes('Image') ? `cannot pull image ${status.image}` : `cannot start container ${status.name}`;
+      return { kind: 'ended', exitCode: null, error: `${what}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`, deleteJob: true };
+    }
+  }
+
+  const phase = pod?.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    if (exitCode === null) {
+      const why = [pod?.status?.reason, pod?.status?.message].filter(Boolean).join(': ');
+      return { kind: 'ended', exitCode: null, error: `the pod failed before the job's command ended${why ? `: ${why}` : ''}` };
+    }
+    const upload = statusOf(pod, CONTAINERS.upload)?.state?.terminated;
+    if (!upload) return { kind: 'ended', exitCode, error: 'the output was not uploaded: the upload container did not run' };
+    if (upload.exitCode !== 0) {
+      return { kind: 'ended', exitCode, error: `uploading the output failed (exit code ${upload.exitCode}): ${terminationText(upload)}` };
+    }
+    const output = parseReport(upload.message);
+    if (!output) return { kind: 'ended', exitCode, error: `the upload container reported no output summary: ${terminationText(upload)}` };
+    return { kind: 'ended', exitCode, output };
+  }
+
+  if (failed) {
+    return { kind: 'ended', exitCode, error: `the Kubernetes Job failed: ${failed.reason ?? 'no reason'}${failed.message ? `: ${failed.message}` : ''}` };
+  }
+  if (main?.state?.running || main?.state?.terminated) return { kind: 'running' };
+  return { kind: 'pending' };
+}
+
+function statusOf(pod: V1Pod | undefined, name: string, init = false): V1ContainerStatus | undefined {
+  const statuses = init ? pod?.status?.initContainerStatuses : pod?.status?.containerStatuses;
+  return statuses?.find((s) => s.name === name);
+}
+
+function terminationText(terminated: { reason?: string; message?: string }): string {
+  const text = (terminated.message ?? '').trim();
+  return text === '' ? (terminated.reason ?? 'no message') : text.slice(-1000);
+}
+
+function parseReport(message: string | undefined): OutputReport | null {
+  try {
+    const value = JSON.parse(message ?? '') as Partial<OutputReport>;
+    if (typeof value.stored !== 'boolean' || !Number.isSafeInteger(value.size) || (value.size as number) < 0) return null;
+    if (typeof value.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(value.sha256)) return null;
+    return { stored: value.stored, size: value.size as number, sha256: value.sha256 };
+  } catch {
+    return null;
+  }
+}
