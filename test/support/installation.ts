@@ -15,6 +15,8 @@ export interface ClusterSpec {
   labels?: string[];
   /** The `storage:` section's body (indented by two spaces); default: a local folder. */
   storage?: (dir: string) => string;
+  /** More top-level YAML for the config file (e.g. a `scheduler:` section). */
+  extraConfig?: string;
 }
 
 /** One installation (cluster) as separate processes: api, registry, scheduler(s). */
@@ -58,8 +60,12 @@ export async function startCluster(
   const configFile = path.join(dir, 'config.yaml');
   const labels = spec.labels?.length ? `\n  labels: ${spec.labels.join(',')}` : '';
   const storage = spec.storage?.(dir) ?? `  local:\n    enabled: true\n    path: ${dir}/storage\n`;
-  const cluster = spec.master ? '' : `cluster:\n  name: ${spec.name}${labels}\n`;
-  await writeFile(configFile, `host: ${apiUrl}\n${cluster}storage:\n${storage}${haSection(options.ha)}`);
+  const cluster = spec.master ? '' : `cluster:
+  name: ${spec.name}${labels}
+`;
+  await writeFile(configFile, `host: ${apiUrl}
+${cluster}storage:
+${storage}${haSection(options.ha)}${spec.extraConfig ?? ''}`);
   const env = options.env ?? {};
 
   const processes = [

@@ -1,0 +1,280 @@
+import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Database } from '@infrabox/database';
+import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import { runCli } from '../support/cli';
+import { uniqueClusterName } from '../support/clusters';
+import { eventually, openDatabase } from '../support/database';
+import { FakeKubeApiServer } from '../support/fake-kube-api.server';
+import { api, consoleOf, RunningCluster, startCluster } from '../support/installation';
+import { TestProcess } from '../support/processes';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- pod specs as the fake holds them */
+
+/**
+ * A cluster (api, registry, scheduler as processes) whose scheduler runs jobs through the
+ * Kubernetes executor against a fake Kubernetes API on loopback. The test plays each pod: it
+ * runs the init and upload steps (the CLI's `job fetch-inputs` / `job upload-output`, with the
+ * token from the pod spec) and sets the pod's phases, as the kubelet would.
+ */
+describe('the Kubernetes executor against a fake Kubernetes API', () => {
+  const name = `k8s${uniqueClusterName('')}`.slice(0, 40);
+  const label = `K8S-${randomInt(1e9)}`;
+  const fake = new FakeKubeApiServer();
+  let cluster: RunningCluster;
+  let db: Database;
+  const extraSchedulers: TestProcess[] = [];
+
+  beforeAll(async () => {
+    await fake.start();
+    const dir = await mkdtemp(path.join(tmpdir(), 'infrabox-k8s-'));
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    await writeFile(kubeconfig, fake.kubeconfig('ci'));
+    const scheduler = `scheduler:\n  executor: kubernetes\n  kubernetes:\n    namespace: ci\n    kubeconfig: ${kubeconfig}\n    helper_image: infrabox:test\n    ttl_seconds_after_finished: 120\n`;
+    cluster = await startCluster(
+      { name, labels: [label], extraConfig: scheduler },
+      { registry: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) } },
+    );
+    db = openDatabase(2);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const p of extraSchedulers) p.kill();
+    await Promise.all(extraSchedulers.map((p) => p.exited));
+    await cluster?.stop();
+    await db?.close();
+    await fake.stop();
+  });
+
+  const job = (jobName: string, extra: Record<string, unknown> = {}) => ({
+    name: jobName,
+    type: 'docker-image',
+    image: 'alpine:3.20',
+    command: ['sh', '-c', 'echo hello'],
+    cluster: { selector: [label] },
+    ...extra,
+  });
+
+  async function push(jobs: unknown[]): Promise<BuildDto> {
+    const response = await api<BuildDto>(cluster.apiUrl, 'POST', '/api/v1/projects/k8s/builds', { definition: { version: 1, jobs } });
+    expect(response.status).toBe(201);
+    return response.body;
+  }
+
+  const jobIdOf = (build: BuildDto, jobName: string) => build.jobs!.find((j) => j.name === jobName)!.id;
+
+  async function podOf(jobId: string): Promise<any> {
+    await eventually(() => fake.podOf(jobId) !== undefined, 20_000, `the pod of job ${jobId}`);
+    return fake.podOf(jobId);
+  }
+
+  async function jobRow(jobId: string): Promise<JobDto> {
+    return (await api<JobDto>(cluster.apiUrl, 'GET', `/api/v1/jobs/${jobId}`)).body;
+  }
+
+  async function ended(jobId: string): Promise<JobDto> {
+    await eventually(async () => !['queued', 'scheduled', 'running'].includes((await jobRow(jobId)).state), 20_000, `job ${jobId} to end`);
+    return jobRow(jobId);
+  }
+
+  /** The job's state and message as stored, and the job.finished event written with the end. */
+  async function stored(jobId: string) {
+    const [row] = await db.query<{ state: string; message: string | null; exit_code: number | null }>(
+      'SELECT state, message, exit_code FROM job WHERE id = $1',
+      [jobId],
+    );
+    const events = await db.query<{ state: string }>(`SELECT payload->>'state' AS state FROM event WHERE type = 'job.finished' AND payload->>'jobId' = $1`, [jobId]);
+    return { ...row, finishedEvents: events.map((e) => e.state) };
+  }
+
+  const running = (n: string) => ({ name: n, image: n, imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } });
+  const terminated = (n: string, exitCode: number, message?: string) => ({
+    name: n,
+    image: n,
+    imageID: '',
+    ready: false,
+    restartCount: 0,
+    state: { terminated: { exitCode, message, reason: exitCode === 0 ? 'Completed' : 'Error' } },
+  });
+
+  /** A pod's shared emptyDir, in a temporary folder, and its containers' commands pointed at it. */
+  async function podFolder(pod: any) {
+    const dir = await mkdtemp(path.join(tmpdir(), 'infrabox-pod-'));
+    const env = Object.fromEntries((pod.spec.initContainers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    const args = (container: any): string[] =>
+      (container.command as string[]).slice(2).map((a) => a.replace(/^\/infrabox/, dir).replace('/dev/termination-log', path.join(dir, 'termination-log')));
+    return {
+      dir,
+      env,
+      fetch: () => runCli(args(pod.spec.initContainers[0]), { env }),
+      upload: () => runCli(args(pod.spec.containers[1]), { env }),
+    };
+  }
+
+  /** Plays the pod through init, the job's command (`work`), upload and the end, with exit code `exit`. */
+  async function playPod(jobId: string, exit: number, work: (dir: string) => Promise<void> = async () => undefined, log = '') {
+    const pod = await podOf(jobId);
+    const folder = await podFolder(pod);
+    fake.setPodStatus(pod.metadata.name, { phase: 'Pending', initContainerStatuses: [running('fetch-inputs')] });
+    const fetched = await folder.fetch();
+    expect(fetched).toMatchObject({ code: 0 });
+    fake.setPodStatus(pod.metadata.name, {
+      phase: 'Running',
+      initContainerStatuses: [terminated('fetch-inputs', 0)],
+      containerStatuses: [running('job'), running('upload-output')],
+    });
+    if (log) fake.appendLog(pod.metadata.name, log);
+    await work(folder.dir);
+    await writeFile(path.join(folder.dir, '.exit'), `${exit}\n`);
+    const uploaded = await folder.upload();
+    expect(uploaded).toMatchObject({ code: 0 });
+    fake.closeLog(pod.metadata.name);
+    fake.setPodStatus(pod.metadata.name, {
+      phase: exit === 0 ? 'Succeeded' : 'Failed',
+      containerStatuses: [terminated('job', exit), terminated('upload-output', 0, await readFile(path.join(folder.dir, 'termination-log'), 'utf8'))],
+    });
+    return { pod, folder };
+  }
+
+  it('runs a chain: the output of one pod is the input of the next; states, exit codes, console and events land in the database', async () => {
+    const build = await push([
+      job('make', { timeout: 120, resources: { limits: { cpu: 0.5, memory: 256 } }, environment: { MODE: 'fast' } }),
+      job('check', { depends_on: ['make'], command: ['sh', '-c', 'test -f $INFRABOX_INPUTS/make/result.txt'] }),
+    ]);
+    const make = jobIdOf(build, 'make');
+    const check = jobIdOf(build, 'check');
+
+    const pod = await podOf(make);
+    const kubeJob = fake.job(`infrabox-${make}`)!;
+    expect(kubeJob.metadata.labels).toEqual({
+      'app.kubernetes.io/managed-by': 'infrabox',
+      'infrabox.net/job-id': make,
+      'infrabox.net/build-id': build.id,
+      'infrabox.net/cluster': name,
+    });
+    expect(kubeJob.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 120, ttlSecondsAfterFinished: 120 });
+    const main = pod.spec.containers[0];
+    expect(main).toMatchObject({ name: 'job', image: 'alpine:3.20', resources: { limits: { cpu: '0.5', memory: '256Mi' } } });
+    expect(main.env).toEqual(
+      expect.arrayContaining([
+        { name: 'MODE', value: 'fast' },
+        { name: 'INFRABOX_JOB_ID', value: make },
+        { name: 'INFRABOX_CLUSTER_NAME', value: name },
+        { name: 'INFRABOX_OUTPUT', value: '/infrabox/output' },
+      ]),
+    );
+    expect((await jobRow(make)).state).toBe('running');
+
+    // The watch survives a compacted history: it gets 410 Gone, lists again, and goes on.
+    const listsBefore = fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/pods') && r.query.watch === undefined).length;
+    fake.compact();
+    fake.dropWatches();
+    await eventually(
+      () => fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/pods') && r.query.watch === undefined).length > listsBefore,
+      10_000,
+      'a re-list after 410 Gone',
+    );
+
+    await playPod(make, 0, async (dir) => writeFile(path.join(dir, 'output', 'result.txt'), 'built by make\n'), 'hello from make\n');
+    const made = await ended(make);
+    expect(made).toMatchObject({ state: 'finished', exitCode: 0 });
+    expect(await consoleOf(cluster.apiUrl, make)).toBe('hello from make\n');
+
+    // The child's init step gets the parent's output through the API, with the child's token.
+    const checked = await playPod(check, 3, async (dir) => {
+      expect(await readFile(path.join(dir, 'inputs', 'make', 'result.txt'), 'utf8')).toBe('built by make\n');
+      await mkdir(path.join(dir, 'output', 'reports'), { recursive: true });
+    });
+    expect(checked.pod.spec.initContainers[0].command).toContain(`${make}=make`);
+    expect(await ended(check)).toMatchObject({ state: 'failure', exitCode: 3, message: 'exit code 3' });
+    expect(await stored(make)).toEqual({ state: 'finished', message: null, exit_code: 0, finishedEvents: ['finished'] });
+    expect(await stored(check)).toEqual({ state: 'failure', message: 'exit code 3', exit_code: 3, finishedEvents: ['failure'] });
+    const [output] = await db.query<{ size_bytes: string }>('SELECT size_bytes FROM job_output WHERE job_id = $1', [make]);
+    expect(Number(output.size_bytes)).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('ends a job whose deadline passed in error "timed out"', async () => {
+    const build = await push([job('slow', { timeout: 30 })]);
+    const id = jobIdOf(build, 'slow');
+    const pod = await podOf(id);
+    fake.setPodStatus(pod.metadata.name, { phase: 'Running', containerStatuses: [running('job'), running('upload-output')] });
+    fake.exceedDeadline(`infrabox-${id}`);
+    expect(await ended(id)).toMatchObject({ state: 'error', message: 'timed out after 30 s' });
+    expect((await stored(id)).finishedEvents).toEqual(['error']);
+  }, 30_000);
+
+  it('ends a job whose image cannot be pulled in error with the reason, and deletes its Kubernetes Job', async () => {
+    const build = await push([job('nope', { image: 'registry.invalid/nope:1' })]);
+    const id = jobIdOf(build, 'nope');
+    const pod = await podOf(id);
+    fake.setPodStatus(pod.metadata.name, {
+      initContainerStatuses: [terminated('fetch-inputs', 0)],
+      containerStatuses: [{ ...running('job'), image: 'registry.invalid/nope:1', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "registry.invalid/nope:1"' } } }],
+    });
+    expect(await ended(id)).toMatchObject({
+      state: 'error',
+      message: 'cannot pull image registry.invalid/nope:1: ImagePullBackOff: Back-off pulling image "registry.invalid/nope:1"',
+    });
+    expect(fake.job(`infrabox-${id}`)).toBeUndefined();
+    expect(fake.requests).toContainEqual(expect.objectContaining({ method: 'DELETE', path: `/apis/batch/v1/namespaces/ci/jobs/infrabox-${id}`, query: expect.objectContaining({ propagationPolicy: 'Background' }) }));
+  }, 30_000);
+
+  it('ends a running job whose pod vanished in error "pod vanished"', async () => {
+    const build = await push([job('ghost')]);
+    const id = jobIdOf(build, 'ghost');
+    const pod = await podOf(id);
+    fake.setPodStatus(pod.metadata.name, { phase: 'Running', containerStatuses: [running('job'), running('upload-output')] });
+    fake.deletePod(pod.metadata.name);
+    expect(await ended(id)).toMatchObject({ state: 'error', message: 'pod vanished' });
+    expect((await stored(id)).finishedEvents).toEqual(['error']);
+  }, 30_000);
+
+  it('aborts a running job by deleting its Kubernetes Job (propagationPolicy Background)', async () => {
+    const build = await push([job('stopme')]);
+    const id = jobIdOf(build, 'stopme');
+    const pod = await podOf(id);
+    fake.setPodStatus(pod.metadata.name, { phase: 'Running', containerStatuses: [running('job'), running('upload-output')] });
+    await eventually(async () => (await jobRow(id)).state === 'running', 10_000, 'running');
+    expect((await api(cluster.apiUrl, 'POST', `/api/v1/jobs/${id}/abort`)).status).toBe(200);
+    expect(await ended(id)).toMatchObject({ state: 'killed', message: 'aborted' });
+    expect(fake.requests).toContainEqual(expect.objectContaining({ method: 'DELETE', path: `/apis/batch/v1/namespaces/ci/jobs/infrabox-${id}`, query: expect.objectContaining({ propagationPolicy: 'Background' }) }));
+    expect(fake.podOf(id)).toBeUndefined();
+  }, 30_000);
+
+  it('re-attaches to a running pod after a scheduler restart, and fails one that vanished meanwhile', async () => {
+    const build = await push([job('survivor'), job('lost')]);
+    const survivor = jobIdOf(build, 'survivor');
+    const lost = jobIdOf(build, 'lost');
+    const pod = await podOf(survivor);
+    await podOf(lost);
+    fake.setPodStatus(pod.metadata.name, { phase: 'Running', initContainerStatuses: [terminated('fetch-inputs', 0)], containerStatuses: [running('job'), running('upload-output')] });
+    fake.appendLog(pod.metadata.name, 'before the restart\n');
+    await eventually(async () => (await consoleOf(cluster.apiUrl, survivor)) === 'before the restart\n', 10_000, 'the first console line');
+
+    const scheduler = cluster.processes[2];
+    scheduler.kill('SIGTERM');
+    await scheduler.exited;
+    expect((await jobRow(survivor)).state).toBe('running');
+    expect(fake.job(`infrabox-${survivor}`)).toBeDefined();
+    fake.appendLog(pod.metadata.name, 'while no scheduler watched\n');
+    fake.deleteJob(`infrabox-${lost}`);
+    fake.compact();
+
+    const restarted = new TestProcess('apps/scheduler/src/main.js', ['--config', cluster.configFile], {}, path.dirname(cluster.configFile));
+    extraSchedulers.push(restarted);
+    await restarted.waitFor((lines) => lines.some((l) => l.includes('is running')), 60_000, 'the restarted scheduler');
+    expect(await ended(lost)).toMatchObject({ state: 'error', message: 'pod vanished' });
+
+    fake.appendLog(pod.metadata.name, 'after the restart\n');
+    fake.closeLog(pod.metadata.name);
+    fake.setPodStatus(pod.metadata.name, {
+      phase: 'Succeeded',
+      containerStatuses: [terminated('job', 0), terminated('upload-output', 0, JSON.stringify({ stored: false, size: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }))],
+    });
+    expect(await ended(survivor)).toMatchObject({ state: 'finished', exitCode: 0 });
+    expect(await consoleOf(cluster.apiUrl, survivor)).toBe('before the restart\nwhile no scheduler watched\nafter the restart\n');
+    expect((await stored(survivor)).finishedEvents).toEqual(['finished']);
+  }, 60_000);
+});
