@@ -249,6 +249,18 @@ describe('deploy/helm/infrabox', () => {
     expect(loadRenderedConfig(objects, {}).scheduler).toMatchObject({ kubernetes: { helperImage: 'registry.example.com/infrabox:1.2.3' } });
   });
 
+  it("passes the replicas' timings to the apps and gives pods longer than the apps' own shutdown grace", async () => {
+    const defaults = await render('-f', MASTER_VALUES);
+    for (const deployment of deployments(defaults).values()) expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(60);
+
+    const objects = await render('-f', MASTER_VALUES, '--set-json', 'ha={"lease_seconds":5,"shutdown_grace_seconds":90.5}');
+    expect(loadRenderedConfig(objects, {}).ha).toEqual({ leaseMs: 5_000, shutdownGraceMs: 90_500 });
+    for (const deployment of deployments(objects).values()) expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(121);
+
+    const chosen = await render('-f', MASTER_VALUES, '--set', 'terminationGracePeriodSeconds=300');
+    for (const deployment of deployments(chosen).values()) expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(300);
+  });
+
   it('can keep the process executor, without the Role for Kubernetes Jobs', async () => {
     const objects = await render('-f', WORKER_VALUES, '--set', 'scheduler.executor=process');
     expect(loadRenderedConfig(objects, {}).scheduler).toEqual({ executor: 'process' });
@@ -281,6 +293,7 @@ describe('deploy/helm/infrabox', () => {
     ['two storage backends', ['-f', MASTER_VALUES, '--set', 'storage.gcs.enabled=true,storage.gcs.bucket=b'], 'storage: exactly one of s3 and gcs must be enabled, found 2'],
     ['no storage backend', ['-f', MASTER_VALUES, '--set', 'storage.s3.enabled=false'], 'storage: exactly one of s3 and gcs must be enabled, found 0'],
     ['an unknown executor', ['-f', MASTER_VALUES, '--set', 'scheduler.executor=docker'], 'scheduler.executor: expected kubernetes or process, got "docker"'],
+    ['a pod grace below the apps\' shutdown grace', ['-f', MASTER_VALUES, '--set', 'terminationGracePeriodSeconds=20'], 'terminationGracePeriodSeconds: must be above ha.shutdown_grace_seconds (30)'],
     ['an unknown app', ['-f', MASTER_VALUES, '--set', 'replicas.web=1'], 'replicas.web: unknown app'],
   ])('refuses values the apps cannot run with: %s', async (_, args, message) => {
     const result = await helmRun(['template', 'ib', CHART, ...args]);

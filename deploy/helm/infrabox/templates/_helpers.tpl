@@ -113,6 +113,9 @@ plus extraConfig. Secret fields come from the Secret through env vars (see infra
 {{- end -}}
 {{- $_ := set $config "storage" $storage -}}
 {{- $_ := set $config "scheduler" (include "infrabox.schedulerConfig" . | fromYaml) -}}
+{{- with include "infrabox.compact" (dict "map" (.Values.ha | default dict) "drop" list) | fromYaml -}}
+{{- $_ := set $config "ha" . -}}
+{{- end -}}
 {{- toYaml (mergeOverwrite $config (deepCopy (.Values.extraConfig | default dict))) -}}
 {{- end -}}
 
@@ -173,5 +176,18 @@ The env var names are the ones libs/config reads to replace a secret of the YAML
 {{- toYaml (dict "executor" "kubernetes" "kubernetes" $k8s) -}}
 {{- else -}}
 {{- toYaml (dict "executor" .Values.scheduler.executor) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Seconds Kubernetes waits after SIGTERM: the apps' own shutdown grace plus time to leave. */}}
+{{- define "infrabox.terminationGracePeriodSeconds" -}}
+{{- $appGrace := float64 ((.Values.ha | default dict).shutdown_grace_seconds | default 30) -}}
+{{- $podGrace := float64 (.Values.terminationGracePeriodSeconds | default 0) -}}
+{{- if eq $podGrace 0.0 -}}
+{{- add (ceil $appGrace) 30 -}}
+{{- else if le $podGrace $appGrace -}}
+{{- fail (printf "terminationGracePeriodSeconds: must be above ha.shutdown_grace_seconds (%v), or pods are killed before they hand back their work" $appGrace) -}}
+{{- else -}}
+{{- ceil $podGrace | int -}}
 {{- end -}}
 {{- end -}}
