@@ -261,6 +261,15 @@ describe('deploy/helm/infrabox', () => {
     for (const deployment of deployments(chosen).values()) expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(300);
   });
 
+  it('grants the Job rights in the namespace the jobs run in', async () => {
+    const objects = await render('-f', WORKER_VALUES, '--set', 'scheduler.kubernetes.namespace=ci-jobs');
+    expect(loadRenderedConfig(objects, {}).scheduler).toMatchObject({ kubernetes: { namespace: 'ci-jobs' } });
+    const [role] = byKind(objects, 'Role');
+    const [binding] = byKind<K8sObject & { subjects: unknown[] }>(objects, 'RoleBinding');
+    expect([role.metadata, binding.metadata]).toEqual([expect.objectContaining({ namespace: 'ci-jobs' }), expect.objectContaining({ namespace: 'ci-jobs' })]);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: byKind(objects, 'ServiceAccount')[0].metadata.name, namespace: 'ci' }]);
+  });
+
   it('can keep the process executor, without the Role for Kubernetes Jobs', async () => {
     const objects = await render('-f', WORKER_VALUES, '--set', 'scheduler.executor=process');
     expect(loadRenderedConfig(objects, {}).scheduler).toEqual({ executor: 'process' });
