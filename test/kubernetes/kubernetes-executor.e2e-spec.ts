@@ -167,15 +167,16 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     );
     expect((await jobRow(make)).state).toBe('running');
 
-    // The watch survives a compacted history: it gets 410 Gone, lists again, and goes on.
-    const listsBefore = fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/pods') && r.query.watch === undefined).length;
+    // The watch survives a compacted history: it gets 410 Gone, lists once again, and watches once again.
+    const lists = (kind: string) => fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/${kind}`) && r.query.watch === undefined).length;
+    const listsBefore = { pods: lists('pods'), jobs: lists('jobs') };
     fake.compact();
     fake.dropWatches();
-    await eventually(
-      () => fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/pods') && r.query.watch === undefined).length > listsBefore,
-      10_000,
-      'a re-list after 410 Gone',
-    );
+    await eventually(() => lists('pods') > listsBefore.pods && lists('jobs') > listsBefore.jobs, 10_000, 'a re-list after 410 Gone');
+    await eventually(() => fake.openWatches('pods') === 1 && fake.openWatches('jobs') === 1, 10_000, 'the watches open again');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect({ pods: lists('pods'), jobs: lists('jobs') }).toEqual({ pods: listsBefore.pods + 1, jobs: listsBefore.jobs + 1 });
+    expect({ pods: fake.openWatches('pods'), jobs: fake.openWatches('jobs') }).toEqual({ pods: 1, jobs: 1 });
 
     await playPod(make, 0, async (dir) => writeFile(path.join(dir, 'output', 'result.txt'), 'built by make\n'), 'hello from make\n');
     const made = await ended(make);
@@ -194,6 +195,25 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     const [output] = await db.query<{ size_bytes: string }>('SELECT size_bytes FROM job_output WHERE job_id = $1', [make]);
     expect(Number(output.size_bytes)).toBeGreaterThan(0);
   }, 60_000);
+
+  it("fetches the build's pushed source into the pod's context folder", async () => {
+    const project = `k8s${randomInt(1e9)}`;
+    const token = (await api<{ token: string }>(cluster.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
+    const source = await mkdtemp(path.join(tmpdir(), 'infrabox-k8s-source-'));
+    await mkdir(path.join(source, 'src'));
+    await writeFile(path.join(source, 'src', 'hello.txt'), 'hello from the source\n');
+    await writeFile(path.join(source, 'infrabox.json'), JSON.stringify({ version: 1, jobs: [job('from-source', { command: ['cat', 'src/hello.txt'] })] }));
+    const pushed = await runCli(['push', source, '--api', cluster.apiUrl, '--project', project, '--token', token, '--json']);
+    expect(pushed).toMatchObject({ code: 0 });
+    const { buildId } = JSON.parse(pushed.stdout) as { buildId: string };
+    const [only] = (await api<BuildDto>(cluster.apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body.jobs!;
+    const pod = await podOf(only.id);
+    expect(pod.spec.initContainers[0].command).toContain('--source');
+    await playPod(only.id, 0, async (dir) => {
+      expect(await readFile(path.join(dir, 'context', 'src', 'hello.txt'), 'utf8')).toBe('hello from the source\n');
+    });
+    expect(await ended(only.id)).toMatchObject({ state: 'finished', exitCode: 0 });
+  }, 30_000);
 
   it('ends a job whose deadline passed in error "timed out"', async () => {
     const build = await push([job('slow', { timeout: 30 })]);

@@ -134,6 +134,11 @@ export class FakeKubeApiServer {
     this.oldestRv = this.rv;
   }
 
+  /** Watch connections open on `kind` right now. */
+  openWatches(kind: Kind): number {
+    return [...this.watchers].filter((w) => w.kind === kind).length;
+  }
+
   /** Ends every open watch connection (as an API server restart or a watch timeout does). */
   dropWatches(): void {
     for (const w of this.watchers) w.res.end();

@@ -60,12 +60,8 @@ export async function startCluster(
   const configFile = path.join(dir, 'config.yaml');
   const labels = spec.labels?.length ? `\n  labels: ${spec.labels.join(',')}` : '';
   const storage = spec.storage?.(dir) ?? `  local:\n    enabled: true\n    path: ${dir}/storage\n`;
-  const cluster = spec.master ? '' : `cluster:
-  name: ${spec.name}${labels}
-`;
-  await writeFile(configFile, `host: ${apiUrl}
-${cluster}storage:
-${storage}${haSection(options.ha)}${spec.extraConfig ?? ''}`);
+  const cluster = spec.master ? '' : `cluster:\n  name: ${spec.name}${labels}\n`;
+  await writeFile(configFile, `host: ${apiUrl}\n${cluster}storage:\n${storage}${haSection(options.ha)}${spec.extraConfig ?? ''}`);
   const env = options.env ?? {};
 
   const processes = [

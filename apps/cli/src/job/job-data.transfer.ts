@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { packDirectory, unpackTar } from '@infrabox/archive';
@@ -50,6 +50,8 @@ export class JobDataTransfer {
     for (const parent of parents) {
       await this.unpack(`/api/v1/jobs/${this.jobId}/inputs/${parent.id}`, path.join(folders.inputs, parent.name), `the output of '${parent.name}'`);
     }
+    // The job's image may run as another user than this one: it must be able to write here.
+    await Promise.all([chmod(folders.context, 0o777), chmod(folders.output, 0o777)]);
   }
 
   /** Packs `<root>/output` and stores it as the job's output; an empty folder stores nothing. */

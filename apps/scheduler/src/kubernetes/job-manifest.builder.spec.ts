@@ -106,7 +106,7 @@ describe('buildJobManifest', () => {
                 name: 'fetch-inputs',
                 image: 'infrabox/infrabox:1.0',
                 command: [
-                  'node', 'dist/apps/cli/src/main.js', 'job', 'fetch-inputs', JOB_ID, '--dir', '/infrabox', '--source',
+                  'node', '/app/dist/apps/cli/src/main.js', 'job', 'fetch-inputs', JOB_ID, '--dir', '/infrabox', '--source',
                   '--parent', 'aaaaaaaa-0000-0000-0000-000000000001=build',
                   '--parent', 'aaaaaaaa-0000-0000-0000-000000000002=lint',
                 ],
@@ -137,7 +137,7 @@ describe('buildJobManifest', () => {
                 name: 'upload-output',
                 image: 'infrabox/infrabox:1.0',
                 command: [
-                  'node', 'dist/apps/cli/src/main.js', 'job', 'upload-output', JOB_ID, '--dir', '/infrabox',
+                  'node', '/app/dist/apps/cli/src/main.js', 'job', 'upload-output', JOB_ID, '--dir', '/infrabox',
                   '--wait-for', '/infrabox/.exit', '--result', '/dev/termination-log',
                 ],
                 env: helperEnv,
@@ -154,7 +154,7 @@ describe('buildJobManifest', () => {
   it('fetches neither source nor inputs for a job without them', () => {
     const manifest = buildJobManifest(input({ parents: [], hasSource: false }));
     expect(manifest.spec!.template.spec!.initContainers![0].command).toEqual([
-      'node', 'dist/apps/cli/src/main.js', 'job', 'fetch-inputs', JOB_ID, '--dir', '/infrabox',
+      'node', '/app/dist/apps/cli/src/main.js', 'job', 'fetch-inputs', JOB_ID, '--dir', '/infrabox',
     ]);
   });
 

@@ -23,8 +23,8 @@ export const POD_FOLDERS = {
 /** Written by the job container when its command has ended; the upload container waits for it. */
 export const EXIT_FILE = `${POD_ROOT}/.exit`;
 
-/** The CLI inside the InfraBox image (relative to its working directory). */
-const HELPER_CLI = ['node', 'dist/apps/cli/src/main.js'];
+/** The CLI inside the InfraBox image (deploy/Dockerfile puts the code in /app). */
+const HELPER_CLI = ['node', '/app/dist/apps/cli/src/main.js'];
 
 /**
  * Runs the job's command, then records its exit code for the upload container — whatever the

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { BatchV1Api, CoreV1Api, KubeConfig, Log, makeInformer, V1Job, V1Pod, type Informer } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, KubeConfig, ListWatch, Log, V1Job, V1Pod, Watch, type Informer } from '@kubernetes/client-node';
 import type { KubernetesExecutorConfig } from '@infrabox/config';
 
 /** A Kubernetes API error as one line: its status code and the server's message. */
@@ -49,20 +49,23 @@ export class KubernetesApi {
     }
   }
 
+  /** List, then watch from the list's resourceVersion; a 410 Gone lists again (client-node's ListWatch). */
   jobInformer(labelSelector: string): Informer<V1Job> {
-    return makeInformer(
-      this.kubeConfig,
+    return new ListWatch(
       `/apis/batch/v1/namespaces/${this.namespace}/jobs`,
+      new SingleEndWatch(this.kubeConfig),
       () => this.batch.listNamespacedJob(this.namespace, undefined, undefined, undefined, undefined, labelSelector),
+      false,
       labelSelector,
     );
   }
 
   podInformer(labelSelector: string): Informer<V1Pod> {
-    return makeInformer(
-      this.kubeConfig,
+    return new ListWatch(
       `/api/v1/namespaces/${this.namespace}/pods`,
+      new SingleEndWatch(this.kubeConfig),
       () => this.core.listNamespacedPod(this.namespace, undefined, undefined, undefined, undefined, labelSelector),
+      false,
       labelSelector,
     );
   }
@@ -92,5 +95,35 @@ export class KubernetesApi {
         settle();
       },
     };
+  }
+}
+
+/**
+ * A watch that ends once: after an ERROR event (a 410 Gone, which ListWatch answers by listing
+ * again) the connection's close is not reported as a second end. With client-node 0.22's Watch
+ * both were, and ListWatch then listed and watched twice, leaving one watch open per 410.
+ */
+class SingleEndWatch extends Watch {
+  override watch(
+    path: string,
+    queryParams: Record<string, unknown>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): ReturnType<Watch['watch']> {
+    let ended = false;
+    return super.watch(
+      path,
+      queryParams,
+      (phase, object, raw) => {
+        if (ended) return;
+        if (phase === 'ERROR') ended = true;
+        callback(phase, object, raw);
+      },
+      (error) => {
+        if (ended) return;
+        ended = true;
+        done(error);
+      },
+    );
   }
 }
