@@ -8,17 +8,32 @@ export interface ConsumerPosition {
   handledIds: string[];
 }
 
+/** What a consumer reads: one event type, of one cluster (and unscoped events) or of all (null). */
+export interface ConsumerSubject {
+  type: string;
+  cluster: string | null;
+}
+
+export interface ConsumerSighting {
+  name: string;
+  type: string | null;
+  cluster: string | null;
+  /** When it last started or saved its position. */
+  lastSeenAt: Date;
+}
+
 /** SQL for `event_consumer` (positions) and `event_dead_letter`. */
 @Injectable()
 export class EventConsumerRepository {
   constructor(private readonly db: Database) {}
 
-  async load(name: string): Promise<ConsumerPosition> {
+  /** Creates or reads the consumer's position, recording what it reads and that it is alive. */
+  async load(name: string, subject: ConsumerSubject): Promise<ConsumerPosition> {
     const [row] = await this.db.query<{ horizon: string; handled_ids: string[] }>(
-      `INSERT INTO event_consumer (name) VALUES ($1)
-       ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+      `INSERT INTO event_consumer (name, event_type, cluster) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET event_type = EXCLUDED.event_type, cluster = EXCLUDED.cluster, updated_at = now()
        RETURNING horizon::text AS horizon, handled_ids::text[] AS handled_ids`,
-      [name],
+      [name, subject.type, subject.cluster],
     );
     return { horizon: row.horizon, handledIds: row.handled_ids };
   }
@@ -28,6 +43,17 @@ export class EventConsumerRepository {
       `UPDATE event_consumer SET horizon = $2::xid8, handled_ids = $3::bigint[], updated_at = now() WHERE name = $1`,
       [name, position.horizon, position.handledIds],
     );
+  }
+
+  /** Consumers that have neither started nor saved their position for longer than `seconds`. */
+  async findUnseenFor(seconds: number): Promise<ConsumerSighting[]> {
+    const rows = await this.db.query<{ name: string; event_type: string | null; cluster: string | null; updated_at: Date }>(
+      `SELECT name, event_type, cluster, updated_at FROM event_consumer
+        WHERE updated_at < now() - make_interval(secs => $1)
+        ORDER BY updated_at, name`,
+      [seconds],
+    );
+    return rows.map((r) => ({ name: r.name, type: r.event_type, cluster: r.cluster, lastSeenAt: r.updated_at }));
   }
 
   async deadLetter(consumer: string, eventId: string, attempts: number, error: string): Promise<void> {

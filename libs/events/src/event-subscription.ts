@@ -16,6 +16,11 @@ export interface SubscriptionOptions {
   retryMaxMs: number;
   /** How often the position is written back while events flow. */
   saveIntervalMs: number;
+  /**
+   * The position is written at least this often even when it has not moved: its `updated_at`
+   * tells the event pruner that this consumer is alive and must be waited for.
+   */
+  touchIntervalMs: number;
   pageSize: number;
 }
 
@@ -62,7 +67,8 @@ export class EventSubscription {
   }
 
   async start(): Promise<void> {
-    const position = await this.consumers.load(this.options.consumer);
+    const position = await this.consumers.load(this.options.consumer, { type: this.options.type, cluster: this.options.cluster });
+    this.lastSave = Date.now();
     this.horizon = BigInt(position.horizon);
     // The tx of a remembered id is unknown after a restart; the horizon is a safe stand-in,
     // since those ids are only pruned once the horizon has moved past it.
@@ -240,6 +246,7 @@ export class EventSubscription {
   }
 
   private async saveIfDue(): Promise<void> {
+    if (!this.dirty && Date.now() - this.lastSave >= this.options.touchIntervalMs) this.dirty = true;
     if (!this.dirty || this.closed) return;
     const wait = this.lastSave + this.options.saveIntervalMs - Date.now();
     if (wait <= 0) {

@@ -153,6 +153,36 @@ export class EventRepository {
     );
     return { count: row.count, snapshotXmin: row.snapshot_xmin };
   }
+
+  /**
+   * Deletes up to `limit` of the oldest events that are older than `retentionSeconds` and that
+   * every consumer seen within the retention has passed: below its horizon, or among its
+   * handled ids (see `event_consumer`). A consumer holds back only the rows it reads (its type;
+   * its cluster and unscoped rows, or every cluster). Positions are saved behind the consumers'
+   * real progress, so judging by them never takes a row a live consumer still needs. Rows in
+   * `event_dead_letter` stay for an operator. Returns how many rows were deleted.
+   */
+  async prunePassed(retentionSeconds: number, limit: number): Promise<number> {
+    const rows = await this.db.query<{ id: string }>(
+      `DELETE FROM event WHERE id IN (
+         SELECT e.id FROM event e
+          WHERE e.created_at < now() - make_interval(secs => $1)
+            AND NOT EXISTS (SELECT 1 FROM event_dead_letter d WHERE d.event_id = e.id)
+            AND NOT EXISTS (
+              SELECT 1 FROM event_consumer c
+               WHERE c.updated_at >= now() - make_interval(secs => $1)
+                 AND (c.event_type IS NULL OR c.event_type = e.type)
+                 AND (c.cluster IS NULL OR e.cluster IS NULL OR e.cluster = c.cluster)
+                 AND e.tx_id >= c.horizon
+                 AND e.id <> ALL (c.handled_ids))
+          ORDER BY e.created_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
+      [retentionSeconds, limit],
+    );
+    return rows.length;
+  }
 }
 
 function toStoredEvent(row: EventRow): StoredEvent {

@@ -1,11 +1,12 @@
 export { EventsModule } from './events.module';
 export type { EventsModuleOptions } from './events.module';
 export { PgEventClient, MAX_EVENT_PAYLOAD_BYTES } from './pg-event.client';
-export { PgEventServer } from './pg-event.server';
+export { PgEventServer, CONSUMER_TOUCH_INTERVAL_MS } from './pg-event.server';
 export type { PgEventServerOptions } from './pg-event.server';
 export { PgEventContext } from './pg-event.context';
 export { EventRepository } from './event.repository';
 export { EventConsumerRepository } from './event-consumer.repository';
+export type { ConsumerSighting, ConsumerSubject } from './event-consumer.repository';
 export { forCluster, ClusterScoped, channelOf } from './event.types';
 export type { StoredEvent } from './event.types';
 export { EventFeed } from './event-feed';

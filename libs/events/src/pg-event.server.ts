@@ -22,7 +22,12 @@ export interface PgEventServerOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   saveIntervalMs?: number;
+  /** A consumer writes its position at least this often, moved or not (default 60 s; see EventSubscription). */
+  touchIntervalMs?: number;
 }
+
+/** How often an idle consumer still marks itself alive; the event retention must be far longer. */
+export const CONSUMER_TOUCH_INTERVAL_MS = 60_000;
 
 interface NotifyPayload {
   id?: unknown;
@@ -78,6 +83,7 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
           retryBaseMs: this.options.retryBaseMs ?? 200,
           retryMaxMs: this.options.retryMaxMs ?? 30_000,
           saveIntervalMs: this.options.saveIntervalMs ?? 200,
+          touchIntervalMs: this.options.touchIntervalMs ?? CONSUMER_TOUCH_INTERVAL_MS,
           pageSize: 500,
         },
         this.events,

@@ -3,6 +3,7 @@ import { jobConsole } from './0002-job-console.migration';
 import { clusterKey } from './0003-cluster-key.migration';
 import { outputsAndSources } from './0004-outputs-and-sources.migration';
 import { schedulerRunners } from './0005-scheduler-runners.migration';
+import { eventPruning } from './0006-event-pruning.migration';
 import { eventFeedPosition } from './0007-event-feed-position.migration';
 
 export interface Migration {
@@ -12,4 +13,4 @@ export interface Migration {
 }
 
 /** Applied in order. Never edit a released migration: add the next one. */
-export const migrations: readonly Migration[] = [initial, jobConsole, clusterKey, outputsAndSources, schedulerRunners, eventFeedPosition];
+export const migrations: readonly Migration[] = [initial, jobConsole, clusterKey, outputsAndSources, schedulerRunners, eventPruning, eventFeedPosition];

@@ -1,0 +1,111 @@
+/**
+ * bench:scale — how placement and the event backbone grow with the number of clusters.
+ *
+ *   npm run bench:scale [-- --clusters 10,30,100] [--jobs 10000]
+ *
+ * For each cluster count: a fresh database on one embedded PostgreSQL, the simulated clusters
+ * (bench/scale: real registration, placement and event code, one pool and one LISTEN
+ * connection per cluster app, spread over 4 host processes), then 10,000 queued jobs with
+ * selectors committed at once. Measured: time until every job's job.placed was handled by its
+ * cluster; event handler invocations per second in that window; the apps' connections in
+ * pg_stat_activity. Growth = cost per job at the largest count / at the smallest.
+ */
+import 'reflect-metadata';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createPool, Database, migrate, startEmbeddedPostgres } from '@infrabox/database';
+import { round, runBenchmark } from './bench-database';
+import { runScaleSimulation, ScaleRunResult } from './scale/scale-simulation';
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** Pool size of every app (createPool's default) plus its one LISTEN connection. */
+const CONNECTIONS_PER_APP_LIMIT = 5 + 1;
+
+async function freshDatabase(admin: Database, name: string): Promise<string> {
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(admin.url);
+  url.pathname = `/${name}`;
+  const pool = createPool(url.toString(), 1);
+  await migrate(pool);
+  await pool.end();
+  return url.toString();
+}
+
+function check(result: ScaleRunResult): string[] {
+  const problems: string[] = [];
+  for (const p of result.placements) {
+    const labels = p.cluster ? result.clusterLabels.get(p.cluster) ?? [] : [];
+    if (p.state !== 'queued' || !p.cluster) problems.push(`job ${p.jobId} is ${p.state} on ${p.cluster ?? 'no cluster'}`);
+    else if (!p.selector.every((l) => labels.includes(l))) problems.push(`job ${p.jobId} on ${p.cluster} lacks [${p.selector}]`);
+    else if (p.deliveredTo.length !== 1 || p.deliveredTo[0] !== p.cluster) problems.push(`job ${p.jobId} delivered to [${p.deliveredTo}]`);
+  }
+  return problems.slice(0, 5);
+}
+
+async function main(): Promise<void> {
+  const counts = option('clusters', '10,30,100').split(',').map(Number);
+  const jobs = Number(option('jobs', '10000'));
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'infrabox-bench-scale-'));
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    port: 54000 + Math.floor(Math.random() * 900),
+    // Room for 100 apps × (pool of 5 + 1 listener); everything else at its default (fsync on).
+    settings: { max_connections: '800' },
+  });
+  const admin = new Database(createPool(server.url, 1), server.url);
+  console.log(`bench:scale on embedded PostgreSQL 18 (fsync on, max_connections 800); ${jobs} queued jobs; clusters ${counts.join(', ')}`);
+  const results: ScaleRunResult[] = [];
+  try {
+    for (const clusters of counts) {
+      const url = await freshDatabase(admin, `scale_${clusters}`);
+      const result = await runScaleSimulation({ databaseUrl: url, clusters, jobs, hostScript: path.join(__dirname, 'scale', 'scale-host.js') });
+      const problems = check(result);
+      if (problems.length > 0) throw new Error(`${clusters} clusters: wrong placements, e.g. ${problems.join('; ')}`);
+      results.push(result);
+      console.log(
+        `  ${clusters} clusters: placed ${jobs} jobs in ${result.placeMs} ms, ${Math.round(result.eventsPerSecond)} events/s, ` +
+          `peak ${result.peakConnections} connections (busiest app ${result.peakConnectionsPerApp})`,
+      );
+      await admin.query(`DROP DATABASE scale_${clusters} WITH (FORCE)`);
+    }
+  } finally {
+    await admin.close();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  const first = results[0];
+  const last = results[results.length - 1];
+  console.log('');
+  console.log('clusters | jobs   | place ms | µs/job  | events handled | events/s | pg conns (peak) | conns/app (peak)');
+  for (const r of results) {
+    console.log(
+      [
+        String(r.clusters).padStart(8),
+        String(r.jobs).padEnd(6),
+        String(r.placeMs).padStart(8),
+        String(Math.round((r.placeMs * 1000) / r.jobs)).padStart(7),
+        String(r.eventsDelivered).padStart(14),
+        String(Math.round(r.eventsPerSecond)).padStart(8),
+        String(r.peakConnections).padStart(15),
+        String(r.peakConnectionsPerApp).padStart(16),
+      ].join(' | '),
+    );
+  }
+  const growth = last.placeMs / last.jobs / (first.placeMs / first.jobs);
+  const perApp = Math.max(...results.map((r) => r.peakConnectionsPerApp));
+  console.log('');
+  console.log(`connections per app process: at most ${perApp} (limit ${CONNECTIONS_PER_APP_LIMIT}: 1 LISTEN + a pool of 5), at every cluster count`);
+  console.log(`goals: connections per app constant: ${perApp <= CONNECTIONS_PER_APP_LIMIT ? 'met' : 'MISSED'}; growth ≤ 1.5: ${growth <= 1.5 ? 'met' : 'MISSED'} (${round(growth, 2)})`);
+  console.log(
+    `scale clusters=${last.clusters} place_ms=${last.placeMs} events_per_s=${Math.round(last.eventsPerSecond)} pg_connections=${last.peakConnections} growth=${round(growth, 2)}`,
+  );
+}
+
+runBenchmark('bench:scale', main);

@@ -1,0 +1,239 @@
+/**
+ * The 100-cluster simulation behind bench:scale (and, small, test/scale): simulated clusters in
+ * a few host processes, each cluster an app with the real registration, placement and event
+ * code on its own pool and LISTEN connection; then a backlog of queued jobs with selectors.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { createPool, Database } from '@infrabox/database';
+import { EventRepository, PgEventClient } from '@infrabox/events';
+import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
+import { BuildsService } from '../../apps/api/src/builds/builds.service';
+import { HostMessage, HostReply, SimulatedCluster, simulatedAppName } from './scale-protocol';
+
+export interface ScaleRunOptions {
+  /** An empty, migrated database of its own (the run fills it). */
+  databaseUrl: string;
+  clusters: number;
+  jobs: number;
+  /** Compiled scale-host.js. */
+  hostScript: string;
+  /** Processes hosting the clusters (default: 4, or fewer when there are fewer clusters). */
+  hosts?: number;
+  jobsPerBuild?: number;
+  timeoutMs?: number;
+}
+
+export interface ScaleRunResult {
+  clusters: number;
+  jobs: number;
+  builds: number;
+  /** From the commit of the queued builds to the last job.placed handled by its cluster. */
+  placeMs: number;
+  /** Handler invocations of every event type across all simulated apps in that window. */
+  eventsDelivered: number;
+  eventsPerSecond: number;
+  /** Peak of the simulated apps' connections in pg_stat_activity (sampled every 50 ms). */
+  peakConnections: number;
+  /** Peak connections of the busiest single app. */
+  peakConnectionsPerApp: number;
+  misdelivered: number;
+  clusterLabels: Map<string, string[]>;
+  /** Every job as the database has it at the end, with its selector and the cluster(s) told to run it. */
+  placements: Array<{ jobId: string; state: string; cluster: string | null; selector: string[]; deliveredTo: string[] }>;
+}
+
+/** Labels spread so that each selector below matches 1/10 or 1/20 of the clusters (at least one). */
+export function simulatedClusters(count: number): SimulatedCluster[] {
+  if (count < 10) throw new Error('the simulation needs at least 10 clusters (10 label groups)');
+  return Array.from({ length: count }, (_, i) => ({
+    name: `c${String(i).padStart(3, '0')}`,
+    labels: [`g${i % 10}`, i % 2 === 0 ? 'aws' : 'gcp', `zone-${i % 3}`],
+  }));
+}
+
+/** Job k of a build: no selector, a group, a group and its cloud, or a child of job k-1. */
+function simulatedJob(k: number) {
+  const group = k % 10;
+  const job = { name: `j${k}`, type: 'docker-image', image: 'none', command: ['true'] };
+  switch (k % 4) {
+    case 1:
+      return { ...job, cluster: { selector: [`g${group}`] } };
+    case 2:
+      return { ...job, cluster: { selector: [`g${group}`, group % 2 === 0 ? 'aws' : 'gcp'] } };
+    case 3:
+      return { ...job, depends_on: [`j${k - 1}`] };
+    default:
+      return job;
+  }
+}
+
+class Host {
+  private readonly child: ChildProcess;
+  private waiting: { resolve(reply: HostReply): void; reject(error: Error): void } | null = null;
+  readonly exited: Promise<void>;
+
+  constructor(script: string) {
+    this.child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (reply: HostReply) => this.settle()?.resolve(reply));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code) => {
+        this.settle()?.reject(new Error(`scale host exited (${code}) before answering`));
+        resolve();
+      }),
+    );
+  }
+
+  /** One question at a time. */
+  ask(message: HostMessage): Promise<HostReply> {
+    return new Promise((resolve, reject) => {
+      if (this.child.exitCode !== null) return reject(new Error(`scale host exited (${this.child.exitCode})`));
+      this.waiting = { resolve, reject };
+      this.child.send(message);
+    });
+  }
+
+  private settle() {
+    const waiting = this.waiting;
+    this.waiting = null;
+    return waiting;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.connected) this.child.send({ kind: 'stop' } satisfies HostMessage);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+type Stats = Extract<HostReply, { kind: 'stats' }>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runScaleSimulation(options: ScaleRunOptions): Promise<ScaleRunResult> {
+  const clusters = simulatedClusters(options.clusters);
+  const jobsPerBuild = options.jobsPerBuild ?? 100;
+  if (options.jobs % jobsPerBuild !== 0) throw new Error(`jobs (${options.jobs}) must be a multiple of ${jobsPerBuild}`);
+  const hostCount = Math.min(options.hosts ?? 4, clusters.length);
+  const db = new Database(createPool(options.databaseUrl, 3), options.databaseUrl);
+  const hosts = Array.from({ length: hostCount }, () => new Host(options.hostScript));
+  const sampler = new ConnectionSampler(db);
+  try {
+    await Promise.all(
+      hosts.map((host, h) =>
+        host.ask({ kind: 'start', databaseUrl: options.databaseUrl, clusters: clusters.filter((_, i) => i % hostCount === h) }),
+      ),
+    );
+    // What the registries' probes would have written: every pair reachable.
+    await db.query(
+      `INSERT INTO cluster_reachability (from_cluster, to_cluster, reachable, rtt_ms)
+       SELECT a.name, b.name, true, 1 FROM cluster a CROSS JOIN cluster b WHERE a.name <> b.name
+       ON CONFLICT DO NOTHING`,
+    );
+    sampler.start();
+    const before = await stats(hosts, false);
+
+    const builds = new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), new PgEventClient(new EventRepository(db)));
+    const buildCount = options.jobs / jobsPerBuild;
+    // One transaction: the whole backlog becomes visible (and is announced) at once.
+    await db.transaction(async () => {
+      for (let b = 0; b < buildCount; b++) {
+        await builds.create('scale', { version: 1, jobs: Array.from({ length: jobsPerBuild }, (_, k) => simulatedJob(k)) });
+      }
+    });
+    const t0 = Date.now();
+
+    const deadline = t0 + (options.timeoutMs ?? 600_000);
+    let latest: Stats;
+    for (;;) {
+      latest = await stats(hosts, false);
+      if (latest.delivered >= options.jobs) break;
+      if (Date.now() > deadline) throw new Error(`only ${latest.delivered} of ${options.jobs} job.placed events handled in time`);
+      await sleep(20);
+    }
+    const placeMs = Math.max(1, latest.lastDeliveryAt - t0);
+    await sleep(200); // late duplicates, if any, would show in the placements below
+    sampler.stop();
+    const final = await stats(hosts, true);
+    const eventsDelivered = latest.eventsHandled - before.eventsHandled;
+
+    const deliveredTo = new Map<string, string[]>();
+    for (const [cluster, ids] of Object.entries(final.placed)) {
+      for (const id of ids) deliveredTo.set(id, [...(deliveredTo.get(id) ?? []), cluster]);
+    }
+    const rows = await db.query<{ id: string; state: string; cluster_name: string | null; definition: { cluster?: { selector?: string[] } } }>(
+      'SELECT id, state, cluster_name, definition FROM job',
+    );
+    return {
+      clusters: clusters.length,
+      jobs: options.jobs,
+      builds: buildCount,
+      placeMs,
+      eventsDelivered,
+      eventsPerSecond: eventsDelivered / (placeMs / 1000),
+      peakConnections: sampler.peakTotal,
+      peakConnectionsPerApp: sampler.peakPerApp,
+      misdelivered: final.misdelivered,
+      clusterLabels: new Map(clusters.map((c) => [c.name, c.labels])),
+      placements: rows.map((r) => ({
+        jobId: r.id,
+        state: r.state,
+        cluster: r.cluster_name,
+        selector: r.definition.cluster?.selector ?? [],
+        deliveredTo: deliveredTo.get(r.id) ?? [],
+      })),
+    };
+  } finally {
+    sampler.stop();
+    await Promise.all(hosts.map((host) => host.stop()));
+    await db.close();
+  }
+}
+
+async function stats(hosts: Host[], withJobIds: boolean): Promise<Stats & { eventsHandled: number }> {
+  const replies = (await Promise.all(hosts.map((host) => host.ask({ kind: 'stats', withJobIds })))) as Stats[];
+  return {
+    kind: 'stats',
+    delivered: replies.reduce((sum, r) => sum + r.delivered, 0),
+    misdelivered: replies.reduce((sum, r) => sum + r.misdelivered, 0),
+    eventsHandled: replies.reduce((sum, r) => sum + r.eventsHandled, 0),
+    lastDeliveryAt: Math.max(...replies.map((r) => r.lastDeliveryAt)),
+    placed: Object.assign({}, ...replies.map((r) => r.placed)),
+  };
+}
+
+/** Samples pg_stat_activity for the simulated apps' connections (application_name per app). */
+class ConnectionSampler {
+  peakTotal = 0;
+  peakPerApp = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+
+  constructor(private readonly db: Database) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sample(), 50);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private async sample(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const rows = await this.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1 GROUP BY application_name`,
+        [`${simulatedAppName('')}%`],
+      );
+      this.peakTotal = Math.max(this.peakTotal, rows.reduce((sum, r) => sum + r.n, 0));
+      this.peakPerApp = Math.max(this.peakPerApp, ...rows.map((r) => r.n));
+    } catch {
+      // A sample lost to a busy server is only a sample.
+    } finally {
+      this.busy = false;
+    }
+  }
+}
