@@ -4,6 +4,7 @@ import { ClustersModule } from '@infrabox/clusters';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
 import { ObservabilityModule } from '@infrabox/observability';
+import { EventPruningService } from './event-pruning/event-pruning.service';
 import { LivenessService } from './liveness/liveness.service';
 import { ReachabilityService } from './reachability/reachability.service';
 import { RegistrationService } from './registration/registration.service';
@@ -20,6 +21,7 @@ export class RegistryModule {
         { provide: REGISTRY_OPTIONS, useValue: { ...DEFAULT_REGISTRY_OPTIONS, ...options } },
         RegistrationService,
         LivenessService,
+        EventPruningService,
         ReachabilityService,
       ],
     };

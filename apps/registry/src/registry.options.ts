@@ -11,12 +11,19 @@ export interface RegistryOptions {
   /** How often this cluster probes every other active cluster's API. */
   probeIntervalMs: number;
   probeTimeoutMs: number;
+  /** How often the event pruner runs (and the other registries try to become its leader). */
+  eventPruneIntervalMs: number;
+  /** Advisory lock key that elects the one event pruner of the installation. */
+  eventPruneLockKey: bigint | number;
+  /** Rows deleted per statement; a run repeats until fewer are left. */
+  eventPruneBatchSize: number;
 }
 
 export const REGISTRY_OPTIONS = Symbol('REGISTRY_OPTIONS');
 
 /** Any constant shared by every registry of every cluster (the migration lock is ...401). */
 export const LIVENESS_SWEEP_LOCK_KEY = 7_286_133_402;
+export const EVENT_PRUNE_LOCK_KEY = 7_286_133_406;
 
 export const DEFAULT_REGISTRY_OPTIONS: Readonly<RegistryOptions> = {
   heartbeatIntervalMs: 5_000,
@@ -25,4 +32,7 @@ export const DEFAULT_REGISTRY_OPTIONS: Readonly<RegistryOptions> = {
   sweepLockKey: LIVENESS_SWEEP_LOCK_KEY,
   probeIntervalMs: 10_000,
   probeTimeoutMs: 2_000,
+  eventPruneIntervalMs: 60_000,
+  eventPruneLockKey: EVENT_PRUNE_LOCK_KEY,
+  eventPruneBatchSize: 5_000,
 };

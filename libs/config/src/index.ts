@@ -1,6 +1,7 @@
 export {
   ConfigError,
   loadInstallConfig,
+  DEFAULT_EVENT_RETENTION_SECONDS,
   parseInstallConfig,
   type Env,
   type LoadInstallConfigOptions,
@@ -13,6 +14,7 @@ export {
   type ClusterConfig,
   type DatabaseConfig,
   type HaConfig,
+  type EventsConfig,
   type InstallConfig,
   type KubernetesExecutorConfig,
   type SchedulerConfig,

@@ -106,6 +106,7 @@ describe('loadInstallConfig', () => {
       ha: { leaseMs: 15_000, shutdownGraceMs: 30_000 },
       logLevel: 'log',
       scheduler: { executor: 'process' },
+      events: { retentionSeconds: 7 * 86_400 },
     });
   });
 
@@ -242,6 +243,40 @@ database:
   postgres: {enabled: true, db: ci, host: db.local, port: 6543, username: "ci@corp", password: "p@ss:w/rd"}
 `;
     expect(parse(yaml).database).toEqual({ kind: 'postgres', url: 'postgres://ci%40corp:p%40ss%3Aw%2Frd@db.local:6543/ci' });
+  });
+});
+
+describe('events', () => {
+  it('keeps handled events 7 days unless told otherwise', () => {
+    expect(parse(MASTER_YAML).events).toEqual({ retentionSeconds: 7 * 86_400 });
+    expect(parse('host: x\nevents:\n').events).toEqual({ retentionSeconds: 7 * 86_400 });
+  });
+
+  it('reads the retention as a duration or whole seconds', () => {
+    expect(parse('host: x\nevents:\n  retention: 30m\n').events).toEqual({ retentionSeconds: 1_800 });
+    expect(parse('host: x\nevents:\n  retention: 24h\n').events).toEqual({ retentionSeconds: 86_400 });
+    expect(parse('host: x\nevents:\n  retention: 2d\n').events).toEqual({ retentionSeconds: 172_800 });
+    expect(parse('host: x\nevents:\n  retention: 3600\n').events).toEqual({ retentionSeconds: 3_600 });
+  });
+
+  it('names the field and the reason for a bad retention', () => {
+    const problems = (yaml: string) => {
+      try {
+        parse(yaml);
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      throw new Error('accepted');
+    };
+    expect(problems('host: x\nevents:\n  retention: soon\n')).toEqual([
+      'events.retention: expected a duration such as 30m, 24h or 7d (or whole seconds), got "soon"',
+    ]);
+    expect(problems('host: x\nevents:\n  retention: 1m\n')).toEqual(['events.retention: must be between 10m and 365d, got "1m"']);
+    expect(problems('host: x\nevents:\n  retention: 400d\n')).toEqual(['events.retention: must be between 10m and 365d, got "400d"']);
+    expect(problems('host: x\nevents:\n  retention: 1.5\n')).toEqual([
+      'events.retention: expected a duration such as 30m, 24h or 7d (or whole seconds), got 1.5',
+    ]);
+    expect(problems('host: x\nevents:\n  keep: 1d\n')).toEqual(['events.keep: unknown field']);
   });
 });
 

@@ -41,6 +41,8 @@ const DEFAULT_LISTEN_PORT = 8080;
 const DEFAULT_POSTGRES_PORT = 5432;
 const DEFAULT_EMBEDDED = { dataDir: '.infrabox/postgres', port: 54329 };
 const DEFAULT_LOCAL_STORAGE_PATH = '.infrabox/storage';
+/** 7 days: long enough for a cluster that is down over a long weekend to catch up on return. */
+export const DEFAULT_EVENT_RETENTION_SECONDS = 7 * 86_400;
 
 /** Env vars that replace a secret in the YAML, keyed by the YAML path they override. */
 const SECRET_OVERRIDES: ReadonlyArray<[envName: string, path: string[]]> = [
@@ -98,7 +100,7 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
 
-  const { host, api, cluster, database, storage, scheduler, ha } = parsed.data;
+  const { host, api, cluster, database, storage, scheduler, ha, events } = parsed.data;
   const name = cluster?.name ?? 'master';
   return deepFreeze<InstallConfig>({
     apiUrl: host.apiUrl,
@@ -112,6 +114,7 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
     },
     logLevel: logLevel as LogLevel,
     scheduler: toScheduler(scheduler, host.apiUrl, cwd),
+    events: { retentionSeconds: events?.retention ?? DEFAULT_EVENT_RETENTION_SECONDS },
   });
 }
 

@@ -75,6 +75,12 @@ export function haOf(config: { ha?: HaConfig }): HaConfig {
   return config.ha ?? DEFAULT_HA;
 }
 
+/** The event table: how long handled events are kept (see the event pruner in the registry). */
+export interface EventsConfig {
+  /** Events older than this that every consumer has passed are deleted; consumers unseen this long are no longer waited for. */
+  readonly retentionSeconds: number;
+}
+
 export type InstallConfig = Readonly<{
   /** Normalized API root of this cluster, e.g. `https://master.example.com` (no trailing slash). */
   apiUrl: string;
@@ -87,6 +93,8 @@ export type InstallConfig = Readonly<{
   logLevel: LogLevel;
   /** The loader always sets it; configs built in code may leave it out (= the process executor). */
   scheduler?: SchedulerConfig;
+  /** The loader always sets it; configs built in code may leave it out (= the default retention). */
+  events?: EventsConfig;
 }>;
 
 /** Renders an offending value for messages: strings quoted, collections by kind. */
@@ -331,6 +339,28 @@ const seconds = (max: number) =>
 
 const ha = z.strictObject({ lease_seconds: seconds(3600).optional(), shutdown_grace_seconds: seconds(86_400).optional() });
 
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+/** Consumers mark themselves alive every minute; a retention near that would drop live ones. */
+export const MIN_EVENT_RETENTION_SECONDS = 600;
+const MAX_EVENT_RETENTION_SECONDS = 365 * 86_400;
+
+/** `90s`, `30m`, `24h`, `7d`, or a whole number of seconds → seconds. */
+const retention = z.unknown().transform((value, ctx): number => {
+  const match = typeof value === 'string' ? /^\s*(\d+)\s*([smhd])\s*$/.exec(value) : null;
+  const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2]] : Number.isInteger(value) ? (value as number) : NaN;
+  if (Number.isNaN(seconds)) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration such as 30m, 24h or 7d (or whole seconds), got ${describeValue(value)}` });
+    return z.NEVER;
+  }
+  if (seconds < MIN_EVENT_RETENTION_SECONDS || seconds > MAX_EVENT_RETENTION_SECONDS) {
+    ctx.addIssue({ code: 'custom', message: `must be between 10m and 365d, got ${describeValue(value)}` });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const events = z.strictObject({ retention: retention.optional() });
+
 export const rawInstallConfigSchema = z.strictObject({
   host: host,
   api: z.strictObject({ port: port.optional() }).nullish(),
@@ -339,6 +369,7 @@ export const rawInstallConfigSchema = z.strictObject({
   storage: storage.nullish(),
   scheduler: scheduler.nullish(),
   ha: ha.nullish(),
+  events: events.nullish(),
 });
 
 export type RawInstallConfig = z.output<typeof rawInstallConfigSchema>;

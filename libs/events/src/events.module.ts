@@ -29,7 +29,7 @@ export class EventsModule {
             new PgEventServer({ ...options, cluster: config.cluster.name, databaseUrl: db.url }, events, consumers),
         },
       ],
-      exports: [PgEventClient, PgEventServer, EventRepository],
+      exports: [PgEventClient, PgEventServer, EventRepository, EventConsumerRepository],
     };
   }
 }
