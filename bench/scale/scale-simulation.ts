@@ -19,6 +19,8 @@ export interface ScaleRunOptions {
   hostScript: string;
   /** Processes hosting the clusters (default: 4, or fewer when there are fewer clusters). */
   hosts?: number;
+  /** Node flags for the host processes (e.g. --cpu-prof to profile them). */
+  hostExecArgv?: string[];
   jobsPerBuild?: number;
   timeoutMs?: number;
 }
@@ -72,8 +74,8 @@ class Host {
   private waiting: { resolve(reply: HostReply): void; reject(error: Error): void } | null = null;
   readonly exited: Promise<void>;
 
-  constructor(script: string) {
-    this.child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  constructor(script: string, execArgv: string[] = []) {
+    this.child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     this.child.on('message', (reply: HostReply) => this.settle()?.resolve(reply));
     this.exited = new Promise((resolve) =>
       this.child.on('exit', (code) => {
@@ -116,7 +118,7 @@ export async function runScaleSimulation(options: ScaleRunOptions): Promise<Scal
   if (options.jobs % jobsPerBuild !== 0) throw new Error(`jobs (${options.jobs}) must be a multiple of ${jobsPerBuild}`);
   const hostCount = Math.min(options.hosts ?? 4, clusters.length);
   const db = new Database(createPool(options.databaseUrl, 3), options.databaseUrl);
-  const hosts = Array.from({ length: hostCount }, () => new Host(options.hostScript));
+  const hosts = Array.from({ length: hostCount }, () => new Host(options.hostScript, options.hostExecArgv));
   const sampler = new ConnectionSampler(db);
   try {
     await Promise.all(

@@ -162,11 +162,7 @@ export class EventSubscription {
       const tx = BigInt(failing.event.txId);
       if (tx < newHorizon) newHorizon = tx;
     }
-    if (newHorizon > this.horizon) {
-      this.horizon = newHorizon;
-      for (const [id, tx] of this.handled) if (tx < newHorizon) this.handled.delete(id);
-      this.dirty = true;
-    }
+    this.advanceHorizon(newHorizon);
   }
 
   /**
@@ -180,12 +176,25 @@ export class EventSubscription {
     let handledBelow = 0;
     for (const tx of this.handled.values()) if (tx >= this.horizon && tx < xmin) handledBelow++;
     if (handledBelow !== count) return false;
-    if (xmin > this.horizon) {
-      this.horizon = xmin;
-      for (const [id, tx] of this.handled) if (tx < xmin) this.handled.delete(id);
+    this.advanceHorizon(xmin);
+    return true;
+  }
+
+  /**
+   * Moves the horizon and forgets the handled ids below it. The position is worth writing when
+   * ids were dropped (the stored set shrinks). A move alone — the server's xmin advancing while
+   * none of this consumer's events flow — waits for the touch interval: it is safe to lose (a
+   * restart re-reads from the older horizon and finds nothing of its own there), and writing it
+   * at every poll would cost every idle consumer of every app one WAL flush a second.
+   */
+  private advanceHorizon(to: bigint): void {
+    if (to <= this.horizon) return;
+    this.horizon = to;
+    for (const [id, tx] of this.handled) {
+      if (tx >= to) continue;
+      this.handled.delete(id);
       this.dirty = true;
     }
-    return true;
   }
 
   private alreadySeen(event: StoredEvent): boolean {
