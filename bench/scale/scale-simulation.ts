@@ -4,6 +4,7 @@
  * code on its own pool and LISTEN connection; then a backlog of queued jobs with selectors.
  */
 import { ChildProcess, fork } from 'node:child_process';
+import { parseInstallConfig } from '@infrabox/config';
 import { createPool, Database } from '@infrabox/database';
 import { EventRepository, PgEventClient } from '@infrabox/events';
 import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
@@ -135,7 +136,10 @@ export async function runScaleSimulation(options: ScaleRunOptions): Promise<Scal
     sampler.start();
     const before = await stats(hosts, false);
 
-    const builds = new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), new PgEventClient(new EventRepository(db)));
+    // The builds come in through the first cluster's api (as pushes reach the master's).
+    const apiConfig = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${clusters[0].name}\n`, { DATABASE_URL: options.databaseUrl });
+    const events = new PgEventClient(new EventRepository(db));
+    const builds = new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), events, undefined, apiConfig);
     const buildCount = options.jobs / jobsPerBuild;
     // One transaction: the whole backlog becomes visible (and is announced) at once.
     await db.transaction(async () => {

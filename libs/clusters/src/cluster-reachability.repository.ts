@@ -38,6 +38,16 @@ export class ClusterReachabilityRepository {
     return rows.map(toReachability);
   }
 
+  /**
+   * Only the pairs last probed unreachable. Placement treats every other pair as reachable, so
+   * this is all it needs — a handful of rows instead of the whole n² matrix.
+   */
+  async findUnreachable(): Promise<Array<{ from: string; to: string }>> {
+    return this.db.query<{ from: string; to: string }>(
+      `SELECT from_cluster AS "from", to_cluster AS "to" FROM cluster_reachability WHERE NOT reachable`,
+    );
+  }
+
   async find(from: string, to: string): Promise<ClusterReachability | null> {
     const [row] = await this.db.query<ReachabilityRow>(
       `SELECT ${COLUMNS} FROM cluster_reachability WHERE from_cluster = $1 AND to_cluster = $2`,

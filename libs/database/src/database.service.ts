@@ -41,6 +41,17 @@ export class Database {
     }
   }
 
+  /**
+   * Takes a transaction-level advisory lock if no other transaction holds it; it is released
+   * when the transaction ends. Only inside `transaction()`: on a pooled connection outside one
+   * it would be released at once.
+   */
+  async tryTransactionLock(key: bigint | number): Promise<boolean> {
+    if (!this.inTransaction) throw new Error('tryTransactionLock: must run inside transaction()');
+    const [row] = await this.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [String(key)]);
+    return row.locked;
+  }
+
   get inTransaction(): boolean {
     return this.current.getStore() !== undefined;
   }

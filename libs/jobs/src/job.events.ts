@@ -8,6 +8,7 @@ export const JOB_FINISHED = 'job.finished';
 export const JOB_ABORT_REQUESTED = 'job.abort_requested';
 export const JOB_CONSOLE = 'job.console';
 
+/** Scoped to the cluster whose api took the build: its scheduler places the jobs. */
 export interface BuildCreatedEvent {
   buildId: string;
 }

@@ -1,7 +1,8 @@
 import { BadRequestException, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
-import { PgEventClient } from '@infrabox/events';
+import { forCluster, PgEventClient } from '@infrabox/events';
+import { InjectInstallConfig, InstallConfig } from '@infrabox/config';
 import { validateBuildDefinition } from '@infrabox/job-definition';
 import { BUILD_CREATED, BuildCreatedEvent, BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
 import { SourceUploadsService } from '../sources/source-uploads.service';
@@ -19,6 +20,8 @@ export class BuildsService {
     private readonly events: PgEventClient,
     /** Absent where builds are created without an api (benchmarks): no uploads there. */
     @Optional() private readonly uploads?: SourceUploadsService,
+    /** This api's cluster, whose scheduler places the builds it takes; absent: every scheduler races to. */
+    @Optional() @InjectInstallConfig() private readonly config?: InstallConfig,
   ) {}
 
   /**
@@ -49,8 +52,11 @@ export class BuildsService {
           definition.dependsOn.map((d) => ({ jobId: idByName.get(definition.name)!, parentId: idByName.get(d.job)!, on: d.on })),
         ),
       );
+      // Scoped to this cluster: its scheduler places the build. Offered to every scheduler, each
+      // of 100 clusters would run a placement transaction per build only to find it taken. If
+      // this cluster runs no scheduler, the placement sweep of another one takes the build.
       const event: BuildCreatedEvent = { buildId: build.id };
-      await lastValueFrom(this.events.emit(BUILD_CREATED, event));
+      await lastValueFrom(this.events.emit(BUILD_CREATED, this.config ? forCluster(this.config.cluster.name, event) : event));
       return toBuildDto(build, project.name, jobs);
     });
   }

@@ -5,6 +5,9 @@ import { forCluster, PgEventClient } from '@infrabox/events';
 import { Job, JOB_PLACED, JobPlacedEvent, JobRepository, JobTransitions } from '@infrabox/jobs';
 import { CandidateCluster, CanTransfer, choosePlacement, PlacedParent } from './placement.policy';
 
+/** Any constant shared by every scheduler of every cluster (the migration lock is ...401). */
+export const PLACEMENT_SWEEP_LOCK_KEY = 7_286_133_407;
+
 /**
  * Gives queued jobs a cluster. Any scheduler of any cluster may do it: the rows are taken with
  * SKIP LOCKED, so when several race for one build the first places it and the others find
@@ -45,9 +48,18 @@ export class PlacementService {
     return byBuild;
   }
 
-  /** Safety net: builds whose placement was lost (a scheduler died mid-way). */
+  /**
+   * Safety net: builds whose placement was lost (a scheduler died mid-way, or the cluster whose
+   * api took the build runs no scheduler). One scheduler of the installation sweeps at a time,
+   * in one transaction holding an advisory lock: with a backlog older than the sweep's
+   * threshold, every scheduler of 100 clusters retrying every build would cost 100 × builds
+   * transactions per sweep and fight the placement it is meant to back up.
+   */
   async placeForgottenBuilds(olderThanSeconds: number): Promise<void> {
-    for (const buildId of await this.jobs.buildsWithUnplacedJobs(olderThanSeconds)) await this.placeBuild(buildId);
+    await this.db.transaction(async () => {
+      if (!(await this.db.tryTransactionLock(PLACEMENT_SWEEP_LOCK_KEY))) return;
+      for (const buildId of await this.jobs.buildsWithUnplacedJobs(olderThanSeconds)) await this.placeBuild(buildId);
+    });
   }
 
   /**
@@ -58,13 +70,14 @@ export class PlacementService {
     // One after another: these run on the transaction's single connection.
     const clusters = await this.clusters.findAll();
     const load = await this.jobs.countUnfinishedByCluster();
-    const matrix = await this.reachability.findAll();
+    const unreachable = await this.reachability.findUnreachable();
     const all = await this.jobs.findByBuild(buildId);
     const edges = await this.jobs.dependenciesOfBuild(buildId);
     const candidates: CandidateCluster[] = clusters.map((c) => ({ ...c, load: load.get(c.name) ?? 0 }));
-    const reachable = new Map(matrix.map((r) => [`${r.from}→${r.to}`, r.reachable]));
-    // Bytes on `from` reach `to` if `to` can pull from `from`, or `from` can push to `to`.
-    const canTransfer: CanTransfer = (from, to) => (reachable.get(`${to}→${from}`) ?? true) || (reachable.get(`${from}→${to}`) ?? true);
+    const blocked = new Set(unreachable.map((r) => `${r.from}→${r.to}`));
+    // Bytes on `from` reach `to` if `to` can pull from `from`, or `from` can push to `to`; pairs
+    // never probed count as reachable.
+    const canTransfer: CanTransfer = (from, to) => !blocked.has(`${to}→${from}`) || !blocked.has(`${from}→${to}`);
 
     const byId = new Map(all.map((j) => [j.id, j]));
     const clusterOf = new Map(all.filter((j) => j.cluster).map((j) => [j.id, j.cluster!]));
