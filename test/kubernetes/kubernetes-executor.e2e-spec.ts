@@ -26,6 +26,15 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
   let cluster: RunningCluster;
   let db: Database;
   const extraSchedulers: TestProcess[] = [];
+  /** The scheduler process running now (tests restart it). */
+  const liveScheduler = () => extraSchedulers[extraSchedulers.length - 1] ?? cluster.processes[2];
+
+  async function startScheduler(): Promise<TestProcess> {
+    const started = new TestProcess('apps/scheduler/src/main.js', ['--config', cluster.configFile], {}, path.dirname(cluster.configFile));
+    extraSchedulers.push(started);
+    await started.waitFor((lines) => lines.some((l) => l.includes('is running')), 60_000, 'a restarted scheduler');
+    return started;
+  }
 
   beforeAll(async () => {
     await fake.start();
@@ -35,7 +44,10 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     const scheduler = `scheduler:\n  executor: kubernetes\n  kubernetes:\n    namespace: ci\n    kubeconfig: ${kubeconfig}\n    helper_image: infrabox:test\n    ttl_seconds_after_finished: 120\n`;
     cluster = await startCluster(
       { name, labels: [label], extraConfig: scheduler },
-      { registry: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) } },
+      {
+        registry: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) },
+        ha: { leaseSeconds: 2 },
+      },
     );
     db = openDatabase(2);
   }, 90_000);
@@ -273,7 +285,7 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     fake.appendLog(pod.metadata.name, 'before the restart\n');
     await eventually(async () => (await consoleOf(cluster.apiUrl, survivor)) === 'before the restart\n', 10_000, 'the first console line');
 
-    const scheduler = cluster.processes[2];
+    const scheduler = liveScheduler();
     scheduler.kill('SIGTERM');
     await scheduler.exited;
     expect((await jobRow(survivor)).state).toBe('running');
@@ -282,9 +294,7 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     fake.deleteJob(`infrabox-${lost}`);
     fake.compact();
 
-    const restarted = new TestProcess('apps/scheduler/src/main.js', ['--config', cluster.configFile], {}, path.dirname(cluster.configFile));
-    extraSchedulers.push(restarted);
-    await restarted.waitFor((lines) => lines.some((l) => l.includes('is running')), 60_000, 'the restarted scheduler');
+    await startScheduler();
     expect(await ended(lost)).toMatchObject({ state: 'error', message: 'pod vanished' });
 
     fake.appendLog(pod.metadata.name, 'after the restart\n');
@@ -296,5 +306,37 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     expect(await ended(survivor)).toMatchObject({ state: 'finished', exitCode: 0 });
     expect(await consoleOf(cluster.apiUrl, survivor)).toBe('before the restart\nwhile no scheduler watched\nafter the restart\n');
     expect((await stored(survivor)).finishedEvents).toEqual(['finished']);
+  }, 60_000);
+
+  it('adopts the pods of a scheduler that was killed once its lease has passed, instead of failing its jobs', async () => {
+    const build = await push([job('orphan')]);
+    const id = jobIdOf(build, 'orphan');
+    const pod = await podOf(id);
+    fake.setPodStatus(pod.metadata.name, { phase: 'Running', initContainerStatuses: [terminated('fetch-inputs', 0)], containerStatuses: [running('job'), running('upload-output')] });
+    fake.appendLog(pod.metadata.name, 'before the kill\n');
+    await eventually(async () => (await consoleOf(cluster.apiUrl, id)) === 'before the kill\n', 10_000, 'the first console line');
+    const [{ runner_id: killedRunner }] = await db.query<{ runner_id: string }>('SELECT runner_id FROM job WHERE id = $1', [id]);
+
+    const killed = liveScheduler();
+    killed.kill('SIGKILL');
+    await killed.exited;
+    await startScheduler();
+    // The killed runner's lease (2 s) passes, the recovery takes it, and the new scheduler adopts the job.
+    await eventually(
+      async () => (await db.query<{ runner_id: string | null }>('SELECT runner_id FROM job WHERE id = $1', [id]))[0].runner_id !== killedRunner,
+      20_000,
+      'the job adopted by the new scheduler',
+    );
+    expect((await jobRow(id)).state).toBe('running');
+
+    fake.appendLog(pod.metadata.name, 'after the kill\n');
+    fake.closeLog(pod.metadata.name);
+    fake.setPodStatus(pod.metadata.name, {
+      phase: 'Failed',
+      containerStatuses: [terminated('job', 1), terminated('upload-output', 0, JSON.stringify({ stored: false, size: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }))],
+    });
+    expect(await ended(id)).toMatchObject({ state: 'failure', exitCode: 1, message: 'exit code 1' });
+    expect(await consoleOf(cluster.apiUrl, id)).toBe('before the kill\nafter the kill\n');
+    expect((await stored(id)).finishedEvents).toEqual(['failure']);
   }, 60_000);
 });
