@@ -58,6 +58,13 @@ describe('infrabox up', () => {
       await eventually(async () => (await isReady(masterPort)) && (await isReady(workerPort)), 120_000, 'both APIs ready');
       await up.waitFor((lines) => lines.some((l) => l.startsWith('InfraBox is up: ')), 30_000, 'the "InfraBox is up" line');
       expect(up.lines).toContain(`InfraBox is up: master API at http://127.0.0.1:${masterPort} (clusters: master, worker-1); Ctrl-C stops everything`);
+      // The dashboard URL and the one command that pushes the example, and the URL answers.
+      await up.waitFor((lines) => lines.some((l) => l.startsWith('push the example: ')), 10_000, 'the push command');
+      expect(up.lines).toContain(`dashboard: http://127.0.0.1:${masterPort}/dashboard`);
+      expect(up.lines).toContain('push the example: bin/infrabox push examples/multi-cluster --follow');
+      const dashboard = await fetch(`http://127.0.0.1:${masterPort}/dashboard`);
+      expect(dashboard.status).toBe(200);
+      expect(await dashboard.text()).toContain('<title>InfraBox</title>');
 
       const state = JSON.parse(await readFile(path.join(stateDir, 'local.json'), 'utf8')) as { token?: unknown };
       expect(state).toEqual({

@@ -14,6 +14,12 @@ export function appEntryPoint(app: string): string {
 /** The configurations `infrabox up` starts when given none. */
 export const DEFAULT_LOCAL_CONFIG_DIR = path.join(PACKAGE_ROOT, 'examples', 'local');
 
+/** The `infrabox` executable of this package. */
+export const CLI_BIN = path.join(PACKAGE_ROOT, 'bin', 'infrabox');
+
+/** The example project `npm start` suggests pushing: jobs on both workers, an output passed between them. */
+export const EXAMPLE_PROJECT = path.join(PACKAGE_ROOT, 'examples', 'multi-cluster');
+
 /** Where `infrabox up` writes local.json, relative to the working directory. */
 export const DEFAULT_STATE_DIR = '.infrabox';
 

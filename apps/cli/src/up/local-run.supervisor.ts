@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { childEnvironment } from '../cli-environment';
 import { CliError, EXIT_FAILURE, EXIT_OK } from '../cli-error';
-import { appEntryPoint, displayPath } from '../cli-paths';
+import { appEntryPoint, CLI_BIN, displayPath, EXAMPLE_PROJECT } from '../cli-paths';
 import type { CliContext } from '../cli.context';
 import { type LocalState, localStatePath, writeLocalState } from '../local-state.store';
 import { waitUntilReady } from './api.readiness';
@@ -154,6 +154,8 @@ export class LocalRun {
         }
         const where = master ? `master API at ${master.config.apiUrl}` : 'no master among these configurations';
         this.context.stdout(`InfraBox is up: ${where} (clusters: ${clusters}); Ctrl-C stops everything`);
+        if (master !== undefined) this.context.stdout(`dashboard: ${master.config.apiUrl}/dashboard`);
+        if (existsSync(EXAMPLE_PROJECT)) this.context.stdout(`push the example: ${displayPath(CLI_BIN)} push ${displayPath(EXAMPLE_PROJECT)} --follow`);
       });
   }
 
