@@ -134,7 +134,9 @@ describe('the README run command from a clean clone', () => {
 
     // Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
     process.kill(-started.pid!, 'SIGINT');
-    const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 60_000)))]);
+    clearTimeout(timer);
     expect(code).not.toBe('timeout');
     expect(output).toContain('embedded PostgreSQL stopped');
     expect(output).toContain('all processes stopped');
