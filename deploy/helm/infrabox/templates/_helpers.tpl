@@ -93,8 +93,8 @@ app.kubernetes.io/part-of: infrabox
 {{- end -}}
 
 {{/*
-The install configuration without secrets: the values' host, cluster, database and storage,
-plus extraConfig. Secret fields come from the Secret through env vars (see infrabox.secretEnv).
+The install configuration without secrets: the values' host, cluster, database, storage,
+scheduler and ha, plus extraConfig. Secret fields come from the Secret through env vars (see infrabox.secretEnv).
 */}}
 {{- define "infrabox.config" -}}
 {{- include "infrabox.validate" . -}}
@@ -120,8 +120,9 @@ plus extraConfig. Secret fields come from the Secret through env vars (see infra
 {{- end -}}
 
 {{/*
-Secret values set in the values (used when the chart creates the Secret): env var → [key, value].
-The env var names are the ones libs/config reads to replace a secret of the YAML.
+The secrets of the enabled sections: env var → [key in the Secret, value from the values (used
+when the chart creates the Secret), optional when the Secret is an existing one]. The env var
+names are the ones libs/config reads to replace a secret of the YAML.
 */}}
 {{- define "infrabox.secretEntries" -}}
 {{- $keys := .Values.secrets.keys -}}
