@@ -186,6 +186,24 @@ describe('deploy/Dockerfile', () => {
     expect(fs.existsSync(runtimeImage.hostPath('/app/apps'))).toBe(false); // no TypeScript sources
   });
 
+  it('ships the files apps read at run time next to their compiled code (e.g. the dashboard)', () => {
+    const assets: string[] = [];
+    const walk = (folder: string): void => {
+      for (const entry of fs.readdirSync(path.join(ROOT, folder), { withFileTypes: true })) {
+        const file = path.join(folder, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (!entry.name.endsWith('.ts')) assets.push(file);
+      }
+    };
+    for (const top of ['apps', 'libs']) {
+      for (const part of fs.readdirSync(path.join(ROOT, top))) {
+        if (fs.existsSync(path.join(ROOT, top, part, 'src'))) walk(path.join(top, part, 'src'));
+      }
+    }
+    expect(assets).toContain(path.join('apps', 'api', 'src', 'dashboard', 'static', 'index.html'));
+    expect(assets.filter((file) => !fs.existsSync(runtimeImage.hostPath(`/app/dist/${file}`)))).toEqual([]);
+  });
+
   it('runs as a non-root user with tini as PID 1', () => {
     const user = runtime.instructions.filter((i) => i.keyword === 'USER').pop()?.text.trim();
     expect(user).toBeDefined();
