@@ -12,6 +12,7 @@ import { SourceTransferService } from './sources/source-transfer.service';
 import { OutputTransferService } from './transfer/output-transfer.service';
 import { PeerDownloadClient } from './transfer/peer-download.client';
 import { TransferHandlers } from './transfer/transfer.handlers';
+import { TransferClaims } from './transfer/transfer-claims';
 import { TransferRoutes } from './transfer/transfer-routes';
 
 @Module({})
@@ -30,7 +31,7 @@ export class OutputForwarderModule {
         AuthModule,
       ],
       controllers: [TransferHandlers],
-      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, PeerDownloadClient, TransferRoutes, OutputTransferService, SourceTransferService],
+      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, PeerDownloadClient, TransferRoutes, TransferClaims, OutputTransferService, SourceTransferService],
     };
   }
 }

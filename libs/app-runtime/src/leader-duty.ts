@@ -9,7 +9,7 @@ export interface LeaderDutyOptions {
   databaseUrl: string;
   /** How often the leader runs `work` and the others try to take the lead: the take-over bound. */
   intervalMs: number;
-  /** `pg_stat_activity.application_name` of the leader's lock session. */
+  /** `pg_stat_activity.application_name` of the leader's lock session (the process id is added). */
   applicationName: string;
   work: () => Promise<unknown>;
   logger: Logger;
@@ -27,7 +27,7 @@ export class LeaderDuty {
   private leading = false;
 
   constructor(private readonly options: LeaderDutyOptions) {
-    this.lock = new LeaderLock({ databaseUrl: options.databaseUrl, key: leaderKey(options.name), applicationName: options.applicationName });
+    this.lock = new LeaderLock({ databaseUrl: options.databaseUrl, key: advisoryKey(options.name), applicationName: `${options.applicationName} (pid ${process.pid})` });
     this.task = new PeriodicTask(options.name, options.intervalMs, () => this.tick(), options.logger);
   }
 
@@ -58,7 +58,7 @@ export class LeaderDuty {
   }
 }
 
-/** A stable advisory-lock key for a duty name (63 bits, positive), the same in every process. */
-export function leaderKey(name: string): bigint {
+/** A stable advisory-lock key for a name (63 bits, positive), the same in every process. */
+export function advisoryKey(name: string): bigint {
   return createHash('sha256').update(`infrabox leader:${name}`).digest().readBigUInt64BE(0) >> 1n;
 }

@@ -7,3 +7,5 @@ export { startEmbeddedPostgres } from './embedded-postgres';
 export type { RunningPostgres, EmbeddedPostgresOptions } from './embedded-postgres';
 export { LeaderLock } from './leader.lock';
 export type { LeaderLockOptions } from './leader.lock';
+export { SessionLocks } from './session-locks';
+export type { SessionLocksOptions } from './session-locks';

@@ -3,6 +3,7 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSource, BuildSourceRepository, CopyRecorder, sourceKey } from '@infrabox/jobs';
 import { formatBytes, PeerDownloadClient } from '../transfer/peer-download.client';
+import { TransferClaims } from '../transfer/transfer-claims';
 import { TransferRoutes } from '../transfer/transfer-routes';
 
 /**
@@ -16,7 +17,6 @@ import { TransferRoutes } from '../transfer/transfer-routes';
 export class SourceTransferService {
   private readonly logger: Logger;
   private readonly cluster: string;
-  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(
     private readonly sources: BuildSourceRepository,
@@ -24,6 +24,7 @@ export class SourceTransferService {
     private readonly routes: TransferRoutes,
     private readonly recorder: CopyRecorder,
     private readonly peers: PeerDownloadClient,
+    private readonly claims: TransferClaims,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
@@ -40,9 +41,9 @@ export class SourceTransferService {
     return this.sources.neededFrom(this.cluster);
   }
 
-  /** Fetches the build's source unless this cluster holds it; a second call joins the first. */
+  /** Fetches the build's source unless this cluster holds it; a second call joins the first, another replica's call returns. */
   fetch(buildId: string): Promise<void> {
-    return this.once(`fetch:${buildId}`, () => this.doFetch(buildId));
+    return this.claims.run(`source:${buildId}->${this.cluster}`, () => this.doFetch(buildId));
   }
 
   /**
@@ -50,15 +51,7 @@ export class SourceTransferService {
    * it (else `to` pulls, or nobody can move it); a second call joins the first.
    */
   push(buildId: string, to: string): Promise<void> {
-    return this.once(`push:${buildId}:${to}`, () => this.doPush(buildId, to));
-  }
-
-  private once(key: string, work: () => Promise<void>): Promise<void> {
-    const running = this.inFlight.get(key);
-    if (running) return running;
-    const promise = work().finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, promise);
-    return promise;
+    return this.claims.run(`source:${buildId}->${to}`, () => this.doPush(buildId, to));
   }
 
   private async doFetch(buildId: string): Promise<void> {

@@ -3,6 +3,7 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { CopyRecorder, JobOutput, JobOutputRepository, outputKey } from '@infrabox/jobs';
 import { formatBytes, PeerDownloadClient } from './peer-download.client';
+import { TransferClaims } from './transfer-claims';
 import { TransferRoutes } from './transfer-routes';
 
 /**
@@ -16,8 +17,6 @@ import { TransferRoutes } from './transfer-routes';
 export class OutputTransferService {
   private readonly logger: Logger;
   private readonly cluster: string;
-  /** Transfers in progress in this process, so a re-delivered event joins instead of repeating. */
-  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(
     private readonly outputs: JobOutputRepository,
@@ -25,6 +24,7 @@ export class OutputTransferService {
     private readonly routes: TransferRoutes,
     private readonly recorder: CopyRecorder,
     private readonly peers: PeerDownloadClient,
+    private readonly claims: TransferClaims,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
@@ -41,20 +41,13 @@ export class OutputTransferService {
     return this.routes.shouldPushTo(target);
   }
 
+  /** Of all forwarder replicas, one moves a copy at a time (TransferClaims); the others return at once. */
   pull(jobId: string, from: string): Promise<void> {
-    return this.once(`pull:${jobId}`, () => this.doPull(jobId, from));
+    return this.claims.run(`output:${jobId}->${this.cluster}`, () => this.doPull(jobId, from));
   }
 
   push(jobId: string, to: string): Promise<void> {
-    return this.once(`push:${jobId}:${to}`, () => this.doPush(jobId, to));
-  }
-
-  private async once(key: string, work: () => Promise<void>): Promise<void> {
-    const running = this.inFlight.get(key);
-    if (running) return running;
-    const promise = work().finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, promise);
-    return promise;
+    return this.claims.run(`output:${jobId}->${to}`, () => this.doPush(jobId, to));
   }
 
   private async doPull(jobId: string, from: string): Promise<void> {

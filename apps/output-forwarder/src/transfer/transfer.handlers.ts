@@ -1,10 +1,11 @@
-import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent, JobRepository } from '@infrabox/jobs';
 import { SourceTransferService } from '../sources/source-transfer.service';
 import { OutputTransferService } from './output-transfer.service';
+import { TransferClaims } from './transfer-claims';
 
 /** How often copies still needed (missed events, a restart mid-transfer) are looked for. */
 const SWEEP_INTERVAL_MS = 5_000;
@@ -12,28 +13,36 @@ const SWEEP_INTERVAL_MS = 5_000;
 /**
  * Starts transfers when a job ends or a child lands on a new cluster. Transfers run in the
  * background (a 1 GiB output must not hold back the next event); should this process die
- * mid-transfer, nothing was recorded and the sweep starts it again.
+ * mid-transfer, nothing was recorded and the sweep (of any replica) starts it again.
+ *
+ * On shutdown nothing new starts; transfers in progress get the grace period to finish, then
+ * are abandoned with their claims, for another replica to redo.
  */
 @Controller()
-export class TransferHandlers implements OnApplicationBootstrap, OnApplicationShutdown {
+export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger: Logger;
   private readonly cluster: string;
   private readonly sweep: PeriodicTask;
+  private readonly shutdownGraceMs: number;
+  private stopping = false;
 
   constructor(
     private readonly transfers: OutputTransferService,
     private readonly sources: SourceTransferService,
     private readonly outputs: JobOutputRepository,
     private readonly jobs: JobRepository,
+    private readonly claims: TransferClaims,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
+    this.shutdownGraceMs = haOf(config).shutdownGraceMs;
     this.logger = new Logger(`forwarder@${this.cluster}`);
     this.sweep = new PeriodicTask('needed-copies sweep', SWEEP_INTERVAL_MS, () => this.copyWhatIsNeeded(), this.logger);
   }
 
   @EventPattern(JOB_FINISHED)
   async onJobFinished(@Payload() event: JobFinishedEvent): Promise<void> {
+    if (this.stopping) return;
     if (!event.cluster || !event.childClusters?.some((c) => c !== event.cluster)) return;
     if (event.cluster === this.cluster) {
       for (const target of event.childClusters) if (target !== this.cluster) await this.start(event.jobId, this.cluster, target);
@@ -48,6 +57,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnApplicationSh
    */
   @EventPattern(JOB_PLACED)
   async onJobPlaced(@Payload() event: JobPlacedEvent): Promise<void> {
+    if (this.stopping) return;
     if (event.cluster === this.cluster) this.fetchSource(event.buildId);
     await this.copyWhatIsNeeded();
   }
@@ -58,7 +68,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnApplicationSh
    */
   @EventPattern(BUILD_SOURCE_READY)
   async onSourceReady(@Payload() event: BuildSourceReadyEvent): Promise<void> {
-    if (event.cluster !== this.cluster) return;
+    if (this.stopping || event.cluster !== this.cluster) return;
     for (const { buildId, to } of await this.sources.neededFromHere()) if (buildId === event.buildId) this.pushSource(buildId, to);
   }
 
@@ -66,11 +76,23 @@ export class TransferHandlers implements OnApplicationBootstrap, OnApplicationSh
     this.sweep.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** First step of a shutdown (the event transport still open): start nothing new. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     await this.sweep.stop();
   }
 
+  async onApplicationShutdown(): Promise<void> {
+    await this.onModuleDestroy();
+    if (this.claims.active > 0) this.logger.log(`stopping: ${this.claims.active} transfer(s) get ${this.shutdownGraceMs / 1000} s to finish`);
+    if (!(await this.claims.drain(this.shutdownGraceMs))) {
+      this.logger.warn(`stopping: abandoning ${this.claims.active} transfer(s) after the grace period; another replica redoes them`);
+    }
+    await this.claims.close();
+  }
+
   private async copyWhatIsNeeded(): Promise<void> {
+    if (this.stopping) return;
     for (const { jobId, from, to } of await this.outputs.neededCopies(this.cluster)) await this.start(jobId, from, to);
     for (const buildId of await this.sources.neededHere()) this.fetchSource(buildId);
     for (const { buildId, to } of await this.sources.neededFromHere()) this.pushSource(buildId, to);

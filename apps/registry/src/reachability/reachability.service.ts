@@ -1,18 +1,21 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectInstallConfig, InstallConfig } from '@infrabox/config';
 import { Cluster, ClusterReachability, ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
-import { PeriodicTask } from '@infrabox/app-runtime';
+import { LeaderDuty } from '@infrabox/app-runtime';
+import { Database } from '@infrabox/database';
 import { REGISTRY_OPTIONS, RegistryOptions } from '../registry.options';
 import { probeHealth } from './health.probe';
 
 /**
  * Measures whether this cluster reaches every other active cluster's API, for the output
  * forwarder to choose pull or push. Results go to `cluster_reachability` (from = this cluster).
+ * Of the registry replicas of a cluster, one probes (LeaderDuty); another takes over within a
+ * probe interval when it dies.
  */
 @Injectable()
 export class ReachabilityService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('reachability');
-  private readonly probes: PeriodicTask;
+  private readonly probes: LeaderDuty;
   /** Last known reachability per target, to log changes rather than every probe. */
   private readonly known = new Map<string, boolean>();
 
@@ -21,8 +24,20 @@ export class ReachabilityService implements OnApplicationBootstrap, OnModuleDest
     private readonly clusters: ClusterRepository,
     private readonly reachability: ClusterReachabilityRepository,
     @Inject(REGISTRY_OPTIONS) private readonly options: RegistryOptions,
+    db: Database,
   ) {
-    this.probes = new PeriodicTask('reachability probe', options.probeIntervalMs, () => this.probeAll(), this.logger);
+    this.probes = new LeaderDuty({
+      name: `reachability probes of cluster '${config.cluster.name}'`,
+      databaseUrl: db.url,
+      intervalMs: options.probeIntervalMs,
+      applicationName: `infrabox registry@${config.cluster.name} probe leader`,
+      work: () => this.probeAll(),
+      logger: this.logger,
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.probes.isLeader;
   }
 
   onApplicationBootstrap(): void {
