@@ -7,9 +7,17 @@ export interface LeaderDutyOptions {
   /** What the leader does, e.g. `orphan recovery of cluster 'master'`; also names the lock. */
   name: string;
   databaseUrl: string;
-  /** How often the leader runs `work` and the others try to take the lead: the take-over bound. */
+  /** How often the leader runs `work`. */
   intervalMs: number;
-  /** `pg_stat_activity.application_name` of the leader's lock session (the process id is added). */
+  /**
+   * How often the others try to take the lead: the take-over bound after the leader died
+   * (default: `intervalMs`). A new leader runs `work` at once.
+   */
+  takeOverMs?: number;
+  /**
+   * Names the lock session in `pg_stat_activity.application_name`, after `infrabox[<pid>] ` (the
+   * server keeps 63 bytes of it: the process id goes first so that it survives a long name).
+   */
   applicationName: string;
   work: () => Promise<unknown>;
   logger: Logger;
@@ -18,17 +26,18 @@ export interface LeaderDutyOptions {
 /**
  * A periodic duty that one process of all replicas performs: the holder of a session advisory
  * lock keyed by the duty's name. Every replica ticks; a follower's tick only tries the lock, so
- * when the leader dies (its session with it) another one leads within one interval. Leadership
+ * when the leader dies (its session with it) another one leads within `takeOverMs`. Leadership
  * changes are logged (`now leads …` / `no longer leads …`), which is how tests see a take-over.
  */
 export class LeaderDuty {
   private readonly lock: LeaderLock;
   private readonly task: PeriodicTask;
   private leading = false;
+  private lastWorkAt = 0;
 
   constructor(private readonly options: LeaderDutyOptions) {
-    this.lock = new LeaderLock({ databaseUrl: options.databaseUrl, key: advisoryKey(options.name), applicationName: `${options.applicationName} (pid ${process.pid})` });
-    this.task = new PeriodicTask(options.name, options.intervalMs, () => this.tick(), options.logger);
+    this.lock = new LeaderLock({ databaseUrl: options.databaseUrl, key: advisoryKey(options.name), applicationName: `infrabox[${process.pid}] ${options.applicationName}` });
+    this.task = new PeriodicTask(options.name, Math.min(options.intervalMs, options.takeOverMs ?? options.intervalMs), () => this.tick(), options.logger);
   }
 
   get isLeader(): boolean {
@@ -47,14 +56,17 @@ export class LeaderDuty {
     this.leading = false;
   }
 
-  /** Runs the duty if this process leads (taking the lead when it is free). */
+  /** Runs the duty if this process leads (taking the lead when it is free) and it is due. */
   async tick(): Promise<void> {
     const leads = await this.lock.tryLead();
+    const becameLeader = leads && !this.leading;
     if (leads !== this.leading) {
       this.leading = leads;
       this.options.logger.log(`${leads ? 'now leads' : 'no longer leads'} ${this.options.name}`);
     }
-    if (leads) await this.options.work();
+    if (!leads || (!becameLeader && Date.now() - this.lastWorkAt < this.options.intervalMs - 1)) return;
+    this.lastWorkAt = Date.now();
+    await this.options.work();
   }
 }
 

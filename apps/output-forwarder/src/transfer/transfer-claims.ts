@@ -22,7 +22,7 @@ export class TransferClaims {
     this.logger = new Logger(`forwarder@${config.cluster.name}`);
     this.locks = new SessionLocks({
       databaseUrl: db.url,
-      applicationName: `infrabox output-forwarder@${config.cluster.name} transfer claims (pid ${process.pid})`,
+      applicationName: `infrabox[${process.pid}] forwarder@${config.cluster.name} claims`,
       onLost: (key) => this.logger.warn(`the claim on ${this.names.get(key) ?? key} was lost with its session; another replica may repeat it`),
     });
   }

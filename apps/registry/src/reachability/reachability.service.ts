@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { InjectInstallConfig, InstallConfig } from '@infrabox/config';
+import { haOf, InjectInstallConfig, InstallConfig } from '@infrabox/config';
 import { Cluster, ClusterReachability, ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
 import { LeaderDuty } from '@infrabox/app-runtime';
 import { Database } from '@infrabox/database';
@@ -10,7 +10,7 @@ import { probeHealth } from './health.probe';
  * Measures whether this cluster reaches every other active cluster's API, for the output
  * forwarder to choose pull or push. Results go to `cluster_reachability` (from = this cluster).
  * Of the registry replicas of a cluster, one probes (LeaderDuty); another takes over within a
- * probe interval when it dies.
+ * quarter of the lease (`ha.lease_seconds`) when it dies.
  */
 @Injectable()
 export class ReachabilityService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -30,7 +30,8 @@ export class ReachabilityService implements OnApplicationBootstrap, OnModuleDest
       name: `reachability probes of cluster '${config.cluster.name}'`,
       databaseUrl: db.url,
       intervalMs: options.probeIntervalMs,
-      applicationName: `infrabox registry@${config.cluster.name} probe leader`,
+      takeOverMs: Math.max(100, Math.floor(haOf(config).leaseMs / 4)),
+      applicationName: `registry@${config.cluster.name} probe leader`,
       work: () => this.probeAll(),
       logger: this.logger,
     });

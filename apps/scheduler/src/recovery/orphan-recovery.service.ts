@@ -43,7 +43,7 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
       name: `orphan recovery of cluster '${this.cluster}'`,
       databaseUrl: db.url,
       intervalMs: Math.max(100, Math.floor(this.leaseMs / 4)),
-      applicationName: `infrabox scheduler@${this.cluster} recovery leader`,
+      applicationName: `scheduler@${this.cluster} recovery leader`,
       work: () => this.recover(),
       logger: this.logger,
     });
