@@ -11,7 +11,8 @@ export interface LeaderDutyOptions {
   intervalMs: number;
   /**
    * How often the others try to take the lead: the take-over bound after the leader died
-   * (default: `intervalMs`). A new leader runs `work` at once.
+   * (default: `intervalMs`). `work` runs at most once per `intervalMs` in a process, the first
+   * time one interval after `start()`, as with a plain PeriodicTask.
    */
   takeOverMs?: number;
   /**
@@ -45,6 +46,7 @@ export class LeaderDuty {
   }
 
   start(): void {
+    if (this.lastWorkAt === 0) this.lastWorkAt = Date.now();
     this.task.start();
   }
 
@@ -59,12 +61,11 @@ export class LeaderDuty {
   /** Runs the duty if this process leads (taking the lead when it is free) and it is due. */
   async tick(): Promise<void> {
     const leads = await this.lock.tryLead();
-    const becameLeader = leads && !this.leading;
     if (leads !== this.leading) {
       this.leading = leads;
       this.options.logger.log(`${leads ? 'now leads' : 'no longer leads'} ${this.options.name}`);
     }
-    if (!leads || (!becameLeader && Date.now() - this.lastWorkAt < this.options.intervalMs - 1)) return;
+    if (!leads || Date.now() - this.lastWorkAt < this.options.intervalMs - 1) return;
     this.lastWorkAt = Date.now();
     await this.options.work();
   }
