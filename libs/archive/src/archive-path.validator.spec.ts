@@ -37,6 +37,10 @@ describe('entryPathSegments', () => {
     ['./..', "entry './..': path leaves the destination"],
     ['a\0b', "entry 'a\\0b': name contains a NUL byte"],
     ['', "entry '': empty name"],
+    // Found by the bad-input sweep: names the unpacker handed to the file system as they came.
+    ['n\ufffd.txt', "entry 'n\ufffd.txt': name is not valid UTF-8"],
+    ['n'.repeat(256), `entry '${'n'.repeat(197)}...': name is too long (a path segment over 255 bytes)`],
+    ['d/'.repeat(2048) + 'x', `entry '${'d/'.repeat(98)}d...': name is too long (over 4095 bytes)`],
   ])('refuses %j', (name, message) => {
     expect(refusal(() => entryPathSegments(name))).toBe(message);
   });
@@ -64,6 +68,8 @@ describe('symlinkTargetSegments (from the link folder)', () => {
     [['a', 'link'], 'b/../../../x', "entry 'a/link': symlink target 'b/../../../x' leaves the destination"],
     [['link'], '', "entry 'link': symlink has an empty target"],
     [['link'], 'a\0b', "entry 'link': symlink target contains a NUL byte"],
+    [['link'], 'x'.repeat(300), "entry 'link': symlink target is too long (a path segment over 255 bytes)"],
+    [['link'], '\ufffd', "entry 'link': symlink target is not valid UTF-8"],
   ])('refuses a link at %j to %j', (link, target, message) => {
     expect(refusal(() => symlinkTargetSegments(link.join('/'), link, target))).toBe(message);
   });

@@ -23,13 +23,33 @@ function normalise(parts: readonly string[], base: readonly string[]): string[] 
   return out;
 }
 
+/** Linux limits: a file name of 255 bytes, a path of 4096 bytes (PATH_MAX, with its NUL). */
+export const MAX_SEGMENT_BYTES = 255;
+export const MAX_PATH_BYTES = 4095;
+
 /**
- * The segments of an entry's path below the destination. Refuses a NUL byte, an empty name, an
- * absolute path and `..` segments that climb out; `a/../b` that stays inside is accepted as `b`.
- * `./` (the destination itself) answers `[]`.
+ * U+FFFD is what the tar parser makes of bytes that are not UTF-8: a name holding one was not
+ * valid UTF-8 in the archive (or names the replacement character itself, which we refuse too).
+ */
+function problemOfText(text: string): string | undefined {
+  if (text.includes('\0')) return 'contains a NUL byte';
+  if (text.includes('\ufffd')) return 'is not valid UTF-8';
+  if (Buffer.byteLength(text) > MAX_PATH_BYTES) return `is too long (over ${MAX_PATH_BYTES} bytes)`;
+  if (text.split('/').some((segment) => Buffer.byteLength(segment) > MAX_SEGMENT_BYTES)) {
+    return `is too long (a path segment over ${MAX_SEGMENT_BYTES} bytes)`;
+  }
+  return undefined;
+}
+
+/**
+ * The segments of an entry's path below the destination. Refuses a NUL byte, bytes that are not
+ * UTF-8, names longer than the file system takes, an empty name, an absolute path and `..`
+ * segments that climb out; `a/../b` that stays inside is accepted as `b`. `./` (the destination
+ * itself) answers `[]`.
  */
 export function entryPathSegments(name: string): string[] {
-  if (name.includes('\0')) throw new UnsafeArchiveEntryError(name, 'name contains a NUL byte');
+  const problem = problemOfText(name);
+  if (problem !== undefined) throw new UnsafeArchiveEntryError(name, `name ${problem}`);
   if (name === '') throw new UnsafeArchiveEntryError(name, 'empty name');
   if (name.startsWith('/')) throw new UnsafeArchiveEntryError(name, 'path is absolute');
   const segments = normalise(name.split('/'), []);
@@ -39,7 +59,8 @@ export function entryPathSegments(name: string): string[] {
 
 function checkTarget(name: string, kind: 'symlink' | 'hardlink', target: string): void {
   if (target === '') throw new UnsafeArchiveEntryError(name, `${kind} has an empty target`);
-  if (target.includes('\0')) throw new UnsafeArchiveEntryError(name, `${kind} target contains a NUL byte`);
+  const problem = problemOfText(target);
+  if (problem !== undefined) throw new UnsafeArchiveEntryError(name, `${kind} target ${problem}`);
   if (target.startsWith('/')) throw new UnsafeArchiveEntryError(name, `${kind} target ${describeName(target)} is absolute`);
 }
 

@@ -9,4 +9,5 @@ export {
 } from './archive.errors';
 export { packDirectory } from './directory.packer';
 export { unpackTar } from './tar.unpacker';
+export { TarChecker } from './tar.checker';
 export { IGNORE_FILE_NAME, createIgnoreMatcher, loadIgnoreFile, type IgnoreMatcher } from './ignore-file.matcher';
