@@ -320,9 +320,10 @@ describe('bad-input sweep', () => {
         await send(baseUrl, route.method, url, { headers: { 'content-type': 'application/x-tar' }, body: Buffer.alloc(1024) }).then((r) =>
           check(`${route.method} ${route.path}: no token`, clientErrorProblems(r, 401, internalPaths)),
         );
-        for (const header of ['Bearer', 'Bearer garbage.token.here', `Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer ${'x'.repeat(20_000)}`]) {
+        const headers: Array<[string, number]> = [['Bearer', 401], ['Bearer garbage.token.here', 401], [`Basic ${Buffer.from('a:b').toString('base64')}`, 401], [`Bearer ${'x'.repeat(20_000)}`, 431]];
+        for (const [header, status] of headers) {
           await send(baseUrl, route.method, url, { headers: { authorization: header, 'content-type': 'application/x-tar' }, body: Buffer.alloc(1024) }).then((r) =>
-            check(`${route.method} ${route.path}: authorization '${header.slice(0, 30)}'`, clientErrorProblems(r, 401, internalPaths)),
+            check(`${route.method} ${route.path}: authorization '${header.slice(0, 30)}'`, clientErrorProblems(r, status, internalPaths)),
           );
         }
         const wrongKind = tokenFor(['job', 'cluster', 'project'].find((k) => !route.auth.includes(k))!);

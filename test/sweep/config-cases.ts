@@ -105,9 +105,10 @@ const MUTATIONS: Array<(r: SweepRandom) => { kind: string; bytes: Buffer; expect
   },
   (r) => {
     const text = render(base(r)).toString();
-    return { kind: 'truncated YAML', bytes: Buffer.from(`${text.slice(0, r.int(1, text.length - 2))}\n${r.pick(['"unclosed', "'unclosed", '[unclosed', '{unclosed'])}`), expectProblem: /^(\(yaml\): syntax error|host: |cluster|storage)/ };
+    return { kind: 'truncated YAML', bytes: Buffer.from(`${text.slice(0, r.int(1, text.length - 2))}\n${r.pick(['"unclosed', "'unclosed", '[unclosed', '{unclosed'])}`), expectProblem: /^(\(yaml\): syntax error|\(root\): expected a mapping|host: |cluster|storage)/ };
   },
-  (r) => ({ kind: 'YAML syntax error', bytes: Buffer.from(r.pick(['host: [\n', 'host: "x\n', 'a: b: c\n', 'host: x\nhost: y\n', ': x\n', 'host: {a\n', '\thost: x\n'])), expectProblem: /^\(yaml\): / }),
+  (r) => ({ kind: 'YAML syntax error', bytes: Buffer.from(r.pick(['host: [\n', 'host: "x\n', 'a: b: c\n', 'host: x\nhost: y\n', 'host: {a\n', '\thost: x\n'])), expectProblem: /^\(yaml\): / }),
+  (r) => ({ kind: 'empty key', bytes: Buffer.from(`host: http://127.0.0.1:1\n${r.pick(['', '""', "''"])}: x\n`), expectProblem: /^"": unknown field$/ }),
   (r) => ({ kind: 'document of a wrong type', bytes: Buffer.from(r.pick(['- a\n- b\n', '42\n', '"text"\n', 'true\n', '[host]\n'])), expectProblem: /^\(root\): expected a mapping/ }),
   (r) => {
     const depth = 10_000;

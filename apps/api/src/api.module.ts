@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '@infrabox/auth';
 import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
@@ -15,6 +15,7 @@ import { JobDataModule } from './job-data/job-data.module';
 import { PeerModule } from './peer/peer.module';
 import { SourcesModule } from './sources/sources.module';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
+import { ContentTypeGuard } from './http/content-type.guard';
 
 @Module({})
 export class ApiModule {
@@ -22,7 +23,10 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), ObservabilityModule.forApp({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule, EventsApiModule, ...(config.cluster.isMaster ? [DashboardModule] : [])],
-      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_GUARD, useClass: ContentTypeGuard },
+      ],
     };
   }
 }

@@ -16,6 +16,8 @@ export interface AppDefinition {
    * several installations run side by side on one machine.
    */
   servesApi: boolean;
+  /** Sets up the HTTP edge (body parsers, server events) after the app is created, before it initialises. */
+  configureHttp?: (app: INestApplication) => void;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
   });
   const app = await NestFactory.create(definition.module(config), { logger, abortOnError: false });
   stopOnSignals(app, logger);
+  definition.configureHttp?.(app);
   app.connectMicroservice({ strategy: app.get(PgEventServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   await app.listen(args.port ?? (definition.servesApi ? config.listenPort : 0), '0.0.0.0');

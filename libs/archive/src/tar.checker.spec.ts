@@ -42,6 +42,10 @@ describe('TarChecker', () => {
     ['a device', [{ name: 'd', type: 'character-device' }], "entry 'd': device files are not allowed (character-device)"],
     ['a FIFO', [{ name: 'f', type: 'fifo' }], "entry 'f': FIFOs are not allowed"],
     ['a NUL in a name', [{ name: 'p', content: 'x', pax: { path: 'a\0b' } }], "entry 'a\\0b': name contains a NUL byte"],
+    ['a write through a symlink', [{ name: 'd', type: 'symlink', linkname: '.' }, { name: 'd/x', content: 'x' }], "entry 'd/x': path goes through the symlink 'd'"],
+    ['a symlink out through another', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'b', type: 'symlink', linkname: 'a/..' }], "entry 'b': symlink target 'a/..' leaves the destination"],
+    ['a hardlink to nothing unpacked before', [{ name: 'h', type: 'link', linkname: 'later' }, { name: 'later', content: 'x' }], "entry 'h': hardlink target 'later' is not in the archive"],
+    ['a file replacing a directory', [{ name: 'dir/', type: 'directory' }, { name: 'dir', content: 'x' }], "entry 'dir': would replace a directory"],
   ])('refuses %s, naming the entry', async (_, entries, message) => {
     const result = await check(await craftTar([{ name: 'ok.txt', content: 'fine' }, ...entries]));
     expect(result).toMatchObject({ error: expect.any(UnsafeArchiveEntryError) });

@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { extract as createExtract, type Extract, type Header } from 'tar-stream';
-import { entryPathSegments, hardlinkTargetSegments, symlinkTargetSegments } from './archive-path.validator';
+import { entryPathSegments } from './archive-path.validator';
+import { ArchiveTreeModel } from './archive-tree.model';
 import { ArchiveError, ArchiveFormatError, UnsafeArchiveEntryError, describeName } from './archive.errors';
 
 const BLOCK = 512;
@@ -9,14 +10,13 @@ const ACCEPTED_TYPES = new Set(['file', 'contiguous-file', 'directory', 'symlink
 
 /**
  * A pass-through stream that checks a tar archive on its way somewhere (into storage), writing
- * nothing itself: every entry must pass the rules of `unpackTar` that need no file system — its
- * name and link target (no absolute path, no `..` out, no NUL, valid UTF-8, not too long), a file,
- * directory or link (no devices, FIFOs or unknown types) — and the stream must be a whole tar
- * archive ending with its end-of-archive marker. Bytes flow on as they pass; on the first problem
+ * nothing itself: every entry must pass the rules of `unpackTar` — its name and link target (no
+ * absolute path, no `..` out, no NUL, valid UTF-8, not too long), a file, directory or link (no
+ * devices, FIFOs or unknown types), no path through a symlink, no link that leads out (checked
+ * on a model of the tree, `ArchiveTreeModel`) — and the stream must be a whole tar archive
+ * ending with its end-of-archive marker. Bytes flow on as they pass; on the first problem
  * the stream is destroyed with an `UnsafeArchiveEntryError` or `ArchiveFormatError`, so whatever
  * it feeds fails too and the error is kept in `failure`.
- *
- * `unpackTar` still checks what only a file system shows (symlinks chained through the tree).
  */
 export class TarChecker extends Transform {
   /** The archive problem that stopped the stream, if any. */
@@ -26,6 +26,7 @@ export class TarChecker extends Transform {
   private archiveEnd = 0;
   private tail: Buffer = Buffer.alloc(0);
   private readonly parsed: Promise<void>;
+  private readonly tree = new ArchiveTreeModel();
 
   constructor() {
     super();
@@ -34,7 +35,7 @@ export class TarChecker extends Transform {
         body.on('error', () => undefined); // the parser reports the same problem on itself
         this.archiveEnd = Math.max(this.archiveEnd, (header.byteOffset ?? 0) + roundUp(header.type === 'directory' ? 0 : header.size ?? 0));
         try {
-          checkEntry(header);
+          checkEntry(header, this.tree);
         } catch (error) {
           this.fail(error as ArchiveError);
           return;
@@ -74,6 +75,13 @@ export class TarChecker extends Transform {
       if (!this.failure && (this.size < this.archiveEnd + END_MARKER.length || !this.tail.equals(END_MARKER))) {
         this.failure = new ArchiveFormatError('the tar stream is truncated: it does not end with an end-of-archive marker');
       }
+      if (!this.failure) {
+        try {
+          this.tree.finish();
+        } catch (error) {
+          this.failure = error as ArchiveError;
+        }
+      }
       callback(this.failure);
     });
   }
@@ -86,7 +94,7 @@ export class TarChecker extends Transform {
   }
 }
 
-function checkEntry(header: Header): void {
+function checkEntry(header: Header, tree: ArchiveTreeModel): void {
   const name = header.name;
   const type = header.type as string | null;
   if (type === null || !ACCEPTED_TYPES.has(type)) {
@@ -95,9 +103,10 @@ function checkEntry(header: Header): void {
     throw new UnsafeArchiveEntryError(name, `entry type ${type === null ? 'unknown' : describeName(type)} is not supported`);
   }
   const segments = entryPathSegments(name);
-  if (segments.length === 0 && type !== 'directory') throw new UnsafeArchiveEntryError(name, 'path is the destination itself');
-  if (type === 'symlink') symlinkTargetSegments(name, segments, header.linkname ?? '');
-  if (type === 'link') hardlinkTargetSegments(name, header.linkname ?? '');
+  if (type === 'directory') tree.directory(name, segments);
+  else if (type === 'symlink') tree.symlink(name, segments, header.linkname ?? '');
+  else if (type === 'link') tree.hardlink(name, segments, header.linkname ?? '');
+  else tree.file(name, segments);
 }
 
 function roundUp(size: number): number {

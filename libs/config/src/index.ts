@@ -8,6 +8,7 @@ export {
 } from './install-config.loader';
 export { INSTALL_CONFIG, InjectInstallConfig, InstallConfigModule } from './install-config.module';
 export {
+  CLUSTER_NAME_PATTERN,
   DEFAULT_HA,
   haOf,
   LOG_LEVELS,

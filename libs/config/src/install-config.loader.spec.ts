@@ -391,6 +391,23 @@ describe('validation problems', () => {
     ]);
   });
 
+  // Found by the bad-input sweep: yaml threw a ReferenceError, and the app died with a stack trace.
+  it('refuses aliases that multiply ("billion laughs") as a ConfigError', () => {
+    const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    expect(problemsOf(`host: x\n${lines.join('\n')}\n`)).toEqual([
+      '(yaml): cannot read the document: Excessive alias count indicates a resource exhaustion attack',
+    ]);
+  });
+
+  // Found by the bad-input sweep: a 10 MB label came back whole in the message.
+  it('cuts very long values and keys in its messages', () => {
+    const long = 'L'.repeat(10 * 1024 * 1024);
+    expect(problemsOf(`host: x\ncluster:\n  labels: ${long},${long}\n`)).toEqual([`cluster.labels: duplicate label '${'L'.repeat(57)}...'`]);
+    expect(problemsOf(`host: x\n? ${'k'.repeat(5000)}\n: 1\n`)).toEqual([`${'k'.repeat(57)}...: unknown field`]);
+    expect(problemsOf('host: x\n"": 1\n')).toEqual(['"": unknown field']);
+  });
+
   it('requires a mapping at the top level', () => {
     expect(problemsOf('- host: x\n')).toEqual(['(root): expected a mapping, got a list']);
   });

@@ -43,6 +43,8 @@ const DEFAULT_EMBEDDED = { dataDir: '.infrabox/postgres', port: 54329 };
 const DEFAULT_LOCAL_STORAGE_PATH = '.infrabox/storage';
 /** 7 days: long enough for a cluster that is down over a long weekend to catch up on return. */
 export const DEFAULT_EVENT_RETENTION_SECONDS = 7 * 86_400;
+/** Alias expansions allowed in one file (yaml's default): an install config needs few, if any. */
+const MAX_ALIAS_COUNT = 100;
 
 /** Env vars that replace a secret in the YAML, keyed by the YAML path they override. */
 const SECRET_OVERRIDES: ReadonlyArray<[envName: string, path: string[]]> = [
@@ -82,8 +84,15 @@ export function parseInstallConfig(yamlText: string, env: Env = {}, cwd = proces
     const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
     throw new ConfigError(sourceName, [`(yaml): syntax error${where}: ${reason}`]);
   }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // yaml refuses to expand aliases past the count (a "billion laughs" file); found by the bad-input sweep.
+    throw new ConfigError(sourceName, [`(yaml): cannot read the document: ${(error as Error).message.split('\n')[0]}`]);
+  }
   // An empty document is an empty mapping, so the message becomes "host: required".
-  return buildConfig(doc.toJS() ?? {}, env, cwd, sourceName);
+  return buildConfig(raw ?? {}, env, cwd, sourceName);
 }
 
 function buildConfig(raw: unknown, env: Env, cwd: string, source: string): InstallConfig {
@@ -224,7 +233,12 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
 
 function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(root)';
-  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${shortKey(String(key))}`)).join('');
+}
+
+function shortKey(key: string): string {
+  if (key === '') return '""';
+  return key.length > 60 ? `${key.slice(0, 57)}...` : key;
 }
 
 function kindOf(value: unknown): string {

@@ -178,7 +178,7 @@ const labels = z.unknown().transform((value, ctx): string[] => {
     const label = item.trim();
     if (label === '') return;
     if (result.includes(label)) {
-      ctx.addIssue({ code: 'custom', message: `duplicate label '${label}'` });
+      ctx.addIssue({ code: 'custom', message: `duplicate label ${describeValue(label).replace(/^"|"$/g, "'")}` });
     } else {
       result.push(label);
     }

@@ -57,6 +57,11 @@ describe('document structure', () => {
     expect(errorsOf({ version: 1, jobs: [], foo: true })).toEqual(['#foo: unknown property']);
   });
 
+  // Found by the bad-input sweep: a 10 MB key came back whole in its path.
+  it('cuts a very long unknown key in its path', () => {
+    expect(errorsOf({ version: 1, jobs: [], ['k'.repeat(10 * 1024 * 1024)]: true })).toEqual([`#["${'k'.repeat(57)}..."]: unknown property`]);
+  });
+
   it('reports every error, not just the first', () => {
     expect(errorsOf({ version: 1, jobs: [image({ timeout: '10', foo: 1 }), { type: 'wait' }] })).toEqual([
       '#jobs[0].timeout: expected an integer, got "10"',

@@ -1,6 +1,9 @@
 /** Cross-job rules of one document: unique names, known dependencies, no cycles. */
 import type { GraphNode } from './build-definition.parser';
-import { indexPath, propertyPath, type Issues } from './readers';
+import { indexPath, propertyPath, shortened, type Issues } from './readers';
+
+/** Jobs named in a cycle message at most; a longer cycle is cut, with its length. */
+const MAX_CYCLE_SHOWN = 10;
 
 /**
  * Reports duplicate job names and bad `depends_on` entries. Dependencies may
@@ -12,7 +15,7 @@ export function checkDependencyGraph(nodes: readonly GraphNode[], issues: Issues
   const names = new Set<string>();
   for (const node of nodes) {
     if (node.name === undefined) continue;
-    if (names.has(node.name)) issues.add(`${jobPath(node)}.name`, `Job name '${node.name}' already defined`);
+    if (names.has(node.name)) issues.add(`${jobPath(node)}.name`, `Job name '${shortened(node.name)}' already defined`);
     names.add(node.name);
   }
 
@@ -20,15 +23,18 @@ export function checkDependencyGraph(nodes: readonly GraphNode[], issues: Issues
     const listed = new Set<string>();
     for (const { job } of node.dependsOn ?? []) {
       const path = propertyPath(jobPath(node), 'depends_on');
-      if (listed.has(job)) issues.add(path, `Job '${job}' listed twice`);
-      else if (job === node.name) issues.add(path, `Job '${job}' depends on itself`);
-      else if (!names.has(job)) issues.add(path, `Job '${job}' not found`);
+      if (listed.has(job)) issues.add(path, `Job '${shortened(job)}' listed twice`);
+      else if (job === node.name) issues.add(path, `Job '${shortened(job)}' depends on itself`);
+      else if (!names.has(job)) issues.add(path, `Job '${shortened(job)}' not found`);
       listed.add(job);
     }
   }
 
   if (issues.count > 0) return;
-  for (const cycle of findCycles(nodes)) issues.add('#jobs', `dependency cycle ${cycle.join(' -> ')}`);
+  for (const cycle of findCycles(nodes)) {
+    const shown = cycle.length > MAX_CYCLE_SHOWN + 1 ? `${cycle.slice(0, MAX_CYCLE_SHOWN).join(' -> ')} -> ... (${cycle.length - 1} jobs)` : cycle.join(' -> ');
+    issues.add('#jobs', `dependency cycle ${shown}`);
+  }
 }
 
 function jobPath(node: GraphNode): string {

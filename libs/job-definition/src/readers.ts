@@ -31,9 +31,17 @@ export type Reader<T> = (value: unknown, path: string, issues: Issues) => T | un
 
 const PLAIN_KEY = /^[A-Za-z0-9_$-]+$/;
 
-/** Path of property `key` below `path` (`#` + `jobs` → `#jobs`, odd keys as `["a b"]`). */
+/** Longest name or key quoted in a message as it is; longer ones are cut (a message stays one short line). */
+export const MAX_SHOWN_NAME = 60;
+
+/** `text`, cut to `MAX_SHOWN_NAME` characters with `...` when longer. */
+export function shortened(text: string): string {
+  return text.length > MAX_SHOWN_NAME ? `${text.slice(0, MAX_SHOWN_NAME - 3)}...` : text;
+}
+
+/** Path of property `key` below `path` (`#` + `jobs` → `#jobs`, odd or very long keys as `["a b"]`, cut). */
 export function propertyPath(path: string, key: string): string {
-  if (!PLAIN_KEY.test(key)) return `${path}[${JSON.stringify(key)}]`;
+  if (!PLAIN_KEY.test(key) || key.length > MAX_SHOWN_NAME) return `${path}[${JSON.stringify(shortened(key))}]`;
   return path === '#' ? `#${key}` : `${path}.${key}`;
 }
 

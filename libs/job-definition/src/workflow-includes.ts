@@ -11,6 +11,7 @@
  */
 import { posix } from 'node:path';
 import type { JobDefinition, JobDependency, WorkflowJob } from './build-definition.types';
+import { shortened } from './readers';
 
 export type LoadedEntry = { job: JobDefinition } | { job: WorkflowJob; include: LoadedFile };
 
@@ -29,7 +30,7 @@ export function normaliseRepositoryPath(file: string): string | undefined {
 
 /** Resolves `target` against the directory of `fromFile`; a reason when it is not acceptable. */
 export function resolveIncludePath(fromFile: string, target: string): { path: string } | { error: string } {
-  const shown = JSON.stringify(target);
+  const shown = JSON.stringify(shortened(target));
   if (target.includes('\\')) return { error: `must use '/' as path separator, got ${shown}` };
   if (isAbsolute(target)) return { error: `must be a path relative to the including file, got ${shown}` };
   const path = posix.normalize(posix.join(posix.dirname(fromFile), target));

@@ -2,6 +2,10 @@ import { BadRequestException, Body, Controller, Param, Post } from '@nestjs/comm
 import { TokenService } from '@infrabox/auth';
 import { ProjectRepository } from '@infrabox/jobs';
 import { PROJECT_NAME } from '../builds/builds.service';
+import { jsonBodyFields } from '../http/json-body';
+
+/** A token's expiry must stay a date JWT libraries and clients can represent. */
+export const MAX_PROJECT_TOKEN_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
 // TODO(auth): admin-only once admin authentication lands (later issue); open to every caller until then.
 @Controller('api/v1/admin/projects')
@@ -13,16 +17,16 @@ export class ProjectTokensController {
 
   /**
    * A project token (for `infrabox up` to hand to the CLI); creates the project when it does
-   * not exist yet. Body (optional): `{ "ttlSeconds": <lifetime> }`, 30 days by default.
+   * not exist yet. Body (optional): `{ "ttlSeconds": <lifetime> }`, 30 days by default, at most 10 years.
    */
   @Post(':name/tokens')
-  async create(@Param('name') name: string, @Body() body: { ttlSeconds?: unknown } | undefined): Promise<{ token: string }> {
+  async create(@Param('name') name: string, @Body() body: unknown): Promise<{ token: string }> {
     if (!PROJECT_NAME.test(name)) {
       throw new BadRequestException(`project: '${name}' is not a valid name (letters, digits, _ . -, at most 100)`);
     }
-    const ttlSeconds = body?.ttlSeconds;
-    if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && (ttlSeconds as number) > 0)) {
-      throw new BadRequestException('ttlSeconds: expected a positive whole number of seconds');
+    const { ttlSeconds } = jsonBodyFields(body, ['ttlSeconds']);
+    if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && (ttlSeconds as number) > 0 && (ttlSeconds as number) <= MAX_PROJECT_TOKEN_TTL_SECONDS)) {
+      throw new BadRequestException(`ttlSeconds: expected a whole number of seconds from 1 to ${MAX_PROJECT_TOKEN_TTL_SECONDS} (10 years)`);
     }
     const project = await this.projects.findOrCreate(name);
     return { token: await this.tokens.issueProjectToken(project.id, project.name, ttlSeconds as number | undefined) };

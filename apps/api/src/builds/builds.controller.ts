@@ -1,5 +1,6 @@
 import { Body, Controller, DefaultValuePipe, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ConsoleChunk } from '@infrabox/jobs';
+import { jsonBodyFields } from '../http/json-body';
 import { BuildDto, JobDto } from './build.dto';
 import { BuildsService } from './builds.service';
 import { JobsService } from './jobs.service';
@@ -17,8 +18,9 @@ export class BuildsController {
    * with an uploadId the build's jobs get that source in their work directory.
    */
   @Post('projects/:project/builds')
-  create(@Param('project') project: string, @Body() body: { definition?: unknown; uploadId?: unknown } | undefined): Promise<BuildDto> {
-    return this.builds.create(project, body?.definition, body?.uploadId);
+  create(@Param('project') project: string, @Body() body: unknown): Promise<BuildDto> {
+    const { definition, uploadId } = jsonBodyFields(body, ['definition', 'uploadId']);
+    return this.builds.create(project, definition, uploadId);
   }
 
   @Get('builds')

@@ -1,4 +1,5 @@
-import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { CLUSTER_NAME_PATTERN } from '@infrabox/config';
 import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
@@ -34,6 +35,7 @@ export class ClustersService {
 
   /** Enables or disables a cluster; emits `cluster.updated` only when the value changed. */
   async setEnabled(name: string, enabled: boolean): Promise<ClusterDto> {
+    if (!CLUSTER_NAME_PATTERN.test(name)) throw new BadRequestException('cluster: not a valid cluster name (a-z, 0-9 and -, at most 63)');
     const result = await this.db.transaction(async () => {
       const outcome = await this.clusters.setEnabled(name, enabled);
       if (outcome?.changed) {

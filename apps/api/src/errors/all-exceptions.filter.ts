@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
+import { NOT_UTF8 } from '../http/http-setup';
 
 /** Every error leaves as JSON; unknown ones as 500 with an id to find the stack trace in the log. */
 @Catch()
@@ -32,6 +33,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
 function asClientError(exception: unknown): { status: number; message: string } | null {
   const error = exception as { status?: unknown; expose?: unknown; message?: unknown; type?: unknown } | null;
   if (!error || typeof error.status !== 'number' || error.status < 400 || error.status >= 500 || error.expose !== true) return null;
+  // The body parser answers its `verify` refusals with 403; bytes that are not UTF-8 are a bad request.
+  if (error.type === NOT_UTF8) return { status: 400, message: 'request body: not valid UTF-8' };
   const messages: Record<string, string> = {
     'entity.parse.failed': 'request body: malformed JSON',
     'entity.too.large': 'request body: too large',

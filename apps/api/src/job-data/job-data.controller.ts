@@ -1,6 +1,7 @@
 import { Controller, ForbiddenException, Get, HttpCode, Param, ParseUUIDPipe, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { assertOwnJob, Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
+import { TarBody } from '../http/content-type.guard';
 import { sendArchive } from '../peer/archive-response';
 import { JobDataService } from './job-data.service';
 
@@ -36,6 +37,7 @@ export class JobDataController {
 
   @Put('output')
   @HttpCode(201)
+  @TarBody()
   async output(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) jobId: string, @Req() req: Request) {
     assertOwnJob(principal, jobId);
     return this.data.storeOutput(jobId, req);

@@ -3,6 +3,7 @@ import { ConflictException, Inject, Injectable, NotFoundException } from '@nestj
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSource, BuildSourceRepository, JobOutput, JobOutputRepository, JobRepository, outputKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
+import { receiveTar } from '../http/received-tar';
 
 /**
  * The data a running job exchanges with its cluster's API (the Kubernetes executor's pods use
@@ -40,7 +41,10 @@ export class JobDataService {
     return { source, stream: await this.storage.get(source.storageKey) };
   }
 
-  /** Stores a running job's output tar on this cluster; its end records it. */
+  /**
+   * Stores a running job's output tar on this cluster; its end records it. A body that is no safe,
+   * whole tar archive is refused (422) and the job's stored output, if any, stays as it was.
+   */
   async storeOutput(jobId: string, body: Readable): Promise<{ size: number; sha256: string }> {
     const job = await this.jobs.findById(jobId);
     if (!job) {
@@ -51,6 +55,11 @@ export class JobDataService {
       body.resume();
       throw new ConflictException(`job '${job.name}' is ${job.state} on ${job.cluster ?? 'no cluster'}: only a job running here writes its output`);
     }
-    return this.storage.put(outputKey(jobId), body);
+    const tar = receiveTar(body, `output of job '${job.name}'`);
+    try {
+      return await this.storage.put(outputKey(jobId), tar.stream);
+    } catch (error) {
+      throw tar.problem() ?? error;
+    }
   }
 }

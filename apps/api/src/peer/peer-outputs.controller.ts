@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Authenticated } from '@infrabox/auth';
+import { TarBody } from '../http/content-type.guard';
 import { sendArchive } from './archive-response';
 import { parseRangeHeader } from './range-header';
 import { PeerOutputsService } from './peer-outputs.service';
@@ -20,6 +21,7 @@ export class PeerOutputsController {
 
   @Put()
   @HttpCode(201)
+  @TarBody()
   async upload(@Param('id', ParseUUIDPipe) jobId: string, @Req() req: Request) {
     const copy = await this.outputs.receive(jobId, req);
     return { jobId: copy.jobId, cluster: copy.cluster, size: copy.size, sha256: copy.sha256 };

@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Authenticated } from '@infrabox/auth';
+import { TarBody } from '../http/content-type.guard';
 import { sendArchive } from './archive-response';
 import { parseRangeHeader } from './range-header';
 import { PeerSourcesService } from './peer-sources.service';
@@ -24,6 +25,7 @@ export class PeerSourcesController {
   /** The source tar pushed by a holder: 201 once stored and verified (again for a copy held already), 422 for other bytes. */
   @Put()
   @HttpCode(201)
+  @TarBody()
   async upload(@Param('id', ParseUUIDPipe) buildId: string, @Req() req: Request) {
     const copy = await this.sources.receive(buildId, req);
     return { buildId: copy.buildId, cluster: copy.cluster, size: copy.size, sha256: copy.sha256 };

@@ -1,6 +1,8 @@
 import { BadRequestException, Controller, Headers, HttpCode, Param, Put, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { assertProjectAccess, Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
+import { PROJECT_NAME } from '../builds/builds.service';
+import { TarBody } from '../http/content-type.guard';
 import { SourceUploadDto } from './source-upload.dto';
 import { SourceUploadsService } from './source-uploads.service';
 
@@ -14,6 +16,7 @@ export class SourceUploadsController {
    */
   @Put()
   @HttpCode(201)
+  @TarBody()
   @Authenticated('project')
   async upload(
     @Param('project') name: string,
@@ -22,6 +25,7 @@ export class SourceUploadsController {
     @Req() req: Request,
   ): Promise<SourceUploadDto> {
     try {
+      if (!PROJECT_NAME.test(name)) throw new BadRequestException('project: not a valid name (letters, digits, _ . -, at most 100)');
       const project = await this.uploads.findProject(name);
       assertProjectAccess(principal, project?.id ?? '');
       const length = contentLength === undefined ? undefined : Number(contentLength);

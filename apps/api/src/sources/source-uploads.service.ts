@@ -4,6 +4,7 @@ import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSourceRepository, Project, ProjectRepository, uploadKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage, StorageNotFoundError } from '@infrabox/storage';
+import { assertUploadSize, receiveTar } from '../http/received-tar';
 import { SourceUploadDto } from './source-upload.dto';
 
 /** What is kept next to an upload's tar: whose it is and what its bytes are. */
@@ -42,9 +43,20 @@ export class SourceUploadsService {
     return this.projects.findByName(name);
   }
 
+  /**
+   * Stores the tar of an upload; a body that is no safe, whole tar archive (see `TarChecker`) or
+   * is over the size limit is refused (422, 413) and nothing is kept.
+   */
   async receive(project: Project, body: Readable, contentLength?: number): Promise<SourceUploadDto> {
+    assertUploadSize(contentLength, 'source');
     const uploadId = randomUUID();
-    const stored = await this.storage.put(uploadKey(uploadId), body, contentLength === undefined ? {} : { contentLength });
+    const tar = receiveTar(body, 'source');
+    let stored;
+    try {
+      stored = await this.storage.put(uploadKey(uploadId), tar.stream, contentLength === undefined ? {} : { contentLength });
+    } catch (error) {
+      throw tar.problem() ?? error;
+    }
     const record: UploadRecord = { projectId: project.id, size: stored.size, sha256: stored.sha256 };
     await this.storage.put(recordKey(uploadId), Readable.from([Buffer.from(JSON.stringify(record))]));
     return { uploadId, size: stored.size, sha256: stored.sha256 };
