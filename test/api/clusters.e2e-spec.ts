@@ -102,4 +102,14 @@ describe('api: clusters (real PostgreSQL, real HTTP)', () => {
     }
     expect(await clusterEvents(db, name)).toEqual([]);
   });
+
+  // Found by the bad-input sweep: a NUL byte in the name reached PostgreSQL, which answered an error (500).
+  it.each(['a%00b', 'UPPER', 'x'.repeat(64), '%E2%98%83'])('answers 400 for %s, which is no cluster name, and reads nothing', async (name) => {
+    for (const action of ['enable', 'disable']) {
+      expect(await call('POST', `/api/v1/admin/clusters/${name}/${action}`)).toEqual({
+        status: 400,
+        body: { statusCode: 400, message: 'cluster: not a valid cluster name (a-z, 0-9 and -, at most 63)', error: 'Bad Request' },
+      });
+    }
+  });
 });

@@ -12,6 +12,7 @@ import { parseBuildDefinition } from '@infrabox/job-definition';
 import { BuildRepository, BuildSourceRepository, JobOutputRepository, JobRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '@infrabox/storage';
 import { ApiModule } from '../../apps/api/src/api.module';
+import { craftTar } from '../support/archive';
 import { tokenServiceFor } from '../support/auth';
 import { uniqueClusterName } from '../support/clusters';
 import { databaseUrl, openDatabase } from '../support/database';
@@ -217,9 +218,15 @@ describe('api: job data endpoints', () => {
   });
 
   it('stores a running job’s own output, and refuses one from a job that is not running here', async () => {
-    const stored = await call('PUT', `/api/v1/jobs/${ids.child}/output`, await tokenOf(ids.child, [ids.parent]), bytes);
+    const tar = await craftTar([{ name: 'report.txt', content: 'all green' }]);
+    const stored = await call('PUT', `/api/v1/jobs/${ids.child}/output`, await tokenOf(ids.child, [ids.parent]), tar);
     expect(stored.status).toBe(201);
-    expect(await stored.json()).toEqual({ size: bytes.length, sha256: sha256(bytes) });
+    expect(await stored.json()).toEqual({ size: tar.length, sha256: sha256(tar) });
+    // Found by the bad-input sweep: bytes that are no tar (or a hostile tar) replaced the output as they came.
+    const hostile = await call('PUT', `/api/v1/jobs/${ids.child}/output`, await tokenOf(ids.child, [ids.parent]), await craftTar([{ name: '../x', content: 'x' }]));
+    expect(hostile.status).toBe(422);
+    expect(await hostile.json()).toMatchObject({ message: "output of job 'child': entry '../x': path leaves the destination" });
+    expect((await call('PUT', `/api/v1/jobs/${ids.child}/output`, await tokenOf(ids.child, [ids.parent]), bytes)).status).toBe(422);
     const notRunning = await call('PUT', `/api/v1/jobs/${ids.stranger}/output`, await tokenOf(ids.stranger, []), bytes);
     expect(notRunning.status).toBe(409);
   });

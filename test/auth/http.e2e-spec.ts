@@ -184,5 +184,30 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
       body: { message: 'ttlSeconds: expected a whole number of seconds from 1 to 315360000 (10 years)' },
     });
     expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: { ttlSeconds: '60' } })).toMatchObject({ status: 400 });
+    // Found by the bad-input sweep: each of these issued a token.
+    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: { ttlSeconds: 1e300 } })).toMatchObject({ status: 400 });
+    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: { ttl: 60 } })).toMatchObject({
+      status: 400,
+      body: { message: '"ttl": unknown field (expected ttlSeconds)' },
+    });
+    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: [] })).toMatchObject({
+      status: 400,
+      body: { message: 'request body: expected a JSON object, got an array' },
+    });
+    const form = await fetch(`${baseUrl}/api/v1/admin/projects/fine/tokens`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'ttlSeconds=5' });
+    expect(form.status).toBe(415);
+    expect(await form.json()).toMatchObject({ message: 'content-type: expected application/json, got "text/plain"' });
+  });
+
+  // Found by the bad-input sweep: a NUL in the project name reached PostgreSQL (500).
+  it('PUT /api/v1/projects/:project/source refuses a name that is no project name (400)', async () => {
+    const token = await tokens.issueProjectToken('project-1', 'fine');
+    const response = await fetch(`${baseUrl}/api/v1/projects/a%00b/source`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/x-tar', authorization: `Bearer ${token}` },
+      body: Buffer.alloc(1024),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ message: 'project: not a valid name (letters, digits, _ . -, at most 100)' });
   });
 });
