@@ -63,6 +63,7 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
     }
     await this.watch.synced;
     const followed = this.follow(job, context, 0);
+    if (context.signal.aborted) return followed.result; // nothing created, nothing to stop
     try {
       await this.api.createJob(manifest);
     } catch (error) {
@@ -71,6 +72,8 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
         return { exitCode: null, error: `creating the Kubernetes Job failed: ${describeKubernetesError(error)}` };
       }
     }
+    // Aborted while the Job was being created: the abort's delete may have come first.
+    if (context.signal.aborted && context.signal.reason !== 'shutdown') await this.api.deleteJob(manifest.metadata!.name!).catch(() => undefined);
     return followed.result;
   }
 
@@ -99,6 +102,8 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
     let ending = false;
     let log: LogStream | null = null;
     let logState: 'idle' | 'starting' | 'following' = 'idle';
+    /** Settles once the last attempt to follow the log has connected or failed. */
+    let logStarting: Promise<void> = Promise.resolve();
     let skip = consoleSkip;
     let vanishTimer: NodeJS.Timeout | null = null;
 
@@ -114,14 +119,16 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
       if (done || ending) return;
       ending = true;
       if (deleteJob) await this.api.deleteJob(name).catch((error) => this.logger.warn(`deleting ${name}: ${describeKubernetesError(error)}`));
-      if (log) await Promise.race([log.ended, new Promise((resolve) => setTimeout(resolve, LOG_DRAIN_MS))]);
-      log?.stop();
+      // The rest of the log, also when the end was seen before the log stream connected.
+      const drained = logStarting.then(() => (log as LogStream | null)?.ended);
+      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, LOG_DRAIN_MS))]);
+      (log as LogStream | null)?.stop();
       finish(outcome);
     };
     const startLog = (podName: string) => {
       if (logState !== 'idle') return;
       logState = 'starting';
-      this.api
+      logStarting = this.api
         .followLog(podName, CONTAINERS.job, (text) => {
           if (skip >= text.length) {
             skip -= text.length;
