@@ -13,6 +13,7 @@ import { OutputTransferService } from './transfer/output-transfer.service';
 import { PeerDownloadClient } from './transfer/peer-download.client';
 import { TransferHandlers } from './transfer/transfer.handlers';
 import { TransferClaims } from './transfer/transfer-claims';
+import { TransferMetrics } from './transfer/transfer.metrics';
 import { TransferRoutes } from './transfer/transfer-routes';
 
 @Module({})
@@ -31,7 +32,7 @@ export class OutputForwarderModule {
         AuthModule,
       ],
       controllers: [TransferHandlers],
-      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, PeerDownloadClient, TransferRoutes, TransferClaims, OutputTransferService, SourceTransferService],
+      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, PeerDownloadClient, TransferRoutes, TransferClaims, TransferMetrics, OutputTransferService, SourceTransferService],
     };
   }
 }

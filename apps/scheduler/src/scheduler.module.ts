@@ -14,6 +14,7 @@ import { JobFilesService } from './job-files/job-files.service';
 import { ProcessExecutor } from './execution/process.executor';
 import type { KubernetesExecutorDependencies } from './kubernetes/kubernetes.executor';
 import { PlacementHandlers } from './placement/placement.handlers';
+import { PlacementMetrics } from './placement/placement.metrics';
 import { PlacementService } from './placement/placement.service';
 import { OrphanRecovery } from './recovery/orphan-recovery.service';
 import { RunnerLease } from './recovery/runner-lease.service';
@@ -53,6 +54,7 @@ export class SchedulerModule {
             ]
           : [{ provide: JOB_EXECUTOR, useClass: executor ?? ProcessExecutor }]),
         PlacementService,
+        PlacementMetrics,
         JobRunner,
         JobFilesService,
         RunnerLease,

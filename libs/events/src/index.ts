@@ -2,7 +2,7 @@ export { EventsModule } from './events.module';
 export type { EventsModuleOptions } from './events.module';
 export { PgEventClient, MAX_EVENT_PAYLOAD_BYTES } from './pg-event.client';
 export { PgEventServer, CONSUMER_TOUCH_INTERVAL_MS } from './pg-event.server';
-export type { PgEventServerOptions } from './pg-event.server';
+export type { DispatchWrapper, PgEventServerOptions } from './pg-event.server';
 export { PgEventContext } from './pg-event.context';
 export { EventRepository } from './event.repository';
 export { EventConsumerRepository } from './event-consumer.repository';

@@ -32,10 +32,15 @@ export const CONSUMER_TOUCH_INTERVAL_MS = 60_000;
 interface NotifyPayload {
   id?: unknown;
   tx?: unknown;
+  /** created_at in epoch milliseconds. */
+  at?: unknown;
   type?: unknown;
   cluster?: unknown;
   data?: unknown;
 }
+
+/** Runs around one attempt to handle `event`; `handle` rejects when the handler failed. */
+export type DispatchWrapper = (event: StoredEvent, handle: () => Promise<void>) => Promise<void>;
 
 /**
  * NestJS transport over PostgreSQL: `@EventPattern('job.finished')` handlers are fed from the
@@ -47,6 +52,7 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
   private listener: EventListener | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private connected = false;
+  private readonly wrappers: DispatchWrapper[] = [];
 
   constructor(
     private readonly options: PgEventServerOptions,
@@ -140,14 +146,26 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
       type: message.type as string,
       cluster: typeof message.cluster === 'string' ? message.cluster : null,
       payload: message.data,
+      createdAt: typeof message.at === 'number' ? new Date(message.at) : undefined,
     });
+  }
+
+  /**
+   * Adds a wrapper around every handler run (metrics, log context). Wrappers added later run
+   * inside those added before; each must call `handle` once and pass on its outcome.
+   */
+  addDispatchWrapper(wrapper: DispatchWrapper): void {
+    this.wrappers.push(wrapper);
   }
 
   private async dispatch(event: StoredEvent): Promise<void> {
     const handler = this.messageHandlers.get(event.type);
     if (!handler) return;
-    const result = await handler(event.payload, new PgEventContext([event]));
-    await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+    const run = async () => {
+      const result = await handler(event.payload, new PgEventContext([event]));
+      await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+    };
+    await this.wrappers.reduceRight<() => Promise<void>>((next, wrapper) => () => wrapper(event, next), run)();
   }
 
   async close(): Promise<void> {

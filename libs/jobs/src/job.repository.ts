@@ -365,6 +365,20 @@ export class JobRepository {
     );
     return new Map(rows.map((r) => [r.cluster_name, r.n]));
   }
+
+  /**
+   * Jobs of `cluster` per state, plus (with `withUnplaced`) the jobs no cluster has yet, under
+   * cluster null. Reads only the (cluster_name, state) index; for metrics scrapes.
+   */
+  async countByState(cluster: string, withUnplaced: boolean): Promise<Array<{ cluster: string | null; state: JobState; count: number }>> {
+    const rows = await this.db.query<{ cluster_name: string | null; state: JobState; n: number }>(
+      `SELECT cluster_name, state, count(*)::int AS n FROM job
+        WHERE cluster_name = $1 OR ($2 AND cluster_name IS NULL)
+        GROUP BY cluster_name, state`,
+      [cluster, withUnplaced],
+    );
+    return rows.map((r) => ({ cluster: r.cluster_name, state: r.state, count: r.n }));
+  }
 }
 
 function toJob(row: JobRow): Job {

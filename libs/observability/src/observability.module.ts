@@ -6,6 +6,7 @@ import { DatabaseHealthIndicator } from './health/database.health';
 import { EventListenerHealthIndicator } from './health/event-listener.health';
 import { HealthController } from './health/health.controller';
 import { StorageHealthIndicator } from './health/storage.health';
+import { EventMetrics } from './metrics/event.metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { createMetricsRegistry } from './metrics/metrics.registry';
 
@@ -35,6 +36,7 @@ export class ObservabilityModule {
         DatabaseHealthIndicator,
         StorageHealthIndicator,
         EventListenerHealthIndicator,
+        EventMetrics,
       ],
       exports: [Registry],
     };

@@ -4,6 +4,7 @@ import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSource, BuildSourceRepository, CopyRecorder, sourceKey } from '@infrabox/jobs';
 import { formatBytes, PeerDownloadClient } from '../transfer/peer-download.client';
 import { TransferClaims } from '../transfer/transfer-claims';
+import { TransferMetrics } from '../transfer/transfer.metrics';
 import { TransferRoutes } from '../transfer/transfer-routes';
 
 /**
@@ -25,6 +26,7 @@ export class SourceTransferService {
     private readonly recorder: CopyRecorder,
     private readonly peers: PeerDownloadClient,
     private readonly claims: TransferClaims,
+    private readonly metrics: TransferMetrics,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
@@ -61,23 +63,28 @@ export class SourceTransferService {
     const started = Date.now();
     let from: BuildSource | undefined;
     let fetched = false;
-    await this.peers.withRetries(`fetch of build ${buildId}'s source`, async () => {
-      from = (await this.pickSource(await this.sources.findAll(buildId))) ?? copies[0];
-      if (await this.sources.find(buildId, this.cluster)) return; // pushed here meanwhile
-      const peer = await this.clusters.findByName(from.cluster);
-      if (!peer) throw new Error(`cluster '${from.cluster}' is not registered`);
-      const key = sourceKey(buildId);
-      await this.peers.download(
-        {
-          url: `${peer.apiUrl}/api/v1/peer/builds/${buildId}/source`,
-          from: from.cluster,
-          size: from.size,
-          sha256: from.sha256,
-          what: `build ${buildId}'s source`,
-        },
-        key,
-      );
-      fetched = await this.recorder.recordSource({ buildId, cluster: this.cluster, storageKey: key, size: from.size, sha256: from.sha256 });
+    await this.metrics.track('source', 'pull', async () => {
+      let moved = 0;
+      await this.peers.withRetries(`fetch of build ${buildId}'s source`, async () => {
+        from = (await this.pickSource(await this.sources.findAll(buildId))) ?? copies[0];
+        if (await this.sources.find(buildId, this.cluster)) return; // pushed here meanwhile
+        const peer = await this.clusters.findByName(from.cluster);
+        if (!peer) throw new Error(`cluster '${from.cluster}' is not registered`);
+        const key = sourceKey(buildId);
+        await this.peers.download(
+          {
+            url: `${peer.apiUrl}/api/v1/peer/builds/${buildId}/source`,
+            from: from.cluster,
+            size: from.size,
+            sha256: from.sha256,
+            what: `build ${buildId}'s source`,
+          },
+          key,
+        );
+        moved += from.size;
+        fetched = await this.recorder.recordSource({ buildId, cluster: this.cluster, storageKey: key, size: from.size, sha256: from.sha256 });
+      });
+      return moved;
     });
     if (!fetched) return;
     const seconds = (Date.now() - started) / 1000;
@@ -93,9 +100,12 @@ export class SourceTransferService {
     const peer = await this.clusters.findByName(to);
     if (!peer) throw new Error(`cluster '${to}' is not registered`);
     const started = Date.now();
-    await this.peers.withRetries(`push of build ${buildId}'s source to ${to}`, () =>
-      this.peers.upload({ url: `${peer.apiUrl}/api/v1/peer/builds/${buildId}/source`, to, size: here.size }, here.storageKey),
-    );
+    await this.metrics.track('source', 'push', async () => {
+      await this.peers.withRetries(`push of build ${buildId}'s source to ${to}`, () =>
+        this.peers.upload({ url: `${peer.apiUrl}/api/v1/peer/builds/${buildId}/source`, to, size: here.size }, here.storageKey),
+      );
+      return here.size;
+    });
     const seconds = (Date.now() - started) / 1000;
     this.logger.log(`build ${buildId}: pushed its source (${formatBytes(here.size)}) to ${to} in ${seconds.toFixed(2)} s`);
   }

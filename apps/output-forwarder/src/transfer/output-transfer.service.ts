@@ -4,6 +4,7 @@ import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { CopyRecorder, JobOutput, JobOutputRepository, outputKey } from '@infrabox/jobs';
 import { formatBytes, PeerDownloadClient } from './peer-download.client';
 import { TransferClaims } from './transfer-claims';
+import { TransferMetrics } from './transfer.metrics';
 import { TransferRoutes } from './transfer-routes';
 
 /**
@@ -25,6 +26,7 @@ export class OutputTransferService {
     private readonly recorder: CopyRecorder,
     private readonly peers: PeerDownloadClient,
     private readonly claims: TransferClaims,
+    private readonly metrics: TransferMetrics,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
@@ -57,7 +59,10 @@ export class OutputTransferService {
     const peer = await this.clusters.findByName(from);
     if (!peer) throw new Error(`cluster '${from}' is not registered`);
     const started = Date.now();
-    await this.peers.withRetries(`pull of job ${jobId}'s output from ${from}`, () => this.download(origin, peer.apiUrl, from));
+    await this.metrics.track('output', 'pull', async () => {
+      await this.peers.withRetries(`pull of job ${jobId}'s output from ${from}`, () => this.download(origin, peer.apiUrl, from));
+      return origin.size;
+    });
     const seconds = (Date.now() - started) / 1000;
     this.logger.log(`job ${jobId}: pulled ${formatBytes(origin.size)} from ${from} in ${seconds.toFixed(2)} s`);
   }
@@ -69,9 +74,12 @@ export class OutputTransferService {
     const peer = await this.clusters.findByName(to);
     if (!peer) throw new Error(`cluster '${to}' is not registered`);
     const started = Date.now();
-    await this.peers.withRetries(`push of job ${jobId}'s output to ${to}`, () =>
-      this.peers.upload({ url: `${peer.apiUrl}/api/v1/peer/jobs/${jobId}/output`, to, size: origin.size }, origin.storageKey!),
-    );
+    await this.metrics.track('output', 'push', async () => {
+      await this.peers.withRetries(`push of job ${jobId}'s output to ${to}`, () =>
+        this.peers.upload({ url: `${peer.apiUrl}/api/v1/peer/jobs/${jobId}/output`, to, size: origin.size }, origin.storageKey!),
+      );
+      return origin.size;
+    });
     this.logger.log(`job ${jobId}: pushed ${formatBytes(origin.size)} to ${to} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
   }
 

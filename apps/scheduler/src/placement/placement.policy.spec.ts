@@ -22,6 +22,7 @@ describe('choosePlacement', () => {
     expect(choosePlacement({ job: 'j', requirement: { selector: ['GCP', 'AWS'] }, parents: [] }, seed, everywhere)).toEqual({
       error:
         "job 'j': no active, enabled cluster carries all of the labels [GCP, AWS]; clusters: master [] (active), worker-gcp [my-worker, GCP] (active), worker-aws [AWS] (active)",
+      failure: 'no-matching-cluster',
     });
   });
 
@@ -30,6 +31,7 @@ describe('choosePlacement', () => {
     expect(choosePlacement({ job: 'j', requirement: { selector: ['GCP'] }, parents: [] }, clusters, everywhere)).toEqual({
       error:
         "job 'j': no active, enabled cluster carries all of the labels [GCP]; clusters: master [] (active), worker-gcp [GCP] (inactive), worker-x [GCP] (active, disabled)",
+      failure: 'no-matching-cluster',
     });
   });
 
@@ -58,6 +60,7 @@ describe('choosePlacement', () => {
     expect(choosePlacement({ job: 'j', requirement: { selector: ['CLOUD'] }, parents: [{ name: 'build', cluster: 'onprem' }] }, clusters, isolated)).toEqual({
       error:
         "job 'j': no matching cluster can get its inputs: cloud cannot get the output of 'build' from onprem (neither onprem → cloud nor cloud → onprem is reachable)",
+      failure: 'inputs-unreachable',
     });
     const oneWay = (from: string, to: string) => from === 'onprem' && to === 'cloud';
     expect(choosePlacement({ job: 'j', requirement: { selector: ['CLOUD'] }, parents: [{ name: 'build', cluster: 'onprem' }] }, clusters, oneWay)).toMatchObject({
@@ -68,6 +71,7 @@ describe('choosePlacement', () => {
   it('with no cluster registered says so', () => {
     expect(choosePlacement({ job: 'j', parents: [] }, [], everywhere)).toEqual({
       error: "job 'j': no active, enabled cluster; clusters: none registered",
+      failure: 'no-matching-cluster',
     });
   });
 });

@@ -25,7 +25,10 @@ export interface PlacementRequest {
 /** Can `to` get bytes that sit on `from` (pull from→to, or push)? Unknown pairs count as reachable. */
 export type CanTransfer = (from: string, to: string) => boolean;
 
-export type PlacementDecision = { cluster: string; reason: string } | { error: string };
+/** Why no cluster was found: the label of the placement-failure metric. */
+export type PlacementFailure = 'no-matching-cluster' | 'inputs-unreachable';
+
+export type PlacementDecision = { cluster: string; reason: string } | { error: string; failure: PlacementFailure };
 
 /**
  * Chooses the cluster for one job:
@@ -40,7 +43,7 @@ export function choosePlacement(request: PlacementRequest, clusters: readonly Ca
   const matching = usable.filter((c) => selector.every((label) => c.labels.includes(label)));
   if (matching.length === 0) {
     const wanted = selector.length > 0 ? ` carries all of the labels [${selector.join(', ')}]` : '';
-    return { error: `job '${request.job}': no active, enabled cluster${wanted}; clusters: ${describeClusters(clusters)}` };
+    return { error: `job '${request.job}': no active, enabled cluster${wanted}; clusters: ${describeClusters(clusters)}`, failure: 'no-matching-cluster' };
   }
 
   const reachable = matching.filter((c) => request.parents.every((p) => p.cluster === c.name || canTransfer(p.cluster, c.name)));
@@ -51,7 +54,7 @@ export function choosePlacement(request: PlacementRequest, clusters: readonly Ca
         return `${c.name} cannot get the output of '${parent.name}' from ${parent.cluster} (neither ${parent.cluster} → ${c.name} nor ${c.name} → ${parent.cluster} is reachable)`;
       })
       .join('; ');
-    return { error: `job '${request.job}': no matching cluster can get its inputs: ${blocked}` };
+    return { error: `job '${request.job}': no matching cluster can get its inputs: ${blocked}`, failure: 'inputs-unreachable' };
   }
 
   const prefer = request.requirement?.prefer;

@@ -3,6 +3,7 @@ import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clus
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
 import { Job, JOB_PLACED, JobPlacedEvent, JobRepository, JobTransitions } from '@infrabox/jobs';
+import { PlacementMetrics } from './placement.metrics';
 import { CandidateCluster, CanTransfer, choosePlacement, PlacedParent } from './placement.policy';
 
 /** Any constant shared by every scheduler of every cluster (the migration lock is ...401). */
@@ -24,6 +25,7 @@ export class PlacementService {
     private readonly reachability: ClusterReachabilityRepository,
     private readonly transitions: JobTransitions,
     private readonly events: PgEventClient,
+    private readonly metrics: PlacementMetrics,
   ) {}
 
   async placeBuild(buildId: string): Promise<number> {
@@ -93,11 +95,13 @@ export class PlacementService {
       if ('error' in decision && homeCluster) {
         await this.jobs.place(job.id, homeCluster, `waiting for cluster ${homeCluster} to return: ${decision.error}`);
         clusterOf.set(job.id, homeCluster);
+        this.metrics.failed(decision.failure, 'waiting');
         continue;
       }
       if ('error' in decision) {
         await this.transitions.end(job.id, ['queued'], 'error', { message: decision.error });
         this.logger.warn(decision.error);
+        this.metrics.failed(decision.failure, 'error');
         continue;
       }
       assignments.push({ jobId: job.id, cluster: decision.cluster });

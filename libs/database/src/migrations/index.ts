@@ -5,6 +5,7 @@ import { outputsAndSources } from './0004-outputs-and-sources.migration';
 import { schedulerRunners } from './0005-scheduler-runners.migration';
 import { eventPruning } from './0006-event-pruning.migration';
 import { eventFeedPosition } from './0007-event-feed-position.migration';
+import { eventNotifyCreatedAt } from './0009-event-notify-created-at.migration';
 
 export interface Migration {
   version: number;
@@ -13,4 +14,4 @@ export interface Migration {
 }
 
 /** Applied in order. Never edit a released migration: add the next one. */
-export const migrations: readonly Migration[] = [initial, jobConsole, clusterKey, outputsAndSources, schedulerRunners, eventPruning, eventFeedPosition];
+export const migrations: readonly Migration[] = [initial, jobConsole, clusterKey, outputsAndSources, schedulerRunners, eventPruning, eventFeedPosition, eventNotifyCreatedAt];

@@ -1,0 +1,59 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { PgEventServer, StoredEvent } from '@infrabox/events';
+
+const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Counts every handler run of the app's event server, times it, and measures how late it started. */
+@Injectable()
+export class EventMetrics implements OnModuleInit {
+  private readonly handled: Counter<'pattern' | 'outcome'>;
+  private readonly lag: Histogram<'pattern'>;
+  private readonly duration: Histogram<'pattern'>;
+
+  constructor(
+    private readonly server: PgEventServer,
+    registry: Registry,
+  ) {
+    this.handled = new Counter({
+      name: 'infrabox_events_handled_total',
+      help: 'Event handler runs by event pattern and outcome (ok, or error: retried later, dead-lettered after the last attempt)',
+      labelNames: ['pattern', 'outcome'],
+      registers: [registry],
+    });
+    this.lag = new Histogram({
+      name: 'infrabox_event_lag_seconds',
+      help: 'Time from the event row being written (created_at) to a handler run starting, per attempt',
+      labelNames: ['pattern'],
+      buckets: LAG_BUCKETS,
+      registers: [registry],
+    });
+    this.duration = new Histogram({
+      name: 'infrabox_event_handler_duration_seconds',
+      help: 'How long a handler run took',
+      labelNames: ['pattern'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    });
+  }
+
+  onModuleInit(): void {
+    this.server.addDispatchWrapper((event, handle) => this.measure(event, handle));
+  }
+
+  private async measure(event: StoredEvent, handle: () => Promise<void>): Promise<void> {
+    const pattern = event.type;
+    if (event.createdAt) this.lag.observe({ pattern }, Math.max(0, Date.now() - event.createdAt.getTime()) / 1000);
+    const endTimer = this.duration.startTimer({ pattern });
+    try {
+      await handle();
+      this.handled.inc({ pattern, outcome: 'ok' });
+    } catch (error) {
+      this.handled.inc({ pattern, outcome: 'error' });
+      throw error;
+    } finally {
+      endTimer();
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { randomInt } from 'node:crypto';
+import type { BuildDto } from '../../apps/api/src/builds/build.dto';
+import { uniqueClusterName } from '../support/clusters';
+import { api, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { loggedPort, Sample, scrape, valueOf } from '../support/prometheus';
+import { TestProcess } from '../support/processes';
+
+/** Two clusters as processes; a small build crosses from one to the other, and /metrics shows it. */
+describe('Prometheus metrics of the apps', () => {
+  const suffix = uniqueClusterName('');
+  const names = { main: `metrics-main${suffix}`, worker: `metrics-worker${suffix}` };
+  const labels = { main: `MAIN${suffix}`, worker: `WORKER${suffix}` };
+  const registry = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) };
+  let main: RunningCluster;
+  let worker: RunningCluster;
+
+  beforeAll(async () => {
+    [main, worker] = await Promise.all([
+      startCluster({ name: names.main, labels: [labels.main] }, { registry, forwarder: true }),
+      startCluster({ name: names.worker, labels: [labels.worker] }, { registry, forwarder: true }),
+    ]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([main, worker].filter(Boolean).map((c) => c.stop()));
+  });
+
+  const app = (cluster: RunningCluster, script: string): TestProcess => cluster.processes.find((p) => p.script.includes(script))!;
+  const metricsOf = async (cluster: RunningCluster, script: string): Promise<Sample[]> => {
+    const base = script === 'api' ? cluster.apiUrl : `http://127.0.0.1:${loggedPort(app(cluster, script))}`;
+    return (await scrape(base)).samples;
+  };
+
+  it('counts handled events with their lag, jobs by cluster and state, transfers and placement failures', async () => {
+    const created = await api<BuildDto>(main.apiUrl, 'POST', '/api/v1/projects/metrics/builds', {
+      definition: {
+        version: 1,
+        jobs: [
+          { name: 'producer', type: 'docker-image', image: 'none', cluster: { selector: [labels.worker] }, command: ['sh', '-c', 'echo hello > "$INFRABOX_OUTPUT/greeting.txt"'] },
+          { name: 'consumer', type: 'docker-image', image: 'none', cluster: { selector: [labels.main] }, depends_on: ['producer'], command: ['cat', '/dev/null'] },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    const jobs = await settledJobs(main.apiUrl, created.body.id, 60_000);
+    expect([jobs.get('producer')?.state, jobs.get('consumer')?.state]).toEqual(['finished', 'finished']);
+
+    const unplaceable = await api<BuildDto>(main.apiUrl, 'POST', '/api/v1/projects/metrics/builds', {
+      definition: { version: 1, jobs: [{ name: 'nowhere', type: 'docker-image', image: 'none', cluster: { selector: [`NOWHERE${suffix}`] }, command: ['true'] }] },
+    });
+    expect((await settledJobs(main.apiUrl, unplaceable.body.id, 30_000)).get('nowhere')?.state).toBe('error');
+
+    // The worker's scheduler handled the producer's job.placed, and measured how late.
+    const workerScheduler = await metricsOf(worker, 'scheduler');
+    expect(valueOf(workerScheduler, 'infrabox_events_handled_total', { app: 'scheduler', pattern: 'job.placed', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(workerScheduler, 'infrabox_event_lag_seconds_count', { pattern: 'job.placed' })).toBeGreaterThanOrEqual(1);
+    const lagSum = valueOf(workerScheduler, 'infrabox_event_lag_seconds_sum', { pattern: 'job.placed' })!;
+    expect(lagSum).toBeGreaterThanOrEqual(0);
+    expect(lagSum).toBeLessThan(60);
+    expect(valueOf(workerScheduler, 'infrabox_app_info', { cluster: names.worker })).toBe(1);
+    expect(workerScheduler.every((s) => s.labels.app === 'scheduler')).toBe(true);
+    expect(valueOf(workerScheduler, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+
+    // The main cluster's forwarder pulled the producer's output: bytes and one successful transfer.
+    const mainForwarder = await metricsOf(main, 'output-forwarder');
+    expect(valueOf(mainForwarder, 'infrabox_transfer_bytes_total', { kind: 'output', direction: 'pull' })).toBeGreaterThan(0);
+    expect(valueOf(mainForwarder, 'infrabox_transfer_duration_seconds_count', { kind: 'output', direction: 'pull', outcome: 'ok' })).toBe(1);
+    expect(valueOf(mainForwarder, 'infrabox_events_handled_total', { pattern: 'job.finished', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+
+    // Each api counts its own cluster's jobs.
+    const mainApi = await metricsOf(main, 'api');
+    const workerApi = await metricsOf(worker, 'api');
+    expect(valueOf(mainApi, 'infrabox_jobs', { cluster: names.main, state: 'finished' })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(mainApi, 'infrabox_jobs', { cluster: names.main, state: 'running' })).toBe(0);
+    expect(valueOf(mainApi, 'infrabox_jobs', { cluster: names.worker })).toBeUndefined();
+    expect(valueOf(workerApi, 'infrabox_jobs', { cluster: names.worker, state: 'finished' })).toBeGreaterThanOrEqual(1);
+
+    // Whichever scheduler placed the build counted the job it could not place.
+    const schedulers = [...(await metricsOf(main, 'scheduler')), ...workerScheduler];
+    expect(valueOf(schedulers, 'infrabox_placement_failures_total', { reason: 'no-matching-cluster', outcome: 'error' })).toBe(1);
+  }, 120_000);
+
+  it('answers in the Prometheus text format on every app', async () => {
+    for (const script of ['api', 'scheduler', 'output-forwarder']) {
+      const base = script === 'api' ? main.apiUrl : `http://127.0.0.1:${loggedPort(app(main, script))}`;
+      const { contentType } = await scrape(base);
+      // Express reorders the parameters of prom-client's 'text/plain; version=0.0.4; charset=utf-8'.
+      expect([script, contentType?.split(/;\s*/).sort()]).toEqual([script, ['charset=utf-8', 'text/plain', 'version=0.0.4']]);
+    }
+  });
+});
