@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface ApiRoute {
-  method: 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT';
   /** `/api/v1/projects/:project/builds` */
   path: string;
   /** The controller file, relative to the repository. */
@@ -18,6 +18,11 @@ const REPO = path.resolve(__dirname, '../..');
  * later is swept too without anyone listing it.
  */
 export async function discoverWriteRoutes(): Promise<ApiRoute[]> {
+  return (await discoverRoutes()).filter((route) => route.method !== 'GET');
+}
+
+/** Every GET, POST and PUT route of the api (SSE streams left out: they never end). */
+export async function discoverRoutes(): Promise<ApiRoute[]> {
   const routes: ApiRoute[] = [];
   for (const file of await controllerFiles(path.join(REPO, 'apps/api/src'))) {
     const source = await readFile(file, 'utf8');
@@ -25,13 +30,13 @@ export async function discoverWriteRoutes(): Promise<ApiRoute[]> {
     if (!controller) continue;
     const classAuth = authBefore(source, controller.index, /export class/);
     const prefix = controller[1] ?? '';
-    const handler = /@(Post|Put)\(\s*(?:'([^']*)')?\s*\)/g;
+    const handler = /@(Get|Post|Put)\(\s*(?:'([^']*)')?\s*\)/g;
     for (let match = handler.exec(source); match; match = handler.exec(source)) {
       const decorators = decoratorBlock(source, match.index);
       const own = /@Authenticated\(([^)]*)\)/.exec(decorators);
       const auth = own ? kinds(own[1]) : classAuth;
       const full = `/${[prefix, match[2] ?? ''].filter(Boolean).join('/')}`.replace(/\/+/g, '/');
-      routes.push({ method: match[1].toUpperCase() as 'POST' | 'PUT', path: full, file: path.relative(REPO, file), auth });
+      routes.push({ method: match[1].toUpperCase() as ApiRoute['method'], path: full, file: path.relative(REPO, file), auth });
     }
   }
   return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));

@@ -16,7 +16,7 @@ import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { freePort } from '../support/installation';
 import { DIST, TestProcess } from '../support/processes';
-import { ApiRoute, discoverWriteRoutes } from './api-routes';
+import { ApiRoute, discoverRoutes, discoverWriteRoutes } from './api-routes';
 import { archiveCases } from './archive-cases';
 import { configCases } from './config-cases';
 import { definitionCases } from './definition-cases';
@@ -359,6 +359,31 @@ describe('bad-input sweep', () => {
     }
     check('routes: alive afterwards', await alive());
     expectNoFailures('routes');
+  });
+
+  it('GET routes with bad parameters, queries and ranges never answer 5xx or show internals', async () => {
+    const routes = (await discoverRoutes()).filter((route) => route.method === 'GET' && route.path.startsWith('/api/'));
+    const queries = ['limit=abc', 'limit=1e400', 'limit=-5', 'limit=99999999999999999999', 'after=-1', 'after=abc', 'after=1e400', 'after=%00', 'type=%00', `type=${'t'.repeat(5000)}`, 'token=a&token=b', 'limit[]=1', 'after[x]=1'];
+    const ranges = ['bytes=abc', 'bytes=5-1', 'bytes=99999999999999999999-', 'bytes=-0', 'bytes=0-0,5-9', 'items=0-1', `bytes=${'9'.repeat(400)}-`];
+    for (const route of routes) {
+      const auth: Record<string, string> = route.auth.length > 0 ? { authorization: `Bearer ${tokenFor(route.auth[0])}` } : {};
+      const url = fillParams(route);
+      const attempt = async (label: string, target: string, headers: Record<string, string> = {}) => {
+        const response = await send(baseUrl, 'GET', target, { headers: { ...auth, ...headers } });
+        const problems = response.status >= 500 ? [`status ${response.status}`] : [];
+        if (response.status >= 400) problems.push(...clientErrorProblems(response, undefined, internalPaths).filter((p) => !p.startsWith('status')));
+        check(`GET ${route.path}: ${label}`, problems);
+      };
+      for (const query of queries) await attempt(`?${query.slice(0, 40)}`, `${url}?${query}`);
+      for (const trick of ['..', '%2e%2e%2f%2e%2e', 'a%00b', '%ff', 'x'.repeat(300), '%25', "'%20OR%201=1--"]) {
+        const tricked = route.path.replace(/:(\w+)/, trick);
+        if (tricked === route.path) break;
+        await attempt('path trick', fillParams({ ...route, path: tricked }));
+      }
+      if (route.path.includes('/peer/')) for (const range of ranges) await attempt(`Range ${range.slice(0, 30)}`, url, { range });
+    }
+    check('GET routes: alive afterwards', await alive());
+    expectNoFailures('GET routes');
   });
 
   it(`swept at least ${MINIMUM_INPUTS} inputs, the api still serves, and nothing stored changed`, async () => {
