@@ -14,7 +14,8 @@ export const NOT_UTF8 = 'entity.not.utf8';
  * The api's HTTP edge, set up before the app initialises: JSON bodies up to `JSON_BODY_LIMIT`,
  * in UTF-8 only (bytes that are not UTF-8 are refused instead of being read as U+FFFD), and
  * requests the HTTP parser refuses (headers too large, malformed) answered with a JSON error
- * like every other refusal. No form parser: no route takes forms.
+ * like every other refusal. (Nest still adds its form parser; `ContentTypeGuard` refuses forms,
+ * which no route takes.)
  */
 export function configureApiHttp(app: INestApplication): void {
   (app as NestExpressApplication).useBodyParser('json', {
