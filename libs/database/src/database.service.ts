@@ -28,16 +28,28 @@ export class Database {
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     if (this.current.getStore()) return work();
     const client = await this.pool.connect();
+    // While checked out, a client has no listener of the pool's: a connection lost between two
+    // statements (server restart, pg_terminate_backend) would emit an unhandled 'error' and
+    // crash the process. Note it instead; the next statement fails and the transaction with it.
+    let lost: Error | undefined;
+    const onError = (error: Error) => {
+      lost = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await this.current.run(client, work);
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        lost ??= rollbackError;
+      });
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A broken client is destroyed, never handed to the next caller.
+      client.release(lost);
     }
   }
 

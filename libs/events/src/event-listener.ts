@@ -45,9 +45,25 @@ export class EventListener {
     this.subscriber.events.on('notification', (notification) => onNotification(notification));
   }
 
+  /**
+   * Connects and LISTENs. A connection cut between the two must not fail the app's start:
+   * pg-listen records each channel before its LISTEN is sent, and its reconnect re-LISTENs every
+   * recorded channel and then emits `connected` (a catch-up) by itself.
+   */
   async connect(channels: string[]): Promise<void> {
     await this.subscriber.connect();
-    for (const channel of channels) await this.subscriber.listenTo(channel);
+    let failure: Error | null = null;
+    for (const channel of channels) {
+      // After a failure the rest fail at once (the client is not queryable), long before the
+      // reconnect reads the channel list.
+      await Promise.resolve(this.subscriber.listenTo(channel)).catch((error: Error) => {
+        failure ??= error;
+      });
+    }
+    if (failure) {
+      this.onError(new Error(`LISTEN failed, reconnecting: ${(failure as Error).message}`));
+      return;
+    }
     this.onConnected();
   }
 
