@@ -11,6 +11,7 @@ import {
   JOB_CONSOLE,
   JobConsoleEvent,
   JobConsoleRepository,
+  JobOutput,
   JobRepository,
   JobTransitions,
   JobWithParents,
@@ -28,6 +29,9 @@ type AbortReason = 'timeout' | 'abort' | 'shutdown';
 
 /** Jobs decided on together: read in one query, started in one group commit. */
 const DECISION_BATCH = 64;
+/** Backoff while a job's end cannot be written. */
+const END_RETRY_BASE_MS = 100;
+const END_RETRY_MAX_MS = 2_000;
 
 /**
  * The job state machine on one cluster: queued → running → finished | failure | error | killed,
@@ -291,16 +295,36 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
             [state, fields] = ['error', { message: `storing the output failed: ${error.message}`, exitCode: result.exitCode }];
             return undefined;
           });
-      await this.transitions.end(job.id, ['running'], state, fields, output);
+      await this.recordEnd(job, state, fields, output);
       this.logger.debug(`job ${job.id} '${job.name}' ${state}${fields.message ? `: ${fields.message}` : ''}`);
     } catch (error) {
       this.logger.error(`job ${job.id} '${job.name}': ${(error as Error).message}`);
-      await this.transitions.end(job.id, ['running'], 'error', { message: (error as Error).message }).catch(() => undefined);
+      await this.recordEnd(job, 'error', { message: (error as Error).message }).catch(() => undefined);
     } finally {
       if (timer) clearTimeout(timer);
       this.running.delete(job.id);
       this.launched.delete(job.id);
       this.refillFromWaiting();
+    }
+  }
+
+  /**
+   * Writes a job's end. The job has run, so its outcome must not be dropped because the database
+   * is briefly away (a restart, a failover): try again until it is written, or until this
+   * process stops (then the job is left `running`, to the recovery of orphaned jobs). A retry
+   * after a commit whose answer was lost finds the job ended already, and stops.
+   */
+  private async recordEnd(job: Job, state: FinalJobState, fields: TransitionFields, output?: JobOutput): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.transitions.end(job.id, ['running'], state, fields, output);
+        return;
+      } catch (error) {
+        if (this.stopping) throw error;
+        const delay = Math.min(END_RETRY_MAX_MS, END_RETRY_BASE_MS * 2 ** Math.min(attempt - 1, 10));
+        this.logger.warn(`job ${job.id} '${job.name}': recording '${state}' failed, retry ${attempt} in ${delay} ms: ${(error as Error).message}`);
+        await sleep(delay);
+      }
     }
   }
 
