@@ -47,7 +47,7 @@ interface JobRow {
 export async function checkSoak(input: CheckInput): Promise<CheckResult> {
   const { client } = input;
   const examples: string[] = [];
-  const note = (text: string) => examples.length < 20 && examples.push(text);
+  const note = (text: string) => examples.length < 40 && examples.push(text);
 
   const jobs = (await client.query<JobRow>('SELECT id, build_id, name, state, cluster_name, message, started_at FROM job')).rows;
   const byId = new Map(jobs.map((j) => [j.id, j]));
@@ -75,6 +75,7 @@ export async function checkSoak(input: CheckInput): Promise<CheckResult> {
   // Lost: a job whose final state neither its definition nor the faults explain.
   let lost = 0;
   let endedByKill = 0;
+  const lostKinds = new Map<string, number>();
   for (const job of jobs) {
     const runs = executions.get(job.id) ?? 0;
     let explained = false;
@@ -86,9 +87,14 @@ export async function checkSoak(input: CheckInput): Promise<CheckResult> {
     }
     if (!explained) {
       lost++;
-      note(`lost: job ${job.id} (${job.name}) ${job.state} on ${job.cluster_name}, ${runs} run(s)${job.message ? `: ${job.message}` : ''}`);
+      const blocked = job.state === 'queued' && (parents.get(job.id) ?? []).some(({ parent }) => !FINAL.includes(parent.state));
+      const kind = blocked ? 'queued behind a parent that did not end' : `${job.state} on ${job.cluster_name}`;
+      lostKinds.set(kind, (lostKinds.get(kind) ?? 0) + 1);
+      if (!blocked) note(`lost: job ${job.id} (${job.build_id}/${job.name}) ${job.state} on ${job.cluster_name}, ${runs} run(s)${job.message ? `: ${job.message}` : ''}`);
     }
   }
+
+  for (const [kind, n] of lostKinds) note(`lost: ${n} job(s) ${kind}`);
 
   let doubleRuns = 0;
   for (const [jobId, runs] of executions) {
