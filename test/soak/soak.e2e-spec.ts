@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { DIST } from '../support/processes';
+
+interface SoakSummary {
+  jobs: number;
+  lost: number;
+  doubleRuns: number;
+  badInputs: number;
+  unhandledEvents: number;
+  forwardedCopies: number;
+  crossEdges: number;
+  chaos: {
+    listenersTerminated: number;
+    listenerVictims: Record<string, number>;
+    postgresRestarts: number;
+    workerKilled: string | null;
+    workerRestarted: boolean;
+    killedPids: number[];
+    transfersCut: number;
+  };
+}
+
+/** The soak (bench/soak) in short: 300 jobs under all four faults, on its own PostgreSQL. */
+describe('soak, short version', () => {
+  it('loses no job, runs none twice, delivers every input intact and leaves no event unhandled under all four faults', async () => {
+    const child = spawn(process.execPath, [path.join(DIST, 'bench/soak/soak.js'), '--jobs', '300', '--stall-seconds', '45'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const lines = stdout.trim().split('\n');
+    const last = lines[lines.length - 1];
+    const summaryLine = lines.find((line) => line.startsWith('soak summary '));
+    if (!summaryLine) throw new Error(`no summary (exit ${code}); stderr:\n${stderr.slice(-4000)}`);
+    const summary = JSON.parse(summaryLine.slice('soak summary '.length)) as SoakSummary;
+
+    expect(last).toMatch(/^soak jobs=\d+ lost=\d+ double_runs=\d+ bad_inputs=\d+ unhandled_events=\d+ seconds=\d+$/);
+    expect(last).toContain('soak jobs=300 lost=0 double_runs=0 bad_inputs=0 unhandled_events=0 ');
+    expect(code).toBe(0);
+
+    // Each fault happened.
+    const victims = Object.keys(summary.chaos.listenerVictims);
+    for (const cluster of ['master', 'soak-w1', 'soak-w2', 'soak-w3']) {
+      for (const app of ['scheduler', 'output-forwarder']) expect(victims).toContain(`infrabox ${app}@${cluster} listener`);
+    }
+    expect(summary.chaos.listenersTerminated).toBeGreaterThan(50);
+    expect(summary.chaos.postgresRestarts).toBe(1);
+    expect(summary.chaos.workerKilled).toBe('soak-w2');
+    expect(summary.chaos.killedPids).toHaveLength(4);
+    expect(summary.chaos.workerRestarted).toBe(true);
+    expect(summary.chaos.transfersCut).toBeGreaterThanOrEqual(1);
+    // And there was cross-cluster work for the cuts to hit.
+    expect(summary.crossEdges).toBeGreaterThan(0);
+    expect(summary.forwardedCopies).toBeGreaterThan(0);
+  }, 240_000);
+});
