@@ -9,3 +9,4 @@ export { LeaderLock } from './leader.lock';
 export type { LeaderLockOptions } from './leader.lock';
 export { SessionLocks } from './session-locks';
 export type { SessionLocksOptions } from './session-locks';
+export { isConnectionFailure } from './connection-failure';

@@ -30,15 +30,14 @@ describe('JobRunner recording a job’s end', () => {
     finishedAt: null,
   };
 
-  it('writes the end of a job that ran once the database is back, instead of leaving it running', async () => {
-    const end = jest
-      .fn()
-      .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'))
-      .mockRejectedValueOnce(new Error('connect ECONNREFUSED 127.0.0.1:5432'))
-      .mockResolvedValueOnce({ ...job, state: 'finished' });
-    const transitions = { start: jest.fn().mockResolvedValue({ ...job, state: 'running' }), end } as unknown as JobTransitions;
+  function runnerWith(parts: { transitions: Partial<Record<keyof JobTransitions, jest.Mock>>; unpackInputs?: jest.Mock }) {
     const executor: JobExecutor = { run: jest.fn().mockResolvedValue({ exitCode: 0 }) };
-    const files = { unpackInputs: jest.fn(), unpackSource: jest.fn(), storeOutput: jest.fn().mockResolvedValue(undefined) } as unknown as JobFilesService;
+    const files = {
+      unpackInputs: parts.unpackInputs ?? jest.fn(),
+      unpackSource: jest.fn(),
+      storeOutput: jest.fn().mockResolvedValue(undefined),
+    } as unknown as JobFilesService;
+    const transitions = { start: jest.fn().mockResolvedValue({ ...job, state: 'running' }), ...parts.transitions } as unknown as JobTransitions;
     const runner = new JobRunner(
       {} as Database,
       {} as JobRepository,
@@ -51,14 +50,59 @@ describe('JobRunner recording a job’s end', () => {
       { workRoot, maxParallelJobs: 2, sweepIntervalMs: 5_000, unplacedAfterSeconds: 5 },
       executor,
     );
+    return { runner, executor };
+  }
+
+  async function until(check: () => boolean): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  it('writes the end of a job that ran once the database is back, instead of leaving it running', async () => {
+    const end = jest
+      .fn()
+      .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'))
+      .mockRejectedValueOnce(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))
+      .mockResolvedValueOnce({ ...job, state: 'finished' });
+    const { runner, executor } = runnerWith({ transitions: { end } });
 
     runner.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
-    const deadline = Date.now() + 5_000;
-    while (end.mock.calls.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => end.mock.calls.length >= 3);
 
     expect(executor.run).toHaveBeenCalledTimes(1);
     expect(end).toHaveBeenCalledTimes(3);
     for (const call of end.mock.calls) expect(call.slice(0, 3)).toEqual([job.id, ['running'], 'finished']);
+    await runner.onApplicationShutdown();
+  });
+
+  it('hands a job back to the queue when the database goes away while its inputs are prepared, never running it', async () => {
+    const lost = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    const end = jest.fn();
+    const requeue = jest.fn().mockRejectedValueOnce(lost).mockResolvedValueOnce([{ ...job, state: 'queued' }]);
+    const { runner, executor } = runnerWith({ transitions: { end, requeue }, unpackInputs: jest.fn().mockRejectedValue(lost) });
+
+    runner.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
+    await until(() => requeue.mock.calls.length >= 2);
+
+    expect(requeue).toHaveBeenCalledTimes(2);
+    expect(requeue).toHaveBeenLastCalledWith([job.id], 'runner-1');
+    expect(executor.run).not.toHaveBeenCalled();
+    expect(end).not.toHaveBeenCalled();
+    await runner.onApplicationShutdown();
+  });
+
+  it('still ends a job in error when preparing it fails for a reason of its own', async () => {
+    const end = jest.fn().mockResolvedValue({ ...job, state: 'error' });
+    const requeue = jest.fn();
+    const refused = new Error("archive entry '../escape' would escape the target folder");
+    const { runner, executor } = runnerWith({ transitions: { end, requeue }, unpackInputs: jest.fn().mockRejectedValue(refused) });
+
+    runner.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
+    await until(() => end.mock.calls.length >= 1);
+
+    expect(end).toHaveBeenCalledWith(job.id, ['running'], 'error', { message: refused.message }, undefined);
+    expect(requeue).not.toHaveBeenCalled();
+    expect(executor.run).not.toHaveBeenCalled();
     await runner.onApplicationShutdown();
   });
 });

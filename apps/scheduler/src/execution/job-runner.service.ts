@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { Database } from '@infrabox/database';
+import { Database, isConnectionFailure } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
 import {
   FinalJobState,
@@ -298,6 +298,12 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
       await this.recordEnd(job, state, fields, output);
       this.logger.debug(`job ${job.id} '${job.name}' ${state}${fields.message ? `: ${fields.message}` : ''}`);
     } catch (error) {
+      if (!this.launched.has(job.id) && isConnectionFailure(error)) {
+        // Nothing ran: a database away while the job was being prepared is no fault of the job.
+        this.logger.warn(`job ${job.id} '${job.name}': preparing it failed, back to the queue: ${(error as Error).message}`);
+        await this.untilWritten(job, 'the hand-back', () => this.transitions.requeue([job.id], this.lease.id)).catch(() => undefined);
+        return;
+      }
       this.logger.error(`job ${job.id} '${job.name}': ${(error as Error).message}`);
       await this.recordEnd(job, 'error', { message: (error as Error).message }).catch(() => undefined);
     } finally {
@@ -310,19 +316,24 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
 
   /**
    * Writes a job's end. The job has run, so its outcome must not be dropped because the database
-   * is briefly away (a restart, a failover): try again until it is written, or until this
-   * process stops (then the job is left `running`, to the recovery of orphaned jobs). A retry
+   * is briefly away (a restart, a failover): while it is unreachable, try again until the end is
+   * written, or until this process stops (then the job is left `running`, to the recovery of orphaned jobs). A retry
    * after a commit whose answer was lost finds the job ended already, and stops.
    */
   private async recordEnd(job: Job, state: FinalJobState, fields: TransitionFields, output?: JobOutput): Promise<void> {
+    await this.untilWritten(job, `recording '${state}'`, () => this.transitions.end(job.id, ['running'], state, fields, output));
+  }
+
+  /** Repeats a write about a job while the database is unreachable, until it succeeds or this process stops. */
+  private async untilWritten(job: Job, what: string, write: () => Promise<unknown>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.transitions.end(job.id, ['running'], state, fields, output);
+        await write();
         return;
       } catch (error) {
-        if (this.stopping) throw error;
+        if (this.stopping || !isConnectionFailure(error)) throw error;
         const delay = Math.min(END_RETRY_MAX_MS, END_RETRY_BASE_MS * 2 ** Math.min(attempt - 1, 10));
-        this.logger.warn(`job ${job.id} '${job.name}': recording '${state}' failed, retry ${attempt} in ${delay} ms: ${(error as Error).message}`);
+        this.logger.warn(`job ${job.id} '${job.name}': ${what} failed, retry ${attempt} in ${delay} ms: ${(error as Error).message}`);
         await sleep(delay);
       }
     }
