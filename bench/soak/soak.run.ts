@@ -118,6 +118,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   };
   let db = await openMonitor();
 
+  // Ctrl-C: leave through `finally`, which stops every process this run started.
+  let interrupted = false;
+  const interrupt = () => {
+    interrupted = true;
+    log('interrupted: stopping');
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+
   try {
     // The chaos driver starts with the installation: listeners die from the first moment.
     killer.start();
@@ -164,6 +173,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     };
 
     for (;;) {
+      if (interrupted) throw new Error('interrupted');
       const now = await countEnded();
       if (now !== null) {
         if (now !== ended) lastProgress = Date.now();
@@ -234,6 +244,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     for (const example of result.examples) log(example);
     return { ...result, seconds: Math.round((Date.now() - started) / 1000), chaos, crossEdges, edges, dir };
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     await killer.stop();
     await db.end().catch(() => undefined);
     await Promise.all(installations.map((i) => i.stop().catch(() => undefined)));
