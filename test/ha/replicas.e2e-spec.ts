@@ -262,4 +262,37 @@ describe('HA: two clusters with two replicas of every app (separate processes)',
     expect(otherForwarder.lines.some((l) => l.includes(`job ${big.id}: pulled`))).toBe(true);
     expect(holder.lines.some((l) => l.includes(`job ${big.id}: pulled`))).toBe(false);
   }, 120_000);
+
+  it('SIGTERM of the api replica serving a download: requests in flight get the grace period, then are cut; the peer resumes through the other replica; exit 0', async () => {
+    const line = 'infrabox\n';
+    const content = line.repeat(Math.ceil(BIG_OUTPUT_BYTES / line.length)).slice(0, BIG_OUTPUT_BYTES);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    const build = await push(a.apiUrl, [
+      { name: 'big', type: 'docker-image', image: 'alpine', ...on(names.a), command: ['sh', '-c', `sleep 1; yes infrabox | head -c ${BIG_OUTPUT_BYTES} > "$INFRABOX_OUTPUT/big.bin"`] },
+      { name: 'reader', type: 'docker-image', image: 'alpine', depends_on: ['big'], ...on(names.b), command: ['sh', '-c', `sha256sum "$INFRABOX_INPUTS/big/big.bin" | grep -q ${sha256}`] },
+    ]);
+    const [big] = await db.query<{ id: string }>(`SELECT id FROM job WHERE build_id = $1 AND name = 'big'`, [build.id]);
+    const route = new RegExp(`/peer/jobs/${big.id}/output`);
+    a.proxy.throttle = { path: route, bytesPerSecond: 2 * 1024 * 1024 }; // about 8 s, past the grace period
+    await eventually(() => a.proxy.matching('GET', route).some((r) => r.backend !== undefined), 30_000, 'the download to start');
+    const [first] = a.proxy.matching('GET', route);
+    const [portOne] = a.proxy.backends;
+    const serving = a.replicas.api[first.backend === portOne ? 0 : 1];
+
+    serving.kill('SIGTERM');
+    const stoppedAt = Date.now();
+    expect(await serving.exited).toBe(0);
+    const exitMs = Date.now() - stoppedAt;
+    process.stdout.write(`ha: api SIGTERM while serving a download → exit 0 after ${exitMs} ms (grace ${GRACE_SECONDS} s)\n`);
+    expect(exitMs).toBeGreaterThanOrEqual(GRACE_SECONDS * 1000 - 200);
+    a.proxy.throttle = null;
+
+    const rows = await settled([build.id], 60_000);
+    expect(rows.map((r) => [r.name, r.state]).sort()).toEqual([['big', 'finished'], ['reader', 'finished']]);
+    const downloads = a.proxy.matching('GET', route);
+    expect(downloads[0]).toMatchObject({ status: 200, complete: false });
+    // the rest of it, from the replica still up
+    expect(downloads.slice(1)).toEqual([expect.objectContaining({ status: 206, complete: true, range: expect.stringMatching(/^bytes=[1-9]\d*-$/) })]);
+    expect(downloads[1].backend).not.toBe(first.backend);
+  }, 120_000);
 });

@@ -7,6 +7,8 @@ export interface SeenRequest {
   method: string;
   path: string;
   range?: string;
+  /** The api replica's port that answered. */
+  backend?: number;
   status?: number;
   /** Response bytes passed to the client; set when the response ended (or was cut). */
   bytes?: number;
@@ -31,7 +33,7 @@ export class CountingProxy {
   /** Set or cleared at any time; applies to responses that start afterwards. */
   throttle: Throttle | null = null;
 
-  constructor(private readonly backends: readonly number[]) {}
+  constructor(readonly backends: readonly number[]) {}
 
   async start(port = 0): Promise<number> {
     this.server = createServer((req, res) => void this.forward(req, res));
@@ -55,6 +57,7 @@ export class CountingProxy {
     const port = this.backends[this.next++ % this.backends.length];
     const upstream = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers });
     upstream.on('response', (answer) => {
+      record.backend = port;
       record.status = answer.statusCode;
       res.writeHead(answer.statusCode!, answer.headers);
       let bytes = 0;

@@ -1,7 +1,8 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConsoleLogger, DynamicModule, INestApplication, LogLevel, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, InstallConfig, LOG_LEVELS, loadInstallConfig } from '@infrabox/config';
+import { ConfigError, haOf, InstallConfig, LOG_LEVELS, loadInstallConfig } from '@infrabox/config';
 import { PgEventServer } from '@infrabox/events';
 import { parseAppArguments } from './app-arguments';
 
@@ -54,7 +55,7 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
     timestamp: true,
   });
   const app = await NestFactory.create(definition.module(config), { logger, abortOnError: false });
-  stopOnSignals(app, logger);
+  stopOnSignals(app, logger, haOf(config).shutdownGraceMs);
   definition.configureHttp?.(app);
   app.connectMicroservice({ strategy: app.get(PgEventServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
@@ -67,10 +68,13 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
 
 /**
  * SIGTERM/SIGINT close the app gracefully — each part hands back or finishes what it holds (see
- * the shutdown hooks: JobRunner, TransferHandlers, the leader duties) — and then exit 0. A second
- * signal while closing exits at once (status 1): nothing is lost, replicas recover what it held.
+ * the shutdown hooks: JobRunner, TransferHandlers, the leader duties) — and then exit 0. The
+ * HTTP server takes no new connections; requests in progress (a peer streaming an output) get
+ * the grace period, then their connections are cut (an upload cut short is never stored, a
+ * download cut short is resumed or redone by the peer). A second signal while closing exits at
+ * once (status 1): nothing is lost, replicas recover what it held.
  */
-function stopOnSignals(app: INestApplication, logger: ConsoleLogger): void {
+function stopOnSignals(app: INestApplication, logger: ConsoleLogger, graceMs: number): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) {
@@ -79,6 +83,8 @@ function stopOnSignals(app: INestApplication, logger: ConsoleLogger): void {
     }
     closing = true;
     logger.log(`${signal}: shutting down`);
+    const server = app.getHttpServer() as Server;
+    setTimeout(() => server.closeAllConnections(), graceMs).unref();
     app.close().then(
       () => {
         logger.log('stopped');
