@@ -19,6 +19,7 @@ describe('SessionLocks and LeaderDuty (real PostgreSQL)', () => {
   });
 
   const name = () => `test-${randomInt(1, 2 ** 47)}`;
+  const quiet = Object.assign(new Logger('leader-duty test'), { log: () => undefined, warn: () => undefined });
   const HOLDER = `infrabox[${process.pid}] session-locks test`;
   const locks = (onLost?: (key: bigint) => void, applicationName = HOLDER) => {
     const created = new SessionLocks({ databaseUrl: databaseUrl(), applicationName, onLost });
@@ -75,7 +76,7 @@ describe('SessionLocks and LeaderDuty (real PostgreSQL)', () => {
         takeOverMs: 100,
         applicationName: 'leader-duty test',
         work: async () => void runs[i]++,
-        logger: new Logger('leader-duty test'),
+        logger: quiet,
       });
       opened.push(duty);
       duty.start();

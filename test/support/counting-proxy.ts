@@ -51,8 +51,8 @@ export class CountingProxy {
     return this.seen.filter((r) => r.method === method && path.test(r.path));
   }
 
-  private async forward(req: IncomingMessage, res: ServerResponse, attempt = 0): Promise<void> {
-    const record: SeenRequest = { method: req.method!, path: req.url!, range: req.headers.range };
+  private async forward(req: IncomingMessage, res: ServerResponse, attempt = 0, seen?: SeenRequest): Promise<void> {
+    const record: SeenRequest = seen ?? { method: req.method!, path: req.url!, range: req.headers.range };
     if (attempt === 0) this.seen.push(record);
     const port = this.backends[this.next++ % this.backends.length];
     const upstream = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers });
@@ -77,7 +77,7 @@ export class CountingProxy {
     upstream.on('error', () => {
       // A replica that is down: a body-less request goes to the other one, as a load balancer would.
       if (!res.headersSent && attempt < this.backends.length && (req.method === 'GET' || req.method === 'HEAD')) {
-        void this.forward(req, res, attempt + 1);
+        void this.forward(req, res, attempt + 1, record);
         return;
       }
       if (!res.headersSent) res.writeHead(502).end();
