@@ -6,6 +6,7 @@ import { createPool, migrate, RunningPostgres, startEmbeddedPostgres } from '@in
 import { checkSoak, CheckResult, countUnhandledEvents, KillWindow } from './soak.checks';
 import { freePort, SoakInstallation } from './soak.installation';
 import { ListenerKiller } from './listener.killer';
+import { EventStreamWatcher } from './event-stream.watcher';
 import { BuildSpec, generateBuild, seededRandom } from './soak.workload';
 
 export interface SoakOptions {
@@ -56,6 +57,8 @@ export interface SoakResult extends CheckResult {
     killedPids: number[];
     transfersCut: number;
   };
+  /** The master api's event stream, kept open by a watcher (a dashboard) through the run. */
+  eventStream: { messages: number; reconnects: number };
   crossEdges: number;
   edges: number;
   dir: string;
@@ -108,6 +111,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     transfersCut: 0,
   };
   let kill: KillWindow | null = null;
+  let watcher: EventStreamWatcher | null = null;
   let crossEdges = 0;
   let edges = 0;
 
@@ -133,6 +137,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     killer.start();
     await Promise.all(installations.map((i) => i.start()));
     log(`master and ${WORKERS.length} workers running (${installations.length * 4} processes)`);
+    watcher = new EventStreamWatcher(master.apiUrl);
+    watcher.start();
     await waitForClusters(db, installations.length);
 
     const random = seededRandom(options.seed);
@@ -230,6 +236,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const settleUntil = Date.now() + 20_000;
     while (Date.now() < settleUntil && (await countUnhandledEvents(db).catch(() => 1)) > 0) await sleep(500);
     await killer.stop();
+    await watcher.stop();
+    const eventStream = { messages: watcher.messages, reconnects: watcher.reconnects };
     chaos.listenersTerminated = killer.terminated;
     chaos.listenerVictims = Object.fromEntries(killer.victims);
     chaos.transfersCut = installations.reduce((sum, i) => sum + i.transfersCut, 0);
@@ -243,11 +251,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       kill,
     });
     for (const example of result.examples) log(example);
-    return { ...result, seconds: Math.round((Date.now() - started) / 1000), chaos, crossEdges, edges, dir };
+    return { ...result, seconds: Math.round((Date.now() - started) / 1000), chaos, eventStream, crossEdges, edges, dir };
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     await killer.stop();
+    await watcher?.stop();
     await db.end().catch(() => undefined);
     await Promise.all(installations.map((i) => i.stop().catch(() => undefined)));
     await postgres.stop().catch(() => undefined);

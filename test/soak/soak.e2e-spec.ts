@@ -10,6 +10,7 @@ interface SoakSummary {
   unhandledEvents: number;
   forwardedCopies: number;
   crossEdges: number;
+  eventStream: { messages: number; reconnects: number };
   chaos: {
     listenersTerminated: number;
     listenerVictims: Record<string, number>;
@@ -48,6 +49,9 @@ describe('soak, short version', () => {
     for (const cluster of ['master', 'soak-w1', 'soak-w2', 'soak-w3']) {
       for (const app of ['scheduler', 'output-forwarder']) expect(victims).toContain(`infrabox ${app}@${cluster} listener`);
     }
+    // The master api listens while a dashboard's event stream is open (the soak keeps one open).
+    expect(victims).toContain('infrabox api event-stream listener');
+    expect(summary.eventStream.messages).toBeGreaterThan(0);
     expect(summary.chaos.listenersTerminated).toBeGreaterThan(50);
     expect(summary.chaos.postgresRestarts).toBe(1);
     expect(summary.chaos.workerKilled).toBe('soak-w2');
