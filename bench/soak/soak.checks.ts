@@ -7,6 +7,8 @@ const FINAL = ['finished', 'failure', 'error', 'killed', 'skipped', 'unstable'];
 
 export interface KillWindow {
   cluster: string;
+  /** The killed scheduler's pid: the recovery of its jobs must name it. */
+  schedulerPid: number;
   killedAt: Date;
   restartedAt: Date;
 }
@@ -81,7 +83,15 @@ export async function checkSoak(input: CheckInput): Promise<CheckResult> {
     let explained = false;
     if (job.state === 'finished') explained = runs >= 1;
     else if (job.state === 'skipped') explained = (parents.get(job.id) ?? []).some(({ parent, on }) => FINAL.includes(parent.state) && !on.includes(parent.state));
-    else if (job.state === 'error' && input.kill && job.cluster_name === input.kill.cluster && job.started_at && job.started_at <= input.kill.restartedAt) {
+    else if (
+      job.state === 'error' &&
+      input.kill &&
+      job.cluster_name === input.kill.cluster &&
+      job.started_at &&
+      job.started_at <= input.kill.restartedAt &&
+      // Ended by the recovery of a dead scheduler's jobs, which names it.
+      (job.message ?? '').includes(`pid ${input.kill.schedulerPid} `)
+    ) {
       explained = true;
       endedByKill++;
     }

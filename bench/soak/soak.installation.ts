@@ -45,6 +45,10 @@ export class SoakInstallation {
     return this.proxy?.cuts ?? 0;
   }
 
+  get schedulerPid(): number | undefined {
+    return this.apps.find((a) => a.name.endsWith(' scheduler'))?.pid;
+  }
+
   get pids(): number[] {
     return this.apps.filter((a) => a.alive).map((a) => a.pid);
   }

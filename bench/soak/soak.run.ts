@@ -209,6 +209,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       }
       if (!workerDown && restarted && fraction >= options.killWorkerAt) {
         chaos.killedPids = victim.pids;
+        const schedulerPid = victim.schedulerPid!;
         log(`SIGKILL ${victim.name} (pids ${chaos.killedPids.join(' ')}; ${ended} jobs ended)`);
         await victim.kill();
         const killedAt = new Date();
@@ -217,7 +218,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           await sleep(options.workerDownMs);
           log(`restarting ${victim.name}`);
           await victim.startApps();
-          kill = { cluster: victim.name, killedAt, restartedAt: new Date() };
+          kill = { cluster: victim.name, schedulerPid, killedAt, restartedAt: new Date() };
           chaos.workerRestarted = true;
           log(`${victim.name} is running again`);
         })();

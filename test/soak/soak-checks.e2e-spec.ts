@@ -35,20 +35,23 @@ describe('the soak’s end checks', () => {
     const [{ id: buildId }] = (await q(`INSERT INTO build (project_id, number) VALUES ($1, 1) RETURNING id`, [projectId])).rows;
     const killedAt = new Date(Date.now() - 60_000);
     const restartedAt = new Date(Date.now() - 50_000);
-    const job = async (name: string, state: string, cluster: string, startedAt: Date | null = new Date(Date.now() - 70_000)) =>
+    const job = async (name: string, state: string, cluster: string, startedAt: Date | null = new Date(Date.now() - 70_000), message: string | null = null) =>
       (
-        await q(`INSERT INTO job (build_id, name, type, definition, state, cluster_name, started_at) VALUES ($1, $2, 'docker-image', '{}', $3, $4, $5) RETURNING id`, [
+        await q(`INSERT INTO job (build_id, name, type, definition, state, cluster_name, started_at, message) VALUES ($1, $2, 'docker-image', '{}', $3, $4, $5, $6) RETURNING id`, [
           buildId,
           name,
           state,
           cluster,
           startedAt,
+          message,
         ])
       ).rows[0].id as string;
+    const recovered = 'the scheduler running it was lost: runner r1 (pid 4242 on host, cluster c1) sent no heartbeat since …';
     const a = await job('a', 'finished', 'c1'); // ran twice
     const b = await job('b', 'finished', 'c2'); // child of a on another cluster: saw other bytes
     const c = await job('c', 'finished', 'c1'); // finished without running: lost
-    const d = await job('d', 'error', 'c1'); // running on c1 when it was killed: explained
+    const d = await job('d', 'error', 'c1', undefined, recovered); // running on c1 when it was killed: explained
+    const h = await job('h', 'error', 'c1', undefined, 'exit code 1'); // in error on c1, but not by the recovery: lost
     const e = await job('e', 'skipped', 'c1', null); // its parent d did not finish: explained
     const f = await job('f', 'queued', 'c1', null); // its parent c ended, it never moved: lost
     const g = await job('g', 'finished', 'c2'); // child of a on another cluster: recorded no input
@@ -77,11 +80,12 @@ describe('the soak’s end checks', () => {
       executionsLog,
       digestsLog,
       storageDirs: new Map(Object.entries(storage)),
-      kill: { cluster: 'c1', killedAt, restartedAt },
+      kill: { cluster: 'c1', schedulerPid: 4242, killedAt, restartedAt },
     });
 
-    expect(result).toMatchObject({ jobs: 7, lost: 2, doubleRuns: 1, badInputs: 3, unhandledEvents: 2, endedByKill: 1, forwardedCopies: 1 });
+    expect(result).toMatchObject({ jobs: 8, lost: 3, doubleRuns: 1, badInputs: 3, unhandledEvents: 2, endedByKill: 1, forwardedCopies: 1 });
     expect(result.examples.join('\n')).toContain(`job ${c} (${buildId}/c) finished on c1, 0 run(s)`);
     expect(result.examples.join('\n')).toContain(`double run: job ${a} ran 2 times`);
+    expect(result.examples.join('\n')).toContain(`job ${h} (${buildId}/h) error on c1, 0 run(s): exit code 1`);
   });
 });
