@@ -2,6 +2,7 @@ import { lastValueFrom } from 'rxjs';
 import { InstallConfig } from '@infrabox/config';
 import { createPool, Database, migrate } from '@infrabox/database';
 import { EventConsumerRepository, EventRepository, PgEventClient } from '@infrabox/events';
+import { EventConsumersService } from '../../apps/api/src/events/event-consumers.service';
 import { EventPruningService } from '../../apps/registry/src/event-pruning/event-pruning.service';
 import { DEFAULT_REGISTRY_OPTIONS } from '../../apps/registry/src/registry.options';
 import { startConsumer, TestConsumer } from '../support/consumer';
@@ -20,6 +21,7 @@ describe('event pruning (real PostgreSQL, real consumers)', () => {
   let db: Database;
   let client: PgEventClient;
   let pruner: EventPruningService;
+  const config = { cluster: { name: 'master', labels: [], isMaster: true }, events: { retentionSeconds: RETENTION_SECONDS } } as unknown as InstallConfig;
   const consumers: TestConsumer[] = [];
 
   beforeAll(async () => {
@@ -28,7 +30,6 @@ describe('event pruning (real PostgreSQL, real consumers)', () => {
     db = new Database(createPool(url), url);
     await migrate(db.pool);
     client = new PgEventClient(new EventRepository(db));
-    const config = { cluster: { name: 'master', labels: [], isMaster: true }, events: { retentionSeconds: RETENTION_SECONDS } } as unknown as InstallConfig;
     pruner = new EventPruningService(config, db, new EventRepository(db), new EventConsumerRepository(db), DEFAULT_REGISTRY_OPTIONS);
   });
   afterEach(async () => {
@@ -145,6 +146,13 @@ describe('event pruning (real PostgreSQL, real consumers)', () => {
     expect(result.goneConsumers).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: `gone:master:${type}`, type, cluster: 'master' })]),
     );
+
+    // The api's view (GET /api/v1/events/consumers) shows which consumers are gone.
+    const view = await new EventConsumersService(new EventConsumerRepository(db), config).list();
+    expect(view.filter((c) => c.type === type).map((c) => [c.name, c.gone])).toEqual([
+      [`gone:master:${type}`, true],
+      [`a:master:${type}`, false],
+    ]);
   });
 
   it('a consumer restarting after pruning gets every event it had not handled, unless it was gone past the retention', async () => {

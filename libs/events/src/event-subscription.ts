@@ -91,6 +91,11 @@ export class EventSubscription {
     this.kick();
   }
 
+  /** null: every cluster's events; otherwise this cluster's and the unscoped ones. */
+  get cluster(): string | null {
+    return this.options.cluster;
+  }
+
   /** Handled count above the horizon; exposed for tests and metrics. */
   get pendingHandledIds(): number {
     return this.handled.size;

@@ -7,7 +7,7 @@ export { PgEventContext } from './pg-event.context';
 export { EventRepository } from './event.repository';
 export { EventConsumerRepository } from './event-consumer.repository';
 export type { ConsumerSighting, ConsumerSubject } from './event-consumer.repository';
-export { forCluster, ClusterScoped, channelOf } from './event.types';
+export { forCluster, ClusterScoped, channelOf, channelsFor, clusterChannelOf, everyClusterChannelOf } from './event.types';
 export type { StoredEvent } from './event.types';
 export { EventFeed } from './event-feed';
 export { FEED_START, MAX_CURSOR_IDS, formatFeedCursor, parseFeedCursor } from './event-feed.cursor';

@@ -5,7 +5,7 @@ import { EventConsumerRepository } from './event-consumer.repository';
 import { EventListener, Notification } from './event-listener';
 import { EventRepository } from './event.repository';
 import { EventSubscription } from './event-subscription';
-import { channelOf, StoredEvent } from './event.types';
+import { channelsFor, StoredEvent } from './event.types';
 import { PgEventContext } from './pg-event.context';
 
 export interface PgEventServerOptions {
@@ -48,7 +48,9 @@ export type DispatchWrapper = (event: StoredEvent, handle: () => Promise<void>) 
  */
 export class PgEventServer extends Server implements CustomTransportStrategy {
   private readonly log = new Logger('PgEventServer');
-  private readonly subscriptions = new Map<string, EventSubscription>();
+  private readonly subscriptions: EventSubscription[] = [];
+  /** Channel → the subscription it feeds (a subscription listens on two: see channelsFor). */
+  private readonly byChannel = new Map<string, EventSubscription>();
   private listener: EventListener | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private connected = false;
@@ -64,7 +66,7 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
 
   /** True while the LISTEN connection is up (for readiness checks). */
   get isListening(): boolean {
-    return this.subscriptions.size === 0 || this.connected;
+    return this.subscriptions.length === 0 || this.connected;
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -96,9 +98,10 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
         this.consumers,
       );
       await subscription.start();
-      this.subscriptions.set(channelOf(type), subscription);
+      this.subscriptions.push(subscription);
+      for (const channel of channelsFor(type, subscription.cluster)) this.byChannel.set(channel, subscription);
     }
-    if (this.subscriptions.size === 0) return;
+    if (this.subscriptions.length === 0) return;
 
     this.listener = new EventListener(
       this.options.databaseUrl,
@@ -114,7 +117,7 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
         this.connected = false;
       },
     );
-    await this.listener.connect([...this.subscriptions.keys()]);
+    await this.listener.connect([...this.byChannel.keys()]);
     const poll = this.options.pollIntervalMs ?? 1_000;
     this.pollTimer = setInterval(() => this.catchUpAll('verify'), poll);
     this.pollTimer.unref();
@@ -126,11 +129,11 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
   }
 
   private catchUpAll(mode: 'verify' | 'full' = 'full'): void {
-    for (const subscription of this.subscriptions.values()) subscription.requestCatchUp(mode);
+    for (const subscription of this.subscriptions) subscription.requestCatchUp(mode);
   }
 
   private onNotification({ channel, payload }: Notification): void {
-    const subscription = this.subscriptions.get(channel);
+    const subscription = this.byChannel.get(channel);
     if (!subscription) return;
     const message = (payload ?? {}) as NotifyPayload;
     const valid =
@@ -170,7 +173,7 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
 
   async close(): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer);
-    await Promise.all([...this.subscriptions.values()].map((subscription) => subscription.close()));
+    await Promise.all(this.subscriptions.map((subscription) => subscription.close()));
     await this.listener?.close().catch(() => undefined);
     this.connected = false;
   }

@@ -2,7 +2,7 @@ import { BadRequestException, Injectable, Logger, MessageEvent, OnModuleDestroy 
 import { Observable, Subject, Subscriber } from 'rxjs';
 import { CLUSTER_JOINED, CLUSTER_LOST, CLUSTER_UPDATED } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
-import { channelOf, EventFeed, EventListener, EventRepository, FEED_START, FeedCursor, parseFeedCursor } from '@infrabox/events';
+import { channelsFor, EventFeed, EventListener, EventRepository, FEED_START, FeedCursor, parseFeedCursor } from '@infrabox/events';
 import {
   BUILD_CREATED,
   BUILD_SOURCE_READY,
@@ -132,7 +132,7 @@ export class EventStreamService implements OnModuleDestroy {
       () => this.wakeups.next(),
       (error) => this.logger.warn(`listener connection: ${error.message}`),
     );
-    this.listener.connect(WAKE_TYPES.map(channelOf)).catch((error: Error) => {
+    this.listener.connect(WAKE_TYPES.flatMap((type) => channelsFor(type, null))).catch((error: Error) => {
       // The poll keeps the streams going; the next stream tries to listen again.
       this.logger.warn(`cannot listen for events: ${error.message}`);
       const failed = this.listener;

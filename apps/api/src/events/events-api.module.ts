@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { EventConsumersService } from './event-consumers.service';
 import { EventsController } from './events.controller';
 import { EventStreamService } from './event-stream.service';
 import { EventsService } from './events.service';
 
-/** `GET /api/v1/events` and its SSE stream; EventRepository comes from the global EventsModule. */
+/** `GET /api/v1/events`, its SSE stream and `GET /api/v1/events/consumers`; EventRepository comes from the global EventsModule. */
 @Module({
   controllers: [EventsController],
-  providers: [EventsService, EventStreamService],
+  providers: [EventsService, EventStreamService, EventConsumersService],
 })
 export class EventsApiModule {}

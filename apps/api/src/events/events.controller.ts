@@ -1,5 +1,6 @@
 import { Controller, DefaultValuePipe, Get, Headers, MessageEvent, ParseIntPipe, Query, Sse } from '@nestjs/common';
 import { Observable } from 'rxjs';
+import { EventConsumerDto, EventConsumersService } from './event-consumers.service';
 import { EventStreamService } from './event-stream.service';
 import { EventDto, EventsService, MAX_EVENTS_PAGE } from './events.service';
 
@@ -9,6 +10,7 @@ export class EventsController {
   constructor(
     private readonly events: EventsService,
     private readonly stream: EventStreamService,
+    private readonly consumers: EventConsumersService,
   ) {}
 
   /** `GET /api/v1/events?after=<id>&type=<type or channel>&limit=<n>`: events ordered by id, at most 1000. */
@@ -19,6 +21,12 @@ export class EventsController {
     @Query('limit', new DefaultValuePipe(100), ParseIntPipe) limit: number,
   ): Promise<EventDto[]> {
     return this.events.recent(after, type, Math.min(limit, MAX_EVENTS_PAGE));
+  }
+
+  /** `GET /api/v1/events/consumers`: every durable consumer, when it was last seen, and whether it is gone past the retention. */
+  @Get('events/consumers')
+  consumerList(): Promise<EventConsumerDto[]> {
+    return this.consumers.list();
   }
 
   /**
