@@ -1,7 +1,7 @@
 /**
  * bench:scale — how placement and the event backbone grow with the number of clusters.
  *
- *   npm run bench:scale [-- --clusters 10,30,100] [--jobs 10000]
+ *   npm run bench:scale [-- --clusters 10,30,100] [--jobs 10000] [--repeat 2]
  *
  * For each cluster count: a fresh database on one embedded PostgreSQL, the simulated clusters
  * (bench/scale: real registration, placement and event code, one pool and one LISTEN
@@ -51,6 +51,7 @@ function check(result: ScaleRunResult): string[] {
 async function main(): Promise<void> {
   const counts = option('clusters', '10,30,100').split(',').map(Number);
   const jobs = Number(option('jobs', '10000'));
+  const repeat = Number(option('repeat', '2'));
   const dataDir = await mkdtemp(path.join(tmpdir(), 'infrabox-bench-scale-'));
   const server = await startEmbeddedPostgres({
     dataDir,
@@ -59,20 +60,25 @@ async function main(): Promise<void> {
     settings: { max_connections: '800' },
   });
   const admin = new Database(createPool(server.url, 1), server.url);
-  console.log(`bench:scale on embedded PostgreSQL 18 (fsync on, max_connections 800); ${jobs} queued jobs; clusters ${counts.join(', ')}`);
-  const results: ScaleRunResult[] = [];
+  console.log(
+    `bench:scale on embedded PostgreSQL 18 (fsync on, max_connections 800); ${jobs} queued jobs; clusters ${counts.join(', ')}; ` +
+      `${repeat} round(s), the fastest run of each count kept (the machine is shared)`,
+  );
+  const best = new Map<number, ScaleRunResult>();
   try {
-    for (const clusters of counts) {
-      const url = await freshDatabase(admin, `scale_${clusters}`);
-      const result = await runScaleSimulation({ databaseUrl: url, clusters, jobs, hostScript: path.join(__dirname, 'scale', 'scale-host.js') });
-      const problems = check(result);
-      if (problems.length > 0) throw new Error(`${clusters} clusters: wrong placements, e.g. ${problems.join('; ')}`);
-      results.push(result);
-      console.log(
-        `  ${clusters} clusters: placed ${jobs} jobs in ${result.placeMs} ms, ${Math.round(result.eventsPerSecond)} events/s, ` +
-          `peak ${result.peakConnections} connections (busiest app ${result.peakConnectionsPerApp})`,
-      );
-      await admin.query(`DROP DATABASE scale_${clusters} WITH (FORCE)`);
+    for (let round = 1; round <= repeat; round++) {
+      for (const clusters of counts) {
+        const url = await freshDatabase(admin, `scale_${clusters}`);
+        const result = await runScaleSimulation({ databaseUrl: url, clusters, jobs, hostScript: path.join(__dirname, 'scale', 'scale-host.js') });
+        const problems = check(result);
+        if (problems.length > 0) throw new Error(`${clusters} clusters: wrong placements, e.g. ${problems.join('; ')}`);
+        if (!best.has(clusters) || result.placeMs < best.get(clusters)!.placeMs) best.set(clusters, result);
+        console.log(
+          `  round ${round}, ${clusters} clusters: placed ${jobs} jobs in ${result.placeMs} ms, ${Math.round(result.eventsPerSecond)} events/s, ` +
+            `peak ${result.peakConnections} connections (busiest app ${result.peakConnectionsPerApp})`,
+        );
+        await admin.query(`DROP DATABASE scale_${clusters} WITH (FORCE)`);
+      }
     }
   } finally {
     await admin.close();
@@ -80,6 +86,7 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
   }
 
+  const results = counts.map((clusters) => best.get(clusters)!);
   const first = results[0];
   const last = results[results.length - 1];
   console.log('');

@@ -121,14 +121,23 @@ export class JobRepository {
   }
 
   /**
-   * Locks the queued jobs of a build that have no cluster yet. SKIP LOCKED: when several
-   * schedulers race to place one build, the first takes the rows and the others get none.
+   * Locks the queued jobs without a cluster of a build and of up to `moreBuilds` other builds
+   * waiting for placement (oldest first), so that one transaction places a backlog many builds
+   * at a time. SKIP LOCKED: when several schedulers race for the same builds, the first takes
+   * the rows and the others get none.
    */
-  async lockUnplacedOfBuild(buildId: string): Promise<Job[]> {
+  async lockUnplacedOfBuilds(buildId: string, moreBuilds: number): Promise<Job[]> {
     const rows = await this.db.query<JobRow>(
-      `SELECT ${COLUMNS} FROM job WHERE build_id = $1 AND state = 'queued' AND cluster_name IS NULL
+      `SELECT ${COLUMNS} FROM job
+        WHERE state = 'queued' AND cluster_name IS NULL
+          AND build_id IN (
+            SELECT $1::uuid
+            UNION ALL
+            (SELECT build_id FROM job
+              WHERE state = 'queued' AND cluster_name IS NULL AND build_id <> $1
+              GROUP BY build_id ORDER BY min(created_at) LIMIT $2))
         FOR UPDATE SKIP LOCKED`,
-      [buildId],
+      [buildId, moreBuilds],
     );
     return rows.map(toJob);
   }
@@ -154,12 +163,18 @@ export class JobRepository {
     return rows.map((r) => r.build_id);
   }
 
-  /** Every edge of a build: child → parent. */
-  async dependenciesOfBuild(buildId: string): Promise<Array<{ jobId: string; parentId: string }>> {
+  /** Every job of some builds (placement reads them together). */
+  async findByBuilds(buildIds: readonly string[]): Promise<Job[]> {
+    const rows = await this.db.query<JobRow>(`SELECT ${COLUMNS} FROM job WHERE build_id = ANY($1::uuid[]) ORDER BY created_at, name`, [buildIds]);
+    return rows.map(toJob);
+  }
+
+  /** Every edge of some builds: child → parent. */
+  async dependenciesOfBuilds(buildIds: readonly string[]): Promise<Array<{ jobId: string; parentId: string }>> {
     return this.db.query(
       `SELECT d.job_id AS "jobId", d.parent_job_id AS "parentId"
-         FROM job_dependency d JOIN job j ON j.id = d.job_id WHERE j.build_id = $1`,
-      [buildId],
+         FROM job_dependency d JOIN job j ON j.id = d.job_id WHERE j.build_id = ANY($1::uuid[])`,
+      [buildIds],
     );
   }
 

@@ -6,6 +6,9 @@ import { Job, JOB_PLACED, JobPlacedEvent, JobRepository, JobTransitions } from '
 import { PlacementMetrics } from './placement.metrics';
 import { CandidateCluster, CanTransfer, choosePlacement, PlacedParent } from './placement.policy';
 
+/** Builds placed along with the one whose event is handled, at most, per transaction. */
+export const MORE_BUILDS_PER_PLACEMENT = 19;
+
 /** Any constant shared by every scheduler of every cluster (the migration lock is ...401). */
 export const PLACEMENT_SWEEP_LOCK_KEY = 7_286_133_407;
 
@@ -28,26 +31,27 @@ export class PlacementService {
     private readonly metrics: PlacementMetrics,
   ) {}
 
+  /**
+   * Places a build's jobs, and with them those of up to MORE_BUILDS_PER_PLACEMENT other builds
+   * waiting (oldest first): a backlog costs one transaction per batch of builds, not one per
+   * build, and the build.created events of the builds taken along find nothing left to do.
+   */
   async placeBuild(buildId: string): Promise<number> {
     return this.db.transaction(async () => {
-      const unplaced = await this.jobs.lockUnplacedOfBuild(buildId);
+      const unplaced = await this.jobs.lockUnplacedOfBuilds(buildId, MORE_BUILDS_PER_PLACEMENT);
       if (unplaced.length === 0) return 0;
-      return this.place(buildId, unplaced);
+      return this.place(unplaced);
     });
   }
 
   /** Takes the queued jobs away from a lost or disabled cluster and places them again. */
   async rehomeQueuedOf(cluster: string): Promise<number> {
-    const byBuild = await this.db.transaction(async () => {
+    const placed = await this.db.transaction(async () => {
       const jobs = await this.jobs.unplaceQueuedOn(cluster);
-      const builds = new Map<string, Job[]>();
-      for (const job of jobs) builds.set(job.buildId, [...(builds.get(job.buildId) ?? []), job]);
-      let placed = 0;
-      for (const [buildId, buildJobs] of builds) placed += await this.place(buildId, buildJobs, cluster);
-      return placed;
+      return jobs.length > 0 ? this.place(jobs, cluster) : 0;
     });
-    if (byBuild > 0) this.logger.log(`re-homed ${byBuild} queued job(s) of cluster ${cluster}`);
-    return byBuild;
+    if (placed > 0) this.logger.log(`re-homed ${placed} queued job(s) of cluster ${cluster}`);
+    return placed;
   }
 
   /**
@@ -65,17 +69,21 @@ export class PlacementService {
   }
 
   /**
-   * Runs inside the caller's transaction, with `pending` locked. When re-homing (`homeCluster`
-   * set), a job that no other cluster can take goes back to wait for its cluster rather than fail.
+   * Runs inside the caller's transaction, with `pending` (of one or more builds) locked. The
+   * clusters, their load and the reachability are read once for all of them. When re-homing
+   * (`homeCluster` set), a job that no other cluster can take goes back to wait for its cluster
+   * rather than fail.
    */
-  private async place(buildId: string, pending: Job[], homeCluster?: string): Promise<number> {
+  private async place(pending: Job[], homeCluster?: string): Promise<number> {
+    const buildIds = [...new Set(pending.map((job) => job.buildId))];
     // One after another: these run on the transaction's single connection.
     const clusters = await this.clusters.findAll();
     const load = await this.jobs.countUnfinishedByCluster();
     const unreachable = await this.reachability.findUnreachable();
-    const all = await this.jobs.findByBuild(buildId);
-    const edges = await this.jobs.dependenciesOfBuild(buildId);
+    const all = await this.jobs.findByBuilds(buildIds);
+    const edges = await this.jobs.dependenciesOfBuilds(buildIds);
     const candidates: CandidateCluster[] = clusters.map((c) => ({ ...c, load: load.get(c.name) ?? 0 }));
+    const candidateByName = new Map(candidates.map((c) => [c.name, c]));
     const blocked = new Set(unreachable.map((r) => `${r.from}→${r.to}`));
     // Bytes on `from` reach `to` if `to` can pull from `from`, or `from` can push to `to`; pairs
     // never probed count as reachable.
@@ -86,7 +94,7 @@ export class PlacementService {
     const parentsOf = new Map<string, string[]>();
     for (const e of edges) parentsOf.set(e.jobId, [...(parentsOf.get(e.jobId) ?? []), e.parentId]);
 
-    const assignments: Array<{ jobId: string; cluster: string }> = [];
+    const assignments: Array<{ jobId: string; buildId: string; cluster: string }> = [];
     for (const job of topologicalOrder(pending, parentsOf)) {
       const parents: PlacedParent[] = (parentsOf.get(job.id) ?? [])
         .filter((id) => clusterOf.has(id))
@@ -104,14 +112,14 @@ export class PlacementService {
         this.metrics.failed(decision.failure, 'error');
         continue;
       }
-      assignments.push({ jobId: job.id, cluster: decision.cluster });
+      assignments.push({ jobId: job.id, buildId: job.buildId, cluster: decision.cluster });
       clusterOf.set(job.id, decision.cluster);
-      candidates.find((c) => c.name === decision.cluster)!.load++;
+      candidateByName.get(decision.cluster)!.load++;
     }
     const placed = new Set(await this.jobs.placeMany(assignments));
     const events: JobPlacedEvent[] = assignments
       .filter((a) => placed.has(a.jobId))
-      .map((a) => ({ jobId: a.jobId, buildId, cluster: a.cluster }));
+      .map((a) => ({ jobId: a.jobId, buildId: a.buildId, cluster: a.cluster }));
     await this.events.emitBatch(JOB_PLACED, events.map((event) => forCluster(event.cluster, event)));
     return events.length;
   }
