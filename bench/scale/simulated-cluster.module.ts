@@ -1,5 +1,6 @@
 import { Controller, DynamicModule, Inject, Injectable, Module } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
+import { Registry } from 'prom-client';
 import { ClustersModule } from '@infrabox/clusters';
 import { InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
@@ -8,6 +9,7 @@ import { JOB_PLACED, JobPlacedEvent, JobsModule } from '@infrabox/jobs';
 import { RegistrationService } from '../../apps/registry/src/registration/registration.service';
 import { DEFAULT_REGISTRY_OPTIONS, REGISTRY_OPTIONS } from '../../apps/registry/src/registry.options';
 import { PlacementHandlers } from '../../apps/scheduler/src/placement/placement.handlers';
+import { PlacementMetrics } from '../../apps/scheduler/src/placement/placement.metrics';
 import { PlacementService } from '../../apps/scheduler/src/placement/placement.service';
 import { defaultSchedulerOptions, SCHEDULER_OPTIONS } from '../../apps/scheduler/src/scheduler.options';
 
@@ -55,6 +57,9 @@ export class SimulatedClusterModule {
         { provide: CLUSTER_NAME, useValue: config.cluster.name },
         { provide: SCHEDULER_OPTIONS, useValue: defaultSchedulerOptions(config) },
         { provide: REGISTRY_OPTIONS, useValue: DEFAULT_REGISTRY_OPTIONS },
+        // The placement's metrics on a registry of the app's own (no /metrics is served here).
+        { provide: Registry, useFactory: () => new Registry() },
+        PlacementMetrics,
         PlacementService,
         RegistrationService,
         PlacedJobs,
