@@ -5,8 +5,8 @@ import { api, RunningCluster, settledJobs, startCluster } from '../support/insta
 import { loggedPort, Sample, scrape, valueOf } from '../support/prometheus';
 import { TestProcess } from '../support/processes';
 
-/** Two clusters as processes; a small build crosses from one to the other, and /metrics shows it. */
-describe('Prometheus metrics of the apps', () => {
+/** Two clusters as processes; a small build crosses from one to the other, and /metrics and the logs show it. */
+describe('metrics and logs of the apps', () => {
   const suffix = uniqueClusterName('');
   const names = { main: `metrics-main${suffix}`, worker: `metrics-worker${suffix}` };
   const labels = { main: `MAIN${suffix}`, worker: `WORKER${suffix}` };
@@ -25,6 +25,8 @@ describe('Prometheus metrics of the apps', () => {
     await Promise.all([main, worker].filter(Boolean).map((c) => c.stop()));
   });
 
+  let crossingBuildId: string;
+  const settledJobsOfLastBuild = () => settledJobs(main.apiUrl, crossingBuildId, 10_000);
   const app = (cluster: RunningCluster, script: string): TestProcess => cluster.processes.find((p) => p.script.includes(script))!;
   const metricsOf = async (cluster: RunningCluster, script: string): Promise<Sample[]> => {
     const base = script === 'api' ? cluster.apiUrl : `http://127.0.0.1:${loggedPort(app(cluster, script))}`;
@@ -42,6 +44,7 @@ describe('Prometheus metrics of the apps', () => {
       },
     });
     expect(created.status).toBe(201);
+    crossingBuildId = created.body.id;
     const jobs = await settledJobs(main.apiUrl, created.body.id, 60_000);
     expect([jobs.get('producer')?.state, jobs.get('consumer')?.state]).toEqual(['finished', 'finished']);
 
@@ -79,6 +82,30 @@ describe('Prometheus metrics of the apps', () => {
     const schedulers = [...(await metricsOf(main, 'scheduler')), ...workerScheduler];
     expect(valueOf(schedulers, 'infrabox_placement_failures_total', { reason: 'no-matching-cluster', outcome: 'error' })).toBe(1);
   }, 120_000);
+
+  it('logs JSON lines naming the app and cluster, and the job a line is about', async () => {
+    const producerId = (await settledJobsOfLastBuild()).get('producer')!.id;
+    for (const cluster of [main, worker]) {
+      for (const process of cluster.processes.filter((p) => p.script.startsWith('apps/'))) {
+        const app = process.script.split('/')[1];
+        const bad = process.lines.filter((line) => {
+          try {
+            const entry = JSON.parse(line) as Record<string, unknown>;
+            return !(entry.app === app && entry.cluster === cluster.name && typeof entry.level === 'string' && typeof entry.msg === 'string');
+          } catch {
+            return true;
+          }
+        });
+        expect([cluster.name, app, bad]).toEqual([cluster.name, app, []]);
+      }
+    }
+    // The main cluster's forwarder pulled the producer's output while handling a job event.
+    const pulled = app(main, 'output-forwarder')
+      .lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => String(entry.msg).startsWith(`job ${producerId}: pulled`));
+    expect(pulled).toMatchObject({ app: 'output-forwarder', cluster: names.main, jobId: producerId, level: 'info' });
+    expect(pulled).toMatchObject({ pattern: expect.stringMatching(/^job\.(finished|placed)$/), eventId: expect.stringMatching(/^\d+$/) });
+  });
 
   it('answers in the Prometheus text format on every app', async () => {
     for (const script of ['api', 'scheduler', 'output-forwarder']) {

@@ -1,9 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConsoleLogger, DynamicModule, INestApplication, LogLevel, Type } from '@nestjs/common';
+import { DynamicModule, INestApplication, Logger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, haOf, InstallConfig, LOG_LEVELS, loadInstallConfig } from '@infrabox/config';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { ConfigError, haOf, InstallConfig, loadInstallConfig } from '@infrabox/config';
 import { PgEventServer } from '@infrabox/events';
+import { JsonLogsModule } from '@infrabox/observability';
 import { parseAppArguments } from './app-arguments';
 
 export interface AppDefinition {
@@ -49,12 +51,10 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
     return undefined;
   }
 
-  const logger = new ConsoleLogger({
-    prefix: `infrabox ${definition.name}@${config.cluster.name}`,
-    logLevels: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as LogLevel[],
-    timestamp: true,
-  });
-  const app = await NestFactory.create(definition.module(config), { logger, abortOnError: false });
+  // Logs of the start-up are held until the JSON logger is in place, then written through it.
+  const app = await NestFactory.create(JsonLogsModule.wrap(definition.module(config), definition.name, config), { bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get(PinoLogger));
+  const logger = new Logger('app');
   stopOnSignals(app, logger, haOf(config).shutdownGraceMs);
   definition.configureHttp?.(app);
   app.connectMicroservice({ strategy: app.get(PgEventServer) }, { inheritAppConfig: true });
@@ -74,7 +74,7 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
  * download cut short is resumed or redone by the peer). A second signal while closing exits at
  * once (status 1): nothing is lost, replicas recover what it held.
  */
-function stopOnSignals(app: INestApplication, logger: ConsoleLogger, graceMs: number): void {
+function stopOnSignals(app: INestApplication, logger: Logger, graceMs: number): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) {

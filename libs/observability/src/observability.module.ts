@@ -6,6 +6,7 @@ import { DatabaseHealthIndicator } from './health/database.health';
 import { EventListenerHealthIndicator } from './health/event-listener.health';
 import { HealthController } from './health/health.controller';
 import { StorageHealthIndicator } from './health/storage.health';
+import { EventLogContext } from './logging/event-log-context';
 import { EventMetrics } from './metrics/event.metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { createMetricsRegistry } from './metrics/metrics.registry';
@@ -37,6 +38,7 @@ export class ObservabilityModule {
         StorageHealthIndicator,
         EventListenerHealthIndicator,
         EventMetrics,
+        EventLogContext,
       ],
       exports: [Registry],
     };

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClusterRepository } from '@infrabox/clusters';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { withLogFields } from '@infrabox/observability';
 import { BuildSource, BuildSourceRepository, CopyRecorder, sourceKey } from '@infrabox/jobs';
 import { formatBytes, PeerDownloadClient } from '../transfer/peer-download.client';
 import { TransferClaims } from '../transfer/transfer-claims';
@@ -45,7 +46,7 @@ export class SourceTransferService {
 
   /** Fetches the build's source unless this cluster holds it; a second call joins the first, another replica's call returns. */
   fetch(buildId: string): Promise<void> {
-    return this.claims.run(`source:${buildId}->${this.cluster}`, () => this.doFetch(buildId));
+    return withLogFields({ buildId }, () => this.claims.run(`source:${buildId}->${this.cluster}`, () => this.doFetch(buildId)));
   }
 
   /**
@@ -53,7 +54,7 @@ export class SourceTransferService {
    * it (else `to` pulls, or nobody can move it); a second call joins the first.
    */
   push(buildId: string, to: string): Promise<void> {
-    return this.claims.run(`source:${buildId}->${to}`, () => this.doPush(buildId, to));
+    return withLogFields({ buildId }, () => this.claims.run(`source:${buildId}->${to}`, () => this.doPush(buildId, to)));
   }
 
   private async doFetch(buildId: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClusterRepository } from '@infrabox/clusters';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { withLogFields } from '@infrabox/observability';
 import { CopyRecorder, JobOutput, JobOutputRepository, outputKey } from '@infrabox/jobs';
 import { formatBytes, PeerDownloadClient } from './peer-download.client';
 import { TransferClaims } from './transfer-claims';
@@ -45,11 +46,11 @@ export class OutputTransferService {
 
   /** Of all forwarder replicas, one moves a copy at a time (TransferClaims); the others return at once. */
   pull(jobId: string, from: string): Promise<void> {
-    return this.claims.run(`output:${jobId}->${this.cluster}`, () => this.doPull(jobId, from));
+    return withLogFields({ jobId }, () => this.claims.run(`output:${jobId}->${this.cluster}`, () => this.doPull(jobId, from)));
   }
 
   push(jobId: string, to: string): Promise<void> {
-    return this.claims.run(`output:${jobId}->${to}`, () => this.doPush(jobId, to));
+    return withLogFields({ jobId }, () => this.claims.run(`output:${jobId}->${to}`, () => this.doPush(jobId, to)));
   }
 
   private async doPull(jobId: string, from: string): Promise<void> {
