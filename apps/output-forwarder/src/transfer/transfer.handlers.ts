@@ -25,6 +25,9 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
   private readonly sweep: PeriodicTask;
   private readonly shutdownGraceMs: number;
   private stopping = false;
+  /** The needed-copies scan asked for by events, while it runs; and whether another was asked for meanwhile. */
+  private scanning: Promise<void> | null = null;
+  private scanAgain = false;
 
   constructor(
     private readonly transfers: OutputTransferService,
@@ -59,7 +62,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
   async onJobPlaced(@Payload() event: JobPlacedEvent): Promise<void> {
     if (this.stopping) return;
     if (event.cluster === this.cluster) this.fetchSource(event.buildId);
-    await this.copyWhatIsNeeded();
+    this.scanSoon();
   }
 
   /**
@@ -80,6 +83,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     await this.sweep.stop();
+    await this.scanning;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -89,6 +93,29 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
       this.logger.warn(`stopping: abandoning ${this.claims.active} transfer(s) after the grace period; another replica redoes them`);
     }
     await this.claims.close();
+  }
+
+  /**
+   * Asks for a needed-copies scan without waiting for it. A scan reads the whole state, so every
+   * request that arrives while one runs is answered by one scan after it: a build of hundreds of
+   * jobs placed at once costs two scans, not one per job.placed (which, one after the other, left
+   * the consumer thousands of events behind). A failed scan is logged; the periodic sweep runs the
+   * same scan, as it does after a restart.
+   */
+  private scanSoon(): void {
+    if (this.scanning) {
+      this.scanAgain = true;
+      return;
+    }
+    this.scanning = this.copyWhatIsNeeded()
+      .catch((error: Error) => this.logger.warn(`needed-copies scan failed, the sweep retries: ${error.message}`))
+      .finally(() => {
+        this.scanning = null;
+        if (this.scanAgain && !this.stopping) {
+          this.scanAgain = false;
+          this.scanSoon();
+        }
+      });
   }
 
   private async copyWhatIsNeeded(): Promise<void> {

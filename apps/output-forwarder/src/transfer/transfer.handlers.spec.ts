@@ -1,0 +1,49 @@
+import type { InstallConfig } from '@infrabox/config';
+import type { JobOutputRepository, JobRepository } from '@infrabox/jobs';
+import type { SourceTransferService } from '../sources/source-transfer.service';
+import type { OutputTransferService } from './output-transfer.service';
+import type { TransferClaims } from './transfer-claims';
+import { TransferHandlers } from './transfer.handlers';
+
+describe('TransferHandlers on job.placed', () => {
+  function handlersWith(neededCopies: jest.Mock) {
+    const sources = { neededHere: jest.fn().mockResolvedValue([]), neededFromHere: jest.fn().mockResolvedValue([]), fetch: jest.fn() };
+    const handlers = new TransferHandlers(
+      {} as OutputTransferService,
+      sources as unknown as SourceTransferService,
+      { neededCopies } as unknown as JobOutputRepository,
+      {} as JobRepository,
+      {} as TransferClaims,
+      { cluster: { name: 'w1' } } as InstallConfig,
+    );
+    return handlers;
+  }
+
+  it('answers a burst of events with one scan running and one after it, without holding the events back', async () => {
+    let finishScan: () => void = () => undefined;
+    const neededCopies = jest.fn(() => new Promise<never[]>((resolve) => (finishScan = () => resolve([]))));
+    const handlers = handlersWith(neededCopies);
+
+    // 200 jobs of one build placed at once: every handler returns while the first scan still runs.
+    for (let i = 0; i < 200; i++) await handlers.onJobPlaced({ jobId: `j${i}`, buildId: 'b1', cluster: 'w2' });
+    expect(neededCopies).toHaveBeenCalledTimes(1);
+
+    finishScan();
+    await new Promise((resolve) => setImmediate(resolve));
+    // The events that came during the first scan are covered by one more, which starts after it.
+    expect(neededCopies).toHaveBeenCalledTimes(2);
+    finishScan();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(neededCopies).toHaveBeenCalledTimes(2);
+  });
+
+  it('scans again for an event that arrives after a scan ended', async () => {
+    const neededCopies = jest.fn().mockResolvedValue([]);
+    const handlers = handlersWith(neededCopies);
+    await handlers.onJobPlaced({ jobId: 'j1', buildId: 'b1', cluster: 'w2' });
+    await new Promise((resolve) => setImmediate(resolve));
+    await handlers.onJobPlaced({ jobId: 'j2', buildId: 'b1', cluster: 'w2' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(neededCopies).toHaveBeenCalledTimes(2);
+  });
+});
