@@ -32,7 +32,7 @@ export interface SoakOptions {
 export const DEFAULT_SOAK_OPTIONS: Omit<SoakOptions, 'log'> = {
   jobs: 10_000,
   jobsPerBuild: 50,
-  maxInFlight: 1_500,
+  maxInFlight: 4_000,
   // With the fan-ins' second parents this makes about 10% of all edges cross clusters.
   crossShare: 0.07,
   cutEvery: 10,
