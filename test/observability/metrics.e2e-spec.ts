@@ -15,10 +15,15 @@ describe('metrics and logs of the apps', () => {
   let worker: RunningCluster;
 
   beforeAll(async () => {
+    // Debug level: the scheduler logs each job's end there (the apps inherit this environment).
+    const level = process.env.INFRABOX_LOG_LEVEL;
+    process.env.INFRABOX_LOG_LEVEL = 'debug';
     [main, worker] = await Promise.all([
       startCluster({ name: names.main, labels: [labels.main] }, { registry, forwarder: true }),
       startCluster({ name: names.worker, labels: [labels.worker] }, { registry, forwarder: true }),
     ]);
+    if (level === undefined) delete process.env.INFRABOX_LOG_LEVEL;
+    else process.env.INFRABOX_LOG_LEVEL = level;
   }, 120_000);
 
   afterAll(async () => {
@@ -105,6 +110,12 @@ describe('metrics and logs of the apps', () => {
       .find((entry) => String(entry.msg).startsWith(`job ${producerId}: pulled`));
     expect(pulled).toMatchObject({ app: 'output-forwarder', cluster: names.main, jobId: producerId, level: 'info' });
     expect(pulled).toMatchObject({ pattern: expect.stringMatching(/^job\.(finished|placed)$/), eventId: expect.stringMatching(/^\d+$/) });
+
+    // The worker's scheduler ran the producer: the line of its end names the job and its build.
+    const ended = app(worker, 'scheduler')
+      .lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry.msg === `job ${producerId} 'producer' finished`);
+    expect(ended).toMatchObject({ app: 'scheduler', cluster: names.worker, level: 'debug', jobId: producerId, buildId: crossingBuildId });
   });
 
   it('answers in the Prometheus text format on every app', async () => {

@@ -5,6 +5,7 @@ import { lastValueFrom } from 'rxjs';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database, isConnectionFailure } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
+import { withLogFields } from '@infrabox/observability';
 import {
   FinalJobState,
   Job,
@@ -225,14 +226,17 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
   }
 
   private async execute(job: Job, parents: ParentLink[], hasSource: boolean, controller: AbortController): Promise<void> {
-    await this.follow(job, controller, async (env) => {
-      const dirs = this.executor.remoteFolders ?? (await this.prepareFolders(job, parents, hasSource));
-      if (this.stopping) {
-        await this.handBack(job);
-        return null;
-      }
-      return { dirs, run: (context) => this.executor.run(job, { ...context, ...dirs, parents, hasSource, env: env(dirs) }) };
-    });
+    // Every line logged while the job runs names it, wherever its run was started from.
+    await withLogFields({ jobId: job.id, buildId: job.buildId }, () =>
+      this.follow(job, controller, async (env) => {
+        const dirs = this.executor.remoteFolders ?? (await this.prepareFolders(job, parents, hasSource));
+        if (this.stopping) {
+          await this.handBack(job);
+          return null;
+        }
+        return { dirs, run: (context) => this.executor.run(job, { ...context, ...dirs, parents, hasSource, env: env(dirs) }) };
+      }),
+    );
   }
 
   /**
@@ -251,10 +255,12 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
       this.running.set(job.id, controller);
       this.launched.add(job.id);
       const dirs = this.executor.remoteFolders!;
-      void this.follow(job, controller, async (env) => ({
-        dirs,
-        run: (context) => reattach(job, { ...context, ...dirs, parents: [], hasSource: false, env: env(dirs) }),
-      }));
+      void withLogFields({ jobId: job.id, buildId: job.buildId }, () =>
+        this.follow(job, controller, async (env) => ({
+          dirs,
+          run: (context) => reattach(job, { ...context, ...dirs, parents: [], hasSource: false, env: env(dirs) }),
+        })),
+      );
     }
     if (adopted.length > 0) this.logger.log(`re-attached to ${adopted.length} running job(s): ${adopted.map((j) => j.id).join(', ')}`);
   }
