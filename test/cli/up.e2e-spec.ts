@@ -97,6 +97,9 @@ describe('infrabox up', () => {
         ['api', 'registry', 'scheduler', 'output-forwarder'].flatMap((app) => [`master ${app}`, `worker-1 ${app}`]).sort(),
       );
       expect(up.lines.some((l) => l.startsWith('[master api] '))).toBe(true); // app output, prefixed
+      // The apps log JSON; up shows it readable: time, level, [context], message.
+      expect(up.lines).toContainEqual(expect.stringMatching(/^\[worker-1 scheduler\] \d\d:\d\d:\d\d INFO  \[app\] scheduler of cluster 'worker-1' is running$/));
+      expect(up.lines.filter((l) => /^\[\S+ (api|registry|scheduler|output-forwarder)\] \{/.test(l))).toEqual([]);
       expect(up.lines.join('\n')).not.toContain('\x1b['); // no colour when stdout is not a terminal
 
       // The real API, found through <cwd>/.infrabox/local.json.
