@@ -6,6 +6,7 @@ import { schedulerRunners } from './0005-scheduler-runners.migration';
 import { eventPruning } from './0006-event-pruning.migration';
 import { eventFeedPosition } from './0007-event-feed-position.migration';
 import { eventNotifyCreatedAt } from './0009-event-notify-created-at.migration';
+import { eventNotifyClusterChannels } from './0013-event-notify-cluster-channels.migration';
 
 export interface Migration {
   version: number;
@@ -14,4 +15,4 @@ export interface Migration {
 }
 
 /** Applied in order. Never edit a released migration: add the next one. */
-export const migrations: readonly Migration[] = [initial, jobConsole, clusterKey, outputsAndSources, schedulerRunners, eventPruning, eventFeedPosition, eventNotifyCreatedAt];
+export const migrations: readonly Migration[] = [initial, jobConsole, clusterKey, outputsAndSources, schedulerRunners, eventPruning, eventFeedPosition, eventNotifyCreatedAt, eventNotifyClusterChannels];
