@@ -308,7 +308,7 @@ describe('bad-input sweep', () => {
       const json = { 'content-type': 'application/json' };
       const text = JSON.stringify({ definition: VALID_DEFINITION, ttlSeconds: 60 });
       await attempt('truncated JSON', json, Buffer.from(text.slice(0, random.int(1, text.length - 1))), 400);
-      await attempt('invalid UTF-8 in JSON', json, Buffer.concat([Buffer.from('{"definition":"'), random.bytes(8).map((b) => b | 0x80), Buffer.from('"}')]), 400);
+      await attempt('invalid UTF-8 in JSON', json, Buffer.concat([Buffer.from('{"definition":"'), notUtf8(random.bytes(8)), Buffer.from('"}')]), 400);
       await attempt('JSON over the limit', json, Buffer.from(`{"x":"${'x'.repeat(random.int(2, 10) * 1024 * 1024)}"}`), 413);
       await attempt('JSON array instead of an object', json, Buffer.from(JSON.stringify([{ definition: VALID_DEFINITION }])));
       await attempt('JSON scalar', json, Buffer.from(random.pick(['"text"', '42', 'null', 'true'])), 400);
@@ -437,4 +437,11 @@ async function tree(root: string, prefix = ''): Promise<string[]> {
     if ((await lstat(path.join(root, relative))).isDirectory()) out.push(...(await tree(root, relative)));
   }
   return out.sort();
+}
+
+/** Random high bytes that are never valid UTF-8 (0xFF is no UTF-8 byte; high bytes alone can still form valid sequences). */
+function notUtf8(random: Buffer): Buffer {
+  const bytes = Buffer.from(random.map((b) => b | 0x80));
+  bytes[random.length >> 1] = 0xff;
+  return bytes;
 }
