@@ -2,7 +2,9 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { parseInstallConfig } from '@infrabox/config';
 import { createPool, migrate, RunningPostgres, startEmbeddedPostgres } from '@infrabox/database';
+import { mintAdminToken } from '../../apps/cli/src/admin/admin-token';
 import { checkSoak, CheckResult, countUnhandledEvents, KillWindow } from './soak.checks';
 import { freePort, SoakInstallation } from './soak.installation';
 import { ListenerKiller } from './listener.killer';
@@ -161,12 +163,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       }
     };
 
+    // Builds are created as the admin, with a token signed by the master's key as `infrabox admin token` does.
+    const adminToken = mintAdminToken(parseInstallConfig(`host: ${master.apiUrl}\n`, { DATABASE_URL: databaseUrl }), 7 * 24 * 3600, databaseUrl);
+    adminToken.catch(() => undefined); // awaited by push, which reports a failure
     const push = async (build: BuildSpec): Promise<void> => {
       for (let attempt = 1; ; attempt++) {
         try {
           const response = await fetch(`${master.apiUrl}/api/v1/projects/soak/builds`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${await adminToken}` },
             body: JSON.stringify({ definition: build.definition }),
           });
           if (response.status === 201) return;

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
 import { ApiModule } from '../../apps/api/src/api.module';
+import { adminTokenFor } from '../support/auth';
 import { clusterConfig, clusterEvents, uniqueClusterName } from '../support/clusters';
 import { openDatabase } from '../support/database';
 
@@ -11,21 +12,24 @@ describe('api: clusters (real PostgreSQL, real HTTP)', () => {
   let clusters: ClusterRepository;
   let app: INestApplication;
   let baseUrl: string;
+  let admin: string;
 
   beforeAll(async () => {
     db = openDatabase();
     clusters = new ClusterRepository(db);
-    app = await NestFactory.create(ApiModule.forConfig(clusterConfig(uniqueClusterName('api'))), { logger: ['error'] });
+    const cluster = uniqueClusterName('api');
+    app = await NestFactory.create(ApiModule.forConfig(clusterConfig(cluster)), { logger: ['error'] });
     await app.listen(0, '127.0.0.1');
     baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    admin = await adminTokenFor(cluster);
   });
   afterAll(async () => {
     await app.close();
     await db.close();
   });
 
-  const call = async (method: 'GET' | 'POST', path: string) => {
-    const response = await fetch(`${baseUrl}${path}`, { method });
+  const call = async (method: 'GET' | 'POST', path: string, token?: string) => {
+    const response = await fetch(`${baseUrl}${path}`, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
     return { status: response.status, body: (await response.json()) as unknown };
   };
 
@@ -73,15 +77,15 @@ describe('api: clusters (real PostgreSQL, real HTTP)', () => {
     const name = uniqueClusterName('w');
     await clusters.register({ name, labels: [], apiUrl: 'http://10.1.0.3:8080' });
 
-    const disabled = await call('POST', `/api/v1/admin/clusters/${name}/disable`);
+    const disabled = await call('POST', `/api/v1/admin/clusters/${name}/disable`, admin);
     expect(disabled.status).toBe(200);
     expect(disabled.body).toMatchObject({ name, enabled: false, active: true, apiUrl: 'http://10.1.0.3:8080' });
     expect((await clusters.findByName(name))!.enabled).toBe(false);
 
     // Already disabled: same answer, no event.
-    expect(await call('POST', `/api/v1/admin/clusters/${name}/disable`)).toMatchObject({ status: 200, body: { enabled: false } });
+    expect(await call('POST', `/api/v1/admin/clusters/${name}/disable`, admin)).toMatchObject({ status: 200, body: { enabled: false } });
 
-    const enabled = await call('POST', `/api/v1/admin/clusters/${name}/enable`);
+    const enabled = await call('POST', `/api/v1/admin/clusters/${name}/enable`, admin);
     expect(enabled).toMatchObject({ status: 200, body: { name, enabled: true } });
 
     expect(await clusterEvents(db, name)).toEqual([
@@ -95,7 +99,7 @@ describe('api: clusters (real PostgreSQL, real HTTP)', () => {
   it('answers 404 for an unknown cluster and emits nothing', async () => {
     const name = uniqueClusterName('nope');
     for (const action of ['enable', 'disable']) {
-      expect(await call('POST', `/api/v1/admin/clusters/${name}/${action}`)).toEqual({
+      expect(await call('POST', `/api/v1/admin/clusters/${name}/${action}`, admin)).toEqual({
         status: 404,
         body: { statusCode: 404, message: `cluster '${name}' not found`, error: 'Not Found' },
       });
@@ -106,7 +110,7 @@ describe('api: clusters (real PostgreSQL, real HTTP)', () => {
   // Found by the bad-input sweep: a NUL byte in the name reached PostgreSQL, which answered an error (500).
   it.each(['a%00b', 'UPPER', 'x'.repeat(64), '%E2%98%83'])('answers 400 for %s, which is no cluster name, and reads nothing', async (name) => {
     for (const action of ['enable', 'disable']) {
-      expect(await call('POST', `/api/v1/admin/clusters/${name}/${action}`)).toEqual({
+      expect(await call('POST', `/api/v1/admin/clusters/${name}/${action}`, admin)).toEqual({
         status: 400,
         body: { statusCode: 400, message: 'cluster: not a valid cluster name (a-z, 0-9 and -, at most 63)', error: 'Bad Request' },
       });

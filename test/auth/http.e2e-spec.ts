@@ -157,7 +157,8 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
 
   it('POST /api/v1/admin/projects/:name/tokens creates the project if needed and answers a project token', async () => {
     const name = `auth-${uniqueClusterName('p')}`;
-    const first = await call('POST', `/api/v1/admin/projects/${name}/tokens`);
+    const admin = await tokens.issueAdminToken(60);
+    const first = await call('POST', `/api/v1/admin/projects/${name}/tokens`, { token: admin });
     expect(first).toMatchObject({ status: 201, body: { token: expect.any(String) } });
     const project = await new ProjectRepository(db).findByName(name);
     expect(project).not.toBeNull();
@@ -169,7 +170,7 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
     expect(Object.keys((await call('GET', '/api/v1/auth/whoami', { token })).body as object).sort()).toEqual(['kind', 'projectId', 'projectName']);
 
     // Again: the same project, a new token; a lifetime may be asked for.
-    const second = await call('POST', `/api/v1/admin/projects/${name}/tokens`, { body: { ttlSeconds: 120 } });
+    const second = await call('POST', `/api/v1/admin/projects/${name}/tokens`, { token: admin, body: { ttlSeconds: 120 } });
     const claims = JSON.parse(Buffer.from((second.body as { token: string }).token.split('.')[1], 'base64url').toString()) as Record<string, number>;
     expect(claims).toMatchObject({ projectId: project!.id, iss: cluster });
     expect(claims.exp - claims.iat).toBe(120);
@@ -178,23 +179,24 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
   });
 
   it('POST /api/v1/admin/projects/:name/tokens refuses bad names and lifetimes', async () => {
-    expect(await call('POST', '/api/v1/admin/projects/-bad/tokens')).toMatchObject({ status: 400 });
-    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: { ttlSeconds: -1 } })).toMatchObject({
+    const token = await tokens.issueAdminToken(60);
+    expect(await call('POST', '/api/v1/admin/projects/-bad/tokens', { token })).toMatchObject({ status: 400 });
+    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { token, body: { ttlSeconds: -1 } })).toMatchObject({
       status: 400,
       body: { message: 'ttlSeconds: expected a whole number of seconds from 1 to 315360000 (10 years)' },
     });
-    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: { ttlSeconds: '60' } })).toMatchObject({ status: 400 });
+    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { token, body: { ttlSeconds: '60' } })).toMatchObject({ status: 400 });
     // Found by the bad-input sweep: each of these issued a token.
-    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: { ttlSeconds: 1e300 } })).toMatchObject({ status: 400 });
-    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: { ttl: 60 } })).toMatchObject({
+    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { token, body: { ttlSeconds: 1e300 } })).toMatchObject({ status: 400 });
+    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { token, body: { ttl: 60 } })).toMatchObject({
       status: 400,
       body: { message: '"ttl": unknown field (expected ttlSeconds)' },
     });
-    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { body: [] })).toMatchObject({
+    expect(await call('POST', '/api/v1/admin/projects/fine/tokens', { token, body: [] })).toMatchObject({
       status: 400,
       body: { message: 'request body: expected a JSON object, got an array' },
     });
-    const form = await fetch(`${baseUrl}/api/v1/admin/projects/fine/tokens`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'ttlSeconds=5' });
+    const form = await fetch(`${baseUrl}/api/v1/admin/projects/fine/tokens`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` }, body: 'ttlSeconds=5' });
     expect(form.status).toBe(415);
     expect(await form.json()).toMatchObject({ message: 'content-type: expected application/json, got "text/plain"' });
   });

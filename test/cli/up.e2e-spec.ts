@@ -66,7 +66,7 @@ describe('infrabox up', () => {
       expect(dashboard.status).toBe(200);
       expect(await dashboard.text()).toContain('<title>InfraBox</title>');
 
-      const state = JSON.parse(await readFile(path.join(stateDir, 'local.json'), 'utf8')) as { token?: unknown };
+      const state = JSON.parse(await readFile(path.join(stateDir, 'local.json'), 'utf8')) as { token?: unknown; adminToken?: unknown };
       expect(state).toEqual({
         installations: [
           { cluster: 'master', api: `http://127.0.0.1:${masterPort}` },
@@ -74,9 +74,13 @@ describe('infrabox up', () => {
         ],
         project: 'default',
         token: expect.any(String),
+        adminToken: expect.any(String),
       });
-      expect(up.lines).toContain(`wrote a token for project 'default' to ${path.join(stateDir, 'local.json')}`);
-      expect(up.stderr.join('')).not.toContain('warning: no project token');
+      expect(up.lines).toContain(`wrote an admin token and a token for project 'default' to ${path.join(stateDir, 'local.json')}`);
+      expect(up.stderr.join('')).not.toContain('warning: no');
+      // The admin token is signed by the master's key (read from the database up started).
+      const admin = await fetch(`http://127.0.0.1:${masterPort}/api/v1/auth/whoami`, { headers: { authorization: `Bearer ${state.adminToken as string}` } });
+      expect(await admin.json()).toEqual({ kind: 'admin', issuer: 'master' });
       // `infrabox push` sends this token: the master accepts it as project `default`'s.
       const whoami = await fetch(`http://127.0.0.1:${masterPort}/api/v1/auth/whoami`, {
         headers: { authorization: `Bearer ${state.token as string}` },
@@ -119,6 +123,31 @@ describe('infrabox up', () => {
       expect(table.stdout).toMatch(new RegExp(`^worker-1 +my-worker,GCP +(yes|no) +no +\\S+ ago +http://127\\.0\\.0\\.1:${workerPort}$`, 'm'));
       expect(await runCli(['clusters', 'enable', 'worker-1'], { cwd: dir })).toMatchObject({ code: 0, stdout: 'cluster worker-1 enabled\n' });
       expect(await runCli(['clusters', 'enable', 'nope'], { cwd: dir })).toEqual({ code: 1, stdout: '', stderr: "cluster 'nope' not found\n" });
+
+      // Elsewhere (no local.json): disabling needs an admin token, which `infrabox admin token` mints from the database.
+      const api = ['--api', `http://127.0.0.1:${masterPort}`];
+      const elsewhere = await mkdtemp(path.join(tmpdir(), 'infrabox-up-elsewhere-'));
+      const needsAdmin = /^clusters disable needs an admin token \(`infrabox admin token`, then --token or \$INFRABOX_TOKEN\): (.+)\n$/;
+      const anonymous = await runCli(['clusters', 'disable', 'worker-1', ...api], { cwd: elsewhere, env: UP_ENV });
+      expect([anonymous.code, anonymous.stdout, anonymous.stderr]).toEqual([1, '', expect.stringMatching(needsAdmin)]);
+      expect(anonymous.stderr).toContain('missing bearer token');
+      const asProject = await runCli(['clusters', 'disable', 'worker-1', ...api, '--token', state.token as string], { cwd: elsewhere, env: UP_ENV });
+      expect([asProject.code, asProject.stderr]).toEqual([1, expect.stringMatching(needsAdmin)]);
+      expect(asProject.stderr).toContain('a project token may not call this route');
+      const minted = await runCli(['admin', 'token', '--config', master, '--ttl', '120'], {
+        cwd: elsewhere,
+        env: { ...UP_ENV, DATABASE_URL: `postgres://postgres:infrabox@127.0.0.1:${dbPort}/postgres` },
+      });
+      expect([minted.code, minted.stderr]).toEqual([0, '']);
+      const adminToken = minted.stdout.trim();
+      const claims = JSON.parse(Buffer.from(adminToken.split('.')[1]!, 'base64url').toString()) as { kind: string; iss: string; exp: number; iat: number };
+      expect([claims.kind, claims.iss, claims.exp - claims.iat]).toEqual(['admin', 'master', 120]);
+      expect(await runCli(['clusters', 'disable', 'worker-1', ...api], { cwd: elsewhere, env: { ...UP_ENV, INFRABOX_TOKEN: adminToken } })).toEqual({
+        code: 0,
+        stdout: 'cluster worker-1 disabled\n',
+        stderr: '',
+      });
+      expect(await runCli(['clusters', 'enable', 'worker-1', ...api, '--token', adminToken], { cwd: elsewhere, env: UP_ENV })).toMatchObject({ code: 0 });
 
       up.kill('SIGINT');
       expect(await up.exited).toBe(0);

@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import { Browser, chromium, Page } from 'playwright-core';
 import type { BuildDto } from '../../apps/api/src/builds/build.dto';
 import { createScratchDatabase, eventually, openDatabase } from '../support/database';
-import { api, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { api, apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -92,7 +92,7 @@ describe('dashboard (headless Chromium)', () => {
     };
     const buildJob = definition.jobs.find((j) => j.name === 'build')!;
     buildJob.command = ['sh', '-c', `for i in 1 2 3 4 5 6 7 8; do echo "tick $i"; sleep 0.5; done; ${buildJob.command[2]}`];
-    const created = await api<BuildDto>(master.apiUrl, 'POST', '/api/v1/projects/dashboard/builds', { definition });
+    const created = await apiAs<BuildDto>(master.adminToken, master.apiUrl, 'POST', '/api/v1/projects/dashboard/builds', { definition });
     expect(created.status).toBe(201);
     const buildId = created.body.id;
 

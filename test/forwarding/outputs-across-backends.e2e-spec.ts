@@ -4,7 +4,7 @@ import { Storage } from '@google-cloud/storage';
 import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
 import { uniqueClusterName } from '../support/clusters';
 import { startGcsTestServer, GcsTestServer } from '../support/gcs-test-server';
-import { api, consoleOf as consoleOfJob, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { api, apiAs, consoleOf as consoleOfJob, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
 import { s3TestEndpoint } from '../support/storage';
 
 /**
@@ -63,7 +63,7 @@ describe('job outputs across clusters and storage backends', () => {
     ['AWS', 'LOCAL', 's3 → local'],
     ['LOCAL', 'GCP', 'local → gcs'],
   ])('a 200 MB file, a nested file and an empty one written on %s arrive byte-identical on %s (%s)', async (from, to) => {
-    const build = await api<BuildDto>(master.apiUrl, 'POST', '/api/v1/projects/outputs/builds', {
+    const build = await apiAs<BuildDto>(master.adminToken, master.apiUrl, 'POST', '/api/v1/projects/outputs/builds', {
       definition: {
         version: 1,
         jobs: [

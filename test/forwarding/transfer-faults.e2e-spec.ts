@@ -7,7 +7,7 @@ import { Database } from '@infrabox/database';
 import { uniqueClusterName } from '../support/clusters';
 import { ChaosProxy } from '../support/chaos-proxy';
 import { eventually, openDatabase } from '../support/database';
-import { api, freePort, RunningCluster, startCluster } from '../support/installation';
+import { api, apiAs, freePort, RunningCluster, startCluster } from '../support/installation';
 import { TestProcess } from '../support/processes';
 import { sha256 } from '../support/storage';
 
@@ -44,7 +44,7 @@ describe('output transfers under faults', () => {
 
   /** A producer on SRC writing `megabytes` of random data, and its consumer on DST. */
   async function createPair(megabytes: number): Promise<string> {
-    const build = await api<BuildDto>(src.apiUrl, 'POST', '/api/v1/projects/faults/builds', {
+    const build = await apiAs<BuildDto>(src.adminToken, src.apiUrl, 'POST', '/api/v1/projects/faults/builds', {
       definition: {
         version: 1,
         jobs: [
@@ -195,7 +195,7 @@ describe('output transfers under faults', () => {
   it("refuses a parent output whose tar entry would escape the child's inputs folder", async () => {
     // A parent whose recorded output (with its true sha256) holds '../escape'.
     const tar = await craftTar([{ name: 'ok.txt', data: 'fine' }, { name: '../escape', data: 'evil' }]);
-    const build = await api<BuildDto>(src.apiUrl, 'POST', '/api/v1/projects/faults/builds', {
+    const build = await apiAs<BuildDto>(src.adminToken, src.apiUrl, 'POST', '/api/v1/projects/faults/builds', {
       definition: {
         version: 1,
         jobs: [

@@ -6,7 +6,8 @@ import type { BuildDto } from '../../apps/api/src/builds/build.dto';
 import { Database } from '@infrabox/database';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
-import { api } from '../support/installation';
+import { adminTokenFor } from '../support/auth';
+import { apiAs } from '../support/installation';
 import { TestProcess } from '../support/processes';
 import { ReplicatedCluster, startReplicatedCluster } from '../support/replicated-cluster';
 
@@ -49,7 +50,7 @@ describe('HA: two clusters with two replicas of every app (separate processes)',
   const other = (cluster: string) => (cluster === names.a ? names.b : names.a);
 
   async function push(apiUrl: string, jobs: unknown[]): Promise<BuildDto> {
-    const response = await api<BuildDto>(apiUrl, 'POST', '/api/v1/projects/ha/builds', { definition: { version: 1, jobs } });
+    const response = await apiAs<BuildDto>(await adminTokenFor(names.a), apiUrl, 'POST', '/api/v1/projects/ha/builds', { definition: { version: 1, jobs } });
     expect(response.status).toBe(201);
     return response.body;
   }

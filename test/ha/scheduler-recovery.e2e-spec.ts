@@ -6,7 +6,7 @@ import type { BuildDto } from '../../apps/api/src/builds/build.dto';
 import { Database } from '@infrabox/database';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
-import { api, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { api, apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
 import { TestProcess } from '../support/processes';
 
 const LEASE_SECONDS = 2;
@@ -55,7 +55,7 @@ describe('scheduler replicas: a dead one is recovered, a stopped one hands over 
   });
 
   async function push(jobs: unknown[]): Promise<BuildDto> {
-    const response = await api<BuildDto>(cluster.apiUrl, 'POST', '/api/v1/projects/ha/builds', { definition: { version: 1, jobs } });
+    const response = await apiAs<BuildDto>(cluster.adminToken, cluster.apiUrl, 'POST', '/api/v1/projects/ha/builds', { definition: { version: 1, jobs } });
     expect(response.status).toBe(201);
     return response.body;
   }

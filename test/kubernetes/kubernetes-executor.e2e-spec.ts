@@ -8,7 +8,7 @@ import { runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { FakeKubeApiServer } from '../support/fake-kube-api.server';
-import { api, consoleOf, RunningCluster, startCluster } from '../support/installation';
+import { api, apiAs, consoleOf, RunningCluster, startCluster } from '../support/installation';
 import { TestProcess } from '../support/processes';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- pod specs as the fake holds them */
@@ -70,7 +70,7 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
   });
 
   async function push(jobs: unknown[]): Promise<BuildDto> {
-    const response = await api<BuildDto>(cluster.apiUrl, 'POST', '/api/v1/projects/k8s/builds', { definition: { version: 1, jobs } });
+    const response = await apiAs<BuildDto>(cluster.adminToken, cluster.apiUrl, 'POST', '/api/v1/projects/k8s/builds', { definition: { version: 1, jobs } });
     expect(response.status).toBe(201);
     return response.body;
   }
@@ -210,7 +210,7 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
 
   it("fetches the build's pushed source into the pod's context folder", async () => {
     const project = `k8s${randomInt(1e9)}`;
-    const token = (await api<{ token: string }>(cluster.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
+    const token = (await apiAs<{ token: string }>(cluster.adminToken, cluster.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
     const source = await mkdtemp(path.join(tmpdir(), 'infrabox-k8s-source-'));
     await mkdir(path.join(source, 'src'));
     await writeFile(path.join(source, 'src', 'hello.txt'), 'hello from the source\n');
@@ -269,7 +269,7 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     const pod = await podOf(id);
     fake.setPodStatus(pod.metadata.name, { phase: 'Running', containerStatuses: [running('job'), running('upload-output')] });
     await eventually(async () => (await jobRow(id)).state === 'running', 10_000, 'running');
-    expect((await api(cluster.apiUrl, 'POST', `/api/v1/jobs/${id}/abort`)).status).toBe(200);
+    expect((await apiAs(cluster.adminToken, cluster.apiUrl, 'POST', `/api/v1/jobs/${id}/abort`)).status).toBe(200);
     expect(await ended(id)).toMatchObject({ state: 'killed', message: 'aborted' });
     expect(fake.requests).toContainEqual(expect.objectContaining({ method: 'DELETE', path: `/apis/batch/v1/namespaces/ci/jobs/infrabox-${id}`, query: expect.objectContaining({ propagationPolicy: 'Background' }) }));
     expect(fake.podOf(id)).toBeUndefined();

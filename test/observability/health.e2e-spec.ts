@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BuildDto } from '../../apps/api/src/builds/build.dto';
 import { eventually } from '../support/database';
-import { api, freePort, settledJobs } from '../support/installation';
+import { adminTokenFor } from '../support/auth';
+import { apiAs, freePort, settledJobs } from '../support/installation';
 import { OwnedPostgres } from '../support/owned-postgres';
 import { TestProcess } from '../support/processes';
 
@@ -102,7 +103,7 @@ describe('health of every app across a PostgreSQL restart', () => {
     process.stdout.write(`not ready ${notReadyAfterMs} ms after PostgreSQL stopped\n`);
 
     // Work flows again: build.created → placement → job.placed → run → job.finished, all handled after the restart.
-    const created = await api<BuildDto>(apiUrl, 'POST', '/api/v1/projects/health/builds', {
+    const created = await apiAs<BuildDto>(await adminTokenFor('master', postgres.url), apiUrl, 'POST', '/api/v1/projects/health/builds', {
       definition: { version: 1, jobs: [{ name: 'after-restart', type: 'docker-image', image: 'alpine', command: ['sh', '-c', 'echo back'] }] },
     });
     expect(created.status).toBe(201);

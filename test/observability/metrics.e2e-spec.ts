@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { BuildDto } from '../../apps/api/src/builds/build.dto';
 import { uniqueClusterName } from '../support/clusters';
-import { api, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { api, apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
 import { loggedPort, Sample, scrape, valueOf } from '../support/prometheus';
 import { TestProcess } from '../support/processes';
 
@@ -39,7 +39,7 @@ describe('metrics and logs of the apps', () => {
   };
 
   it('counts handled events with their lag, jobs by cluster and state, transfers and placement failures', async () => {
-    const created = await api<BuildDto>(main.apiUrl, 'POST', '/api/v1/projects/metrics/builds', {
+    const created = await apiAs<BuildDto>(main.adminToken, main.apiUrl, 'POST', '/api/v1/projects/metrics/builds', {
       definition: {
         version: 1,
         jobs: [
@@ -53,7 +53,7 @@ describe('metrics and logs of the apps', () => {
     const jobs = await settledJobs(main.apiUrl, created.body.id, 60_000);
     expect([jobs.get('producer')?.state, jobs.get('consumer')?.state]).toEqual(['finished', 'finished']);
 
-    const unplaceable = await api<BuildDto>(main.apiUrl, 'POST', '/api/v1/projects/metrics/builds', {
+    const unplaceable = await apiAs<BuildDto>(main.adminToken, main.apiUrl, 'POST', '/api/v1/projects/metrics/builds', {
       definition: { version: 1, jobs: [{ name: 'nowhere', type: 'docker-image', image: 'none', cluster: { selector: [`NOWHERE${suffix}`] }, command: ['true'] }] },
     });
     expect((await settledJobs(main.apiUrl, unplaceable.body.id, 30_000)).get('nowhere')?.state).toBe('error');

@@ -10,7 +10,7 @@ import { tokenServiceFor } from '../support/auth';
 import { runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
-import { api, consoleOf as consoleOfJob, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { api, apiAs, consoleOf as consoleOfJob, RunningCluster, settledJobs, startCluster } from '../support/installation';
 
 /**
  * `infrabox push` against a master and two workers as processes (api, registry, scheduler,
@@ -49,8 +49,8 @@ describe('infrabox push: build sources across clusters', () => {
       const active = new Set(all.filter((c) => c.active).map((c) => c.name));
       return active.has(names.master) && active.has(names.a) && active.has(names.b) && all.some((c) => c.name === names.down);
     }, 30_000, 'the suite’s clusters registered and active');
-    token = (await api<{ token: string }>(master.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
-    otherToken = (await api<{ token: string }>(master.apiUrl, 'POST', `/api/v1/admin/projects/other${suffix}/tokens`)).body.token;
+    token = (await apiAs<{ token: string }>(master.adminToken, master.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
+    otherToken = (await apiAs<{ token: string }>(master.adminToken, master.apiUrl, 'POST', `/api/v1/admin/projects/other${suffix}/tokens`)).body.token;
   }, 120_000);
 
   afterAll(async () => {
@@ -117,7 +117,7 @@ describe('infrabox push: build sources across clusters', () => {
     expect(uploaded.body).toEqual({ uploadId: expect.any(String), size: uploaded.sent.size, sha256: uploaded.sent.sha256 });
 
     const definition = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(path.join(dir, 'infrabox.json'), 'utf8')));
-    const build = await api<BuildDto>(master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: uploaded.body.uploadId });
+    const build = await apiAs<BuildDto>(token, master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: uploaded.body.uploadId });
     expect(build.status).toBe(201);
     // The upload is the build's source on the master from the build's creation on.
     expect((await sourceRows(build.body.id)).map((r) => r.cluster_name)).toEqual([names.master]);
@@ -166,7 +166,7 @@ describe('infrabox push: build sources across clusters', () => {
     const uploaded = await upload(dir, token);
     expect(uploaded.status).toBe(201);
     const definition = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(path.join(dir, 'infrabox.json'), 'utf8')));
-    const build = await api<BuildDto>(master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: uploaded.body.uploadId });
+    const build = await apiAs<BuildDto>(token, master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: uploaded.body.uploadId });
     expect(build.status).toBe(201);
     const jobs = await settled(build.body.id);
     expect(jobs.get('only-a')!.state).toBe('finished');
@@ -188,14 +188,14 @@ describe('infrabox push: build sources across clusters', () => {
   it('a build naming an unknown upload, or one of another project, is refused with 400 naming it', async () => {
     const definition = { version: 1, jobs: [{ name: 'x', type: 'docker-image', image: 'none', command: ['true'] }] };
     const unknown = randomUUID();
-    const refused = await api<{ message: string }>(master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: unknown });
+    const refused = await apiAs<{ message: string }>(token, master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: unknown });
     expect(refused.status).toBe(400);
     expect(refused.body.message).toContain(unknown);
 
     const dir = await sourceFolder([{ name: 'x', label: labels.a }]);
     const theirs = await upload(dir, otherToken, `other${suffix}`);
     expect(theirs.status).toBe(201);
-    const stolen = await api<{ message: string }>(master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: theirs.body.uploadId });
+    const stolen = await apiAs<{ message: string }>(token, master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: theirs.body.uploadId });
     expect(stolen.status).toBe(400);
     expect(stolen.body.message).toContain(theirs.body.uploadId);
     const count = await db.query<{ n: number }>(
@@ -203,7 +203,7 @@ describe('infrabox push: build sources across clusters', () => {
       [project],
     );
     const before = count[0].n;
-    await api(master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: 'not-a-uuid' });
+    await apiAs(token, master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId: 'not-a-uuid' });
     const after = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM build b JOIN project p ON p.id = b.project_id WHERE p.name = $1`, [project]))[0].n;
     expect(after).toBe(before); // a refused build leaves nothing behind
   });

@@ -10,7 +10,7 @@ import { tokenServiceFor } from '../support/auth';
 import { ChaosProxy } from '../support/chaos-proxy';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
-import { api, RunningCluster, startCluster } from '../support/installation';
+import { api, apiAs, RunningCluster, startCluster } from '../support/installation';
 import { sha256 } from '../support/storage';
 
 /**
@@ -43,7 +43,7 @@ describe('build sources: push when the target cannot pull, pull under faults', (
       const active = new Set(all.filter((c) => c.active).map((c) => c.name));
       return active.has(names.holder) && active.has(names.target);
     }, 30_000, 'both clusters registered and active');
-    token = (await api<{ token: string }>(holder.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
+    token = (await apiAs<{ token: string }>(holder.adminToken, holder.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
   }, 120_000);
 
   afterAll(async () => {
@@ -84,7 +84,7 @@ describe('build sources: push when the target cannot pull, pull under faults', (
       version: 1,
       jobs: [{ name: 'reader', type: 'docker-image', image: 'none', cluster: { selector: [on] }, command: ['sh', '-c', 'sha256sum big.bin'] }],
     };
-    const build = await api<BuildDto>(holder.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId });
+    const build = await apiAs<BuildDto>(token, holder.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition, uploadId });
     expect(build.status).toBe(201);
     return { buildId: build.body.id, digest: sha256(big), tar };
   }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually } from '../support/database';
-import { api, onlyTheseActive, RunningCluster, startCluster } from '../support/installation';
+import { api, apiAs, onlyTheseActive, RunningCluster, startCluster } from '../support/installation';
 
 /**
  * A master and two workers in the seed's shape, each as separate api, registry and scheduler
@@ -51,7 +51,7 @@ describe('scheduling across a master and two workers (separate processes)', () =
   });
 
   async function push(jobs: unknown[]): Promise<BuildDto> {
-    const response = await api<BuildDto>(master.apiUrl, 'POST', '/api/v1/projects/scheduling/builds', { definition: { version: 1, jobs } });
+    const response = await apiAs<BuildDto>(master.adminToken, master.apiUrl, 'POST', '/api/v1/projects/scheduling/builds', { definition: { version: 1, jobs } });
     expect(response.status).toBe(201);
     return response.body;
   }
@@ -102,7 +102,7 @@ describe('scheduling across a master and two workers (separate processes)', () =
   }, 60_000);
 
   it('keeps new jobs off a disabled worker, and uses it again once enabled', async () => {
-    expect((await api(master.apiUrl, 'POST', `/api/v1/admin/clusters/${names.aws}/disable`)).status).toBe(200);
+    expect((await apiAs(master.adminToken, master.apiUrl, 'POST', `/api/v1/admin/clusters/${names.aws}/disable`)).status).toBe(200);
     try {
       const build = await push(Array.from({ length: 6 }, (_, i) => job(`d${i}`)));
       const jobs = await settled(build.id);
@@ -112,7 +112,7 @@ describe('scheduling across a master and two workers (separate processes)', () =
       expect(pinned[0].state).toBe('error');
       expect(pinned[0].message).toContain(`${names.aws} [AWS] (active, disabled)`);
     } finally {
-      await api(master.apiUrl, 'POST', `/api/v1/admin/clusters/${names.aws}/enable`);
+      await apiAs(master.adminToken, master.apiUrl, 'POST', `/api/v1/admin/clusters/${names.aws}/enable`);
     }
     const back = await settled((await push([job('aws-again', { cluster: { selector: ['AWS'] } })])).id);
     expect(back[0]).toMatchObject({ state: 'finished', cluster: names.aws });
@@ -134,7 +134,7 @@ describe('scheduling across a master and two workers (separate processes)', () =
     const build = await push([...parents, ...children]);
     const killed = build.jobs!.find((j) => j.name === 'killed')!;
     await eventually(async () => (await api<JobDto>(master.apiUrl, 'GET', `/api/v1/jobs/${killed.id}`)).body.state === 'running', 30_000, 'sleeper running');
-    expect((await api<JobDto>(master.apiUrl, 'POST', `/api/v1/jobs/${killed.id}/abort`)).status).toBe(200);
+    expect((await apiAs<JobDto>(master.adminToken, master.apiUrl, 'POST', `/api/v1/jobs/${killed.id}/abort`)).status).toBe(200);
     const jobs = new Map((await settled(build.id)).map((j) => [j.name, j]));
     for (const p of parents) expect(jobs.get(p.name)!.state).toBe(p.name);
     for (const p of parents) {
@@ -158,10 +158,10 @@ describe('scheduling across a master and two workers (separate processes)', () =
     ]);
     const byName = new Map(build.jobs!.map((j) => [j.name, j]));
     await eventually(async () => (await api<JobDto>(master.apiUrl, 'GET', `/api/v1/jobs/${byName.get('long')!.id}`)).body.state === 'running', 30_000, 'long running');
-    const aborted = await api<JobDto>(master.apiUrl, 'POST', `/api/v1/jobs/${byName.get('waiting')!.id}/abort`);
+    const aborted = await apiAs<JobDto>(master.adminToken, master.apiUrl, 'POST', `/api/v1/jobs/${byName.get('waiting')!.id}/abort`);
     expect(aborted.body).toMatchObject({ state: 'killed', message: 'aborted' });
-    expect((await api<JobDto>(master.apiUrl, 'POST', `/api/v1/jobs/${byName.get('long')!.id}/abort`)).status).toBe(200);
-    const again = await api<{ message: string }>(master.apiUrl, 'POST', `/api/v1/jobs/${byName.get('waiting')!.id}/abort`);
+    expect((await apiAs<JobDto>(master.adminToken, master.apiUrl, 'POST', `/api/v1/jobs/${byName.get('long')!.id}/abort`)).status).toBe(200);
+    const again = await apiAs<{ message: string }>(master.adminToken, master.apiUrl, 'POST', `/api/v1/jobs/${byName.get('waiting')!.id}/abort`);
     expect(again).toEqual({ status: 409, body: expect.objectContaining({ message: "job 'waiting' has already ended (killed)" }) });
     const jobs = new Map((await settled(build.id)).map((j) => [j.name, j]));
     expect(jobs.get('barrier')).toMatchObject({ state: 'finished', type: 'wait' });

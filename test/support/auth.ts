@@ -1,8 +1,9 @@
 import { generateKeyPair, JWTPayload, KeyLike, SignJWT } from 'jose';
 import { AuthOptions, ClusterKeyService, KeyRepository, TokenService } from '@infrabox/auth';
 import { ClusterRepository } from '@infrabox/clusters';
-import { Database } from '@infrabox/database';
+import { createPool, Database } from '@infrabox/database';
 import { clusterConfig } from './clusters';
+import { databaseUrl } from './database';
 
 /** A TokenService of cluster `cluster` on `db`, as one app of that cluster would have it. */
 export function tokenServiceFor(db: Database, cluster: string, options?: AuthOptions): TokenService {
@@ -25,3 +26,13 @@ export async function signRaw(payload: JWTPayload, key: KeyLike | Uint8Array, al
 }
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** An admin token signed with cluster `cluster`'s key, as `infrabox admin token` mints it (database: the tests' unless told). */
+export async function adminTokenFor(cluster: string, url: string = databaseUrl(), ttlSeconds = 3600): Promise<string> {
+  const db = new Database(createPool(url, 1), url);
+  try {
+    return await tokenServiceFor(db, cluster).issueAdminToken(ttlSeconds);
+  } finally {
+    await db.close();
+  }
+}

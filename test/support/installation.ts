@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RegistryOptions } from '../../apps/registry/src/registry.options';
 import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import { adminTokenFor } from './auth';
 import { eventually } from './database';
 import { TestProcess } from './processes';
 
@@ -24,6 +25,8 @@ export interface RunningCluster {
   name: string;
   apiUrl: string;
   configFile: string;
+  /** An admin token signed with this cluster's key (creates builds of any project, aborts jobs, enables clusters). */
+  adminToken: string;
   processes: TestProcess[];
   /** SIGKILL every process of the cluster, as a machine failure would. */
   kill(): Promise<void>;
@@ -81,7 +84,8 @@ export async function startCluster(
     for (const p of processes) p.kill(signal);
     await Promise.all(processes.map((p) => p.exited));
   };
-  return { name: spec.name, apiUrl, configFile, processes, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  const adminToken = await adminTokenFor(spec.name, env.DATABASE_URL);
+  return { name: spec.name, apiUrl, configFile, adminToken, processes, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }
 
 /** The config's `ha:` section, or nothing for the defaults. */
@@ -95,9 +99,17 @@ export function haSection(ha?: { leaseSeconds?: number; shutdownGraceSeconds?: n
 }
 
 export async function api<T>(baseUrl: string, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
+  return apiAs<T>(undefined, baseUrl, method, route, body);
+}
+
+/** {@link api} with `Authorization: Bearer <token>` (none when `token` is undefined). */
+export async function apiAs<T>(token: string | undefined, baseUrl: string, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
   const response = await fetch(`${baseUrl}${route}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();

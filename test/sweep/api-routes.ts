@@ -9,6 +9,8 @@ export interface ApiRoute {
   file: string;
   /** Route kinds accepted by `@Authenticated(...)` on the handler or its class; [] = open. */
   auth: string[];
+  /** The body is a tar stream (`@TarBody()`), not JSON. */
+  tar: boolean;
 }
 
 const REPO = path.resolve(__dirname, '../..');
@@ -36,7 +38,8 @@ export async function discoverRoutes(): Promise<ApiRoute[]> {
       const own = /@Authenticated\(([^)]*)\)/.exec(decorators);
       const auth = own ? kinds(own[1]) : classAuth;
       const full = `/${[prefix, match[2] ?? ''].filter(Boolean).join('/')}`.replace(/\/+/g, '/');
-      routes.push({ method: match[1].toUpperCase() as ApiRoute['method'], path: full, file: path.relative(REPO, file), auth });
+      const tar = /@TarBody\(\)/.test(decorators);
+      routes.push({ method: match[1].toUpperCase() as ApiRoute['method'], path: full, file: path.relative(REPO, file), auth, tar });
     }
   }
   return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));

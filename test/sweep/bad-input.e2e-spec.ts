@@ -11,7 +11,7 @@ import { Database } from '@infrabox/database';
 import { validateBuildDefinition } from '@infrabox/job-definition';
 import { BuildSourceRepository, JobOutputRepository, JobRepository, outputKey, sourceKey } from '@infrabox/jobs';
 import { craftTar, streamOf } from '../support/archive';
-import { tokenServiceFor } from '../support/auth';
+import { adminTokenFor, tokenServiceFor } from '../support/auth';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { freePort } from '../support/installation';
@@ -66,6 +66,7 @@ describe('bad-input sweep', () => {
   let internalPaths: string[];
   let before: Record<string, string>;
   let projectToken: string;
+  let adminToken: string;
   let jobToken: string;
   let otherJobToken: string;
   let clusterToken: string;
@@ -99,10 +100,12 @@ describe('bad-input sweep', () => {
 
     // What is already stored: a project with a token, builds with jobs, a job running here,
     // an output and a source recorded on the peer (so the peer PUT routes have something to check).
-    const token = await send(baseUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`);
+    adminToken = await adminTokenFor(here);
+    const admin = { authorization: `Bearer ${adminToken}` };
+    const token = await send(baseUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`, { headers: admin });
     projectToken = (JSON.parse(token.text) as { token: string }).token;
     const created = await send(baseUrl, 'POST', `/api/v1/projects/${project}/builds`, {
-      headers: { 'content-type': 'application/json' },
+      headers: { ...admin, 'content-type': 'application/json' },
       body: Buffer.from(JSON.stringify({ definition: VALID_DEFINITION })),
     });
     expect(created.status).toBe(201);
@@ -121,7 +124,7 @@ describe('bad-input sweep', () => {
     clusterToken = await peerTokens.issueClusterToken(here, 3600);
 
     const peerBuild = JSON.parse(
-      (await send(baseUrl, 'POST', `/api/v1/projects/${project}/builds`, { headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ definition: VALID_DEFINITION })) })).text,
+      (await send(baseUrl, 'POST', `/api/v1/projects/${project}/builds`, { headers: { ...admin, 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ definition: VALID_DEFINITION })) })).text,
     ) as { id: string; jobs: Array<{ id: string }> };
     peerBuildId = peerBuild.id;
     peerJobId = peerBuild.jobs[0].id;
@@ -162,7 +165,7 @@ describe('bad-input sweep', () => {
 
   it('job definitions through POST /api/v1/projects/:project/builds: 400 with the same lines', async () => {
     const post = (body: Buffer, contentType = 'application/json') =>
-      send(baseUrl, 'POST', `/api/v1/projects/${project}/builds`, { headers: { 'content-type': contentType }, body });
+      send(baseUrl, 'POST', `/api/v1/projects/${project}/builds`, { headers: { authorization: `Bearer ${projectToken}`, 'content-type': contentType }, body });
     for (const testCase of definitionCases(random, 160)) {
       const body = Buffer.from(testCase.text === undefined ? JSON.stringify({ definition: testCase.input }) : `{"definition":${testCase.text}}`);
       const response = await post(body);
@@ -317,17 +320,20 @@ describe('bad-input sweep', () => {
         await attempt(`content-type ${contentType}`, { 'content-type': contentType }, body, 415);
       }
       if (route.auth.length > 0) {
-        await send(baseUrl, route.method, url, { headers: { 'content-type': 'application/x-tar' }, body: Buffer.alloc(1024) }).then((r) =>
+        // A body the route reads, so that only the token is wrong.
+        const fitting = route.tar ? { 'content-type': 'application/x-tar' } : json;
+        const fittingBody = () => (route.tar ? Buffer.alloc(1024) : Buffer.from(text));
+        await send(baseUrl, route.method, url, { headers: fitting, body: fittingBody() }).then((r) =>
           check(`${route.method} ${route.path}: no token`, clientErrorProblems(r, 401, internalPaths)),
         );
         const headers: Array<[string, number]> = [['Bearer', 401], ['Bearer garbage.token.here', 401], [`Basic ${Buffer.from('a:b').toString('base64')}`, 401], [`Bearer ${'x'.repeat(20_000)}`, 431]];
         for (const [header, status] of headers) {
-          await send(baseUrl, route.method, url, { headers: { authorization: header, 'content-type': 'application/x-tar' }, body: Buffer.alloc(1024) }).then((r) =>
+          await send(baseUrl, route.method, url, { headers: { ...fitting, authorization: header }, body: fittingBody() }).then((r) =>
             check(`${route.method} ${route.path}: authorization '${header.slice(0, 30)}'`, clientErrorProblems(r, status, internalPaths)),
           );
         }
-        const wrongKind = tokenFor(['job', 'cluster', 'project'].find((k) => !route.auth.includes(k))!);
-        await send(baseUrl, route.method, url, { headers: { authorization: `Bearer ${wrongKind}`, 'content-type': 'application/x-tar' }, body: Buffer.alloc(1024) }).then((r) =>
+        const wrongKind = tokenFor(['job', 'cluster', 'project', 'admin'].find((k) => !route.auth.includes(k))!);
+        await send(baseUrl, route.method, url, { headers: { ...fitting, authorization: `Bearer ${wrongKind}` }, body: fittingBody() }).then((r) =>
           check(`${route.method} ${route.path}: token of another kind`, clientErrorProblems(r, 403, internalPaths)),
         );
       }
@@ -341,7 +347,7 @@ describe('bad-input sweep', () => {
     }
 
     const tokens = (body: string, contentType = 'application/json') =>
-      send(baseUrl, 'POST', `/api/v1/admin/projects/${project}-new/tokens`, { headers: { 'content-type': contentType }, body: Buffer.from(body) });
+      send(baseUrl, 'POST', `/api/v1/admin/projects/${project}-new/tokens`, { headers: { authorization: `Bearer ${adminToken}`, 'content-type': contentType }, body: Buffer.from(body) });
     for (let i = 0; i < 12; i++) {
       const ttl = random.wrongValue(['number']);
       check(`POST tokens: ttlSeconds ${JSON.stringify(ttl)?.slice(0, 40)}`, clientErrorProblems(await tokens(JSON.stringify({ ttlSeconds: ttl })), 400, internalPaths));
@@ -349,12 +355,12 @@ describe('bad-input sweep', () => {
     for (const ttl of [0, -1, 1.5, 1e300, 2 ** 53]) check(`POST tokens: ttlSeconds ${ttl}`, clientErrorProblems(await tokens(JSON.stringify({ ttlSeconds: ttl })), 400, internalPaths));
     check('POST tokens: unknown field', clientErrorProblems(await tokens(JSON.stringify({ ttl: 60 })), 400, internalPaths));
     for (const id of ['not-a-uuid', '1', randomUUID().toUpperCase().replace(/-/g, ''), "' OR 1=1 --"]) {
-      check(`POST abort ${id}`, clientErrorProblems(await send(baseUrl, 'POST', `/api/v1/jobs/${encodeURIComponent(id)}/abort`), 400, internalPaths));
+      check(`POST abort ${id}`, clientErrorProblems(await send(baseUrl, 'POST', `/api/v1/jobs/${encodeURIComponent(id)}/abort`, { headers: bearerOf(projectToken) }), 400, internalPaths));
     }
-    check('POST abort of an unknown job', clientErrorProblems(await send(baseUrl, 'POST', `/api/v1/jobs/${randomUUID()}/abort`), 404, internalPaths));
+    check('POST abort of an unknown job', clientErrorProblems(await send(baseUrl, 'POST', `/api/v1/jobs/${randomUUID()}/abort`, { headers: bearerOf(projectToken) }), 404, internalPaths));
     for (const name of [`missing-${random.word(5).toLowerCase()}`, 'UPPER', '..', 'x'.repeat(300)]) {
       for (const action of ['enable', 'disable']) {
-        check(`POST cluster ${action} '${name.slice(0, 20)}'`, clientErrorProblems(await send(baseUrl, 'POST', `/api/v1/admin/clusters/${name}/${action}`), [400, 404], internalPaths));
+        check(`POST cluster ${action} '${name.slice(0, 20)}'`, clientErrorProblems(await send(baseUrl, 'POST', `/api/v1/admin/clusters/${name}/${action}`, { headers: bearerOf(adminToken) }), [400, 404], internalPaths));
       }
     }
     check('routes: alive afterwards', await alive());
@@ -399,7 +405,11 @@ describe('bad-input sweep', () => {
   });
 
   function tokenFor(kind: string): string {
-    return kind === 'job' ? jobToken : kind === 'cluster' ? clusterToken : projectToken;
+    return kind === 'job' ? jobToken : kind === 'cluster' ? clusterToken : kind === 'admin' ? adminToken : projectToken;
+  }
+
+  function bearerOf(token: string): Record<string, string> {
+    return { authorization: `Bearer ${token}` };
   }
 
   /** The route with its parameters filled with things that exist, so the body is what is wrong. */

@@ -4,7 +4,8 @@ import { DEFAULT_STATE_DIR } from './cli-paths';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
 import { formatClustersTable, isClusterList } from './clusters.table';
-import { InfraboxApiClient } from './infrabox-api.client';
+import { errorMessage, InfraboxApiClient } from './infrabox-api.client';
+import { readLocalState } from './local-state.store';
 
 const API_OPTION_HELP = 'InfraBox API root (default: $INFRABOX_API, else the master in .infrabox/local.json, else http://127.0.0.1:8080)';
 
@@ -49,6 +50,7 @@ Examples:
       .description(action === 'enable' ? 'let a cluster take new jobs again' : 'stop placing new jobs on a cluster (running jobs finish)')
       .argument('<name>', 'cluster name, as in `infrabox clusters`')
       .option('--api <url>', API_OPTION_HELP)
+      .option('--token <token>', 'admin token (default: $INFRABOX_TOKEN, else "adminToken" in .infrabox/local.json; see `infrabox admin token`)')
       .addHelpText(
         'after',
         `
@@ -57,9 +59,14 @@ Example:
   cluster worker-gcp ${action}d`,
       )
       .action(async (name: string, _options: unknown, command: Command) => {
-        const client = apiClient(context, command.optsWithGlobals<{ api?: string }>().api);
+        const options = command.optsWithGlobals<{ api?: string; token?: string }>();
+        const token = options.token ?? context.env.token ?? readLocalState(DEFAULT_STATE_DIR)?.adminToken;
+        const client = new InfraboxApiClient(resolveApiUrl({ flag: options.api, env: context.env.api, stateDir: DEFAULT_STATE_DIR }), token);
         const path = `/api/v1/admin/clusters/${encodeURIComponent(name)}/${action}`;
         const response = await client.request('POST', path);
+        if (response.status === 401 || response.status === 403) {
+          throw new CliError(`clusters ${action} needs an admin token (\`infrabox admin token\`, then --token or $INFRABOX_TOKEN): ${errorMessage(response.body)}`);
+        }
         if (response.status === 404) throw new CliError(`cluster '${name}' not found`);
         if (response.status < 200 || response.status > 299) throw client.failure('POST', path, response);
         context.stdout(`cluster ${name} ${action}d`);

@@ -142,7 +142,7 @@ function parseBody(text: string): unknown {
 }
 
 /** `message` of a Nest error body (a string or a list of strings), plus its error id if any. */
-function errorMessage(body: unknown): string {
+export function errorMessage(body: unknown): string {
   if (typeof body === 'string') return body.split('\n')[0]!.slice(0, 200);
   if (typeof body !== 'object' || body === null) return '';
   const { message, errorId } = body as { message?: unknown; errorId?: unknown };

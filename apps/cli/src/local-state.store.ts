@@ -7,6 +7,8 @@ export interface LocalState {
   /** A project token for `infrabox push` (optional), and the project it is for. */
   token?: string;
   project?: string;
+  /** An admin token (for `infrabox clusters enable/disable`), written by `infrabox up`. */
+  adminToken?: string;
 }
 
 export const LOCAL_STATE_FILE = 'local.json';
@@ -28,11 +30,12 @@ export function readLocalState(stateDir: string): LocalState | undefined {
     (entry): entry is LocalState['installations'][number] =>
       typeof entry === 'object' && entry !== null && typeof entry.cluster === 'string' && typeof entry.api === 'string',
   );
-  const { token, project } = value as LocalState;
+  const { token, project, adminToken } = value as LocalState;
   return {
     installations,
     ...(typeof token === 'string' && token !== '' ? { token } : {}),
     ...(typeof project === 'string' && project !== '' ? { project } : {}),
+    ...(typeof adminToken === 'string' && adminToken !== '' ? { adminToken } : {}),
   };
 }
 

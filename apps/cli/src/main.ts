@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { readCliEnvironment } from './cli-environment';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error';
 import { CliContext, createCliContext } from './cli.context';
+import { registerAdminCommand } from './admin.command';
 import { registerBuildsCommand } from './builds.command';
 import { registerClustersCommand } from './clusters.command';
 import { registerEventsCommand } from './events.command';
@@ -36,7 +37,8 @@ Examples:
   $ infrabox jobs <build id>
   $ infrabox builds --limit 10
   $ infrabox logs <job id> --follow
-  $ infrabox events --follow --channel job_finished`,
+  $ infrabox events --follow --channel job_finished
+  $ infrabox admin token --config /etc/infrabox/config.yaml`,
     );
   registerValidateCommand(program, context);
   registerClustersCommand(program, context);
@@ -47,6 +49,7 @@ Examples:
   registerLogsCommand(program, context);
   registerEventsCommand(program, context);
   registerJobCommand(program, context);
+  registerAdminCommand(program, context);
   return program;
 }
 

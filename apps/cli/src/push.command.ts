@@ -74,6 +74,9 @@ async function push(dir: string, options: PushOptions, context: CliContext): Pro
   const uploadId = await uploadSource(client, root, project, context);
   const buildsPath = `/api/v1/projects/${encodeURIComponent(project)}/builds`;
   const created = await client.request('POST', buildsPath, { definition: JSON.parse(check.text) as unknown, uploadId });
+  if (created.status === 401 || created.status === 403) {
+    throw new CliError(`creating a build needs a token of project '${project}' or an admin token: ${errorText(created.body)}`);
+  }
   if (created.status !== 201) throw client.failure('POST', buildsPath, created);
   if (!isBuildView(created.body)) throw new CliError(`unexpected answer from ${client.baseUrl}${buildsPath}: not a build`);
   let build: BuildView = created.body;

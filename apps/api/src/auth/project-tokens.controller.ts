@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, Param, Post } from '@nestjs/common';
-import { TokenService } from '@infrabox/auth';
+import { Authenticated, TokenService } from '@infrabox/auth';
 import { ProjectRepository } from '@infrabox/jobs';
 import { PROJECT_NAME } from '../builds/builds.service';
 import { jsonBodyFields } from '../http/json-body';
@@ -7,8 +7,9 @@ import { jsonBodyFields } from '../http/json-body';
 /** A token's expiry must stay a date JWT libraries and clients can represent. */
 export const MAX_PROJECT_TOKEN_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
-// TODO(auth): admin-only once admin authentication lands (later issue); open to every caller until then.
+/** Admin only: a project token lets its holder create builds and abort jobs of the project. */
 @Controller('api/v1/admin/projects')
+@Authenticated('admin')
 export class ProjectTokensController {
   constructor(
     private readonly projects: ProjectRepository,

@@ -1,11 +1,12 @@
 import { Body, Controller, DefaultValuePipe, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { assertProjectNamedOrAdmin, assertProjectOrAdmin, Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
 import { ConsoleChunk } from '@infrabox/jobs';
 import { jsonBodyFields } from '../http/json-body';
 import { BuildDto, JobDto } from './build.dto';
 import { BuildsService } from './builds.service';
 import { JobsService } from './jobs.service';
 
-// Authentication (project tokens) comes with the data endpoints; these routes are open for now.
+// Writes take a token of the project (or an admin token); reads are open for now.
 @Controller('api/v1')
 export class BuildsController {
   constructor(
@@ -18,7 +19,9 @@ export class BuildsController {
    * with an uploadId the build's jobs get that source in their work directory.
    */
   @Post('projects/:project/builds')
-  create(@Param('project') project: string, @Body() body: unknown): Promise<BuildDto> {
+  @Authenticated('project', 'admin')
+  create(@Param('project') project: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<BuildDto> {
+    assertProjectNamedOrAdmin(principal, project);
     const { definition, uploadId } = jsonBodyFields(body, ['definition', 'uploadId']);
     return this.builds.create(project, definition, uploadId);
   }
@@ -48,7 +51,9 @@ export class BuildsController {
 
   @Post('jobs/:id/abort')
   @HttpCode(200)
-  abort(@Param('id', ParseUUIDPipe) id: string): Promise<JobDto> {
+  @Authenticated('project', 'admin')
+  async abort(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<JobDto> {
+    if (principal.kind !== 'admin') assertProjectOrAdmin(principal, await this.jobs.projectOf(id));
     return this.jobs.abort(id);
   }
 }

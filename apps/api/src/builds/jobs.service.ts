@@ -3,6 +3,7 @@ import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
 import {
+  BuildRepository,
   ConsoleChunk,
   isFinal,
   JOB_ABORT_REQUESTED,
@@ -18,6 +19,7 @@ export class JobsService {
   constructor(
     private readonly db: Database,
     private readonly jobs: JobRepository,
+    private readonly builds: BuildRepository,
     private readonly consoles: JobConsoleRepository,
     private readonly transitions: JobTransitions,
     private readonly events: PgEventClient,
@@ -27,6 +29,14 @@ export class JobsService {
     const job = await this.jobs.findById(jobId);
     if (!job) throw new NotFoundException(`job '${jobId}' not found`);
     return toJobDto(job);
+  }
+
+  /** The id of the project the job belongs to (404 for an unknown job). */
+  async projectOf(jobId: string): Promise<string> {
+    const job = await this.jobs.findById(jobId);
+    const build = job && (await this.builds.findById(job.buildId));
+    if (!build) throw new NotFoundException(`job '${jobId}' not found`);
+    return build.projectId;
   }
 
   async console(jobId: string, afterSeq: number): Promise<ConsoleChunk[]> {

@@ -1,9 +1,11 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { Authenticated } from '@infrabox/auth';
 import { ClusterDto } from '@infrabox/clusters';
 import { ClustersService } from './clusters.service';
 
-// TODO(auth): admin-only once authentication lands (later issue); open to every caller until then.
+/** Admin only: taking a cluster out of placement (or back in) is an operator's decision. */
 @Controller('api/v1/admin/clusters')
+@Authenticated('admin')
 export class ClusterAdminController {
   constructor(private readonly clusters: ClustersService) {}
 

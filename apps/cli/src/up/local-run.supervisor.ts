@@ -9,6 +9,7 @@ import type { LocalRunPlan, PlannedInstallation } from './installation.plan';
 import { describeExit, ManagedProcess } from './managed.process';
 import { LinePrefix } from './output.prefixer';
 import { isPortFree } from './port.check';
+import { LOCAL_ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../admin/admin-token';
 import { LOCAL_PROJECT, requestProjectToken } from './project-token';
 import { SharedPostgres } from './shared-postgres.launcher';
 
@@ -147,10 +148,10 @@ export class LocalRun {
         clearTimeout(notice);
         if (!ready) return;
         if (master !== undefined) {
-          const result = await requestProjectToken(local(master), LOCAL_PROJECT);
+          const tokens = await this.localTokens(master, local(master));
           if (this.stopping !== undefined) return;
-          if (result.ok) this.saveProjectToken(installations, result.token);
-          else this.context.stderr(result.warning);
+          if (tokens.ok) this.saveTokens(installations, tokens);
+          else this.context.stderr(tokens.warning);
         }
         const where = master ? `master API at ${master.config.apiUrl}` : 'no master among these configurations';
         this.context.stdout(`InfraBox is up: ${where} (clusters: ${clusters}); Ctrl-C stops everything`);
@@ -159,11 +160,32 @@ export class LocalRun {
       });
   }
 
-  /** Rewrites local.json with the project token; a failure is a warning, the apps keep running. */
-  private saveProjectToken(installations: LocalState['installations'], token: string): void {
+  /**
+   * An admin token signed with the master's key (from the database, as `infrabox admin token`
+   * does), and with it a project token from the master's API. Never throws: a failure is a warning.
+   */
+  private async localTokens(
+    master: PlannedInstallation,
+    apiUrl: string,
+  ): Promise<{ ok: true; adminToken: string; token: string } | { ok: false; warning: string }> {
+    let adminToken: string;
     try {
-      const file = writeLocalState(this.options.stateDir, { installations, project: LOCAL_PROJECT, token });
-      this.context.stdout(`wrote a token for project '${LOCAL_PROJECT}' to ${displayPath(file)}`);
+      const postgres = await this.postgres;
+      const databaseUrl = master.config.database.kind === 'embedded' ? postgres?.url : undefined;
+      adminToken = await mintAdminToken(master.config, LOCAL_ADMIN_TOKEN_TTL_SECONDS, databaseUrl);
+    } catch (error) {
+      const reason = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+      return { ok: false, warning: `warning: no admin token (${reason}); \`infrabox push\` and \`infrabox clusters enable/disable\` need --token or $INFRABOX_TOKEN` };
+    }
+    const project = await requestProjectToken(apiUrl, adminToken, LOCAL_PROJECT);
+    return project.ok ? { ok: true, adminToken, token: project.token } : project;
+  }
+
+  /** Rewrites local.json with the tokens; a failure is a warning, the apps keep running. */
+  private saveTokens(installations: LocalState['installations'], tokens: { adminToken: string; token: string }): void {
+    try {
+      const file = writeLocalState(this.options.stateDir, { installations, project: LOCAL_PROJECT, token: tokens.token, adminToken: tokens.adminToken });
+      this.context.stdout(`wrote an admin token and a token for project '${LOCAL_PROJECT}' to ${displayPath(file)}`);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.context.stderr(`warning: could not write the project token to ${localStatePath(this.options.stateDir)} (${reason}); \`infrabox push\` needs --token or $INFRABOX_TOKEN`);

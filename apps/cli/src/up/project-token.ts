@@ -8,13 +8,14 @@ export type ProjectTokenResult = { ok: true; token: string } | { ok: false; warn
 
 /**
  * Asks the API at `apiUrl` for a token of `project` (`POST /api/v1/admin/projects/:name/tokens`,
- * which creates the project when needed). Never throws: a failure becomes one warning line.
+ * which creates the project when needed), as the admin of `adminToken`. Never throws: a failure
+ * becomes one warning line.
  */
-export async function requestProjectToken(apiUrl: string, project: string = LOCAL_PROJECT): Promise<ProjectTokenResult> {
+export async function requestProjectToken(apiUrl: string, adminToken: string, project: string = LOCAL_PROJECT): Promise<ProjectTokenResult> {
   const tokenPath = `/api/v1/admin/projects/${encodeURIComponent(project)}/tokens`;
   let reason: string;
   try {
-    const client = new InfraboxApiClient(apiUrl);
+    const client = new InfraboxApiClient(apiUrl, adminToken);
     const response = await client.request('POST', tokenPath, {});
     const token = (response.body as { token?: unknown } | undefined)?.token;
     if (response.status === 201 && typeof token === 'string' && token !== '') return { ok: true, token };
