@@ -135,7 +135,9 @@ describe('TokenService (real PostgreSQL)', () => {
     expect(await reasonOf(await signRaw({ ...job, parents: 'p0' }, key))).toBe('malformed job claims');
     expect(await reasonOf(await signRaw({ ...job, parents: [1] }, key))).toBe('malformed job claims');
     expect(await reasonOf(await signRaw({ ...job, buildId: undefined }, key))).toBe('malformed job claims');
-    expect(await reasonOf(await signRaw({ ...job, kind: 'admin' }, key))).toBe('unknown token kind');
+    expect(await reasonOf(await signRaw({ ...job, kind: 'superuser' }, key))).toBe('unknown token kind');
+    // A job token relabelled as an admin token keeps its job subject: refused.
+    expect(await reasonOf(await signRaw({ ...job, kind: 'admin' }, key))).toBe('subject does not match the issuer');
     expect(await reasonOf(await signRaw({ ...job, kind: undefined }, key))).toBe('unknown token kind');
 
     // A cluster speaks only for itself: the subject must be the issuer.
