@@ -49,8 +49,10 @@ describe('HA: two clusters with two replicas of every app (separate processes)',
   const on = (cluster: string) => ({ cluster: { selector: [cluster] } });
   const other = (cluster: string) => (cluster === names.a ? names.b : names.a);
 
+  let adminToken: Promise<string> | undefined;
   async function push(apiUrl: string, jobs: unknown[]): Promise<BuildDto> {
-    const response = await apiAs<BuildDto>(await adminTokenFor(names.a), apiUrl, 'POST', '/api/v1/projects/ha/builds', { definition: { version: 1, jobs } });
+    adminToken ??= adminTokenFor(names.a);
+    const response = await apiAs<BuildDto>(await adminToken, apiUrl, 'POST', '/api/v1/projects/ha/builds', { definition: { version: 1, jobs } });
     expect(response.status).toBe(201);
     return response.body;
   }
