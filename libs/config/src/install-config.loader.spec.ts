@@ -225,6 +225,13 @@ storage:
       'storage.gcs.service_account: expected base64 of a service account JSON object',
     ]);
   });
+
+  it('checks a 12 MB base64 service account without overflowing the stack', () => {
+    const huge = Buffer.from(JSON.stringify(['x'.repeat(9 * 1024 * 1024)])).toString('base64');
+    expect(problemsOf(`host: x\nstorage:\n  gcs: {enabled: true, bucket: b, service_account: "${huge}"}\n`)).toEqual([
+      'storage.gcs.service_account: expected base64 of a service account JSON object',
+    ]);
+  });
 });
 
 describe('database', () => {

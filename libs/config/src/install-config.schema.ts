@@ -109,7 +109,10 @@ export function describeValue(value: unknown): string {
 }
 
 export const CLUSTER_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Canonical base64 survives a decode and encode unchanged (no regular expression: a long value would overflow its stack). */
+function isBase64(value: string): boolean {
+  return value.length % 4 === 0 && Buffer.from(value, 'base64').toString('base64') === value;
+}
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const bool = z.boolean();
@@ -196,7 +199,7 @@ const clusterName = z.string().regex(CLUSTER_NAME_PATTERN, {
 // really is base64 gets checked for being a JSON object.
 const serviceAccount = z.string().superRefine((value, ctx) => {
   const compact = value.replace(/\s+/g, '');
-  if (compact === '' || !BASE64_PATTERN.test(compact)) return;
+  if (compact === '' || !isBase64(compact)) return;
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(compact, 'base64').toString('utf8'));

@@ -254,8 +254,14 @@ describe('environment', () => {
 
   it('rejects invalid variable names', () => {
     expect(errorsOf(env({ '1A': 'x', 'A B': 'y' }))).toEqual([
-      "#jobs[0].environment.1A: invalid environment variable name (letters, digits, '_', '-', '.'; not starting with a digit)",
-      `#jobs[0].environment["A B"]: invalid environment variable name (letters, digits, '_', '-', '.'; not starting with a digit)`,
+      "#jobs[0].environment.1A: invalid environment variable name (letters, digits, '_', '-', '.'; not starting with a digit; at most 1024 characters)",
+      `#jobs[0].environment["A B"]: invalid environment variable name (letters, digits, '_', '-', '.'; not starting with a digit; at most 1024 characters)`,
+    ]);
+  });
+
+  it('refuses a 10 MB variable name with one short line', () => {
+    expect(errorsOf(env({ ['A'.repeat(10 * 1024 * 1024)]: 'x' }))).toEqual([
+      `#jobs[0].environment["${'A'.repeat(57)}..."]: invalid environment variable name (letters, digits, '_', '-', '.'; not starting with a digit; at most 1024 characters)`,
     ]);
   });
 });

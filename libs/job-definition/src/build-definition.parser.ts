@@ -105,8 +105,13 @@ const environmentValue: Reader<EnvironmentValue> = (value, path, issues) => {
   return undefined;
 };
 
+/** Longer names are refused before the pattern runs: a regular expression over megabytes can overflow the stack. */
+const MAX_ENV_NAME_LENGTH = 1024;
+
 const environment = recordOf(environmentValue, (key) =>
-  ENV_NAME.test(key) ? undefined : "invalid environment variable name (letters, digits, '_', '-', '.'; not starting with a digit)",
+  key.length <= MAX_ENV_NAME_LENGTH && ENV_NAME.test(key)
+    ? undefined
+    : `invalid environment variable name (letters, digits, '_', '-', '.'; not starting with a digit; at most ${MAX_ENV_NAME_LENGTH} characters)`,
 );
 
 const resources: Reader<Resources> = map(

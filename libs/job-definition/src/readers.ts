@@ -41,7 +41,8 @@ export function shortened(text: string): string {
 
 /** Path of property `key` below `path` (`#` + `jobs` → `#jobs`, odd or very long keys as `["a b"]`, cut). */
 export function propertyPath(path: string, key: string): string {
-  if (!PLAIN_KEY.test(key) || key.length > MAX_SHOWN_NAME) return `${path}[${JSON.stringify(shortened(key))}]`;
+  // Length first: a regular expression over a 10 MB key can overflow the stack.
+  if (key.length > MAX_SHOWN_NAME || !PLAIN_KEY.test(key)) return `${path}[${JSON.stringify(shortened(key))}]`;
   return path === '#' ? `#${key}` : `${path}.${key}`;
 }
 
