@@ -1,11 +1,10 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { extract as createExtract, type Extract, type Header } from 'tar-stream';
+import { END_MARKER, keepTail, roundUp } from './tar-blocks';
 import { entryPathSegments } from './archive-path.validator';
 import { ArchiveTreeModel } from './archive-tree.model';
 import { ArchiveError, ArchiveFormatError, UnsafeArchiveEntryError, describeName } from './archive.errors';
 
-const BLOCK = 512;
-const END_MARKER = Buffer.alloc(2 * BLOCK);
 const ACCEPTED_TYPES = new Set(['file', 'contiguous-file', 'directory', 'symlink', 'link']);
 
 /**
@@ -107,15 +106,4 @@ function checkEntry(header: Header, tree: ArchiveTreeModel): void {
   else if (type === 'symlink') tree.symlink(name, segments, header.linkname ?? '');
   else if (type === 'link') tree.hardlink(name, segments, header.linkname ?? '');
   else tree.file(name, segments);
-}
-
-function roundUp(size: number): number {
-  return Math.ceil(size / BLOCK) * BLOCK;
-}
-
-function keepTail(tail: Buffer, chunk: Buffer): Buffer {
-  const keep = END_MARKER.length;
-  if (chunk.length >= keep) return Buffer.from(chunk.subarray(chunk.length - keep));
-  const joined = Buffer.concat([tail, chunk]);
-  return joined.length > keep ? joined.subarray(joined.length - keep) : joined;
 }

@@ -8,6 +8,7 @@ import { extract as createExtract, type Extract, type Header } from 'tar-stream'
 
 /** One entry as tar-stream yields it: a (streamx) readable of its body, with its header. */
 type Entry = Extract extends AsyncIterable<infer T> ? T : never;
+import { END_MARKER, keepTail, roundUp } from './tar-blocks';
 import { entryPathSegments, hardlinkTargetSegments, symlinkTargetSegments } from './archive-path.validator';
 import {
   ArchiveDestinationError,
@@ -19,8 +20,6 @@ import {
 } from './archive.errors';
 import type { ArchiveSummary, UnpackOptions } from './archive.types';
 
-const BLOCK = 512;
-const END_MARKER = Buffer.alloc(2 * BLOCK);
 /** Symlinks followed at most while resolving one link (the kernel's limit too). */
 const MAX_LINK_HOPS = 40;
 /** Mode of the destination when it did not exist before (it is created as 0700 while it fills). */
@@ -474,17 +473,7 @@ class Extraction {
   }
 }
 
-function roundUp(size: number): number {
-  return Math.ceil(size / BLOCK) * BLOCK;
-}
 
-/** The last 1024 bytes of everything read so far, given the previous tail and the next chunk. */
-function keepTail(tail: Buffer, chunk: Buffer): Buffer {
-  const keep = END_MARKER.length;
-  if (chunk.length >= keep) return Buffer.from(chunk.subarray(chunk.length - keep));
-  const joined = Buffer.concat([tail, chunk]);
-  return joined.length > keep ? joined.subarray(joined.length - keep) : joined;
-}
 
 async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
   let offset = 0;
