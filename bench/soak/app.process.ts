@@ -10,13 +10,17 @@ export class AppProcess {
   private readonly child: ChildProcess;
   private readonly log: WriteStream;
   private running = false;
+  /** The last stderr the process wrote before it exited (why it crashed). */
+  stderrTail = '';
   readonly exited: Promise<number | null>;
+  /** How the process ended (`1`, `SIGKILL`), once it has. */
+  exitedWith: string | null = null;
 
   constructor(
     readonly name: string,
     script: string,
     args: string[],
-    logFile: string,
+    readonly logFile: string,
     env: NodeJS.ProcessEnv,
     cwd: string,
   ) {
@@ -29,9 +33,15 @@ export class AppProcess {
       buffer = (buffer + chunk.toString()).slice(-4096);
       if (buffer.includes('is running')) this.running = true;
     });
-    this.child.stderr!.on('data', (chunk: Buffer) => this.log.write(chunk));
+    let tail = '';
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      this.log.write(chunk);
+      tail = (tail + chunk.toString()).slice(-2000);
+    });
     this.exited = new Promise((resolve) =>
       this.child.on('exit', (code, signal) => {
+        this.exitedWith = String(code ?? signal);
+        this.stderrTail = tail;
         this.log.end(`\n[soak] exited: ${code ?? signal}\n`);
         resolve(code);
       }),

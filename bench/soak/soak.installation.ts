@@ -49,6 +49,11 @@ export class SoakInstallation {
     return this.apps.find((a) => a.name.endsWith(' scheduler'))?.pid;
   }
 
+  /** Apps of the current start that have exited: none should, but for the chaos driver's SIGKILL. */
+  get exitedApps(): AppProcess[] {
+    return this.apps.filter((a) => !a.alive);
+  }
+
   get pids(): number[] {
     return this.apps.filter((a) => a.alive).map((a) => a.pid);
   }

@@ -249,6 +249,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     chaos.transfersCut = installations.reduce((sum, i) => sum + i.transfersCut, 0);
     log(`chaos: ${JSON.stringify(chaos)}`);
 
+    // An app that died on its own explains lost jobs and unhandled events better than any count.
+    for (const app of installations.flatMap((i) => i.exitedApps)) {
+      log(`crashed: ${app.name} exited (${app.exitedWith}); log ${app.logFile}; its last stderr: ${app.stderrTail.trim().split('\n').slice(-8).join(' | ') || '(none)'}`);
+    }
     const result = await checkSoak({
       client: db,
       executionsLog,
