@@ -249,6 +249,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     chaos.transfersCut = installations.reduce((sum, i) => sum + i.transfersCut, 0);
     log(`chaos: ${JSON.stringify(chaos)}`);
 
+    // When jobs did not end, the sessions that are busy or hold a transaction open show whether
+    // an app hung on the database (a lock wait, a transaction left open) rather than died.
+    if (ended < pushed) {
+      const busy = await db
+        .query<{ pid: number; app: string; state: string; wait: string | null; xact_s: number | null; query: string }>(
+          `SELECT pid, application_name AS app, state, wait_event_type || ':' || wait_event AS wait,
+                  round(extract(epoch FROM now() - xact_start))::int AS xact_s, left(query, 160) AS query
+             FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`,
+        )
+        .then((r) => r.rows)
+        .catch(() => []);
+      for (const s of busy) log(`session: pid ${s.pid} '${s.app}' ${s.state}${s.wait ? ` waiting ${s.wait}` : ''}, transaction ${s.xact_s ?? '-'} s: ${s.query.replace(/\s+/g, ' ')}`);
+    }
     // An app that died on its own explains lost jobs and unhandled events better than any count.
     for (const app of installations.flatMap((i) => i.exitedApps)) {
       log(`crashed: ${app.name} exited (${app.exitedWith}); log ${app.logFile}; its last stderr: ${app.stderrTail.trim().split('\n').slice(-8).join(' | ') || '(none)'}`);

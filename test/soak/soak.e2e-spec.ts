@@ -40,7 +40,7 @@ describe('soak, short version', () => {
     const summary = JSON.parse(summaryLine.slice('soak summary '.length)) as SoakSummary;
 
     expect(last).toMatch(/^soak jobs=\d+ lost=\d+ double_runs=\d+ bad_inputs=\d+ unhandled_events=\d+ seconds=\d+$/);
-    const faults = stderr.split('\n').filter((line) => /\] (lost|double run|bad input|unhandled|dead letter|crashed)/.test(line));
+    const faults = stderr.split('\n').filter((line) => /\] (lost|double run|bad input|unhandled|dead letter|crashed|session)/.test(line));
     expect(`${last}\n${faults.join('\n')}`.trim()).toMatch(/^soak jobs=300 lost=0 double_runs=0 bad_inputs=0 unhandled_events=0 seconds=\d+$/);
     expect(code).toBe(0);
 
