@@ -1,4 +1,5 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { createLockSessionClient } from './lock-session.client';
 
 export interface LeaderLockOptions {
   databaseUrl: string;
@@ -53,17 +54,7 @@ export class LeaderLock {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({
-      connectionString: this.options.databaseUrl,
-      application_name: this.options.applicationName,
-      keepAlive: true,
-      connectionTimeoutMillis: 5_000,
-      // A half-open socket would otherwise hang the liveness check for ever.
-      query_timeout: 5_000,
-    });
-    // Terminated session, server restart: the lock is gone with the session.
-    client.on('error', () => void this.drop(client));
-    client.on('end', () => void this.drop(client));
+    const client = createLockSessionClient(this.options, (lost) => void this.drop(lost));
     this.client = client;
     try {
       await client.connect();

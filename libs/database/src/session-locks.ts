@@ -1,4 +1,5 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { createLockSessionClient } from './lock-session.client';
 
 export interface SessionLocksOptions {
   databaseUrl: string;
@@ -62,15 +63,7 @@ export class SessionLocks {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({
-      connectionString: this.options.databaseUrl,
-      application_name: this.options.applicationName,
-      keepAlive: true,
-      connectionTimeoutMillis: 5_000,
-      query_timeout: 5_000,
-    });
-    client.on('error', () => void this.lost(client));
-    client.on('end', () => void this.lost(client));
+    const client = createLockSessionClient(this.options, (lost) => void this.lost(lost));
     await client.connect();
     this.client = client;
     return client;
