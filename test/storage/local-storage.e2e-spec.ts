@@ -28,6 +28,13 @@ describe('LocalStorage', () => {
     expect(await readdir(path.join(root, 'incoming'))).toEqual([]);
   });
 
+  it('leaves nothing in incoming/ when the body fails before the temporary file is open', async () => {
+    const failing = () => new Readable({ read() { this.destroy(new Error('upload refused')); } });
+    for (let i = 0; i < 20; i++) await expect(storage.put(`refused/${i}`, failing())).rejects.toThrow('upload refused');
+
+    expect(await readdir(path.join(root, 'incoming'))).toEqual([]);
+  });
+
   it('refuses a key that is a prefix of other keys, or lies under another object, with a clear error', async () => {
     await put('dir/file', 'x');
     await put('plain', 'y');

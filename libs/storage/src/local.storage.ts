@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, type Dirent } from 'node:fs';
+import { createWriteStream, type Dirent, type WriteStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -45,13 +45,18 @@ export class LocalStorage implements ObjectStorage {
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     const measuring = MeasuringStream.forPut(key, body, options);
     const temporary = path.join(this.incomingDir, `${randomUUID()}.part`);
+    let file: WriteStream | undefined;
     try {
       await mkdir(this.incomingDir, { recursive: true });
-      await pipeline(measuring, createWriteStream(temporary, { flags: 'wx', flush: true }));
+      file = createWriteStream(temporary, { flags: 'wx', flush: true });
+      await pipeline(measuring, file);
       await this.moveIntoPlace(temporary, key);
       return measuring.result();
     } catch (error) {
       measuring.destroy();
+      // A body that fails while the file is still being opened can fail the pipeline first; the
+      // open then creates the file later. Remove it only once the stream has closed.
+      if (file && !file.closed) await new Promise<void>((resolve) => file!.destroy().once('close', () => resolve()));
       await rm(temporary, { force: true });
       throw this.translate(error, key);
     }
