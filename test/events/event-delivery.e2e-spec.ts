@@ -137,6 +137,25 @@ describe('event delivery (one process, real PostgreSQL)', () => {
     expect(w1.handled[0].cluster).toBe('w1');
   });
 
+  it('delivers every event of a transaction that writes many per channel (one full message and one marker each), once, without the poll', async () => {
+    const type = uniqueEventType();
+    // A poll far beyond the test: only the notifications can bring these events.
+    const options = { types: [type], pollIntervalMs: 600_000 };
+    const w1 = await consume(db, { ...options, cluster: 'w1' });
+    const w2 = await consume(db, { ...options, cluster: 'w2' });
+    const all = await consume(db, { ...options, cluster: 'master', onlyOwnCluster: false });
+    await db.transaction(async () => {
+      for (let seq = 0; seq < 90; seq++) await emit(type, seq % 9 === 8 ? { seq } : forCluster(seq % 2 === 0 ? 'w1' : 'w2', { seq }));
+    });
+    const range = Array.from({ length: 90 }, (_, seq) => seq);
+    const unscoped = (seq: number) => seq % 9 === 8;
+    await eventually(() => all.handled.length === 90 && w1.handled.length === 50 && w2.handled.length === 50, 10_000, 'deliveries');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // and nothing twice
+    expect(seqs(all)).toEqual(range);
+    expect(seqs(w1)).toEqual(range.filter((seq) => unscoped(seq) || seq % 2 === 0));
+    expect(seqs(w2)).toEqual(range.filter((seq) => unscoped(seq) || seq % 2 === 1));
+  });
+
   it('retries a failing handler with backoff without holding back later events, then dead-letters it', async () => {
     const type = uniqueEventType();
     const attempts = new Map<number, number>();

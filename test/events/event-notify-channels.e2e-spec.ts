@@ -26,6 +26,8 @@ describe('event NOTIFY channels', () => {
     await Promise.all([listener.end(), writer.end()]);
   });
 
+  beforeEach(() => received.splice(0));
+
   it('sends a scoped event to its cluster and to every-cluster readers, an unscoped one to the plain channel', async () => {
     const before = Date.now() - 1000;
     const scoped = await writer.query<{ id: string }>('INSERT INTO event (type, cluster, payload) VALUES ($1, $2, $3) RETURNING id', [type, 'c1', { n: 1 }]);
@@ -47,5 +49,42 @@ describe('event NOTIFY channels', () => {
       expect(message.at).toBeGreaterThanOrEqual(before);
       expect(message.at).toBeLessThanOrEqual(Date.now() + 1000);
     }
+  });
+
+  it('sends a transaction’s first event per channel in full and all its later ones there as one marker', async () => {
+    await writer.query('BEGIN');
+    const ids: string[] = [];
+    for (const cluster of ['c1', 'c2', 'c1', 'c1', 'c2', null, null]) {
+      const { rows } = await writer.query<{ id: string }>('INSERT INTO event (type, cluster, payload) VALUES ($1, $2, $3) RETURNING id', [type, cluster, { n: ids.length }]);
+      ids.push(rows[0].id);
+    }
+    // A batch in one statement counts the same.
+    await writer.query(`INSERT INTO event (type, cluster, payload) SELECT $1, 'c2', jsonb_build_object('n', n) FROM generate_series(1, 50) n`, [type]);
+    const { rows: tx } = await writer.query<{ tx: string }>('SELECT pg_current_xact_id()::text AS tx');
+    await writer.query('COMMIT');
+
+    // c1: first in full + marker; c2: first in full + marker; @*: first (c1's) in full + marker; plain: first in full + marker.
+    await eventually(() => received.length >= 8, 5_000, '8 notifications');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // and no more than 8
+    expect(received).toHaveLength(8);
+    const messages = received.map((n) => ({ channel: n.channel, message: JSON.parse(n.payload ?? '{}') }));
+    const full = messages.filter((m) => m.message.data !== undefined).map((m) => [m.channel, String(m.message.id)]);
+    expect(full.sort()).toEqual(
+      [
+        [`${channel}@c1`, ids[0]],
+        [`${channel}@*`, ids[0]],
+        [`${channel}@c2`, ids[1]],
+        [channel, ids[5]],
+      ].sort(),
+    );
+    const markers = messages.filter((m) => m.message.data === undefined);
+    expect(markers.map((m) => m.channel).sort()).toEqual([channel, `${channel}@*`, `${channel}@c1`, `${channel}@c2`].sort());
+    for (const { message } of markers) expect(message).toEqual({ tx: tx[0].tx, type, more: true });
+
+    // The next transaction starts afresh: its first event comes in full again.
+    received.splice(0);
+    const next = await writer.query<{ id: string }>('INSERT INTO event (type, cluster, payload) VALUES ($1, $2, $3) RETURNING id', [type, 'c1', { n: 99 }]);
+    await eventually(() => received.length >= 2, 5_000, '2 notifications');
+    expect(received.map((n) => JSON.parse(n.payload ?? '{}').id).map(String)).toEqual([next.rows[0].id, next.rows[0].id]);
   });
 });

@@ -4,14 +4,20 @@ import { Pool, PoolClient, QueryResultRow } from 'pg';
 type Queryable = Pick<PoolClient, 'query'>;
 
 /**
+ * The open transactions of the current async context, by Database. One storage for every
+ * instance, not one each: Node runs every enabled AsyncLocalStorage's hook on each promise it
+ * creates, so a process holding many Databases (bench:scale hosts 25 simulated clusters per
+ * process) would pay for all of them on every await.
+ */
+const openTransactions = new AsyncLocalStorage<ReadonlyMap<Database, PoolClient>>();
+
+/**
  * The one door to PostgreSQL. Repositories call `query()`; services wrap several repository
  * calls in `transaction()`. Inside a transaction every `query()` on this object — from any
  * repository or from the event emitter — runs on the transaction's connection, found through
  * AsyncLocalStorage, so an event row commits or rolls back with the state change it announces.
  */
 export class Database {
-  private readonly current = new AsyncLocalStorage<PoolClient>();
-
   constructor(readonly pool: Pool, readonly url: string) {}
 
   /**
@@ -19,14 +25,14 @@ export class Database {
    * the few statements on a hot path, such as writing an event.
    */
   async query<T extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = [], name?: string): Promise<T[]> {
-    const target: Queryable = this.current.getStore() ?? this.pool;
+    const target: Queryable = this.transactionClient ?? this.pool;
     const result = await target.query<T>({ text: sql, values: params, name });
     return result.rows;
   }
 
   /** Runs `work` in one transaction; nested calls join the outer transaction. */
   async transaction<T>(work: () => Promise<T>): Promise<T> {
-    if (this.current.getStore()) return work();
+    if (this.transactionClient) return work();
     const client = await this.pool.connect();
     // While checked out, a client has no listener of the pool's: a connection lost between two
     // statements (server restart, pg_terminate_backend) would emit an unhandled 'error' and
@@ -38,7 +44,7 @@ export class Database {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      const result = await this.current.run(client, work);
+      const result = await openTransactions.run(new Map(openTransactions.getStore()).set(this, client), work);
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -65,7 +71,11 @@ export class Database {
   }
 
   get inTransaction(): boolean {
-    return this.current.getStore() !== undefined;
+    return this.transactionClient !== undefined;
+  }
+
+  private get transactionClient(): PoolClient | undefined {
+    return openTransactions.getStore()?.get(this);
   }
 
   async close(): Promise<void> {

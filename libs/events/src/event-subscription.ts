@@ -24,6 +24,14 @@ export interface SubscriptionOptions {
   pageSize: number;
 }
 
+/**
+ * An idle subscription (no handled ids to retire, nothing failing or wanted) runs the safety
+ * poll's check only every this many polls: with its listener connected no NOTIFY is lost, and
+ * the 100 apps of 100 clusters, each with a few mostly idle event types, would otherwise send
+ * hundreds of checks a second that find nothing.
+ */
+export const IDLE_POLL_EVERY = 10;
+
 interface Failing {
   event: StoredEvent;
   attempts: number;
@@ -52,6 +60,7 @@ export class EventSubscription {
   private catchUpWanted: 'none' | 'verify' | 'full' = 'full';
   private draining: Promise<void> | null = null;
   private kickedWhileDraining = false;
+  private pollsSinceCheck = 0;
   private dirty = false;
   private lastSave = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -84,6 +93,14 @@ export class EventSubscription {
     if (!this.matchesCluster(event.cluster)) return;
     this.live.push(event);
     this.kick();
+  }
+
+  /** The safety poll: check now if there is anything to retire or retry, else every IDLE_POLL_EVERY polls. */
+  onPoll(): void {
+    const busy = this.handled.size > 0 || this.failing.size > 0 || this.catchUpWanted !== 'none';
+    if (!busy && ++this.pollsSinceCheck < IDLE_POLL_EVERY) return;
+    this.pollsSinceCheck = 0;
+    this.requestCatchUp('verify');
   }
 
   requestCatchUp(mode: 'verify' | 'full' = 'full'): void {

@@ -56,22 +56,42 @@ export class EventRepository {
     limit: number,
   ): Promise<PendingPage> {
     // The horizon must come from the same statement (same snapshot) as the rows: read a moment
-    // later, it could pass a row that committed in between and was never read.
-    const rows = await this.db.query<Partial<EventRow> & { snapshot_xmin: string }>(
-      `SELECT snap.xmin AS snapshot_xmin, e.*
-         FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin) snap
-         LEFT JOIN LATERAL (
-           SELECT id, tx_id::text AS tx_id, type, cluster, payload, created_at
-             FROM event
-            WHERE type = $1
-              AND ($2::text IS NULL OR cluster IS NULL OR cluster = $2)
-              AND (tx_id, id) > ($3::xid8, $4::bigint)
-            ORDER BY tx_id, id
-            LIMIT $5
-         ) e ON true`,
-      [type, cluster, after.txId, after.id, limit],
-      'event_pending_after',
-    );
+    // later, it could pass a row that committed in between and was never read. A cluster's
+    // reader takes two ranges of event_cluster_position (its rows, the unscoped ones) rather
+    // than walking every cluster's rows.
+    const rows =
+      cluster === null
+        ? await this.db.query<Partial<EventRow> & { snapshot_xmin: string }>(
+            `SELECT snap.xmin AS snapshot_xmin, e.*
+               FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin) snap
+               LEFT JOIN LATERAL (
+                 SELECT id, tx_id::text AS tx_id, type, cluster, payload, created_at
+                   FROM event
+                  WHERE type = $1 AND (tx_id, id) > ($2::xid8, $3::bigint)
+                  ORDER BY tx_id, id
+                  LIMIT $4
+               ) e ON true`,
+            [type, after.txId, after.id, limit],
+            'event_pending_after_all_clusters',
+          )
+        : await this.db.query<Partial<EventRow> & { snapshot_xmin: string }>(
+            `SELECT snap.xmin AS snapshot_xmin, e.*
+               FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin) snap
+               LEFT JOIN LATERAL (
+                 SELECT id, tx_id::text AS tx_id, type, cluster, payload, created_at
+                   FROM ((SELECT * FROM event
+                           WHERE type = $1 AND cluster = $2 AND (tx_id, id) > ($3::xid8, $4::bigint)
+                           ORDER BY tx_id, id LIMIT $5)
+                         UNION ALL
+                         (SELECT * FROM event
+                           WHERE type = $1 AND cluster IS NULL AND (tx_id, id) > ($3::xid8, $4::bigint)
+                           ORDER BY tx_id, id LIMIT $5)) own
+                  ORDER BY tx_id, id
+                  LIMIT $5
+               ) e ON true`,
+            [type, cluster, after.txId, after.id, limit],
+            'event_pending_after_one_cluster',
+          );
     const events = rows.filter((row): row is EventRow & { snapshot_xmin: string } => row.id != null).map(toStoredEvent);
     return { events, snapshotXmin: rows[0].snapshot_xmin };
   }
@@ -142,16 +162,23 @@ export class EventRepository {
    * itself (same statement, same snapshot): a cheap check that nothing was missed.
    */
   async countUpToHorizon(type: string, cluster: string | null, fromTxId: string): Promise<{ count: number; snapshotXmin: string }> {
-    const [row] = await this.db.query<{ count: number; snapshot_xmin: string }>(
-      `SELECT count(*)::int AS count, pg_snapshot_xmin(pg_current_snapshot())::text AS snapshot_xmin
-         FROM event
-        WHERE type = $1
-          AND ($2::text IS NULL OR cluster IS NULL OR cluster = $2)
-          AND tx_id >= $3::xid8 AND tx_id < pg_snapshot_xmin(pg_current_snapshot())`,
-      [type, cluster, fromTxId],
-      'event_count_up_to_horizon',
-    );
-    return { count: row.count, snapshotXmin: row.snapshot_xmin };
+    const below = 'tx_id >= $2::xid8 AND tx_id < pg_snapshot_xmin(pg_current_snapshot())';
+    const [row] =
+      cluster === null
+        ? await this.db.query<{ count: string; snapshot_xmin: string }>(
+            `SELECT (SELECT count(*) FROM event WHERE type = $1 AND ${below}) AS count,
+                    pg_snapshot_xmin(pg_current_snapshot())::text AS snapshot_xmin`,
+            [type, fromTxId],
+            'event_count_up_to_horizon_all_clusters',
+          )
+        : await this.db.query<{ count: string; snapshot_xmin: string }>(
+            `SELECT (SELECT count(*) FROM event WHERE type = $1 AND cluster = $3 AND ${below})
+                  + (SELECT count(*) FROM event WHERE type = $1 AND cluster IS NULL AND ${below}) AS count,
+                    pg_snapshot_xmin(pg_current_snapshot())::text AS snapshot_xmin`,
+            [type, fromTxId, cluster],
+            'event_count_up_to_horizon_one_cluster',
+          );
+    return { count: Number(row.count), snapshotXmin: row.snapshot_xmin };
   }
 
   /**

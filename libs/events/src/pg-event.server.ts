@@ -90,7 +90,10 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
           maxAttempts: this.options.maxAttempts ?? 8,
           retryBaseMs: this.options.retryBaseMs ?? 200,
           retryMaxMs: this.options.retryMaxMs ?? 30_000,
-          saveIntervalMs: this.options.saveIntervalMs ?? 200,
+          // At most one position write a second per consumer while events flow: a crash repeats
+          // at most that second's events (handlers are idempotent), and 100 clusters' consumers
+          // each saving five times a second cost more than the events they saved.
+          saveIntervalMs: this.options.saveIntervalMs ?? 1_000,
           touchIntervalMs: this.options.touchIntervalMs ?? CONSUMER_TOUCH_INTERVAL_MS,
           pageSize: 500,
         },
@@ -119,7 +122,9 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
     );
     await this.listener.connect([...this.byChannel.keys()]);
     const poll = this.options.pollIntervalMs ?? 1_000;
-    this.pollTimer = setInterval(() => this.catchUpAll('verify'), poll);
+    this.pollTimer = setInterval(() => {
+      for (const subscription of this.subscriptions) subscription.onPoll();
+    }, poll);
     this.pollTimer.unref();
   }
 
@@ -128,8 +133,8 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
     this.catchUpAll();
   }
 
-  private catchUpAll(mode: 'verify' | 'full' = 'full'): void {
-    for (const subscription of this.subscriptions) subscription.requestCatchUp(mode);
+  private catchUpAll(): void {
+    for (const subscription of this.subscriptions) subscription.requestCatchUp('full');
   }
 
   private onNotification({ channel, payload }: Notification): void {
@@ -139,7 +144,8 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
     const valid =
       typeof message.id === 'number' && typeof message.tx === 'string' && typeof message.type === 'string';
     if (!valid || message.data === null || message.data === undefined) {
-      // Hand-written NOTIFY, or an event too large to carry: read the table instead.
+      // A transaction's later events on this channel (one marker for all of them: see migration
+      // 0014), an event too large to carry, or a hand-written NOTIFY: read the table instead.
       subscription.onNotification({ id: String(message.id), withoutData: true });
       return;
     }

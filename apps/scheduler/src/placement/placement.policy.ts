@@ -64,11 +64,21 @@ export function choosePlacement(request: PlacementRequest, clusters: readonly Ca
   const parentClusters = new Set(request.parents.map((p) => p.cluster));
   const withParent = reachable.filter((c) => parentClusters.has(c.name));
   const pool = withParent.length > 0 ? withParent : reachable;
-  const chosen = [...pool].sort((a, b) => loadRatio(a) - loadRatio(b) || a.name.localeCompare(b.name))[0];
+  const chosen = leastLoaded(pool);
   return {
     cluster: chosen.name,
-    reason: withParent.length > 0 ? `stays with a parent on ${chosen.name}` : `least loaded of ${pool.map((c) => c.name).join(', ')}`,
+    reason: withParent.length > 0 ? `stays with a parent on ${chosen.name}` : `least loaded of ${pool.length} matching cluster(s)`,
   };
+}
+
+/** One pass, not a sort: placement runs it for every job, over every matching cluster. */
+function leastLoaded(pool: readonly CandidateCluster[]): CandidateCluster {
+  let best = pool[0];
+  for (const candidate of pool) {
+    const difference = loadRatio(candidate) - loadRatio(best);
+    if (difference < 0 || (difference === 0 && candidate.name < best.name)) best = candidate;
+  }
+  return best;
 }
 
 function loadRatio(cluster: CandidateCluster): number {

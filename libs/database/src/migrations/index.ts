@@ -7,6 +7,8 @@ import { eventPruning } from './0006-event-pruning.migration';
 import { eventFeedPosition } from './0007-event-feed-position.migration';
 import { eventNotifyCreatedAt } from './0009-event-notify-created-at.migration';
 import { eventNotifyClusterChannels } from './0013-event-notify-cluster-channels.migration';
+import { eventNotifyOncePerChannel } from './0014-event-notify-once-per-channel.migration';
+import { eventClusterPosition } from './0015-event-cluster-position.migration';
 
 export interface Migration {
   version: number;
@@ -15,4 +17,16 @@ export interface Migration {
 }
 
 /** Applied in order. Never edit a released migration: add the next one. */
-export const migrations: readonly Migration[] = [initial, jobConsole, clusterKey, outputsAndSources, schedulerRunners, eventPruning, eventFeedPosition, eventNotifyCreatedAt, eventNotifyClusterChannels];
+export const migrations: readonly Migration[] = [
+  initial,
+  jobConsole,
+  clusterKey,
+  outputsAndSources,
+  schedulerRunners,
+  eventPruning,
+  eventFeedPosition,
+  eventNotifyCreatedAt,
+  eventNotifyClusterChannels,
+  eventNotifyOncePerChannel,
+  eventClusterPosition,
+];
