@@ -54,6 +54,10 @@ export class SoakInstallation {
     return this.apps.filter((a) => !a.alive);
   }
 
+  get liveApps(): AppProcess[] {
+    return this.apps.filter((a) => a.alive);
+  }
+
   get pids(): number[] {
     return this.apps.filter((a) => a.alive).map((a) => a.pid);
   }

@@ -262,6 +262,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         .then((r) => r.rows)
         .catch(() => []);
       for (const s of busy) log(`session: pid ${s.pid} '${s.app}' ${s.state}${s.wait ? ` waiting ${s.wait}` : ''}, transaction ${s.xact_s ?? '-'} s: ${s.query.replace(/\s+/g, ' ')}`);
+      // And each app's CPU and JavaScript stack tell a spinning or blocked event loop from one waiting.
+      const apps = installations.flatMap((i) => i.liveApps);
+      for (const line of await Promise.all(apps.map((app) => app.diagnose().catch((error: Error) => `${app.name}: ${error.message}`)))) {
+        log(`app state: ${line}`);
+      }
     }
     // An app that died on its own explains lost jobs and unhandled events better than any count.
     for (const app of installations.flatMap((i) => i.exitedApps)) {

@@ -68,6 +68,10 @@ describe('metrics and logs of the apps', () => {
     expect(valueOf(workerScheduler, 'infrabox_app_info', { cluster: names.worker })).toBe(1);
     expect(workerScheduler.every((s) => s.labels.app === 'scheduler')).toBe(true);
     expect(valueOf(workerScheduler, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    // The pool: connections open (the scheduler has used some), none queued for one at rest.
+    expect(valueOf(workerScheduler, 'infrabox_db_pool_clients', { state: 'total' })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(workerScheduler, 'infrabox_db_pool_clients', { state: 'total' })).toBeLessThanOrEqual(5);
+    expect(valueOf(workerScheduler, 'infrabox_db_pool_clients', { state: 'waiting' })).toBe(0);
 
     // The main cluster's forwarder pulled the producer's output: bytes and one successful transfer.
     const mainForwarder = await metricsOf(main, 'output-forwarder');

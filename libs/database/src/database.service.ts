@@ -84,7 +84,10 @@ export class Database {
 }
 
 export function createPool(url: string, max = 5): Pool {
-  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, keepAlive: true });
+  // A connection that cannot be had within 30 s (every client held, or a connect the server
+  // never answers) fails with an error the caller logs and retries, instead of a wait with no end
+  // that would stall the app without a word.
+  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 30_000, keepAlive: true });
   // An idle client that loses its connection (server restart, pg_terminate_backend) emits
   // 'error' on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);

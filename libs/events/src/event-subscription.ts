@@ -179,11 +179,8 @@ export class EventSubscription {
       const last = page.events[page.events.length - 1];
       after = { txId: last.txId, id: last.id };
     }
-    // Everything committed below newHorizon has now been handled, except events still failing.
-    for (const failing of this.failing.values()) {
-      const tx = BigInt(failing.event.txId);
-      if (tx < newHorizon) newHorizon = tx;
-    }
+    // Everything committed below newHorizon has now been handled, except events still failing
+    // (advanceHorizon stops below those).
     this.advanceHorizon(newHorizon);
   }
 
@@ -210,6 +207,11 @@ export class EventSubscription {
    * at every poll would cost every idle consumer of every app one WAL flush a second.
    */
   private advanceHorizon(to: bigint): void {
+    // Never past an event still failing: below the horizon it would count as handled.
+    for (const failing of this.failing.values()) {
+      const tx = BigInt(failing.event.txId);
+      if (tx < to) to = tx;
+    }
     if (to <= this.horizon) return;
     this.horizon = to;
     for (const [id, tx] of this.handled) {
@@ -230,7 +232,11 @@ export class EventSubscription {
   }
 
   private async deliver(event: StoredEvent): Promise<void> {
-    if (this.alreadySeen(event)) return;
+    if (this.alreadySeen(event)) {
+      // Nothing left to retry; a failing entry left behind would make drain() pick it forever.
+      this.failing.delete(event.id);
+      return;
+    }
     const failing = this.failing.get(event.id);
     if (failing && failing.dueAt > Date.now()) return;
     try {

@@ -7,6 +7,7 @@ import { EventListenerHealthIndicator } from './health/event-listener.health';
 import { HealthController } from './health/health.controller';
 import { StorageHealthIndicator } from './health/storage.health';
 import { EventLogContext } from './logging/event-log-context';
+import { DatabasePoolMetrics } from './metrics/database-pool.metrics';
 import { EventMetrics } from './metrics/event.metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { createMetricsRegistry } from './metrics/metrics.registry';
@@ -38,6 +39,7 @@ export class ObservabilityModule {
         StorageHealthIndicator,
         EventListenerHealthIndicator,
         EventMetrics,
+        DatabasePoolMetrics,
         EventLogContext,
       ],
       exports: [Registry],
