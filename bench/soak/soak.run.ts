@@ -238,7 +238,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await workerDown;
     log(`all ${pushed} jobs pushed, ${ended} ended; ${crossEdges} of ${edges} edges cross clusters (${((100 * crossEdges) / Math.max(1, edges)).toFixed(1)}%); letting consumers settle`);
 
-    // Consumers save their positions every 200 ms and poll every second: give them a moment.
+    // Consumers save their positions once a second and poll every second: give them a moment.
     const settleUntil = Date.now() + 20_000;
     while (Date.now() < settleUntil && (await countUnhandledEvents(db).catch(() => 1)) > 0) await sleep(500);
     await killer.stop();
