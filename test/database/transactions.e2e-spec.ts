@@ -41,6 +41,26 @@ describe('transactions of two Database instances in one process', () => {
     expect(a.inTransaction).toBe(false);
   });
 
+  it('a callback created inside a transaction that runs after it has ended uses the pool, not the handed-back connection', async () => {
+    let transactionPid = 0;
+    let later!: Promise<{ inTransaction: boolean; pid: number }>;
+    await a.transaction(async () => {
+      transactionPid = await backendPid(a);
+      // A timer started inside the transaction carries its async context past its end.
+      later = new Promise((resolve, reject) =>
+        setTimeout(() => {
+          const inTransaction = a.inTransaction;
+          backendPid(a).then((pid) => resolve({ inTransaction, pid }), reject);
+        }, 300),
+      );
+    });
+    // The handed-back connection dies (as in a server restart) before the callback runs.
+    await b.query('SELECT pg_terminate_backend($1)', [transactionPid]);
+    const { inTransaction, pid } = await later;
+    expect(inTransaction).toBe(false);
+    expect(pid).not.toBe(transactionPid);
+  });
+
   it('roll back independently: b’s commit survives a’s rollback', async () => {
     const table = `tx_probe_${process.pid}`;
     await a.query(`CREATE TABLE IF NOT EXISTS ${table} (owner text)`);

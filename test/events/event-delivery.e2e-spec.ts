@@ -156,6 +156,31 @@ describe('event delivery (one process, real PostgreSQL)', () => {
     expect(seqs(w2)).toEqual(range.filter((seq) => unscoped(seq) || seq % 2 === 1));
   });
 
+  it('delivers a batch (emitBatch: packed messages, big events by id) to each cluster once, without the poll', async () => {
+    const type = uniqueEventType();
+    const options = { types: [type], pollIntervalMs: 600_000 };
+    const w1 = await consume(db, { ...options, cluster: 'w1' });
+    const w2 = await consume(db, { ...options, cluster: 'w2' });
+    const all = await consume(db, { ...options, cluster: 'master', onlyOwnCluster: false });
+    const items = Array.from({ length: 400 }, (_, seq) => {
+      const data = seq % 50 === 0 ? { seq, blob: 'x'.repeat(3_500) } : { seq };
+      return seq % 9 === 8 ? data : forCluster(seq % 2 === 0 ? 'w1' : 'w2', data);
+    });
+    await client.emitBatch(type, items);
+    const range = Array.from({ length: 400 }, (_, seq) => seq);
+    const mine = (cluster: 'w1' | 'w2') => range.filter((seq) => seq % 9 === 8 || (seq % 2 === 0) === (cluster === 'w1'));
+    await eventually(
+      () => all.handled.length === 400 && w1.handled.length === mine('w1').length && w2.handled.length === mine('w2').length,
+      10_000,
+      'deliveries',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300)); // and nothing twice
+    expect([...seqs(all)].sort((a, b) => a - b)).toEqual(range);
+    expect(seqs(all)).toHaveLength(400);
+    expect([...seqs(w1)].sort((a, b) => a - b)).toEqual(mine('w1'));
+    expect([...seqs(w2)].sort((a, b) => a - b)).toEqual(mine('w2'));
+  });
+
   it('retries a failing handler with backoff without holding back later events, then dead-letters it', async () => {
     const type = uniqueEventType();
     const attempts = new Map<number, number>();

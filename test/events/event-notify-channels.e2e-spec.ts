@@ -1,5 +1,7 @@
 import { Client, Notification } from 'pg';
-import { databaseUrl, eventually } from '../support/database';
+import { Database } from '@infrabox/database';
+import { EventRepository } from '@infrabox/events';
+import { databaseUrl, eventually, openDatabase } from '../support/database';
 
 /**
  * The event table's trigger: an unscoped event is notified on its plain channel, a
@@ -86,5 +88,47 @@ describe('event NOTIFY channels', () => {
     const next = await writer.query<{ id: string }>('INSERT INTO event (type, cluster, payload) VALUES ($1, $2, $3) RETURNING id', [type, 'c1', { n: 99 }]);
     await eventually(() => received.length >= 2, 5_000, '2 notifications');
     expect(received.map((n) => JSON.parse(n.payload ?? '{}').id).map(String)).toEqual([next.rows[0].id, next.rows[0].id]);
+  });
+
+  it('announces a batch insert in packed messages per channel: every event once per channel, none over 8000 bytes', async () => {
+    const db: Database = openDatabase(1);
+    try {
+      const clusters = ['c1', 'c2', null];
+      const rows = Array.from({ length: 300 }, (_, n) => ({
+        cluster: clusters[n % 3],
+        // Two of them too big to travel in a batch: announced by id, to be read from the table.
+        payload: n === 7 || n === 8 ? { n, blob: 'x'.repeat(3_500) } : { n, pad: 'y'.repeat(n % 50) },
+      }));
+      const ids = await new EventRepository(db).insertMany(type, rows);
+      expect(ids).toHaveLength(300);
+
+      const expected = new Map<string, string[]>();
+      rows.forEach((row, n) => {
+        const channels = row.cluster === null ? [channel] : [`${channel}@${row.cluster}`, `${channel}@*`];
+        for (const name of channels) expected.set(name, [...(expected.get(name) ?? []), ids[n]]);
+      });
+      const total = [...expected.values()].reduce((sum, list) => sum + list.length, 0);
+      const announced = () => received.flatMap((n) => JSON.parse(n.payload ?? '{}').batch ?? []).length;
+      await eventually(() => announced() >= total, 5_000, `${total} announced events`);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // and no more
+
+      const seen = new Map<string, string[]>();
+      for (const n of received) {
+        expect(Buffer.byteLength(n.payload ?? '')).toBeLessThan(8000);
+        const { batch } = JSON.parse(n.payload ?? '{}') as { batch: Array<{ id: number; tx: string; type: string; cluster: string | null; at?: number; data?: { n: number } }> };
+        for (const event of batch) {
+          seen.set(n.channel, [...(seen.get(n.channel) ?? []), String(event.id)]);
+          expect(event.type).toBe(type);
+          const index = ids.indexOf(String(event.id));
+          if (index === 7 || index === 8) expect(event.data).toBeUndefined();
+          else expect(event.data).toEqual(rows[index].payload);
+        }
+      }
+      expect(seen).toEqual(expected);
+      // Packed: far fewer messages than events (600 channel deliveries for 300 events).
+      expect(received.length).toBeLessThan(30);
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -9,7 +9,18 @@ type Queryable = Pick<PoolClient, 'query'>;
  * creates, so a process holding many Databases (bench:scale hosts 25 simulated clusters per
  * process) would pay for all of them on every await.
  */
-const openTransactions = new AsyncLocalStorage<ReadonlyMap<Database, PoolClient>>();
+const openTransactions = new AsyncLocalStorage<ReadonlyMap<Database, OpenTransaction>>();
+
+/**
+ * `open` turns false once the transaction's work has returned: a callback created inside it
+ * that runs later (a timer, an event listener, a child process's exit) still carries this
+ * context, and must then go to the pool, not to a connection that has been handed back (and
+ * may since serve another transaction, or be dead after a server restart).
+ */
+interface OpenTransaction {
+  readonly client: PoolClient;
+  open: boolean;
+}
 
 /**
  * The one door to PostgreSQL. Repositories call `query()`; services wrap several repository
@@ -44,7 +55,10 @@ export class Database {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      const result = await openTransactions.run(new Map(openTransactions.getStore()).set(this, client), work);
+      const transaction: OpenTransaction = { client, open: true };
+      const result = await openTransactions.run(new Map(openTransactions.getStore()).set(this, transaction), work).finally(() => {
+        transaction.open = false;
+      });
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -75,7 +89,8 @@ export class Database {
   }
 
   private get transactionClient(): PoolClient | undefined {
-    return openTransactions.getStore()?.get(this);
+    const transaction = openTransactions.getStore()?.get(this);
+    return transaction?.open ? transaction.client : undefined;
   }
 
   async close(): Promise<void> {

@@ -140,7 +140,13 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
   private onNotification({ channel, payload }: Notification): void {
     const subscription = this.byChannel.get(channel);
     if (!subscription) return;
-    const message = (payload ?? {}) as NotifyPayload;
+    const message = (payload ?? {}) as NotifyPayload & { batch?: unknown };
+    // Events written together by one statement come packed (EventRepository.insertMany).
+    const messages = Array.isArray(message.batch) ? (message.batch as NotifyPayload[]) : [message];
+    for (const one of messages) this.deliverNotified(subscription, one ?? {});
+  }
+
+  private deliverNotified(subscription: EventSubscription, message: NotifyPayload): void {
     const valid =
       typeof message.id === 'number' && typeof message.tx === 'string' && typeof message.type === 'string';
     if (!valid || message.data === null || message.data === undefined) {
