@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '@infrabox/database';
 import { StoredEvent } from './event.types';
+import { batchNotifications } from './notify-batch';
 
 interface EventRow {
   id: string;
@@ -33,42 +34,36 @@ export class EventRepository {
   }
 
   /**
-   * Many events of one type in one statement, announced by that statement (not row by row):
-   * per channel, messages `{"batch": [event, ...]}` of at most about 7 KB, each event as the
-   * trigger would send it, without its data when that alone passes 3,000 bytes (the consumer
-   * then reads the row). 2,000 job.placed over 100 clusters become about 190 messages in the
-   * NOTIFY queue, which every listening connection reads, instead of 4,000, and no consumer
-   * needs a query to get its events.
+   * Many events of one type in one statement, announced together in the same transaction by
+   * `batchNotifications` (not row by row: the rows are marked `batched`, which the trigger
+   * skips). 2,000 job.placed over 100 clusters queue about 100 messages for every listening
+   * connection to read, instead of 4,000, and no cluster's consumer needs a query to get them.
    */
   async insertMany(type: string, events: ReadonlyArray<{ cluster: string | null; payload: unknown }>): Promise<string[]> {
     if (events.length === 0) return [];
-    const [row] = await this.db.query<{ ids: string[] }>(
-      `WITH inserted AS (
-         INSERT INTO event (type, cluster, payload, batched)
+    return this.db.transaction(async () => {
+      const rows = await this.db.query<{ id: string; tx_id: string; created_at: Date }>(
+        `INSERT INTO event (type, cluster, payload, batched)
          SELECT $1, cluster, payload, true FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS e(cluster, payload, n)
-          ORDER BY n
-         RETURNING id, tx_id, type, cluster, payload, created_at
-       ), messages AS (
-         SELECT i.id, channel,
-                CASE WHEN octet_length(whole.message) <= 3000 THEN whole.message
-                     ELSE json_build_object('id', i.id, 'tx', i.tx_id::text, 'type', i.type, 'cluster', i.cluster)::text END AS message
-           FROM inserted i
-          CROSS JOIN LATERAL (SELECT json_build_object('id', i.id, 'tx', i.tx_id::text, 'type', i.type, 'cluster', i.cluster,
-                                       'at', floor(extract(epoch FROM i.created_at) * 1000), 'data', i.payload)::text AS message) whole
-          CROSS JOIN LATERAL unnest(event_channels(i.type, i.cluster)) AS channel
-       ), packed AS (
-         -- A message starts below 4,000 bytes of its channel's batch, so none passes 7,000 + the brackets.
-         SELECT id, channel, message,
-                coalesce(sum(octet_length(message) + 1) OVER (PARTITION BY channel ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) / 4000 AS part
-           FROM messages
-       ), notified AS (
-         SELECT pg_notify(channel, '{"batch":[' || string_agg(message, ',' ORDER BY id) || ']}') FROM packed GROUP BY channel, part
-       )
-       SELECT (SELECT array_agg(id::text ORDER BY id) FROM inserted) AS ids, (SELECT count(*) FROM notified) AS messages`,
-      [type, events.map((e) => e.cluster), events.map((e) => JSON.stringify(e.payload ?? null))],
-      'event_insert_many',
-    );
-    return row.ids;
+         ORDER BY n
+         RETURNING id, tx_id::text AS tx_id, created_at`,
+        [type, events.map((e) => e.cluster), events.map((e) => JSON.stringify(e.payload ?? null))],
+        'event_insert_many',
+      );
+      const messages = batchNotifications(
+        type,
+        rows[0].tx_id,
+        rows.map((row, i) => ({
+          cluster: events[i].cluster,
+          message: { id: Number(row.id), tx: row.tx_id, type, cluster: events[i].cluster, at: row.created_at.getTime(), data: events[i].payload ?? null },
+        })),
+      );
+      await this.db.query('SELECT pg_notify(channel, message) FROM unnest($1::text[], $2::text[]) AS m(channel, message)', [
+        messages.map((m) => m.channel),
+        messages.map((m) => m.text),
+      ]);
+      return rows.map((row) => row.id);
+    });
   }
 
   /**
@@ -248,3 +243,4 @@ function toStoredEvent(row: EventRow): StoredEvent {
     createdAt: row.created_at,
   };
 }
+

@@ -13,7 +13,7 @@ CREATE FUNCTION event_channels(type text, cluster text) RETURNS text[] LANGUAGE 
   END
 $$;
 
--- Rows written by EventRepository.insertMany are announced by that statement itself, packed
+-- Rows written by EventRepository.insertMany are announced by it in the same transaction, packed
 -- into {"batch": [...]} messages per channel (see there): the row trigger leaves them alone.
 ALTER TABLE event ADD COLUMN batched boolean NOT NULL DEFAULT false;
 DROP TRIGGER event_notify ON event;
