@@ -30,7 +30,7 @@ export interface SubscriptionOptions {
  * the 100 apps of 100 clusters, each with a few mostly idle event types, would otherwise send
  * hundreds of checks a second that find nothing.
  */
-export const IDLE_POLL_EVERY = 10;
+const IDLE_POLL_EVERY = 10;
 
 interface Failing {
   event: StoredEvent;

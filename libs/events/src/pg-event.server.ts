@@ -141,7 +141,7 @@ export class PgEventServer extends Server implements CustomTransportStrategy {
     const subscription = this.byChannel.get(channel);
     if (!subscription) return;
     const message = (payload ?? {}) as NotifyPayload & { batch?: unknown };
-    // Events written together by one statement come packed (EventRepository.insertMany).
+    // Events written together come packed, `{"batch": [...]}` (EventRepository.insertMany).
     const messages = Array.isArray(message.batch) ? (message.batch as NotifyPayload[]) : [message];
     for (const one of messages) this.deliverNotified(subscription, one ?? {});
   }
