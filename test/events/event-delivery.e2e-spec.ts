@@ -137,48 +137,53 @@ describe('event delivery (one process, real PostgreSQL)', () => {
     expect(w1.handled[0].cluster).toBe('w1');
   });
 
+  /** Readers of w1, of w2 and of every cluster whose poll is far beyond the test: only notifications can bring them events. */
+  const readersWithoutPoll = async (type: string) => {
+    const options = { types: [type], pollIntervalMs: 600_000 };
+    return {
+      w1: await consume(db, { ...options, cluster: 'w1' }),
+      w2: await consume(db, { ...options, cluster: 'w2' }),
+      all: await consume(db, { ...options, cluster: 'master', onlyOwnCluster: false }),
+    };
+  };
+  /** The mixed workload of the next two tests: every 9th event unscoped, the others to w1 (even) or w2 (odd). */
+  const scopeOf = (seq: number): 'w1' | 'w2' | null => (seq % 9 === 8 ? null : seq % 2 === 0 ? 'w1' : 'w2');
+  const scoped = (seq: number, data: unknown) => (scopeOf(seq) === null ? data : forCluster(scopeOf(seq)!, data));
+  const seenBy = (cluster: 'w1' | 'w2', seqs: number[]) => seqs.filter((seq) => scopeOf(seq) === null || scopeOf(seq) === cluster);
+
   it('delivers every event of a transaction that writes many per channel (one full message and one marker each), once, without the poll', async () => {
     const type = uniqueEventType();
-    // A poll far beyond the test: only the notifications can bring these events.
-    const options = { types: [type], pollIntervalMs: 600_000 };
-    const w1 = await consume(db, { ...options, cluster: 'w1' });
-    const w2 = await consume(db, { ...options, cluster: 'w2' });
-    const all = await consume(db, { ...options, cluster: 'master', onlyOwnCluster: false });
+    const { w1, w2, all } = await readersWithoutPoll(type);
     await db.transaction(async () => {
-      for (let seq = 0; seq < 90; seq++) await emit(type, seq % 9 === 8 ? { seq } : forCluster(seq % 2 === 0 ? 'w1' : 'w2', { seq }));
+      for (let seq = 0; seq < 90; seq++) await emit(type, scoped(seq, { seq }));
     });
     const range = Array.from({ length: 90 }, (_, seq) => seq);
-    const unscoped = (seq: number) => seq % 9 === 8;
     await eventually(() => all.handled.length === 90 && w1.handled.length === 50 && w2.handled.length === 50, 10_000, 'deliveries');
     await new Promise((resolve) => setTimeout(resolve, 300)); // and nothing twice
     expect(seqs(all)).toEqual(range);
-    expect(seqs(w1)).toEqual(range.filter((seq) => unscoped(seq) || seq % 2 === 0));
-    expect(seqs(w2)).toEqual(range.filter((seq) => unscoped(seq) || seq % 2 === 1));
+    expect(seqs(w1)).toEqual(seenBy('w1', range));
+    expect(seqs(w2)).toEqual(seenBy('w2', range));
   });
 
   it('delivers a batch (emitBatch: packed messages, big events by id) to each cluster once, without the poll', async () => {
     const type = uniqueEventType();
-    const options = { types: [type], pollIntervalMs: 600_000 };
-    const w1 = await consume(db, { ...options, cluster: 'w1' });
-    const w2 = await consume(db, { ...options, cluster: 'w2' });
-    const all = await consume(db, { ...options, cluster: 'master', onlyOwnCluster: false });
-    const items = Array.from({ length: 400 }, (_, seq) => {
-      const data = seq % 50 === 0 ? { seq, blob: 'x'.repeat(3_500) } : { seq };
-      return seq % 9 === 8 ? data : forCluster(seq % 2 === 0 ? 'w1' : 'w2', data);
-    });
-    await client.emitBatch(type, items);
+    const { w1, w2, all } = await readersWithoutPoll(type);
+    await client.emitBatch(
+      type,
+      Array.from({ length: 400 }, (_, seq) => scoped(seq, seq % 50 === 0 ? { seq, blob: 'x'.repeat(3_500) } : { seq })),
+    );
     const range = Array.from({ length: 400 }, (_, seq) => seq);
-    const mine = (cluster: 'w1' | 'w2') => range.filter((seq) => seq % 9 === 8 || (seq % 2 === 0) === (cluster === 'w1'));
     await eventually(
-      () => all.handled.length === 400 && w1.handled.length === mine('w1').length && w2.handled.length === mine('w2').length,
+      () => all.handled.length === 400 && w1.handled.length === seenBy('w1', range).length && w2.handled.length === seenBy('w2', range).length,
       10_000,
       'deliveries',
     );
     await new Promise((resolve) => setTimeout(resolve, 300)); // and nothing twice
-    expect([...seqs(all)].sort((a, b) => a - b)).toEqual(range);
+    const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+    expect(sorted(seqs(all))).toEqual(range);
     expect(seqs(all)).toHaveLength(400);
-    expect([...seqs(w1)].sort((a, b) => a - b)).toEqual(mine('w1'));
-    expect([...seqs(w2)].sort((a, b) => a - b)).toEqual(mine('w2'));
+    expect(sorted(seqs(w1))).toEqual(seenBy('w1', range));
+    expect(sorted(seqs(w2))).toEqual(seenBy('w2', range));
   });
 
   it('retries a failing handler with backoff without holding back later events, then dead-letters it', async () => {

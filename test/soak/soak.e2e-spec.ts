@@ -1,26 +1,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import type { SoakResult } from '../../bench/soak/soak.run';
 import { DIST } from '../support/processes';
 
-interface SoakSummary {
-  jobs: number;
-  lost: number;
-  doubleRuns: number;
-  badInputs: number;
-  unhandledEvents: number;
-  forwardedCopies: number;
-  crossEdges: number;
-  eventStream: { messages: number; reconnects: number };
-  chaos: {
-    listenersTerminated: number;
-    listenerVictims: Record<string, number>;
-    postgresRestarts: number;
-    workerKilled: string | null;
-    workerRestarted: boolean;
-    killedPids: number[];
-    transfersCut: number;
-  };
-}
+/** What `soak summary {…}` prints: the soak's result without its examples (bench/soak/soak.ts). */
+type SoakSummary = Omit<SoakResult, 'examples'>;
 
 /** The soak (bench/soak) in short: 300 jobs under all four faults, on its own PostgreSQL. */
 describe('soak, short version', () => {

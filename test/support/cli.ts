@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import path from 'node:path';
 
 /** The `infrabox` executable (it loads dist/apps/cli/src/main.js). */
@@ -42,18 +42,8 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   });
 }
 
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+
+export { freePort } from '../../bench/free-port';
 
 /** True when a TCP connection to 127.0.0.1:`port` is accepted. */
 export function portAccepts(port: number): Promise<boolean> {

@@ -1,12 +1,14 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RegistryOptions } from '../../apps/registry/src/registry.options';
 import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import { freePort } from '../../bench/free-port';
 import { adminTokenFor } from './auth';
 import { eventually } from './database';
 import { TestProcess } from './processes';
+
+export { freePort };
 
 export interface ClusterSpec {
   /** `master` with `master: true`. */
@@ -33,16 +35,6 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 export async function startCluster(
   spec: ClusterSpec,
