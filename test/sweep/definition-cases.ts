@@ -47,7 +47,7 @@ const MUTATIONS: Array<(random: SweepRandom) => Omit<DefinitionCase, 'label'> & 
     const jobs = validJobs(r);
     const i = r.int(0, jobs.length - 1);
     jobs[i] = { ...jobs[i], type: r.pick(['docker_image', 'shell', '', 'Docker', r.word()]) };
-    return { kind: 'unknown job type', input: { version: 1, jobs }, expectError: new RegExp(`^#jobs\\[${i}\\]\\.type: must be one of`) };
+    return { kind: 'unknown job type', input: { version: 1, jobs }, expectError: new RegExp(`^#jobs\\[${i}\\]\\.type: '.*' is not one of docker-image, docker, `) };
   },
   (r) => {
     const jobs = validJobs(r);

@@ -82,7 +82,7 @@ describe('common job rules', () => {
 
   it('rejects unknown job types', () => {
     expect(errorsOf(doc({ name: 'a', type: 'git' }))).toEqual([
-      '#jobs[0].type: must be one of docker-image, docker, docker-compose, wait, workflow',
+      "#jobs[0].type: 'git' is not one of docker-image, docker, docker-compose, wait, workflow",
     ]);
   });
 
@@ -186,19 +186,28 @@ describe('resources', () => {
     expect(errorsOf(withLimits({}))).toEqual(['#jobs[0].resources.limits.cpu: required', '#jobs[0].resources.limits.memory: required']);
   });
 
-  it('requires cpu > 0', () => {
-    expect(errorsOf(withLimits({ cpu: 0, memory: 512 }))).toEqual(['#jobs[0].resources.limits.cpu: must be greater than 0, got 0']);
+  it("refuses cpu at or below InfraBox's floor of 0.3 cores", () => {
+    expect(errorsOf(withLimits({ cpu: 0, memory: 512 }))).toEqual([
+      "#jobs[0].resources.limits.cpu: must be greater than 0.3 (InfraBox's floor, in cores), got 0",
+    ]);
+    expect(errorsOf(withLimits({ cpu: 0.3, memory: 512 }))).toEqual([
+      "#jobs[0].resources.limits.cpu: must be greater than 0.3 (InfraBox's floor, in cores), got 0.3",
+    ]);
+    expect(definitionOf(withLimits({ cpu: 0.31, memory: 512 })).jobs[0]).toMatchObject({ resources: { limits: { cpu: 0.31 } } });
   });
 
   it('requires cpu to be a number', () => {
     expect(errorsOf(withLimits({ cpu: '1', memory: 512 }))).toEqual(['#jobs[0].resources.limits.cpu: expected a number, got "1"']);
   });
 
-  it('requires memory to be an integer of at least 128 MiB', () => {
-    expect(errorsOf(withLimits({ cpu: 1, memory: 64 }))).toEqual(['#jobs[0].resources.limits.memory: must be at least 128, got 64']);
-    expect(errorsOf(withLimits({ cpu: 1, memory: 128.5 }))).toEqual([
-      '#jobs[0].resources.limits.memory: expected an integer, got 128.5',
+  it("requires memory to be an integer of at least InfraBox's floor of 256 MiB", () => {
+    expect(errorsOf(withLimits({ cpu: 1, memory: 255 }))).toEqual([
+      "#jobs[0].resources.limits.memory: must be at least 256 (InfraBox's floor, in MiB), got 255",
     ]);
+    expect(errorsOf(withLimits({ cpu: 1, memory: 256.5 }))).toEqual([
+      '#jobs[0].resources.limits.memory: expected an integer, got 256.5',
+    ]);
+    expect(definitionOf(withLimits({ cpu: 1, memory: 256 })).jobs[0]).toMatchObject({ resources: { limits: { memory: 256 } } });
   });
 
   it('rejects unknown limits', () => {
@@ -331,8 +340,12 @@ describe('docker', () => {
 
   it('only supports docker-registry deployments', () => {
     expect(errorsOf(doc(docker({ deployments: [{ type: 'ecr', host: 'h', repository: 'r' }] })))).toEqual([
-      '#jobs[0].deployments[0].type: must be one of docker-registry',
+      "#jobs[0].deployments[0].type: 'ecr' is not one of docker-registry",
     ]);
+  });
+
+  it('refuses an empty deployments list, as InfraBox does', () => {
+    expect(errorsOf(doc(docker({ deployments: [] })))).toEqual(['#jobs[0].deployments: must not be empty']);
   });
 
   it('requires deployment host and repository', () => {
@@ -406,6 +419,10 @@ describe('depends_on entries', () => {
     expect(errorsOf(dependent('a'))).toEqual(['#jobs[1].depends_on: expected an array, got "a"']);
   });
 
+  it('must not be empty, as in InfraBox (leave it out instead)', () => {
+    expect(errorsOf(dependent([]))).toEqual(['#jobs[1].depends_on: must not be empty']);
+  });
+
   it('rejects entries that are neither names nor objects', () => {
     expect(errorsOf(dependent([1]))).toEqual(['#jobs[1].depends_on[0]: expected a job name or {"job": ..., "on": [...]}, got 1']);
   });
@@ -418,9 +435,18 @@ describe('depends_on entries', () => {
     expect(errorsOf(dependent([{ job: 'a', on: [] }]))).toEqual(['#jobs[1].depends_on[0].on: must not be empty']);
   });
 
+  it('names the unknown condition', () => {
+    expect(errorsOf(dependent([{ job: 'a', on: ['bogus'] }]))).toEqual([
+      "#jobs[1].depends_on[0].on[0]: 'bogus' is not one of finished, error, failure, unstable, *",
+    ]);
+    expect(errorsOf(dependent([{ job: 'a', on: [true] }]))).toEqual([
+      '#jobs[1].depends_on[0].on[0]: true is not one of finished, error, failure, unstable, *',
+    ]);
+  });
+
   it('rejects unknown conditions', () => {
     expect(errorsOf(dependent([{ job: 'a', on: ['finished', 'success'] }]))).toEqual([
-      '#jobs[1].depends_on[0].on[1]: must be one of finished, error, failure, unstable, *',
+      "#jobs[1].depends_on[0].on[1]: 'success' is not one of finished, error, failure, unstable, *",
     ]);
   });
 

@@ -25,7 +25,7 @@ import {
   object,
   oneOf,
   optional,
-  positiveNumber,
+  numberAbove,
   propertyPath,
   recordOf,
   required,
@@ -73,7 +73,8 @@ const dependency: Reader<JobDependency> = (value, path, issues) => {
   return undefined;
 };
 
-const dependsOn: Reader<JobDependency[]> = arrayOf(dependency);
+/** Like InfraBox, an empty list is refused: leave `depends_on` out instead. */
+const dependsOn: Reader<JobDependency[]> = arrayOf(dependency, { nonEmpty: true });
 
 const cluster: Reader<ClusterRequirement> = map(
   object({ selector: required(arrayOf(nonEmptyText, { nonEmpty: true })), prefer: optional(nonEmptyText) }),
@@ -114,8 +115,19 @@ const environment = recordOf(environmentValue, (key) =>
     : `invalid environment variable name (letters, digits, '_', '-', '.'; not starting with a digit; at most ${MAX_ENV_NAME_LENGTH} characters)`,
 );
 
+/** InfraBox's own floor for limits: it refuses `cpu <= 0.3` and `memory <= 255`. */
+export const MIN_CPU_EXCLUSIVE = 0.3;
+export const MIN_MEMORY_MIB = 256;
+
 const resources: Reader<Resources> = map(
-  object({ limits: required(object({ cpu: required(positiveNumber), memory: required(integer(128)) })) }),
+  object({
+    limits: required(
+      object({
+        cpu: required(numberAbove(MIN_CPU_EXCLUSIVE, "InfraBox's floor, in cores")),
+        memory: required(integer(MIN_MEMORY_MIB, "InfraBox's floor, in MiB")),
+      }),
+    ),
+  }),
   (r) => ({ limits: { cpu: r.limits.cpu, memory: r.limits.memory } }),
 );
 
@@ -162,7 +174,7 @@ const containerFields = {
   ...runnableFields,
   command: optional(arrayOf(text)),
   security_context: optional(securityContext),
-  deployments: optional(arrayOf(deployment)),
+  deployments: optional(arrayOf(deployment, { nonEmpty: true })),
 };
 
 const dockerImageJob = object({ ...containerFields, image: required(nonEmptyText), run: optional(boolean) });

@@ -30,7 +30,7 @@ export type EnvironmentValue = string | SecretReference | VaultReference;
 export type Environment = Record<string, EnvironmentValue>;
 
 export interface Resources {
-  /** cpu: cores (> 0); memory: MiB (integer ≥ 128). */
+  /** cpu: cores (> 0.3); memory: MiB (integer ≥ 256), InfraBox's floor. */
   limits: { cpu: number; memory: number };
 }
 

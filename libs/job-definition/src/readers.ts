@@ -98,36 +98,45 @@ export const boolean: Reader<boolean> = (value, path, issues) => {
   return undefined;
 };
 
-export function integer(min: number): Reader<number> {
+/** A safe integer of at least `min`; `why`, when given, says whose minimum it is, in the message. */
+export function integer(min: number, why?: string): Reader<number> {
   return (value, path, issues) => {
     if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
       issues.add(path, expected('an integer', value));
       return undefined;
     }
     if (value < min) {
-      issues.add(path, `must be at least ${min}, got ${value}`);
+      issues.add(path, `must be at least ${min}${why === undefined ? '' : ` (${why})`}, got ${value}`);
       return undefined;
     }
     return value;
   };
 }
 
-export const positiveNumber: Reader<number> = (value, path, issues) => {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    issues.add(path, expected('a number', value));
-    return undefined;
-  }
-  if (value <= 0) {
-    issues.add(path, `must be greater than 0, got ${value}`);
-    return undefined;
-  }
-  return value;
-};
+/** A finite number above `floor`; `why` says whose floor it is, in the message. */
+export function numberAbove(floor: number, why: string): Reader<number> {
+  return (value, path, issues) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      issues.add(path, expected('a number', value));
+      return undefined;
+    }
+    if (value <= floor) {
+      issues.add(path, `must be greater than ${floor} (${why}), got ${value}`);
+      return undefined;
+    }
+    return value;
+  };
+}
+
+/** A value as a message names it: strings in single quotes (`'banana'`, escaped, cut), others as `describeValue`. */
+export function quoted(value: unknown): string {
+  return typeof value === 'string' ? `'${JSON.stringify(shortened(value)).slice(1, -1)}'` : describeValue(value);
+}
 
 export function oneOf<T extends string>(values: readonly T[]): Reader<T> {
   return (value, path, issues) => {
     if ((values as readonly unknown[]).includes(value)) return value as T;
-    issues.add(path, `must be one of ${values.join(', ')}`);
+    issues.add(path, `${quoted(value)} is not one of ${values.join(', ')}`);
     return undefined;
   };
 }
