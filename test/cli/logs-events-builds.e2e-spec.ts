@@ -1,10 +1,11 @@
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { ClusterRepository } from '@infrabox/clusters';
 import { parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { EventRepository } from '@infrabox/events';
 import { parseBuildDefinition } from '@infrabox/job-definition';
-import { Build, BuildRepository, JobConsoleRepository, JobRepository, JobTransitions, ProjectRepository } from '@infrabox/jobs';
+import { Build, BuildRepository, Job, JobConsoleRepository, JobDto, JobRepository, JobTransitions, ProjectRepository } from '@infrabox/jobs';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { uniqueClusterName } from '../support/clusters';
 import { databaseUrl, eventually, openDatabase, uniqueEventType } from '../support/database';
@@ -19,6 +20,9 @@ describe('infrabox builds / logs / events (against a real api)', () => {
   let jobs: JobRepository;
   let consoles: JobConsoleRepository;
   let builds: Build[];
+  /** The first build's one job: placed on cluster `east`, started, ended in failure with exit code 3. */
+  const east = uniqueClusterName('east');
+  let ran: Job;
 
   async function newJob(name: string): Promise<string> {
     const project = await new ProjectRepository(db).findOrCreate(projectName);
@@ -40,7 +44,19 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     const first = await repo.create(project.id);
     const second = await repo.create(project.id);
     builds = [second, first]; // newest first, as the API lists them
+    const wait = (name: string) => parseBuildDefinition({ version: 1, jobs: [{ name, type: 'wait' }] }).jobs;
+    await jobs.insertMany(second.id, wait('waiting'));
+    const [job] = await jobs.insertMany(first.id, wait('ran'));
+    const transitions = app.get(JobTransitions);
+    await new ClusterRepository(db).register({ name: east, labels: [], apiUrl: 'http://127.0.0.1:1' });
+    await jobs.place(job!.id, east);
+    expect(await transitions.start(job!.id, east)).not.toBeNull();
+    ran = (await transitions.end(job!.id, ['running'], 'failure', { exitCode: 3, message: 'exit code 3' }))!;
+    expect(ran).toMatchObject({ state: 'failure', exitCode: 3 });
   });
+
+  /** `2026-12-02T07:10:34Z`: an ISO time to the second, as the tables show it. */
+  const toSecond = (time: Date | null) => (time === null ? '-' : time.toISOString().replace(/\.\d+Z$/, 'Z'));
 
   afterAll(async () => {
     await app?.close();
@@ -52,14 +68,70 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     expect(table.stderr).toBe('');
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+PROJECT\s+NUMBER\s+CREATED$/);
+    expect(lines[0]).toMatch(/^ID\s+PROJECT\s+NUMBER\s+STATE\s+CREATED$/);
+    const states = ['queued', 'failure']; // a job waiting; a job that failed
     expect(lines.slice(1).map((line) => line.split(/\s+/))).toEqual(
-      builds.map((b) => [b.id, projectName, String(b.number), b.createdAt.toISOString()]),
+      builds.map((b, i) => [b.id, projectName, String(b.number), states[i], toSecond(b.createdAt)]),
     );
 
     const json = await runCli(['builds', '--json', '--limit', '2', '--api', url]);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual(builds.map((b) => ({ id: b.id, project: projectName, number: b.number, createdAt: b.createdAt.toISOString() })));
+    expect(JSON.parse(json.stdout)).toEqual(
+      builds.map((b, i) => ({ id: b.id, project: projectName, number: b.number, createdAt: b.createdAt.toISOString(), state: states[i], jobStates: { [states[i]!]: 1 } })),
+    );
+  });
+
+  it('jobs: the table and --json give each job its id, state, cluster, exit code, started and finished', async () => {
+    const table = await runCli(['jobs', ran.buildId, '--api', url]);
+    expect(table).toMatchObject({ code: 0, stderr: '' });
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+STATE\s+CLUSTER\s+EXIT\s+STARTED\s+FINISHED\s+MESSAGE$/);
+    expect(lines.slice(1).map((line) => line.split(/\s{2,}/))).toEqual([[ran.id, 'ran', 'failure', east, '3', toSecond(ran.startedAt), toSecond(ran.finishedAt), 'exit code 3']]);
+    expect(ran.startedAt).not.toBeNull();
+
+    const json = await runCli(['jobs', ran.buildId, '--json', '--api', url]);
+    expect(json.code).toBe(0);
+    const listed = JSON.parse(json.stdout) as JobDto[];
+    expect(listed).toEqual([
+      {
+        id: ran.id,
+        buildId: ran.buildId,
+        name: 'ran',
+        type: 'wait',
+        state: 'failure',
+        cluster: east,
+        message: 'exit code 3',
+        exitCode: 3,
+        dependsOn: [],
+        createdAt: ran.createdAt.toISOString(),
+        startedAt: ran.startedAt!.toISOString(),
+        finishedAt: ran.finishedAt!.toISOString(),
+      },
+    ]);
+    // The id listed is the one `infrabox logs` takes.
+    await consoles.append(listed[0]!.id, 'by id\n');
+    expect(await runCli(['logs', listed[0]!.id, '--api', url])).toEqual({ code: 0, stdout: 'by id\n', stderr: '' });
+  });
+
+  it('logs BUILD/JOBNAME: the job of that name in that build; an unknown name lists the build’s jobs', async () => {
+    const project = await new ProjectRepository(db).findOrCreate(projectName);
+    const build = await new BuildRepository(db).create(project.id);
+    const definition = parseBuildDefinition(
+      { version: 1, jobs: [{ name: 'sub', type: 'workflow', infrabox_file: 'sub.json' }, { name: 'sub-x', type: 'wait' }] },
+      { loadInclude: () => JSON.stringify({ version: 1, jobs: [{ name: 'x', type: 'wait' }] }) },
+    );
+    const [included, plain] = await jobs.insertMany(build.id, definition.jobs);
+    expect(included!.name).toBe('sub/x');
+    await consoles.append(included!.id, 'included job\n');
+    await consoles.append(plain!.id, 'plain job\n');
+    expect(await runCli(['logs', `${build.id}/sub/x`, '--api', url])).toEqual({ code: 0, stdout: 'included job\n', stderr: '' });
+    expect(await runCli(['logs', `${build.id}/sub-x`, '--api', url])).toEqual({ code: 0, stdout: 'plain job\n', stderr: '' });
+    expect(await runCli(['logs', `${build.id}/nope`, '--api', url])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `build '${build.id}' has no job 'nope' (its jobs: sub-x, sub/x)\n`,
+    });
+    expect(await runCli(['logs', 'not-a-build/x', '--api', url])).toEqual({ code: 1, stdout: '', stderr: "build 'not-a-build' not found\n" });
   });
 
   it('builds: a bad --limit is a usage error (exit 2)', async () => {

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { Browser, chromium, Page } from 'playwright-core';
-import type { BuildDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto } from '@infrabox/jobs';
 import { createScratchDatabase, eventually, openDatabase } from '../support/database';
 import { api, apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
 

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
-import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { uniqueClusterName } from '../support/clusters';
 import { startGcsTestServer, GcsTestServer } from '../support/gcs-test-server';
 import { api, apiAs, consoleOf as consoleOfJob, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pack } from 'tar-stream';
-import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { Database } from '@infrabox/database';
 import { uniqueClusterName } from '../support/clusters';
 import { ChaosProxy } from '../support/chaos-proxy';

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { BuildDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto } from '@infrabox/jobs';
 import { Database } from '@infrabox/database';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';

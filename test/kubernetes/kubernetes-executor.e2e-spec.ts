@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Database } from '@infrabox/database';
-import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { BuildDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto } from '@infrabox/jobs';
 import { eventually } from '../support/database';
 import { adminTokenFor } from '../support/auth';
 import { apiAs, freePort, settledJobs } from '../support/installation';

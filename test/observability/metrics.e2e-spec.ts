@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { BuildDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto } from '@infrabox/jobs';
 import { uniqueClusterName } from '../support/clusters';
 import { api, apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
 import { loggedPort, Sample, scrape, valueOf } from '../support/prometheus';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { loadIgnoreFile, packDirectory } from '@infrabox/archive';
 import { Database } from '@infrabox/database';
-import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { tokenServiceFor } from '../support/auth';
 import { runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
@@ -222,17 +222,18 @@ describe('infrabox push: build sources across clusters', () => {
 
     const listed = await runCli(['jobs', buildId, '--json', '--api', master.apiUrl], { cwd: work });
     expect(listed.code).toBe(0);
-    const jobs = (JSON.parse(listed.stdout) as Array<{ name: string; state: string; cluster: string; message: string | null }>).sort((x, y) => x.name.localeCompare(y.name));
+    const jobs = (JSON.parse(listed.stdout) as JobDto[]).sort((x, y) => x.name.localeCompare(y.name));
+    const ended = { state: 'finished', message: null, exitCode: 0, startedAt: expect.any(String), finishedAt: expect.any(String) };
     expect(jobs).toEqual([
-      { name: 'cli-a', state: 'finished', cluster: names.a, message: null },
-      { name: 'cli-b', state: 'finished', cluster: names.b, message: null },
+      expect.objectContaining({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'cli-a', cluster: names.a, ...ended }),
+      expect.objectContaining({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'cli-b', cluster: names.b, ...ended }),
     ]);
     for (const job of (await api<BuildDto>(master.apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body.jobs!) {
       expect(await consoleOf(job.id)).toBe(`hello from the source ${suffix}\nsecret absent\n`);
     }
 
     const table = await runCli(['jobs', buildId, '--api', master.apiUrl], { cwd: work });
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+STATE\s+CLUSTER\s+MESSAGE$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+STATE\s+CLUSTER\s+EXIT\s+STARTED\s+FINISHED\s+MESSAGE$/);
   }, 150_000);
 
   it('infrabox push takes the API, project token and project from .infrabox/local.json; --json prints {buildId, jobs}', async () => {
@@ -261,6 +262,67 @@ describe('infrabox push: build sources across clusters', () => {
     expect(pushed.stderr).toMatch(/^#jobs\[0\]\.name: /m);
     expect(pushed.stdout).toBe('');
   });
+
+  /** A folder whose infrabox.json includes ci/sub.json as the workflow job `sub`, after `prep`. */
+  async function folderWithInclude(ignore = ''): Promise<string> {
+    const dir = path.join(work, randomUUID());
+    await mkdir(path.join(dir, 'ci'), { recursive: true });
+    const job = (name: string, label: string, text: string) => ({
+      name,
+      type: 'docker-image',
+      image: 'none',
+      cluster: { selector: [label] },
+      command: ['sh', '-c', `echo ${text}; cat ci/marker.txt`],
+    });
+    await writeFile(path.join(dir, 'ci', 'marker.txt'), `marker ${suffix}\n`);
+    await writeFile(path.join(dir, '.infraboxignore'), ignore);
+    const root = { version: 1, jobs: [job('prep', labels.a, 'prep'), { name: 'sub', type: 'workflow', infrabox_file: 'ci/sub.json', depends_on: ['prep'] }] };
+    await writeFile(path.join(dir, 'infrabox.json'), JSON.stringify(root, null, 2));
+    const sub = { version: 1, jobs: [job('check', labels.b, 'check'), { ...job('report', labels.a, 'report'), depends_on: ['check'] }] };
+    await writeFile(path.join(dir, 'ci', 'sub.json'), JSON.stringify(sub, null, 2));
+    return dir;
+  }
+
+  it('infrabox push of a workflow include: the build is made of the included jobs, read from the upload, and every job finishes', async () => {
+    const dir = await folderWithInclude();
+    expect(await runCli(['validate', path.join(dir, 'infrabox.json')])).toMatchObject({ code: 0, stdout: 'valid\n' });
+    const pushed = await runCli(['push', dir, '--api', master.apiUrl, '--project', project, '--token', token, '--follow'], { cwd: work });
+    expect(pushed.stderr).not.toContain('HTTP 400');
+    expect(pushed.code).toBe(0);
+    const buildId = pushed.stdout.split('\n')[0]!;
+    const build = (await api<BuildDto>(master.apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body;
+    expect(build.jobs!.map((j) => [j.name, j.dependsOn, j.state]).sort()).toEqual([
+      ['prep', [], 'finished'],
+      ['sub/check', ['prep'], 'finished'],
+      ['sub/report', ['sub/check'], 'finished'],
+    ]);
+    const byName = new Map(build.jobs!.map((j) => [j.name, j]));
+    expect(byName.get('sub/check')!.cluster).toBe(names.b);
+    expect(await consoleOf(byName.get('sub/report')!.id)).toBe(`report\nmarker ${suffix}\n`);
+  }, 150_000);
+
+  it('an include missing from the upload is refused with its #path line, printed by the CLI one reason per line', async () => {
+    // Valid on disk, but .infraboxignore keeps the included file out of the uploaded source.
+    const dir = await folderWithInclude('ci/sub.json\n');
+    const pushed = await runCli(['push', dir, '--api', master.apiUrl, '--project', project, '--token', token], { cwd: work });
+    expect(pushed.code).toBe(1);
+    expect(pushed.stdout).toBe('');
+    const lines = pushed.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('upload '));
+    expect(lines).toEqual([
+      `the InfraBox API answered POST /api/v1/projects/${project}/builds with HTTP 400:`,
+      '#jobs[1].infrabox_file: cannot load ci/sub.json: no such file in the uploaded source',
+    ]);
+
+    // Through the API: every reason in `errors`, and in the message, never a bare "invalid".
+    const definition = { version: 1, jobs: [{ name: 'sub', type: 'workflow', infrabox_file: 'ci/sub.json' }, { name: 'bad', type: 'banana' }] };
+    const refused = await apiAs<{ message: string; errors: string[] }>(token, master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([
+      "#jobs[1].type: 'banana' is not one of docker-image, docker, docker-compose, wait, workflow",
+      '#jobs[0].infrabox_file: cannot load ci/sub.json: no source was uploaded with the build (uploadId) to read it from',
+    ]);
+    expect(refused.body.message).toBe(`invalid infrabox.json (2 problems): ${refused.body.errors.join('; ')}`);
+  }, 60_000);
 
   it('infrabox push with a token of another project fails with exit 1 and names the project', async () => {
     const dir = await sourceFolder([{ name: 'x', label: labels.a }]);

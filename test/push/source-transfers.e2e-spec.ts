@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { packDirectory } from '@infrabox/archive';
 import { Database } from '@infrabox/database';
-import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { tokenServiceFor } from '../support/auth';
 import { ChaosProxy } from '../support/chaos-proxy';
 import { uniqueClusterName } from '../support/clusters';

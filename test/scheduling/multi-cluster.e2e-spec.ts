@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually } from '../support/database';
 import { api, apiAs, onlyTheseActive, RunningCluster, startCluster } from '../support/installation';

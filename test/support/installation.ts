@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RegistryOptions } from '../../apps/registry/src/registry.options';
-import type { BuildDto, JobDto } from '../../apps/api/src/builds/build.dto';
+import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { freePort } from '../../bench/free-port';
 import { adminTokenFor } from './auth';
 import { eventually } from './database';

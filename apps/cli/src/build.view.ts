@@ -1,18 +1,8 @@
+import type { BuildDto, BuildSummaryDto, JobDto } from '@infrabox/jobs';
 import { formatTable } from './text-table';
 
-/** A job as `GET /api/v1/builds/:id` lists it (the fields the CLI shows). */
-export interface JobView {
-  id: string;
-  name: string;
-  state: string;
-  cluster: string | null;
-  message: string | null;
-}
-
-export interface BuildView {
-  id: string;
-  jobs: JobView[];
-}
+/** A build as `GET /api/v1/builds/:id` answers it: with its jobs. */
+export type BuildWithJobs = BuildDto & { jobs: JobDto[] };
 
 const FINAL_STATES = ['finished', 'failure', 'error', 'killed', 'skipped', 'unstable'];
 
@@ -20,31 +10,55 @@ export function isFinalState(state: string): boolean {
   return FINAL_STATES.includes(state);
 }
 
-/** Checks the response really is a build with jobs, so a wrong URL gives a clear message. */
-export function isBuildView(value: unknown): value is BuildView {
-  if (typeof value !== 'object' || value === null) return false;
-  const { id, jobs } = value as { id?: unknown; jobs?: unknown };
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+const isTextOrNull = (value: unknown) => value === null || typeof value === 'string';
+
+/** Checks an answer really is a job, so a wrong URL gives a clear message. */
+export function isJobDto(value: unknown): value is JobDto {
   return (
-    typeof id === 'string' &&
-    Array.isArray(jobs) &&
-    jobs.every(
-      (job: unknown) =>
-        typeof job === 'object' &&
-        job !== null &&
-        typeof (job as JobView).name === 'string' &&
-        typeof (job as JobView).state === 'string' &&
-        ((job as JobView).cluster === null || typeof (job as JobView).cluster === 'string'),
+    isObject(value) &&
+    typeof value.id === 'string' &&
+    typeof value.name === 'string' &&
+    typeof value.state === 'string' &&
+    isTextOrNull(value.cluster) &&
+    (value.exitCode === null || typeof value.exitCode === 'number') &&
+    isTextOrNull(value.startedAt) &&
+    isTextOrNull(value.finishedAt)
+  );
+}
+
+/** Checks the answer really is a build with jobs. */
+export function isBuildWithJobs(value: unknown): value is BuildWithJobs {
+  return isObject(value) && typeof value.id === 'string' && Array.isArray(value.jobs) && value.jobs.every(isJobDto);
+}
+
+/** Checks the answer really is a list of builds with their states (`GET /api/v1/builds`). */
+export function isBuildSummaryList(value: unknown): value is BuildSummaryDto[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (b: unknown) =>
+        isObject(b) && typeof b.id === 'string' && typeof b.project === 'string' && typeof b.number === 'number' && typeof b.state === 'string' && typeof b.createdAt === 'string',
     )
   );
 }
 
-/** What `infrabox jobs --json` prints per job. */
-export function jobSummary(job: JobView): { name: string; state: string; cluster: string | null; message: string | null } {
-  return { name: job.name, state: job.state, cluster: job.cluster, message: job.message ?? null };
+/** An ISO time to the second (`2026-12-02T07:10:34Z`), `-` when absent. */
+function time(iso: string | null): string {
+  return iso === null ? '-' : iso.replace(/\.\d+Z$/, 'Z');
 }
 
-/** Lines of the `infrabox jobs` table: NAME STATE CLUSTER MESSAGE. */
-export function formatJobsTable(jobs: readonly JobView[]): string[] {
-  const header = ['NAME', 'STATE', 'CLUSTER', 'MESSAGE'];
-  return formatTable(header, jobs.map((job) => [job.name, job.state, job.cluster ?? '-', job.message ?? '']));
+/** Lines of a job listing (`infrabox jobs`): ID NAME STATE CLUSTER EXIT STARTED FINISHED MESSAGE. */
+export function formatJobsTable(jobs: readonly JobDto[]): string[] {
+  const header = ['ID', 'NAME', 'STATE', 'CLUSTER', 'EXIT', 'STARTED', 'FINISHED', 'MESSAGE'];
+  return formatTable(
+    header,
+    jobs.map((job) => [job.id, job.name, job.state, job.cluster ?? '-', job.exitCode === null ? '-' : String(job.exitCode), time(job.startedAt), time(job.finishedAt), job.message ?? '']),
+  );
+}
+
+/** Lines of the `infrabox builds` table: ID PROJECT NUMBER STATE CREATED. */
+export function formatBuildsTable(builds: readonly BuildSummaryDto[]): string[] {
+  const header = ['ID', 'PROJECT', 'NUMBER', 'STATE', 'CREATED'];
+  return formatTable(header, builds.map((b) => [b.id, b.project, String(b.number), b.state, time(b.createdAt)]));
 }

@@ -99,10 +99,16 @@ export class InfraboxApiClient {
     return { status: response.status, body: parseBody(text) };
   }
 
-  /** The one line shown for an unexpected HTTP status. */
+  /**
+   * What is shown for an unexpected HTTP status: one line, or, when the answer lists its reasons
+   * (`errors`, as for a refused infrabox.json), that line and then one line per reason.
+   */
   failure(method: string, path: string, response: ApiResponse): CliError {
+    const head = `the InfraBox API answered ${method} ${path} with HTTP ${response.status}`;
+    const reasons = errorReasons(response.body);
+    if (reasons.length > 0) return new CliError([`${head}:`, ...reasons].join('\n'));
     const detail = errorMessage(response.body);
-    return new CliError(`the InfraBox API answered ${method} ${path} with HTTP ${response.status}${detail ? `: ${detail}` : ''}`);
+    return new CliError(`${head}${detail ? `: ${detail}` : ''}`);
   }
 
   private describeNetworkError(error: unknown): string {
@@ -148,4 +154,10 @@ export function errorMessage(body: unknown): string {
   const { message, errorId } = body as { message?: unknown; errorId?: unknown };
   const text = Array.isArray(message) ? message.map(String).join('; ') : typeof message === 'string' ? message : '';
   return typeof errorId === 'string' ? `${text} (error id ${errorId})` : text;
+}
+
+/** The `errors` lines of an error body (each `#path: reason`), when it has them. */
+function errorReasons(body: unknown): string[] {
+  const errors = typeof body === 'object' && body !== null ? (body as { errors?: unknown }).errors : undefined;
+  return Array.isArray(errors) ? errors.filter((line): line is string => typeof line === 'string') : [];
 }

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { resolveApiUrl } from './api-url.resolver';
-import { formatJobsTable, isBuildView, jobSummary } from './build.view';
+import { BuildWithJobs, formatJobsTable, isBuildWithJobs } from './build.view';
 import { DEFAULT_STATE_DIR } from './cli-paths';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
@@ -8,13 +8,13 @@ import { InfraboxApiClient } from './infrabox-api.client';
 
 const API_OPTION_HELP = 'InfraBox API root (default: $INFRABOX_API, else the master in .infrabox/local.json, else http://127.0.0.1:8080)';
 
-/** `infrabox jobs BUILD [--json]`: the jobs of a build, with state, cluster and message. */
+/** `infrabox jobs BUILD [--json]`: the jobs of a build: id, state, cluster, exit code, start, end, message. */
 export function registerJobsCommand(program: Command, context: CliContext): void {
   program
     .command('jobs')
-    .description('list the jobs of a build: state, cluster, message')
+    .description('list the jobs of a build: id, state, cluster, exit code, started, finished, message')
     .argument('<build>', 'build id (as `infrabox push` prints it)')
-    .option('--json', 'print [{"name","state","cluster","message"}] instead of a table')
+    .option('--json', 'print the jobs as the API answers them ([{"id","name","state","cluster","exitCode","startedAt","finishedAt","message",…}]) instead of a table')
     .option('--api <url>', API_OPTION_HELP)
     .addHelpText(
       'after',
@@ -26,17 +26,17 @@ Examples:
     .action(async (buildId: string, options: { json?: boolean; api?: string }) => {
       const client = new InfraboxApiClient(resolveApiUrl({ flag: options.api, env: context.env.api, stateDir: DEFAULT_STATE_DIR }), context.env.token);
       const build = await fetchBuild(client, buildId);
-      if (options.json) context.stdout(JSON.stringify(build.jobs.map(jobSummary), null, 2));
+      if (options.json) context.stdout(JSON.stringify(build.jobs, null, 2));
       else for (const line of formatJobsTable(build.jobs)) context.stdout(line);
     });
 }
 
 /** `GET /api/v1/builds/:id`, with one-line errors for a missing build or a wrong API. */
-export async function fetchBuild(client: InfraboxApiClient, buildId: string) {
+export async function fetchBuild(client: InfraboxApiClient, buildId: string): Promise<BuildWithJobs> {
   const path = `/api/v1/builds/${encodeURIComponent(buildId)}`;
   const response = await client.request('GET', path);
   if (response.status === 404 || response.status === 400) throw new CliError(`build '${buildId}' not found`);
   if (response.status !== 200) throw client.failure('GET', path, response);
-  if (!isBuildView(response.body)) throw new CliError(`unexpected answer from ${client.baseUrl}${path}: not a build (is --api the InfraBox API?)`);
+  if (!isBuildWithJobs(response.body)) throw new CliError(`unexpected answer from ${client.baseUrl}${path}: not a build (is --api the InfraBox API?)`);
   return response.body;
 }

@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import { loadIgnoreFile, packDirectory } from '@infrabox/archive';
 import { resolveApiUrl } from './api-url.resolver';
-import { BuildView, isBuildView, isFinalState, JobView, jobSummary } from './build.view';
+import type { JobDto } from '@infrabox/jobs';
+import { BuildWithJobs, isBuildWithJobs, isFinalState } from './build.view';
 import { DEFAULT_STATE_DIR } from './cli-paths';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './cli-error';
 import type { CliContext } from './cli.context';
@@ -78,8 +79,8 @@ async function push(dir: string, options: PushOptions, context: CliContext): Pro
     throw new CliError(`creating a build needs a token of project '${project}' or an admin token: ${errorText(created.body)}`);
   }
   if (created.status !== 201) throw client.failure('POST', buildsPath, created);
-  if (!isBuildView(created.body)) throw new CliError(`unexpected answer from ${client.baseUrl}${buildsPath}: not a build`);
-  let build: BuildView = created.body;
+  if (!isBuildWithJobs(created.body)) throw new CliError(`unexpected answer from ${client.baseUrl}${buildsPath}: not a build`);
+  let build: BuildWithJobs = created.body;
   if (!options.json) context.stdout(build.id);
 
   let code = 0;
@@ -87,7 +88,7 @@ async function push(dir: string, options: PushOptions, context: CliContext): Pro
     build = await follow(client, build, options.json ? context.stderr : context.stdout);
     code = build.jobs.every((job) => job.state === 'finished') ? 0 : EXIT_FAILURE;
   }
-  if (options.json) context.stdout(JSON.stringify({ buildId: build.id, jobs: build.jobs.map(jobSummary) }, null, 2));
+  if (options.json) context.stdout(JSON.stringify({ buildId: build.id, jobs: build.jobs }, null, 2));
   return code;
 }
 
@@ -117,9 +118,9 @@ async function uploadSource(client: InfraboxApiClient, root: string, project: st
 }
 
 /** Polls the build every 500 ms, printing `job cluster state` whenever a job's cluster or state changes. */
-async function follow(client: InfraboxApiClient, build: BuildView, print: (line: string) => void): Promise<BuildView> {
+async function follow(client: InfraboxApiClient, build: BuildWithJobs, print: (line: string) => void): Promise<BuildWithJobs> {
   const seen = new Map<string, string>();
-  const report = (jobs: JobView[]) => {
+  const report = (jobs: JobDto[]) => {
     for (const job of jobs) {
       const line = `${job.name} ${job.cluster ?? '-'} ${job.state}`;
       if (seen.get(job.id) !== line) {

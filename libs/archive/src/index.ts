@@ -10,4 +10,5 @@ export {
 export { packDirectory } from './directory.packer';
 export { unpackTar } from './tar.unpacker';
 export { TarChecker } from './tar.checker';
+export { readTarFiles, type TarFileRead } from './tar-files.reader';
 export { IGNORE_FILE_NAME, createIgnoreMatcher, loadIgnoreFile, type IgnoreMatcher } from './ignore-file.matcher';

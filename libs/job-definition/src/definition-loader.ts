@@ -8,6 +8,8 @@ import { resolveIncludePath, type LoadedEntry, type LoadedFile } from './workflo
 
 /** Guards against include explosions (a file including another many times, recursively). */
 export const MAX_INCLUDES = 500;
+/** How deep includes may nest (the root file is depth 0); each level is one read of an uploaded source. */
+export const MAX_INCLUDE_DEPTH = 16;
 
 interface LoadContext {
   loadInclude: ParseOptions['loadInclude'];
@@ -75,6 +77,10 @@ function loadInclude(
   const file = resolved.path;
   if (chain.includes(file)) {
     issues.add(path, `include cycle ${[...chain.slice(chain.indexOf(file)), file].join(' -> ')}`);
+    return undefined;
+  }
+  if (chain.length > MAX_INCLUDE_DEPTH) {
+    issues.add(path, `cannot load ${file}: includes nest deeper than ${MAX_INCLUDE_DEPTH} levels`);
     return undefined;
   }
   if (++context.includes > MAX_INCLUDES) {

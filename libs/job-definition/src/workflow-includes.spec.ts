@@ -1,3 +1,4 @@
+import { MAX_INCLUDE_DEPTH, validateBuildDefinitionReading } from '@infrabox/job-definition';
 import { definitionOf, doc, errorsOf, memoryLoader } from './test-helpers';
 import { resolveIncludePath } from './workflow-includes';
 
@@ -151,5 +152,52 @@ describe('resolveIncludePath', () => {
     ['infrabox.json', 'ci/', { error: 'must name a file, got "ci/"' }],
   ])('from %s, %s → %j', (from, target, expected) => {
     expect(resolveIncludePath(from, target)).toEqual(expected);
+  });
+});
+
+describe('validateBuildDefinitionReading (includes read in batches, as from an uploaded source)', () => {
+  /** A reader over an in-memory repository that records each batch it was asked for. */
+  const batchReader = (files: Record<string, unknown>) => {
+    const batches: string[][] = [];
+    const read = async (paths: string[]) => {
+      batches.push([...paths].sort());
+      const answer = new Map<string, string>();
+      for (const path of paths) if (files[path] !== undefined) answer.set(path, JSON.stringify(files[path]));
+      return answer;
+    };
+    return Object.assign(read, { batches });
+  };
+  const files = {
+    'ci/a.json': doc(wait('a1'), workflow('deeper', 'inner/b.json', { depends_on: ['a1'] })),
+    'ci/c.json': doc(wait('c1')),
+    'ci/inner/b.json': doc(wait('b1')),
+  };
+  const root = doc(wait('prep'), workflow('a', 'ci/a.json', { depends_on: ['prep'] }), workflow('c', 'ci/c.json'));
+
+  it('gives what validateBuildDefinition gives with a loader, reading one batch per include depth', async () => {
+    const readIncludes = batchReader(files);
+    const result = await validateBuildDefinitionReading(JSON.stringify(root), { readIncludes });
+    expect(result).toEqual({ ok: true, definition: definitionOf(root, { loadInclude: memoryLoader(files) }) });
+    expect(readIncludes.batches).toEqual([['ci/a.json', 'ci/c.json'], ['ci/inner/b.json']]);
+  });
+
+  it('names a missing include, and an unreadable one with the reader’s reason, at its infrabox_file', async () => {
+    const readIncludes = async (paths: string[]) => new Map(paths.filter((p) => p === 'ci/c.json').map((p) => [p, new Error('is a directory, not a file')]));
+    expect(await validateBuildDefinitionReading(root, { readIncludes })).toEqual({
+      ok: false,
+      errors: ['#jobs[1].infrabox_file: cannot load ci/a.json: no such file', '#jobs[2].infrabox_file: cannot load ci/c.json: is a directory, not a file'],
+    });
+  });
+
+  it(`refuses includes nested deeper than ${MAX_INCLUDE_DEPTH} levels, in as many reads at most`, async () => {
+    const chain: Record<string, unknown> = {};
+    for (let level = 1; level <= MAX_INCLUDE_DEPTH + 1; level++) chain[`l${level}.json`] = doc(workflow('next', `l${level + 1}.json`));
+    const readIncludes = batchReader(chain);
+    const result = await validateBuildDefinitionReading(doc(workflow('next', 'l1.json')), { readIncludes });
+    expect(result).toEqual({
+      ok: false,
+      errors: [`l${MAX_INCLUDE_DEPTH}.json#jobs[0].infrabox_file: cannot load l${MAX_INCLUDE_DEPTH + 1}.json: includes nest deeper than ${MAX_INCLUDE_DEPTH} levels`],
+    });
+    expect(readIncludes.batches).toHaveLength(MAX_INCLUDE_DEPTH);
   });
 });

@@ -15,3 +15,5 @@ export type { BuildSource } from './build-source.repository';
 export { CopyRecorder } from './copy-recorder.service';
 export { SchedulerRunnerRepository } from './scheduler-runner.repository';
 export type { SchedulerRunner } from './scheduler-runner.repository';
+export { buildState, toBuildDto, toBuildSummaryDto, toJobDto } from './build.dto';
+export type { BuildDto, BuildState, BuildSummaryDto, JobDto } from './build.dto';

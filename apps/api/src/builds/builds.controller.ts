@@ -1,8 +1,7 @@
 import { Body, Controller, DefaultValuePipe, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { assertProjectNamedOrAdmin, assertProjectOrAdmin, Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
-import { ConsoleChunk } from '@infrabox/jobs';
+import { BuildDto, BuildSummaryDto, ConsoleChunk, JobDto } from '@infrabox/jobs';
 import { jsonBodyFields } from '../http/json-body';
-import { BuildDto, JobDto } from './build.dto';
 import { BuildsService } from './builds.service';
 import { JobsService } from './jobs.service';
 
@@ -27,7 +26,7 @@ export class BuildsController {
   }
 
   @Get('builds')
-  recent(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number): Promise<BuildDto[]> {
+  recent(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number): Promise<BuildSummaryDto[]> {
     return this.builds.recent(Math.min(Math.max(limit, 1), 500));
   }
 

@@ -9,5 +9,6 @@ import { JobsService } from './jobs.service';
   imports: [JobsModule, SourcesModule],
   controllers: [BuildsController],
   providers: [BuildsService, JobsService],
+  exports: [BuildsService],
 })
 export class BuildsModule {}

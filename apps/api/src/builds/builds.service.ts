@@ -3,12 +3,24 @@ import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
 import { InjectInstallConfig, InstallConfig } from '@infrabox/config';
-import { validateBuildDefinition } from '@infrabox/job-definition';
-import { BUILD_CREATED, BuildCreatedEvent, BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
-import { SourceUploadsService } from '../sources/source-uploads.service';
-import { BuildDto, toBuildDto } from './build.dto';
+import { validateBuildDefinitionReading } from '@infrabox/job-definition';
+import {
+  BUILD_CREATED,
+  BuildCreatedEvent,
+  BuildDto,
+  BuildRepository,
+  BuildSummaryDto,
+  JobRepository,
+  ProjectRepository,
+  toBuildDto,
+  toBuildSummaryDto,
+} from '@infrabox/jobs';
+import { ResolvedUpload, SourceUploadsService } from '../sources/source-uploads.service';
 
 export const PROJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$/;
+
+/** How many of a refused definition's reasons the one-line `message` repeats (`errors` has all). */
+const REASONS_IN_MESSAGE = 10;
 
 @Injectable()
 export class BuildsService {
@@ -28,23 +40,28 @@ export class BuildsService {
    * Validates an infrabox.json and creates the build with all its jobs and edges, announcing it
    * with `build.created` in the same transaction; a scheduler then places the jobs. With an
    * `uploadId` (from `PUT /api/v1/projects/:project/source` on this cluster), the upload becomes
-   * the build's source here, recorded in the same transaction.
+   * the build's source here, recorded in the same transaction, and the files that workflow jobs
+   * include are read from it (before the transaction), expanded as `infrabox validate` does. A
+   * refused definition answers 400 with `errors`, one `#path: reason` line per problem.
    */
   async create(projectName: string, definitionInput: unknown, uploadId?: unknown): Promise<BuildDto> {
     if (!PROJECT_NAME.test(projectName)) {
       throw new BadRequestException(`project: '${projectName}' is not a valid name (letters, digits, _ . -, at most 100)`);
     }
     if (definitionInput === undefined) throw new BadRequestException('definition: required (the infrabox.json content)');
-    const result = validateBuildDefinition(definitionInput);
-    if (!result.ok) throw new BadRequestException({ statusCode: 400, message: 'invalid infrabox.json', errors: result.errors });
+    const upload = await this.resolveUpload(projectName, uploadId);
+    const result = await validateBuildDefinitionReading(definitionInput, {
+      readIncludes: async (paths) =>
+        upload === undefined
+          ? new Map(paths.map((path) => [path, new Error('no source was uploaded with the build (uploadId) to read it from')]))
+          : this.uploads!.readFiles(upload, paths),
+    });
+    if (!result.ok) throw new BadRequestException({ statusCode: 400, message: refusal(result.errors), errors: result.errors });
 
     return this.db.transaction(async () => {
       const project = await this.projects.findOrCreate(projectName);
       const build = await this.builds.create(project.id);
-      if (uploadId !== undefined && uploadId !== null) {
-        if (!this.uploads) throw new BadRequestException('uploadId: uploads are not accepted here');
-        await this.uploads.attach(uploadId, project.id, build.id);
-      }
+      if (upload !== undefined) await this.uploads!.attach(upload, build.id);
       const jobs = await this.jobs.insertMany(build.id, result.definition.jobs);
       const idByName = new Map(jobs.map((j) => [j.name, j.id]));
       await this.jobs.insertDependencies(
@@ -61,6 +78,14 @@ export class BuildsService {
     });
   }
 
+  /** The upload a new build names, of that project; a 400 naming it when there is no such upload. */
+  private async resolveUpload(projectName: string, uploadId: unknown): Promise<ResolvedUpload | undefined> {
+    if (uploadId === undefined || uploadId === null) return undefined;
+    if (!this.uploads) throw new BadRequestException('uploadId: uploads are not accepted here');
+    const project = await this.projects.findByName(projectName);
+    return this.uploads.resolve(uploadId, project?.id ?? '');
+  }
+
   async get(buildId: string): Promise<BuildDto> {
     const build = await this.builds.findById(buildId);
     if (!build) throw new NotFoundException(`build '${buildId}' not found`);
@@ -68,7 +93,17 @@ export class BuildsService {
     return toBuildDto(build, project?.name ?? '', jobs);
   }
 
-  async recent(limit: number): Promise<BuildDto[]> {
-    return (await this.builds.findRecent(limit)).map((b) => toBuildDto(b, b.projectName));
+  /** The most recent builds, each with its state and its jobs per state. */
+  async recent(limit: number): Promise<BuildSummaryDto[]> {
+    const builds = await this.builds.findRecent(limit);
+    const counts = await this.jobs.stateCountsOfBuilds(builds.map((b) => b.id));
+    return builds.map((build) => toBuildSummaryDto(build, build.projectName, counts.get(build.id) ?? {}));
   }
+}
+
+/** `invalid infrabox.json (2 problems): #jobs[0].name: required; #jobs[1]…`, the first reasons only. */
+function refusal(errors: readonly string[]): string {
+  const shown = errors.slice(0, REASONS_IN_MESSAGE).join('; ');
+  const more = errors.length > REASONS_IN_MESSAGE ? `; and ${errors.length - REASONS_IN_MESSAGE} more` : '';
+  return `invalid infrabox.json (${errors.length} problem${errors.length === 1 ? '' : 's'}): ${shown}${more}`;
 }

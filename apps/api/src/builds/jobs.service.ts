@@ -10,9 +10,10 @@ import {
   JobAbortRequestedEvent,
   JobConsoleRepository,
   JobRepository,
+  JobDto,
   JobTransitions,
+  toJobDto,
 } from '@infrabox/jobs';
-import { JobDto, toJobDto } from './build.dto';
 
 @Injectable()
 export class JobsService {

@@ -1,7 +1,9 @@
 import { Controller, DefaultValuePipe, Get, Inject, NotFoundException, Param, ParseIntPipe, ParseUUIDPipe, Query, Redirect, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { DashboardAsset } from './dashboard-assets';
-import { BuildSummaryDto, ClustersOverviewDto } from './dashboard.dto';
+import { BuildSummaryDto } from '@infrabox/jobs';
+import { BuildsService } from '../builds/builds.service';
+import { ClustersOverviewDto } from './dashboard.dto';
 import { DashboardService } from './dashboard.service';
 
 export const DASHBOARD_ASSETS = Symbol('DASHBOARD_ASSETS');
@@ -11,6 +13,7 @@ export const DASHBOARD_ASSETS = Symbol('DASHBOARD_ASSETS');
 export class DashboardController {
   constructor(
     private readonly dashboard: DashboardService,
+    private readonly buildList: BuildsService,
     @Inject(DASHBOARD_ASSETS) private readonly assets: ReadonlyMap<string, DashboardAsset>,
   ) {}
 
@@ -36,7 +39,7 @@ export class DashboardController {
 
   @Get('api/v1/dashboard/builds')
   builds(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number): Promise<BuildSummaryDto[]> {
-    return this.dashboard.recentBuilds(Math.min(Math.max(limit, 1), 500));
+    return this.buildList.recent(Math.min(Math.max(limit, 1), 500));
   }
 
   @Get('api/v1/dashboard/builds/:id')

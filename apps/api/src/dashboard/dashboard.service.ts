@@ -1,8 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { ClusterReachabilityRepository, ClusterRepository, toClusterDto, toReachabilityDto } from '@infrabox/clusters';
-import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
-import { toBuildDto } from '../builds/build.dto';
-import { BuildSummaryDto, buildState, ClustersOverviewDto } from './dashboard.dto';
+import { BuildRepository, BuildSummaryDto, JobRepository, JobState, ProjectRepository, toBuildSummaryDto } from '@infrabox/jobs';
+import { ClustersOverviewDto } from './dashboard.dto';
 
 /** What the dashboard pages show, each in one request. */
 @Injectable()
@@ -27,22 +26,13 @@ export class DashboardService {
     };
   }
 
-  async recentBuilds(limit: number): Promise<BuildSummaryDto[]> {
-    const builds = await this.builds.findRecent(limit);
-    const counts = await this.jobs.stateCountsOfBuilds(builds.map((b) => b.id));
-    return builds.map((build) => {
-      const jobStates = counts.get(build.id) ?? {};
-      return { ...toBuildDto(build, build.projectName), state: buildState(jobStates), jobStates };
-    });
-  }
-
   /** A build with its jobs (each with its state, cluster and parents): the job graph. */
   async build(buildId: string): Promise<BuildSummaryDto> {
     const build = await this.builds.findById(buildId);
     if (!build) throw new NotFoundException(`build '${buildId}' not found`);
     const [project, jobs] = await Promise.all([this.projects.findById(build.projectId), this.jobs.findByBuild(build.id)]);
-    const jobStates: BuildSummaryDto['jobStates'] = {};
+    const jobStates: Partial<Record<JobState, number>> = {};
     for (const job of jobs) jobStates[job.state] = (jobStates[job.state] ?? 0) + 1;
-    return { ...toBuildDto(build, project?.name ?? '', jobs), state: buildState(jobStates), jobStates };
+    return toBuildSummaryDto(build, project?.name ?? '', jobStates, jobs);
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { readTarFiles } from '@infrabox/archive';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSourceRepository, Project, ProjectRepository, uploadKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage, StorageNotFoundError } from '@infrabox/storage';
@@ -18,6 +19,9 @@ export interface ResolvedUpload extends UploadRecord {
   uploadId: string;
   storageKey: string;
 }
+
+/** Largest file read out of an upload (an included infrabox.json): the JSON body limit of the api. */
+export const MAX_INCLUDED_FILE_BYTES = 1024 * 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -63,12 +67,26 @@ export class SourceUploadsService {
   }
 
   /**
-   * Makes the upload the source of a new build on this cluster (call in the build's creation
-   * transaction); a 400 naming the upload when it is unknown or of another project.
+   * Makes the upload (see `resolve`) the source of a new build on this cluster; call in the
+   * build's creation transaction.
    */
-  async attach(uploadId: unknown, projectId: string, buildId: string): Promise<void> {
-    const upload = await this.resolve(uploadId, projectId);
+  async attach(upload: ResolvedUpload, buildId: string): Promise<void> {
     await this.sources.record({ buildId, cluster: this.config.cluster.name, storageKey: upload.storageKey, size: upload.size, sha256: upload.sha256 });
+  }
+
+  /**
+   * The text of the files at `paths` (repository paths) in the upload, in one pass over its tar;
+   * a file the upload lacks or that cannot be read answers an Error saying why.
+   */
+  async readFiles(upload: ResolvedUpload, paths: readonly string[]): Promise<Map<string, string | Error>> {
+    const found = await readTarFiles(await this.storage.get(upload.storageKey), paths, { maxFileBytes: MAX_INCLUDED_FILE_BYTES });
+    return new Map(
+      paths.map((path) => {
+        const file = found.get(path);
+        if (file === undefined) return [path, new Error('no such file in the uploaded source')];
+        return [path, 'content' in file ? file.content.toString('utf8') : new Error(file.problem)];
+      }),
+    );
   }
 
   /** The upload `uploadId` of project `projectId`; a 400 naming it when there is no such upload. */

@@ -1,4 +1,4 @@
-import { buildState } from './dashboard.dto';
+import { buildState } from './build.dto';
 
 describe('buildState', () => {
   it.each([
