@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../support/cli';
@@ -73,5 +73,23 @@ describe('infrabox validate', () => {
     const result = await runCli(['validate', 'a.json', 'b.json']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('too many arguments');
+  });
+});
+
+describe('infrabox --version and a closed stdout', () => {
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(await readFile(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string };
+    expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('--help into a reader that stops at once (| head -1) ends quietly, without EPIPE', async () => {
+    const { spawn } = await import('node:child_process');
+    const { CLI, cliEnvironment } = await import('../support/cli');
+    const child = spawn(process.execPath, [CLI, '--help'], { env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the help is written
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 });

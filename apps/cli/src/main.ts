@@ -2,10 +2,13 @@
  * The `infrabox` command line. Exit codes: 0 ok, 1 failure (invalid input, API error, an app
  * died), 2 usage error (unknown command or option, missing argument, invalid configuration).
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { readCliEnvironment } from './cli-environment';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error';
 import { CliContext, createCliContext } from './cli.context';
+import { PACKAGE_ROOT } from './cli-paths';
 import { registerAdminCommand } from './admin.command';
 import { registerBuildsCommand } from './builds.command';
 import { registerClustersCommand } from './clusters.command';
@@ -17,9 +20,15 @@ import { registerPushCommand } from './push.command';
 import { registerUpCommand } from './up.command';
 import { registerValidateCommand } from './validate.command';
 
+/** The version in this package's package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(context: CliContext): Command {
   const program = new Command('infrabox')
     .description('InfraBox command line: validate job definitions, inspect clusters, run a local installation')
+    .version(packageVersion(), '-V, --version', 'print the version of infrabox')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .addHelpText(
@@ -71,6 +80,12 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_FAILURE;
   }
 }
+
+// A reader that stops early (`infrabox --help | head`) closes the pipe: stop quietly, as cat does.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
 
 void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
