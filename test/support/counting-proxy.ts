@@ -13,6 +13,8 @@ export interface SeenRequest {
   /** Response bytes passed to the client; set when the response ended (or was cut). */
   bytes?: number;
   complete?: boolean;
+  /** Whether the throttle slowed this response (it applies to responses that start while it is set). */
+  throttled?: boolean;
 }
 
 export interface Throttle {
@@ -62,6 +64,7 @@ export class CountingProxy {
       res.writeHead(answer.statusCode!, answer.headers);
       let bytes = 0;
       const rule = this.throttle && this.throttle.path.test(req.url!) ? this.throttle : null;
+      record.throttled = rule !== null;
       const counter = new Transform({
         transform: (chunk: Buffer, _encoding, callback: TransformCallback) => {
           bytes += chunk.length;
