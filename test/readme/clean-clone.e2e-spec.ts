@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,8 @@ const ROOT = path.resolve(__dirname, '../..');
 /** What `npm start` (examples/local) listens on: the three APIs and the embedded PostgreSQL. */
 const FIXED_PORTS = [8080, 8081, 8082, 54329];
 const START_TIMEOUT_MS = 300_000;
+/** Variables of the machine that reaching the npm registry may need: CA bundles and proxies. */
+const REGISTRY_ACCESS = /^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|(https?|no)_proxy|npm_config_(cafile|ca|proxy|https_proxy|registry))$/i;
 const run = promisify(execFile);
 
 /** The first ```sh block of README.md's "## Two commands" section: the command that runs the system. */
@@ -61,8 +63,17 @@ describe('the README run command from a clean clone', () => {
   let started: ChildProcess | undefined;
   let output = '';
 
-  /** The clean environment: what finding node, npm and npm's cache needs, nothing of ours. */
-  const cleanEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' });
+  /**
+   * The clean environment: what finding node, npm and npm's cache needs, and the machine's own
+   * settings for reaching the npm registry (its CA bundle and proxy; the npm of the project's
+   * Node 24 reads no system-wide npmrc, so the CA must come from the environment) — nothing of ours.
+   */
+  const cleanEnv = (): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LANG: 'C.UTF-8',
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => REGISTRY_ACCESS.test(name))),
+  });
   const cli = (args: string[]) => run(process.execPath, [path.join(clone, 'bin/infrabox'), ...args], { cwd: clone, env: cleanEnv(), maxBuffer: 16 << 20 });
 
   beforeAll(async () => {
@@ -71,9 +82,10 @@ describe('the README run command from a clean clone', () => {
     if (taken.length > 0) {
       throw new Error(`port(s) ${taken.join(', ')} in use: this test runs \`npm start\`, which needs 8080-8082 and 54329 (is another \`npm start\` or \`infrabox up\` running?)`);
     }
+    // A private folder (mkdtemp makes it mode 700, like root's home): as root, the embedded
+    // PostgreSQL runs as the `postgres` user, who cannot reach into it.
     dir = await mkdtemp(path.join(tmpdir(), 'infrabox-clean-clone-'));
-    // The embedded PostgreSQL runs as the unprivileged `postgres` user when we are root: it must reach its folder.
-    await chmod(dir, 0o755);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
     clone = path.join(dir, 'infrabox');
     await run('git', ['clone', '--quiet', ROOT, clone]);
   });
@@ -82,6 +94,8 @@ describe('the README run command from a clean clone', () => {
     if (started?.pid !== undefined && groupAlive(started.pid)) process.kill(-started.pid, 'SIGKILL');
     if (clone) for (const left of await processesMentioning(clone)) process.kill(left.pid, 'SIGKILL');
     if (dir) await rm(dir, { recursive: true, force: true });
+    const relocated = /PostgreSQL's data is in (\S+)/.exec(output)?.[1];
+    if (relocated) await rm(relocated, { recursive: true, force: true });
   });
 
   it('runs, takes examples/multi-cluster onto the clusters its selectors name, and stops cleanly on Ctrl-C', async () => {
@@ -131,6 +145,23 @@ describe('the README run command from a clean clone', () => {
     const build = (await (await fetch(`http://127.0.0.1:8080/api/v1/builds/${buildId}`)).json()) as { jobs: Array<{ id: string; name: string }> };
     const testLog = await cli(['logs', build.jobs.find((j) => j.name === 'test')!.id]);
     expect(testLog.stdout).toBe('built on worker-gcp\ntested on worker-aws\n');
+
+    // A project with a workflow include: the included definition is read from the uploaded source.
+    const project = path.join(dir, 'with-include');
+    await mkdir(path.join(project, 'ci'), { recursive: true });
+    const job = (name: string, extra: object = {}) => ({ name, type: 'docker-image', image: 'alpine:3.20', command: ['sh', '-c', `echo ${name}`], ...extra });
+    await writeFile(path.join(project, 'infrabox.json'), JSON.stringify({
+      version: 1,
+      jobs: [job('prep'), { name: 'sub', type: 'workflow', infrabox_file: 'ci/sub.json', depends_on: ['prep'] }],
+    }));
+    await writeFile(path.join(project, 'ci/sub.json'), JSON.stringify({ version: 1, jobs: [job('check'), job('report', { depends_on: ['check'] })] }));
+    const included = (await cli(['push', project, '--follow'])).stdout.split('\n')[0]!.trim();
+    const includedJobs = JSON.parse((await cli(['jobs', included, '--json'])).stdout) as Array<{ name: string; state: string }>;
+    expect(includedJobs.map((j) => [j.name, j.state]).sort()).toEqual([
+      ['prep', 'finished'],
+      ['sub/check', 'finished'],
+      ['sub/report', 'finished'],
+    ]);
 
     // Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
     process.kill(-started.pid!, 'SIGINT');

@@ -8,6 +8,7 @@
  * Ctrl-C would stop PostgreSQL while the apps are still shutting down. Here, in a process group
  * of its own, it stops only when `up` has stopped every app.
  */
+import path from 'node:path';
 import { startEmbeddedPostgres, RunningPostgres } from '@infrabox/database';
 
 const STOP_TIMEOUT_MS = 30_000;
@@ -51,6 +52,9 @@ async function main(): Promise<void> {
     throw error;
   }
   startupLog = undefined;
+  if (server.dataDir !== undefined && server.dataDir !== path.resolve(dataDir)) {
+    write(`the postgres user cannot reach ${path.resolve(dataDir)}: PostgreSQL's data is in ${server.dataDir}`);
+  }
   if (stopRequested) await stop(server);
   const ready: SharedPostgresReady = { url: server.url, owned: server.owned };
   process.send?.(ready);
