@@ -4,9 +4,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { packDirectory, unpackTar } from '@infrabox/archive';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSourceRepository, JobOutput, JobOutputRepository, outputKey, ParentLink } from '@infrabox/jobs';
+import { EMPTY_OUTPUT_SHA256 } from '@infrabox/job-sandbox';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**
  * A job's files on its cluster: its parents' outputs in, its own output out, both through this
@@ -57,7 +57,7 @@ export class JobFilesService {
   /** Packs the job's output folder into this cluster's storage; an empty folder stores nothing. */
   async storeOutput(jobId: string, outputDir: string): Promise<JobOutput> {
     const entries = await readdir(outputDir).catch(() => []);
-    if (entries.length === 0) return { jobId, cluster: this.cluster, storageKey: null, size: 0, sha256: EMPTY_SHA256 };
+    if (entries.length === 0) return { jobId, cluster: this.cluster, storageKey: null, size: 0, sha256: EMPTY_OUTPUT_SHA256 };
     const key = outputKey(jobId);
     const packed = packDirectory(outputDir);
     const [stored] = await Promise.all([this.storage.put(key, packed.stream), packed.done]);
