@@ -1,10 +1,10 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import { packDirectory, unpackTar } from '@infrabox/archive';
+import { unpackTar } from '@infrabox/archive';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSourceRepository, JobOutput, JobOutputRepository, outputKey, ParentLink } from '@infrabox/jobs';
-import { EMPTY_OUTPUT_SHA256 } from '@infrabox/job-sandbox';
+import { sandboxFolders, SandboxStaging } from '@infrabox/job-sandbox';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 
 
@@ -56,11 +56,9 @@ export class JobFilesService {
 
   /** Packs the job's output folder into this cluster's storage; an empty folder stores nothing. */
   async storeOutput(jobId: string, outputDir: string): Promise<JobOutput> {
-    const entries = await readdir(outputDir).catch(() => []);
-    if (entries.length === 0) return { jobId, cluster: this.cluster, storageKey: null, size: 0, sha256: EMPTY_OUTPUT_SHA256 };
     const key = outputKey(jobId);
-    const packed = packDirectory(outputDir);
-    const [stored] = await Promise.all([this.storage.put(key, packed.stream), packed.done]);
-    return { jobId, cluster: this.cluster, storageKey: key, size: stored.size, sha256: stored.sha256 };
+    const staging = new SandboxStaging({ ...sandboxFolders(path.dirname(outputDir)), output: outputDir });
+    const report = await staging.stageOut((packed) => this.storage.put(key, packed));
+    return { jobId, cluster: this.cluster, storageKey: report.stored ? key : null, size: report.size, sha256: report.sha256 };
   }
 }
