@@ -2,26 +2,14 @@ import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { packDirectory, unpackTar } from '@infrabox/archive';
+import { EMPTY_OUTPUT_REPORT, OutputReport, sandboxFolders } from '@infrabox/job-sandbox';
 import { CliError } from '../cli-error';
 
-/** The sha256 of no bytes: what a job without output reports. */
-export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-/** Where a job's pod keeps its files (one emptyDir shared by its containers). */
-export function jobFolders(root: string) {
-  return {
-    context: path.join(root, 'context'),
-    inputs: path.join(root, 'inputs'),
-    output: path.join(root, 'output'),
-  };
-}
-
 /** What `upload-output` reports (as its container's termination message) for the scheduler to record. */
-export interface UploadReport {
-  stored: boolean;
-  size: number;
-  sha256: string;
-}
+export type UploadReport = OutputReport;
+
+/** Where a job's pod keeps its files (one emptyDir shared by its containers): the job sandbox's layout. */
+const jobFolders = sandboxFolders;
 
 export interface ParentInput {
   id: string;
@@ -58,7 +46,7 @@ export class JobDataTransfer {
   async uploadOutput(root: string): Promise<UploadReport> {
     const dir = jobFolders(root).output;
     const entries = await readdir(dir).catch(() => []);
-    if (entries.length === 0) return { stored: false, size: 0, sha256: EMPTY_SHA256 };
+    if (entries.length === 0) return { ...EMPTY_OUTPUT_REPORT };
     const packed = packDirectory(dir);
     const route = `/api/v1/jobs/${this.jobId}/output`;
     let response: Response;

@@ -5,6 +5,7 @@ import { lastValueFrom } from 'rxjs';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database, isConnectionFailure } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
+import { sandboxFolders } from '@infrabox/job-sandbox';
 import { withLogFields } from '@infrabox/observability';
 import {
   FinalJobState,
@@ -352,8 +353,8 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
   }
 
   private async prepareFolders(job: Job, parents: ParentLink[], hasSource: boolean) {
-    const root = path.join(this.options.workRoot, job.id);
-    const dirs = { workDir: path.join(root, 'work'), outputDir: path.join(root, 'output'), inputsDir: path.join(root, 'inputs') };
+    const folders = sandboxFolders(path.join(this.options.workRoot, job.id));
+    const dirs = { workDir: folders.context, outputDir: folders.output, inputsDir: folders.inputs };
     await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
     await this.files.unpackInputs(parents, dirs.inputsDir);
     if (hasSource) await this.files.unpackSource(job.buildId, dirs.workDir);

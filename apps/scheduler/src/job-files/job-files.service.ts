@@ -1,12 +1,12 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import { packDirectory, unpackTar } from '@infrabox/archive';
+import { unpackTar } from '@infrabox/archive';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSourceRepository, JobOutput, JobOutputRepository, outputKey, ParentLink } from '@infrabox/jobs';
+import { sandboxFolders, SandboxStaging } from '@infrabox/job-sandbox';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**
  * A job's files on its cluster: its parents' outputs in, its own output out, both through this
@@ -56,11 +56,9 @@ export class JobFilesService {
 
   /** Packs the job's output folder into this cluster's storage; an empty folder stores nothing. */
   async storeOutput(jobId: string, outputDir: string): Promise<JobOutput> {
-    const entries = await readdir(outputDir).catch(() => []);
-    if (entries.length === 0) return { jobId, cluster: this.cluster, storageKey: null, size: 0, sha256: EMPTY_SHA256 };
     const key = outputKey(jobId);
-    const packed = packDirectory(outputDir);
-    const [stored] = await Promise.all([this.storage.put(key, packed.stream), packed.done]);
-    return { jobId, cluster: this.cluster, storageKey: key, size: stored.size, sha256: stored.sha256 };
+    const staging = new SandboxStaging({ ...sandboxFolders(path.dirname(outputDir)), output: outputDir });
+    const report = await staging.stageOut((packed) => this.storage.put(key, packed));
+    return { jobId, cluster: this.cluster, storageKey: report.stored ? key : null, size: report.size, sha256: report.sha256 };
   }
 }

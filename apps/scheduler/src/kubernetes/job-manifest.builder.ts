@@ -1,5 +1,6 @@
 import type { V1Container, V1EnvVar, V1Job, V1VolumeMount } from '@kubernetes/client-node';
 import type { KubernetesExecutorConfig } from '@infrabox/config';
+import { JOB_VIEW } from '@infrabox/job-sandbox';
 import type { Job, ParentLink } from '@infrabox/jobs';
 
 /** Labels every object of a job carries; the executor watches and re-attaches by them. */
@@ -14,11 +15,11 @@ export const LABELS = {
 export const CONTAINERS = { fetch: 'fetch-inputs', job: 'job', upload: 'upload-output' } as const;
 
 /** The emptyDir every container of the pod mounts, and the job's folders in it. */
-export const POD_ROOT = '/infrabox';
+export const POD_ROOT = JOB_VIEW.root;
 export const POD_FOLDERS = {
-  workDir: `${POD_ROOT}/context`,
-  inputsDir: `${POD_ROOT}/inputs`,
-  outputDir: `${POD_ROOT}/output`,
+  workDir: JOB_VIEW.context,
+  inputsDir: JOB_VIEW.inputs,
+  outputDir: JOB_VIEW.output,
 } as const;
 /** Written by the job container when its command has ended; the upload container waits for it. */
 export const EXIT_FILE = `${POD_ROOT}/.exit`;

@@ -1,4 +1,5 @@
 import type { V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
+import { OutputReport, parseOutputReport } from '@infrabox/job-sandbox';
 import { CONTAINERS } from './job-manifest.builder';
 
 /** Waiting reasons after which a container will never start on its own. */
@@ -11,12 +12,7 @@ const UNSTARTABLE = new Set([
   'CreateContainerError',
 ]);
 
-/** What the upload container reported: the output it stored. */
-export interface OutputReport {
-  stored: boolean;
-  size: number;
-  sha256: string;
-}
+export type { OutputReport };
 
 export type PodVerdict =
   /** Not started yet (scheduling, pulling, fetching inputs). */
@@ -72,7 +68,7 @@ export function judgePod(kubeJob: V1Job | undefined, pod: V1Pod | undefined): Po
     if (upload.exitCode !== 0) {
       return { kind: 'ended', exitCode, error: `uploading the output failed (exit code ${upload.exitCode}): ${terminationText(upload)}` };
     }
-    const output = parseReport(upload.message);
+    const output = parseOutputReport(upload.message);
     if (!output) return { kind: 'ended', exitCode, error: `the upload container reported no output summary: ${terminationText(upload)}` };
     return { kind: 'ended', exitCode, output };
   }
@@ -92,15 +88,4 @@ function statusOf(pod: V1Pod | undefined, name: string, init = false): V1Contain
 function terminationText(terminated: { reason?: string; message?: string }): string {
   const text = (terminated.message ?? '').trim();
   return text === '' ? (terminated.reason ?? 'no message') : text.slice(-1000);
-}
-
-function parseReport(message: string | undefined): OutputReport | null {
-  try {
-    const value = JSON.parse(message ?? '') as Partial<OutputReport>;
-    if (typeof value.stored !== 'boolean' || !Number.isSafeInteger(value.size) || (value.size as number) < 0) return null;
-    if (typeof value.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(value.sha256)) return null;
-    return { stored: value.stored, size: value.size as number, sha256: value.sha256 };
-  } catch {
-    return null;
-  }
 }
