@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
+import { parseInstallConfig, renderRegistryConfig } from '@infrabox/config';
 import { freePort } from '../../../bench/free-port';
 import type { JobPrincipal } from './principal.types';
 import { grantedRegistryActions, parseRegistryScope } from './registry-access.policy';
@@ -52,16 +53,10 @@ describe('registry token signing', () => {
     const stored = await createRegistrySigningKey('c1');
     const key = loadRegistrySigningKey(stored.privatePem, stored.certificatePem);
     await writeFile(path.join(dir, 'ca.pem'), stored.certificatePem);
+    const config = parseInstallConfig(`host: http://127.0.0.1:1\nstorage: {local: {enabled: true, path: ${dir}}}\nregistry: {port: ${port}}\n`, {}, dir);
     await writeFile(
       path.join(dir, 'config.yml'),
-      [
-        'version: 0.1',
-        'log: {level: error}',
-        `storage: {filesystem: {rootdirectory: ${dir}/data}}`,
-        `http: {addr: "127.0.0.1:${port}"}`,
-        `auth: {token: {realm: "http://127.0.0.1:1/token", service: svc, issuer: iss, rootcertbundle: ${dir}/ca.pem}}`,
-        '',
-      ].join('\n'),
+      renderRegistryConfig(config, '127.0.0.1', { realm: 'http://127.0.0.1:1/token', service: 'svc', issuer: 'iss', rootCertBundle: path.join(dir, 'ca.pem') }),
     );
     const child = spawn(registryBinary, ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' });
     try {

@@ -25,3 +25,4 @@ export {
   type LogLevel,
   type StorageConfig,
 } from './install-config.schema';
+export { REGISTRY_TOKEN_ROUTE, renderRegistryConfig, type RegistryTokenAuth } from './registry-config.renderer';
