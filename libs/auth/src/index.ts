@@ -11,3 +11,7 @@ export type { StoredClusterKey } from './key.repository';
 export { TokenService } from './token.service';
 export { InvalidTokenError, PRINCIPAL_KINDS } from './principal.types';
 export type { AdminPrincipal, ClusterPrincipal, JobPrincipal, JobTokenSubject, Principal, PrincipalKind, ProjectPrincipal } from './principal.types';
+export { grantedRegistryActions, parseRegistryScope, projectOfRepository, REGISTRY_ACTIONS } from './registry-access.policy';
+export type { RegistryAccessFacts, RegistryScope } from './registry-access.policy';
+export { createRegistrySigningKey, libtrustKeyId, loadRegistrySigningKey, REGISTRY_TOKEN_ALGORITHM, signRegistryToken } from './registry-token.signer';
+export type { RegistrySigningKey } from './registry-token.signer';

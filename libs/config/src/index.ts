@@ -11,6 +11,9 @@ export {
   CLUSTER_NAME_PATTERN,
   DEFAULT_HA,
   haOf,
+  REGISTRY_PORT_OFFSET,
+  registryOf,
+  type RegistryConfig,
   LOG_LEVELS,
   type ClusterConfig,
   type DatabaseConfig,
@@ -22,3 +25,4 @@ export {
   type LogLevel,
   type StorageConfig,
 } from './install-config.schema';
+export { REGISTRY_TOKEN_ROUTE, renderRegistryConfig, type RegistryTokenAuth } from './registry-config.renderer';

@@ -107,6 +107,7 @@ describe('loadInstallConfig', () => {
       logLevel: 'log',
       scheduler: { executor: 'process' },
       events: { retentionSeconds: 7 * 86_400 },
+      registry: { url: 'http://127.0.0.1:9080', port: 9080 },
     });
   });
 
@@ -496,4 +497,23 @@ it('returns a deeply frozen object', () => {
   expect(() => {
     (config.cluster as { name: string }).name = 'x';
   }).toThrow(TypeError);
+});
+
+describe('registry', () => {
+  const parse = (yaml: string) => parseInstallConfig(yaml, {}, CWD);
+  it('defaults to the api host on the api port + 1000', () => {
+    expect(parse('host: http://127.0.0.1:8081\n').registry).toEqual({ url: 'http://127.0.0.1:9081', port: 9081 });
+    expect(parse('host: master.example.com\n').registry).toEqual({ url: 'https://master.example.com:9080', port: 9080 });
+  });
+  it('takes url and port from the config', () => {
+    expect(parse('host: http://127.0.0.1:8081\nregistry:\n  url: https://registry.example.com\n').registry).toEqual({ url: 'https://registry.example.com', port: 9081 });
+    expect(parse('host: http://127.0.0.1:8081\nregistry:\n  url: http://10.0.0.1:5000\n').registry).toEqual({ url: 'http://10.0.0.1:5000', port: 5000 });
+    expect(parse('host: http://127.0.0.1:8081\nregistry:\n  port: 5001\n').registry).toEqual({ url: 'http://127.0.0.1:5001', port: 5001 });
+  });
+  it('refuses bad fields, naming them', () => {
+    expect(() => parse('host: http://127.0.0.1:8081\nregistry:\n  prot: 1\n')).toThrow('registry.prot: unknown field');
+    expect(() => parse('host: http://127.0.0.1:8081\nregistry:\n  port: 70000\n')).toThrow('registry.port: expected an integer between 1 and 65535');
+    expect(() => parse('host: http://127.0.0.1:8081\nregistry:\n  url: http://r/x\n')).toThrow('registry.url: must be a scheme, host and optional port only');
+    expect(() => parse('host: http://127.0.0.1:65000\n')).toThrow('registry.port: the default');
+  });
 });

@@ -14,6 +14,8 @@ import {
   DatabaseConfig,
   SchedulerConfig,
   DEFAULT_HA,
+  REGISTRY_PORT_OFFSET,
+  RegistryConfig,
 } from './install-config.schema';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -109,11 +111,14 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
 
-  const { host, api, cluster, database, storage, scheduler, ha, events } = parsed.data;
+  const { host, api, cluster, database, storage, scheduler, ha, events, registry } = parsed.data;
   const name = cluster?.name ?? 'master';
+  const listenPort = host.port ?? api?.port ?? DEFAULT_LISTEN_PORT;
+  const registryConfig = toRegistry(registry, host.apiUrl, listenPort);
+  if (typeof registryConfig === 'string') throw new ConfigError(source, [registryConfig]);
   return deepFreeze<InstallConfig>({
     apiUrl: host.apiUrl,
-    listenPort: host.port ?? api?.port ?? DEFAULT_LISTEN_PORT,
+    listenPort,
     cluster: { name, labels: cluster?.labels ?? [], isMaster: name === 'master' },
     database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : toDatabase(database, cwd),
     storage: toStorage(storage, cwd),
@@ -124,7 +129,22 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
     logLevel: logLevel as LogLevel,
     scheduler: toScheduler(scheduler, host.apiUrl, cwd),
     events: { retentionSeconds: events?.retention ?? DEFAULT_EVENT_RETENTION_SECONDS },
+    registry: registryConfig,
   });
+}
+
+/** `registry:` → url and port; a problem line when the default port would not exist. */
+function toRegistry(registry: RawInstallConfig['registry'], apiUrl: string, listenPort: number): RegistryConfig | string {
+  const url = registry?.url === undefined ? undefined : new URL(registry.url);
+  if (url && (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '')) {
+    return `registry.url: must be a scheme, host and optional port only, got ${describeValue(registry!.url)}`;
+  }
+  const urlPort = url === undefined || url.port === '' ? undefined : Number(url.port);
+  const port = registry?.port ?? urlPort ?? listenPort + REGISTRY_PORT_OFFSET;
+  if (port > 65535) return `registry.port: the default (api port ${listenPort} + ${REGISTRY_PORT_OFFSET}) is above 65535; set registry.port`;
+  if (url) return { url: url.origin, port };
+  const api = new URL(apiUrl);
+  return { url: `${api.protocol}//${api.hostname}:${port}`, port };
 }
 
 const DEFAULT_KUBERNETES_NAMESPACE = 'default';

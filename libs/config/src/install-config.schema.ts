@@ -81,6 +81,28 @@ export interface EventsConfig {
   readonly retentionSeconds: number;
 }
 
+/**
+ * This cluster's image registry (CNCF distribution, with this cluster's api as its token
+ * service): where it listens and where other clusters and container engines reach it.
+ */
+export interface RegistryConfig {
+  /** Origin other clusters and engines use, e.g. `http://127.0.0.1:9080` (no trailing slash). */
+  readonly url: string;
+  /** Port the local registry process listens on. */
+  readonly port: number;
+}
+
+/** Default: the api's port + 1000 (8080 → 9080). */
+export const REGISTRY_PORT_OFFSET = 1000;
+
+/** The config's registry, or the default derived from the api's URL and port (configs built in code may leave it out). */
+export function registryOf(config: { apiUrl: string; listenPort: number; registry?: RegistryConfig }): RegistryConfig {
+  if (config.registry) return config.registry;
+  const port = config.listenPort + REGISTRY_PORT_OFFSET;
+  const api = new URL(config.apiUrl);
+  return { url: `${api.protocol}//${api.hostname}:${port}`, port };
+}
+
 export type InstallConfig = Readonly<{
   /** Normalized API root of this cluster, e.g. `https://master.example.com` (no trailing slash). */
   apiUrl: string;
@@ -95,6 +117,8 @@ export type InstallConfig = Readonly<{
   scheduler?: SchedulerConfig;
   /** The loader always sets it; configs built in code may leave it out (= the default retention). */
   events?: EventsConfig;
+  /** The loader always sets it; configs built in code may leave it out: read it through registryOf(). */
+  registry?: RegistryConfig;
 }>;
 
 /** Renders an offending value for messages: strings quoted, collections by kind. */
@@ -373,6 +397,7 @@ export const rawInstallConfigSchema = z.strictObject({
   scheduler: scheduler.nullish(),
   ha: ha.nullish(),
   events: events.nullish(),
+  registry: z.strictObject({ url: httpUrl.optional(), port: port.optional() }).nullish(),
 });
 
 export type RawInstallConfig = z.output<typeof rawInstallConfigSchema>;
