@@ -151,3 +151,23 @@ export function realGcsBucket(): { bucket: string; projectId?: string } | undefi
   const projectId = process.env.GCS_TEST_PROJECT || undefined;
   return projectId === undefined ? { bucket } : { bucket, projectId };
 }
+
+/**
+ * The least peak growth of `work` over up to `attempts` runs, stopping at the first under `budget`.
+ * One run's RSS also moves with whatever else the process does meanwhile (V8 growing its heap,
+ * a timer of an earlier test): seen once in 3 full runs under Node 24, +24 MiB for a 50 MiB put
+ * that streams. A store that holds the object in memory grows past the budget on every run.
+ */
+export async function leastMemoryGrowth<T>(
+  budget: number,
+  work: () => Promise<T>,
+  attempts = 3,
+): Promise<{ result: T; rss: number; buffers: number; attempts: number }> {
+  let least: { result: T; rss: number; buffers: number } | undefined;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const measured = await peakMemoryGrowth(work);
+    if (least === undefined || measured.rss < least.rss) least = measured;
+    if (least.rss < budget) return { ...least, attempts: attempt };
+  }
+  return { ...least!, attempts };
+}
