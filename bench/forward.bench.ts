@@ -46,7 +46,7 @@ async function startInstallation(name: string, label: string, databaseUrl: strin
   const port = await freePort();
   const apiUrl = `http://127.0.0.1:${port}`;
   const config = path.join(dir, 'config.yaml');
-  await writeFile(config, `host: ${apiUrl}\ncluster:\n  name: ${name}\n  labels: ${label}\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\n`);
+  await writeFile(config, `host: ${apiUrl}\ncluster:\n  name: ${name}\n  labels: ${label}\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\nscheduler:\n  executor: process\n`);
   const installation: Installation = { name, dir, apiUrl, apps: new Map(), logs: new Map() };
   for (const app of ['api', 'scheduler', 'output-forwarder']) {
     const child = spawn(process.execPath, [path.join(__dirname, '..', 'apps', app, 'src', 'main.js'), '--config', config], {

@@ -69,7 +69,7 @@ export class SoakInstallation {
     const hostPort = await this.proxy.start();
     this.configFile = path.join(this.spec.dir, 'config.yaml');
     const cluster = this.spec.cluster ? `cluster:\n  name: ${this.spec.cluster.name}\n  labels: ${this.spec.cluster.label}\n` : '';
-    await writeFile(this.configFile, `host: http://127.0.0.1:${hostPort}\n${cluster}storage:\n  local:\n    enabled: true\n    path: ${this.storageDir}\n`);
+    await writeFile(this.configFile, `host: http://127.0.0.1:${hostPort}\n${cluster}storage:\n  local:\n    enabled: true\n    path: ${this.storageDir}\nscheduler:\n  executor: process\n`);
     await this.startApps();
   }
 

@@ -12,6 +12,7 @@ import { RunnerLease } from '../../apps/scheduler/src/recovery/runner-lease.serv
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
 import { quietRegistryOptions, startRegistry, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, openDatabase } from '../support/database';
+import { PROCESS_EXECUTOR } from '../support/installation';
 
 /**
  * A scheduler stopped while it prepares a job it claimed (its inputs still unpacking) never
@@ -39,7 +40,7 @@ describe('scheduler stop: a claimed job not yet launched is handed back to the q
 
   it('leaves the job queued with no runner, emits job.placed, and runs nothing', async () => {
     const config = parseInstallConfig(
-      `host: http://127.0.0.1:1\ncluster:\n  name: ${name}\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\nha:\n  shutdown_grace_seconds: 1\n`,
+      `host: http://127.0.0.1:1\ncluster:\n  name: ${name}\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\nha:\n  shutdown_grace_seconds: 1\n${PROCESS_EXECUTOR}`,
       { DATABASE_URL: databaseUrl() },
     );
     registry = await startRegistry(config, quietRegistryOptions());
@@ -50,11 +51,11 @@ describe('scheduler stop: a claimed job not yet launched is handed back to the q
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const slowFiles = {
-      unpackInputs: async (_parents: readonly ParentLink[], _dir: string) => {
+      stageInputs: async (_staging: unknown, _parents: readonly ParentLink[]) => {
         unpacking();
         await released;
       },
-      unpackSource: async () => undefined,
+      stageSource: async () => undefined,
       storeOutput: async () => {
         throw new Error('the job must never run');
       },

@@ -56,7 +56,7 @@ export async function startCluster(
   const labels = spec.labels?.length ? `\n  labels: ${spec.labels.join(',')}` : '';
   const storage = spec.storage?.(dir) ?? `  local:\n    enabled: true\n    path: ${dir}/storage\n`;
   const cluster = spec.master ? '' : `cluster:\n  name: ${spec.name}${labels}\n`;
-  await writeFile(configFile, `host: ${apiUrl}\n${cluster}storage:\n${storage}${haSection(options.ha)}${spec.extraConfig ?? ''}`);
+  await writeFile(configFile, `host: ${apiUrl}\n${cluster}storage:\n${storage}${haSection(options.ha)}${spec.extraConfig?.includes('scheduler:') ? spec.extraConfig : `${PROCESS_EXECUTOR}${spec.extraConfig ?? ''}`}`);
   const env = options.env ?? {};
 
   const processes = [
@@ -79,6 +79,12 @@ export async function startCluster(
   const adminToken = await adminTokenFor(spec.name, env.DATABASE_URL);
   return { name: spec.name, apiUrl, configFile, adminToken, processes, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }
+
+/**
+ * The control-plane tests run their jobs' commands as local processes (they kill schedulers and
+ * count processes); the container executor has tests of its own (test/containers).
+ */
+export const PROCESS_EXECUTOR = 'scheduler:\n  executor: process\n';
 
 /** The config's `ha:` section, or nothing for the defaults. */
 export function haSection(ha?: { leaseSeconds?: number; shutdownGraceSeconds?: number }): string {

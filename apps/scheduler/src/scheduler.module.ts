@@ -10,8 +10,10 @@ import { StorageModule } from '@infrabox/storage';
 import { ExecutionHandlers } from './execution/execution.handlers';
 import { JOB_EXECUTOR, JobExecutor } from './execution/job-executor';
 import { JobRunner } from './execution/job-runner.service';
+import { HostSandbox } from './job-files/host-sandbox.service';
 import { JobFilesService } from './job-files/job-files.service';
 import { ProcessExecutor } from './execution/process.executor';
+import { createContainerExecutor } from './container/container-executor.factory';
 import type { KubernetesExecutorDependencies } from './kubernetes/kubernetes.executor';
 import { PlacementHandlers } from './placement/placement.handlers';
 import { PlacementMetrics } from './placement/placement.metrics';
@@ -23,11 +25,13 @@ import { defaultSchedulerOptions, SCHEDULER_OPTIONS, SchedulerOptions } from './
 @Module({})
 export class SchedulerModule {
   /**
-   * The executor is the config's (`scheduler.executor`: process, the default, or kubernetes);
+   * The executor is the config's (`scheduler.executor`: container — the loader's default where
+   * an engine answers —, process — for configs built in code without a scheduler section — or kubernetes);
    * `executor` replaces it (benchmarks run no-op jobs; tests may inject one).
    */
   static forConfig(config: InstallConfig, overrides: Partial<SchedulerOptions> = {}, executor?: Type<JobExecutor>): DynamicModule {
     const kubernetes = executor === undefined && config.scheduler?.executor === 'kubernetes' ? config.scheduler.kubernetes : null;
+    const container = executor === undefined && config.scheduler?.executor === 'container';
     return {
       module: SchedulerModule,
       imports: [
@@ -52,11 +56,14 @@ export class SchedulerModule {
                 useFactory: async (...deps: KubernetesExecutorDependencies) => (await import('./kubernetes/kubernetes.executor')).createKubernetesExecutor(...deps),
               },
             ]
-          : [{ provide: JOB_EXECUTOR, useClass: executor ?? ProcessExecutor }]),
+          : container
+            ? [{ provide: JOB_EXECUTOR, inject: [HostSandbox, INSTALL_CONFIG], useFactory: createContainerExecutor }]
+            : [{ provide: JOB_EXECUTOR, useClass: executor ?? ProcessExecutor }]),
         PlacementService,
         PlacementMetrics,
         JobRunner,
         JobFilesService,
+        HostSandbox,
         RunnerLease,
         OrphanRecovery,
       ],

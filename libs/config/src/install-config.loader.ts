@@ -13,6 +13,7 @@ import {
   StorageConfig,
   DatabaseConfig,
   SchedulerConfig,
+  DEFAULT_CONTAINER_EXECUTOR,
   DEFAULT_HA,
   REGISTRY_PORT_OFFSET,
   RegistryConfig,
@@ -151,7 +152,15 @@ const DEFAULT_KUBERNETES_NAMESPACE = 'default';
 const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 600;
 
 function toScheduler(scheduler: RawInstallConfig['scheduler'], apiUrl: string, cwd: string): SchedulerConfig {
-  if (scheduler?.executor !== 'kubernetes') return { executor: 'process' };
+  if (scheduler?.executor === 'process') return { executor: 'process' };
+  if (scheduler?.executor !== 'kubernetes') {
+    const container = {
+      pullPolicy: scheduler?.container?.pull_policy ?? DEFAULT_CONTAINER_EXECUTOR.pullPolicy,
+      allowPrivileged: scheduler?.container?.allow_privileged ?? DEFAULT_CONTAINER_EXECUTOR.allowPrivileged,
+    };
+    // No executor named: containers where an engine answers, else local processes (with a warning).
+    return { executor: 'container', container, orProcess: scheduler?.executor === undefined };
+  }
   // The schema guarantees the section, helper_image and exactly one way to reach the API.
   const k8s = scheduler.kubernetes!;
   return {

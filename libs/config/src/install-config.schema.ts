@@ -39,10 +39,27 @@ export type StorageConfig =
       readonly apiEndpoint?: string;
     };
 
-/** How the scheduler runs jobs: local processes (the default) or Kubernetes Jobs. */
+/**
+ * How the scheduler runs jobs: in containers through a Docker Engine API (the default wherever
+ * an engine is reachable), as Kubernetes Jobs, or as local processes (explicit, or where no
+ * engine is reachable and the config chose none: `orProcess`).
+ */
 export type SchedulerConfig =
   | { readonly executor: 'process' }
+  | { readonly executor: 'container'; readonly container: ContainerExecutorConfig; readonly orProcess: boolean }
   | { readonly executor: 'kubernetes'; readonly kubernetes: KubernetesExecutorConfig };
+
+export const PULL_POLICIES = ['if-not-present', 'always', 'never'] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+
+export interface ContainerExecutorConfig {
+  /** When a job's image is pulled: only when missing (the default), every time, or never. */
+  readonly pullPolicy: PullPolicy;
+  /** Whether jobs may ask for `security_context.privileged` (default false). */
+  readonly allowPrivileged: boolean;
+}
+
+export const DEFAULT_CONTAINER_EXECUTOR: ContainerExecutorConfig = Object.freeze({ pullPolicy: 'if-not-present', allowPrivileged: false });
 
 export interface KubernetesExecutorConfig {
   /** Namespace the jobs' Kubernetes Jobs and pods are created in. */
@@ -320,7 +337,7 @@ const storage = z.strictObject({ s3: s3.nullish(), gcs: gcs.nullish(), local: lo
   }
 }, whenMapping);
 
-export const EXECUTORS = ['process', 'kubernetes'] as const;
+export const EXECUTORS = ['container', 'process', 'kubernetes'] as const;
 
 /** A Kubernetes namespace name (RFC 1123 label). */
 const namespace = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
@@ -349,6 +366,12 @@ const scheduler = z
   .strictObject({
     executor: z.enum(EXECUTORS, { error: (issue) => `expected one of ${EXECUTORS.join(', ')}, got ${describeValue(issue.input)}` }).optional(),
     kubernetes: kubernetes.nullish(),
+    container: z
+      .strictObject({
+        pull_policy: z.enum(PULL_POLICIES, { error: (issue) => `expected one of ${PULL_POLICIES.join(', ')}, got ${describeValue(issue.input)}` }).optional(),
+        allow_privileged: bool.optional(),
+      })
+      .nullish(),
   })
   .superRefine((value, ctx) => {
     const fields = value as Record<string, unknown>;

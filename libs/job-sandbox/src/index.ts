@@ -11,3 +11,4 @@ export {
 } from './job-sandbox.layout';
 export { EMPTY_OUTPUT_REPORT, EMPTY_OUTPUT_SHA256, parseOutputReport, type OutputReport } from './output-report';
 export { SandboxStaging, type OutputSink, type StagedArchive } from './sandbox.staging';
+export { jobEnvironment, SandboxError } from './job-environment';

@@ -51,12 +51,16 @@ export function sandboxFolders(root: string = SANDBOX_ROOT): SandboxFolders {
 /** The folders as a job inside a container or pod sees them. */
 export const JOB_VIEW: SandboxFolders = Object.freeze(sandboxFolders(SANDBOX_ROOT));
 
-/** Where a parent's output lands: `inputs/<parent name>`. */
+/**
+ * Where a parent's output lands: `inputs/<parent name>`; a job of an included workflow
+ * (`sub/check`) lands in nested folders (`inputs/sub/check`), as its name reads.
+ */
 export function inputFolder(folders: SandboxFolders, parentName: string): string {
-  if (parentName.includes('/') || parentName === '.' || parentName === '..' || parentName === '') {
+  const parts = parentName.split('/');
+  if (parts.some((part) => part === '' || part === '.' || part === '..')) {
     throw new Error(`parent name ${JSON.stringify(parentName)}: not usable as a folder name`);
   }
-  return path.join(folders.inputs, parentName);
+  return path.join(folders.inputs, ...parts);
 }
 
 /** The INFRABOX_* variables that tell a job where its folders are, for the folders it sees. */

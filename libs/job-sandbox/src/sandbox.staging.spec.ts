@@ -63,6 +63,7 @@ describe('the job sandbox', () => {
   it('refuses a parent name that is no folder name', async () => {
     const staging = new SandboxStaging(sandboxFolders(root));
     await expect(staging.stageInput('..', null)).rejects.toThrow(/not usable as a folder name/);
+    await expect(staging.stageInput('sub/../../escape', null)).rejects.toThrow(/not usable as a folder name/);
   });
 });
 

@@ -1,4 +1,5 @@
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { packDirectory, unpackTar } from '@infrabox/archive';
 import { EMPTY_OUTPUT_REPORT, OutputReport } from './output-report';
@@ -43,6 +44,7 @@ export class SandboxStaging {
       await mkdir(dest, { recursive: true });
       return;
     }
+    await mkdir(path.dirname(dest), { recursive: true });
     await unpackTar(await archive.open(), dest, { expectedSha256: archive.sha256, expectedSize: archive.size });
   }
 

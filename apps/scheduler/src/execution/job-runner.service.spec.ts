@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { InstallConfig } from '@infrabox/config';
 import type { Database } from '@infrabox/database';
 import type { PgEventClient } from '@infrabox/events';
 import type { Job, JobConsoleRepository, JobRepository, JobTransitions } from '@infrabox/jobs';
+import { HostSandbox } from '../job-files/host-sandbox.service';
 import type { JobFilesService } from '../job-files/job-files.service';
 import type { RunnerLease } from '../recovery/runner-lease.service';
 import type { JobExecutor } from './job-executor';
@@ -30,27 +31,30 @@ describe('JobRunner recording a job’s end', () => {
     finishedAt: null,
   };
 
-  function runnerWith(parts: { transitions: Partial<Record<keyof JobTransitions, jest.Mock>>; unpackInputs?: jest.Mock }) {
-    const executor: JobExecutor = { run: jest.fn().mockResolvedValue({ exitCode: 0 }) };
+  function runnerWith(parts: { transitions: Partial<Record<keyof JobTransitions, jest.Mock>>; stageInputs?: jest.Mock }) {
     const files = {
-      unpackInputs: parts.unpackInputs ?? jest.fn(),
-      unpackSource: jest.fn(),
+      stageInputs: parts.stageInputs ?? jest.fn(),
+      stageSource: jest.fn(),
       storeOutput: jest.fn().mockResolvedValue(undefined),
     } as unknown as JobFilesService;
+    const options = { workRoot, maxParallelJobs: 2, sweepIntervalMs: 5_000, unplacedAfterSeconds: 5 };
+    // The process executor's path, with a command that only counts its runs.
+    const sandbox = new HostSandbox(files, options);
+    const command = jest.fn().mockResolvedValue({ exitCode: 0 });
+    const executor: JobExecutor = { run: (job, context) => sandbox.run(job, context, command) };
     const transitions = { start: jest.fn().mockResolvedValue({ ...job, state: 'running' }), ...parts.transitions } as unknown as JobTransitions;
     const runner = new JobRunner(
       {} as Database,
       {} as JobRepository,
       transitions,
       {} as JobConsoleRepository,
-      files,
       {} as PgEventClient,
       { id: 'runner-1', release: jest.fn() } as unknown as RunnerLease,
       { cluster: { name: 'w1' } } as InstallConfig,
-      { workRoot, maxParallelJobs: 2, sweepIntervalMs: 5_000, unplacedAfterSeconds: 5 },
+      options,
       executor,
     );
-    return { runner, executor };
+    return { runner, executor: { run: command } };
   }
 
   async function until(check: () => boolean): Promise<void> {
@@ -79,7 +83,7 @@ describe('JobRunner recording a job’s end', () => {
     const lost = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
     const end = jest.fn();
     const requeue = jest.fn().mockRejectedValueOnce(lost).mockResolvedValueOnce([{ ...job, state: 'queued' }]);
-    const { runner, executor } = runnerWith({ transitions: { end, requeue }, unpackInputs: jest.fn().mockRejectedValue(lost) });
+    const { runner, executor } = runnerWith({ transitions: { end, requeue }, stageInputs: jest.fn().mockRejectedValue(lost) });
 
     runner.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
     await until(() => requeue.mock.calls.length >= 2);
@@ -95,12 +99,13 @@ describe('JobRunner recording a job’s end', () => {
     const end = jest.fn().mockResolvedValue({ ...job, state: 'error' });
     const requeue = jest.fn();
     const refused = new Error("archive entry '../escape' would escape the target folder");
-    const { runner, executor } = runnerWith({ transitions: { end, requeue }, unpackInputs: jest.fn().mockRejectedValue(refused) });
+    const { runner, executor } = runnerWith({ transitions: { end, requeue }, stageInputs: jest.fn().mockRejectedValue(refused) });
 
     runner.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
     await until(() => end.mock.calls.length >= 1);
 
     expect(end).toHaveBeenCalledWith(job.id, ['running'], 'error', { message: refused.message }, undefined);
+    await expect(readdir(workRoot)).resolves.toEqual([]); // its folders are gone
     expect(requeue).not.toHaveBeenCalled();
     expect(executor.run).not.toHaveBeenCalled();
     await runner.onApplicationShutdown();

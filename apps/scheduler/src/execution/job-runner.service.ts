@@ -1,11 +1,8 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database, isConnectionFailure } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
-import { sandboxFolders } from '@infrabox/job-sandbox';
 import { withLogFields } from '@infrabox/observability';
 import {
   FinalJobState,
@@ -21,7 +18,6 @@ import {
   TransitionFields,
 } from '@infrabox/jobs';
 import { SCHEDULER_OPTIONS, SchedulerOptions } from '../scheduler.options';
-import { JobFilesService } from '../job-files/job-files.service';
 import { RunnerLease } from '../recovery/runner-lease.service';
 import { ConsoleWriter } from './console-writer';
 import { judgeDependencies } from './dependency-gate';
@@ -66,7 +62,6 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
     private readonly jobs: JobRepository,
     private readonly transitions: JobTransitions,
     private readonly consoles: JobConsoleRepository,
-    private readonly files: JobFilesService,
     private readonly events: PgEventClient,
     private readonly lease: RunnerLease,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
@@ -229,14 +224,19 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
   private async execute(job: Job, parents: ParentLink[], hasSource: boolean, controller: AbortController): Promise<void> {
     // Every line logged while the job runs names it, wherever its run was started from.
     await withLogFields({ jobId: job.id, buildId: job.buildId }, () =>
-      this.follow(job, controller, async (env) => {
-        const dirs = this.executor.remoteFolders ?? (await this.prepareFolders(job, parents, hasSource));
-        if (this.stopping) {
-          await this.handBack(job);
-          return null;
-        }
-        return { dirs, run: (context) => this.executor.run(job, { ...context, ...dirs, parents, hasSource, env: env(dirs) }) };
-      }),
+      this.follow(job, controller, (context) =>
+        this.executor.run(job, {
+          ...context,
+          parents,
+          hasSource,
+          // Synchronously with the stopping check: a stop either sees the job launched or hands it back.
+          launch: () => {
+            if (this.stopping) return false;
+            this.launched.add(job.id);
+            return true;
+          },
+        }),
+      ),
     );
   }
 
@@ -255,12 +255,8 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
       const controller = new AbortController();
       this.running.set(job.id, controller);
       this.launched.add(job.id);
-      const dirs = this.executor.remoteFolders!;
       void withLogFields({ jobId: job.id, buildId: job.buildId }, () =>
-        this.follow(job, controller, async (env) => ({
-          dirs,
-          run: (context) => reattach(job, { ...context, ...dirs, parents: [], hasSource: false, env: env(dirs) }),
-        })),
+        this.follow(job, controller, (context) => reattach(job, { ...context, parents: [], hasSource: false, launch: () => true })),
       );
     }
     if (adopted.length > 0) this.logger.log(`re-attached to ${adopted.length} running job(s): ${adopted.map((j) => j.id).join(', ')}`);
@@ -270,39 +266,20 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
   private async follow(
     job: Job,
     controller: AbortController,
-    prepare: (env: (dirs: { outputDir: string; inputsDir: string }) => Record<string, string>) => Promise<{
-      dirs: { outputDir: string };
-      run: (context: Pick<ExecutionContext, 'signal' | 'onOutput'>) => Promise<ExecutionResult>;
-    } | null>,
+    run: (context: Pick<ExecutionContext, 'env' | 'signal' | 'onOutput'>) => Promise<ExecutionResult>,
   ): Promise<void> {
     const timeoutSeconds = 'timeoutSeconds' in job.definition ? job.definition.timeoutSeconds : 3600;
-    // A remote executor enforces the timeout itself (and its jobs outlive this process).
-    const timer = this.executor.remoteFolders ? null : setTimeout(() => controller.abort('timeout' satisfies AbortReason), timeoutSeconds * 1000);
+    // Executors whose jobs outlive this process enforce the timeout themselves.
+    const timer = this.executor.reattach ? null : setTimeout(() => controller.abort('timeout' satisfies AbortReason), timeoutSeconds * 1000);
     try {
-      const prepared = await prepare((folders) => ({
-        INFRABOX_JOB_ID: job.id,
-        INFRABOX_JOB_NAME: job.name,
-        INFRABOX_BUILD_ID: job.buildId,
-        INFRABOX_CLUSTER_NAME: this.cluster,
-        INFRABOX_OUTPUT: folders.outputDir,
-        INFRABOX_INPUTS: folders.inputsDir,
-      }));
-      if (!prepared) return;
-      const { dirs, run } = prepared;
-      this.launched.add(job.id); // synchronously with the stopping check: a stop either sees it launched or hands it back
       const console = new ConsoleWriter((text) => this.storeConsole(job.id, text));
-      const result = await run({ signal: controller.signal, onOutput: (text) => console.write(text) });
-      await console.close();
+      const env = { INFRABOX_JOB_ID: job.id, INFRABOX_JOB_NAME: job.name, INFRABOX_BUILD_ID: job.buildId, INFRABOX_CLUSTER_NAME: this.cluster };
+      const result = await run({ env, signal: controller.signal, onOutput: (text) => console.write(text) }).finally(() => console.close());
+      if (result.handedBack) return await this.handBack(job);
       if (result.detached) return;
       const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : result.timedOut ? 'timeout' : null;
-      let [state, fields] = outcome(result.exitCode, result.error, reason, timeoutSeconds);
-      const output = this.executor.remoteFolders
-        ? result.output
-        : await this.files.storeOutput(job.id, dirs.outputDir).catch((error: Error) => {
-            [state, fields] = ['error', { message: `storing the output failed: ${error.message}`, exitCode: result.exitCode }];
-            return undefined;
-          });
-      await this.recordEnd(job, state, fields, output);
+      const [state, fields] = outcome(result.exitCode, result.error, reason, timeoutSeconds);
+      await this.recordEnd(job, state, fields, result.output);
       this.logger.debug(`job ${job.id} '${job.name}' ${state}${fields.message ? `: ${fields.message}` : ''}`);
     } catch (error) {
       if (!this.launched.has(job.id) && isConnectionFailure(error)) {
@@ -352,15 +329,6 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
     if (requeued) this.logger.log(`job ${job.id} '${job.name}' handed back to the queue (scheduler stopping)`);
   }
 
-  private async prepareFolders(job: Job, parents: ParentLink[], hasSource: boolean) {
-    const folders = sandboxFolders(path.join(this.options.workRoot, job.id));
-    const dirs = { workDir: folders.context, outputDir: folders.output, inputsDir: folders.inputs };
-    await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
-    await this.files.unpackInputs(parents, dirs.inputsDir);
-    if (hasSource) await this.files.unpackSource(job.buildId, dirs.workDir);
-    return dirs;
-  }
-
   private async storeConsole(jobId: string, text: string): Promise<void> {
     await this.db.transaction(async () => {
       const seq = await this.consoles.append(jobId, text);
@@ -379,7 +347,7 @@ function outcome(
   if (reason === 'timeout') return ['error', { message: `timed out after ${timeoutSeconds} s`, exitCode }];
   if (reason === 'abort') return ['killed', { message: 'aborted', exitCode }];
   if (reason === 'shutdown') return ['error', { message: 'the scheduler shut down while the job ran', exitCode }];
-  if (error) return ['error', { message: error }];
+  if (error) return ['error', { message: error, exitCode }];
   if (exitCode === 0) return ['finished', { exitCode }];
   return ['failure', { message: `exit code ${exitCode}`, exitCode }];
 }

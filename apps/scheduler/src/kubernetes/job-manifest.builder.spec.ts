@@ -163,7 +163,7 @@ describe('buildJobManifest', () => {
       new ManifestError(`job 'test' has no command: the kubernetes executor runs a job's "command" (in its image's /bin/sh)`),
     );
     expect(() => buildJobManifest(input({ job: job({ environment: { TOKEN: { secret: 'deploy-key' } } }) }))).toThrow(
-      new ManifestError(`job 'test': environment TOKEN refers to a secret, which the kubernetes executor cannot pass yet`),
+      new ManifestError(`job 'test': environment TOKEN refers to a secret, which cannot be passed to a job yet`),
     );
     const docker = { ...job(), type: 'docker' as const, definition: { ...definition, type: 'docker', dockerFile: 'Dockerfile' } } as unknown as Job;
     expect(() => buildJobManifest(input({ job: docker }))).toThrow(

@@ -1,6 +1,6 @@
 import type { V1Container, V1EnvVar, V1Job, V1VolumeMount } from '@kubernetes/client-node';
 import type { KubernetesExecutorConfig } from '@infrabox/config';
-import { JOB_VIEW } from '@infrabox/job-sandbox';
+import { JOB_VIEW, jobEnvironment, SandboxError } from '@infrabox/job-sandbox';
 import type { Job, ParentLink } from '@infrabox/jobs';
 
 /** Labels every object of a job carries; the executor watches and re-attaches by them. */
@@ -16,11 +16,6 @@ export const CONTAINERS = { fetch: 'fetch-inputs', job: 'job', upload: 'upload-o
 
 /** The emptyDir every container of the pod mounts, and the job's folders in it. */
 export const POD_ROOT = JOB_VIEW.root;
-export const POD_FOLDERS = {
-  workDir: JOB_VIEW.context,
-  inputsDir: JOB_VIEW.inputs,
-  outputDir: JOB_VIEW.output,
-} as const;
 /** Written by the job container when its command has ended; the upload container waits for it. */
 export const EXIT_FILE = `${POD_ROOT}/.exit`;
 
@@ -93,8 +88,8 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
     name: CONTAINERS.job,
     image: definition.image,
     command: ['/bin/sh', '-c', WRAPPER, 'infrabox-job', ...definition.command],
-    workingDir: POD_FOLDERS.workDir,
-    env: jobEnvironment(job, input.env),
+    workingDir: JOB_VIEW.context,
+    env: podEnvironment(job, input.env),
     resources: {
       limits: { cpu: String(definition.resources.limits.cpu), memory: `${definition.resources.limits.memory}Mi` },
     },
@@ -130,17 +125,12 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
   };
 }
 
-/** The job's own variables (plain values only), then the INFRABOX_* ones, which win. */
-function jobEnvironment(job: Job, infrabox: Record<string, string>): V1EnvVar[] {
-  const own = 'environment' in job.definition ? job.definition.environment : {};
-  const env: V1EnvVar[] = [];
-  for (const [name, value] of Object.entries(own)) {
-    if (name in infrabox) continue;
-    if (typeof value !== 'string') {
-      throw new ManifestError(`job '${job.name}': environment ${name} refers to a secret, which the kubernetes executor cannot pass yet`);
-    }
-    env.push({ name, value });
+/** The job's environment (job-sandbox's, the same for every executor) as a container's env. */
+function podEnvironment(job: Job, infrabox: Record<string, string>): V1EnvVar[] {
+  try {
+    return Object.entries(jobEnvironment(job.name, job.definition, infrabox)).map(([name, value]) => ({ name, value }));
+  } catch (error) {
+    if (error instanceof SandboxError) throw new ManifestError(error.message);
+    throw error;
   }
-  for (const [name, value] of Object.entries(infrabox)) env.push({ name, value });
-  return env;
 }

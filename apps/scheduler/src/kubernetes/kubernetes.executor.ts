@@ -3,7 +3,8 @@ import { TokenService } from '@infrabox/auth';
 import type { InstallConfig, KubernetesExecutorConfig } from '@infrabox/config';
 import { BuildRepository, Job, JobConsoleRepository, JobOutput, outputKey } from '@infrabox/jobs';
 import { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
-import { buildJobManifest, CONTAINERS, kubernetesJobName, ManifestError, POD_FOLDERS } from './job-manifest.builder';
+import { JOB_VIEW, sandboxEnvironment } from '@infrabox/job-sandbox';
+import { buildJobManifest, CONTAINERS, kubernetesJobName, ManifestError } from './job-manifest.builder';
 import { JobPodWatch, WatchChange } from './job-pod.watch';
 import { describeKubernetesError, KubernetesApi, LogStream, statusCodeOf } from './kubernetes.api';
 import { judgePod, OutputReport } from './pod-status.mapper';
@@ -30,7 +31,6 @@ const LOG_DRAIN_MS = 5_000;
  * restart it re-attaches to them by label.
  */
 export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
-  readonly remoteFolders = POD_FOLDERS;
   private readonly logger = new Logger('kubernetes-executor');
   private readonly settings: KubernetesExecutorConfig;
   private readonly watch: JobPodWatch;
@@ -56,12 +56,14 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
         { id: job.id, buildId: job.buildId, projectId: build.projectId, parentIds: context.parents.map((p) => p.parentId) },
         timeout + TOKEN_MARGIN_SECONDS,
       );
-      manifest = buildJobManifest({ job, parents: context.parents, hasSource: context.hasSource, env: context.env, token, cluster: this.cluster, config: this.settings });
+      manifest = buildJobManifest({ job, parents: context.parents, hasSource: context.hasSource, env: { ...context.env, ...sandboxEnvironment(JOB_VIEW) }, token, cluster: this.cluster, config: this.settings });
     } catch (error) {
       if (error instanceof ManifestError) return { exitCode: null, error: error.message };
       throw error;
     }
     await this.watch.synced;
+    // The pod stages itself in (its init container) and out (its upload container).
+    if (!context.launch()) return { exitCode: null, handedBack: true };
     const followed = this.follow(job, context, 0);
     if (context.signal.aborted) return followed.result; // nothing created, nothing to stop
     try {

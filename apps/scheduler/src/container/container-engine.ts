@@ -1,0 +1,128 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+
+/** A Docker Engine API this process talks to: dockerd, or Podman's Docker-compatible service. */
+export interface ContainerEngine {
+  readonly docker: Docker;
+  /** Where it was found, for logs: `unix:///run/podman/podman.sock (podman 4.3.1)`. */
+  readonly description: string;
+  /** Stops the Podman service this process started (nothing for an engine found running). */
+  close(): Promise<void>;
+}
+
+/** How long a ping or a started service gets to answer. */
+const PING_TIMEOUT_MS = 2_000;
+const SERVICE_START_MS = 15_000;
+
+/**
+ * Where a Podman service started by InfraBox listens: one per user, shared by every app of every
+ * installation of that user on this host (the first to need it starts it).
+ */
+export function infraboxPodmanSocket(): string {
+  const runtimeDir = process.getuid?.() === 0 ? '/run/infrabox' : (process.env.XDG_RUNTIME_DIR ?? path.join(tmpdir(), `infrabox-${process.getuid?.() ?? 'user'}`));
+  return path.join(runtimeDir, process.getuid?.() === 0 ? 'podman.sock' : path.join('infrabox', 'podman.sock'));
+}
+
+/** The engines to try, in order: `$DOCKER_HOST`, Docker's socket, Podman's sockets, InfraBox's own Podman service. */
+export function engineCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const candidates: string[] = [];
+  if (env.DOCKER_HOST) candidates.push(env.DOCKER_HOST);
+  candidates.push('unix:///var/run/docker.sock', 'unix:///run/podman/podman.sock');
+  if (env.XDG_RUNTIME_DIR) candidates.push(`unix://${env.XDG_RUNTIME_DIR}/podman/podman.sock`);
+  candidates.push(`unix://${infraboxPodmanSocket()}`);
+  return [...new Set(candidates)];
+}
+
+/** A dockerode client for `unix:///path`, `tcp://host:port` or `http(s)://host:port`. */
+export function dockerClient(url: string): Docker {
+  if (url.startsWith('unix://')) return new Docker({ socketPath: url.slice('unix://'.length), timeout: 0 });
+  const parsed = new URL(url.replace(/^tcp:/, 'http:'));
+  return new Docker({ host: parsed.hostname, port: Number(parsed.port || 2375), protocol: parsed.protocol === 'https:' ? 'https' : 'http' });
+}
+
+async function answers(docker: Docker): Promise<string | null> {
+  try {
+    const version = await withTimeout(docker.version(), PING_TIMEOUT_MS);
+    const podman = version.Components?.find((c) => c.Name.toLowerCase().includes('podman'));
+    return podman ? `podman ${podman.Version}` : `docker ${version.Version}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Finds a container engine: the first candidate that answers; else, when Podman is installed,
+ * starts its service (`podman --runtime runc system service`) on InfraBox's socket and waits
+ * for it. Null when there is none (the caller says what that means).
+ */
+export async function findContainerEngine(env: NodeJS.ProcessEnv = process.env): Promise<ContainerEngine | null> {
+  for (const url of engineCandidates(env)) {
+    if (url.startsWith('unix://') && !existsSync(url.slice('unix://'.length))) continue;
+    const docker = dockerClient(url);
+    const version = await answers(docker);
+    if (version) return { docker, description: `${url} (${version})`, close: async () => undefined };
+  }
+  if (!podmanInstalled()) return null;
+  return startPodmanService(infraboxPodmanSocket());
+}
+
+function podmanInstalled(): boolean {
+  return spawnSync('podman', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Starts Podman's Docker-compatible service on `socket` (runc: crun fails on some kernels'
+ * cgroup setups; stack-notes.md) and waits until it answers. The service stays as long as the
+ * process that started it; containers it started end with their jobs.
+ */
+export async function startPodmanService(socket: string): Promise<ContainerEngine> {
+  await mkdir(path.dirname(socket), { recursive: true, mode: 0o700 });
+  await rm(socket, { force: true });
+  const url = `unix://${socket}`;
+  const child: ChildProcess = spawn('podman', ['--runtime', 'runc', 'system', 'service', '--time=0', url], { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2_000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const docker = dockerClient(url);
+  const deadline = Date.now() + SERVICE_START_MS;
+  for (;;) {
+    const version = existsSync(socket) ? await answers(docker) : null;
+    if (version) break;
+    if (child.exitCode !== null) throw new Error(`podman system service exited with code ${child.exitCode}: ${stderr.trim() || 'no message'}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`podman system service did not answer on ${socket} within ${SERVICE_START_MS / 1000} s: ${stderr.trim() || 'no message'}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.stderr?.removeAllListeners('data').resume();
+  child.unref();
+  return {
+    docker,
+    description: `${url} (podman service started by this process, pid ${child.pid})`,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** The engine's own message (`{"message": …}` in the response body), else the error's. */
+export function engineMessage(error: unknown): string {
+  const json = (error as { json?: { message?: string } }).json;
+  if (json?.message) return json.message;
+  const reason = (error as { reason?: string }).reason;
+  const message = (error as Error).message ?? String(error);
+  return reason && !message.includes(reason) ? `${reason}: ${message}` : message;
+}

@@ -1,0 +1,35 @@
+import { Logger } from '@nestjs/common';
+import type { InstallConfig } from '@infrabox/config';
+import type { HostSandbox } from '../job-files/host-sandbox.service';
+import type { JobExecutor } from '../execution/job-executor';
+import { ProcessExecutor } from '../execution/process.executor';
+import { engineCandidates, findContainerEngine } from './container-engine';
+import { ContainerExecutor } from './container.executor';
+
+/** Said once when no engine answers and the config named no executor. */
+export const NO_ENGINE_WARNING =
+  'no container engine answers: jobs will run unisolated, as local processes of this user. For containers install Podman (apt-get install podman runc) or start Docker, or set DOCKER_HOST; set scheduler.executor: process to silence this';
+
+/**
+ * The executor of `scheduler.executor: container`, or of a config that named none: containers
+ * through the first engine that answers (or a Podman service started for it); without one,
+ * local processes when the config named no executor, and a clear stop when it asked for containers.
+ */
+export async function createContainerExecutor(sandbox: HostSandbox, config: InstallConfig): Promise<JobExecutor> {
+  const scheduler = config.scheduler;
+  if (scheduler?.executor !== 'container') throw new Error('the container executor needs scheduler.executor: container');
+  const logger = new Logger(`scheduler@${config.cluster.name}`);
+  const engine = await findContainerEngine().catch((error: Error) => {
+    logger.warn(`starting Podman's service failed: ${error.message}`);
+    return null;
+  });
+  if (!engine) {
+    if (scheduler.orProcess) {
+      logger.warn(NO_ENGINE_WARNING);
+      return new ProcessExecutor(sandbox);
+    }
+    throw new Error(`scheduler.executor is container, but no container engine answers (tried ${engineCandidates().join(', ')}; Podman is not installed): install Podman or Docker, or set DOCKER_HOST`);
+  }
+  logger.log(`jobs run in containers on ${engine.description}`);
+  return new ContainerExecutor(engine, sandbox, scheduler.container, config.cluster.name);
+}

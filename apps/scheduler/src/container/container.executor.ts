@@ -1,0 +1,146 @@
+import { PassThrough } from 'node:stream';
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import type Docker from 'dockerode';
+import type { ContainerExecutorConfig } from '@infrabox/config';
+import { JOB_VIEW, jobEnvironment, sandboxEnvironment, SandboxError, SandboxFolders } from '@infrabox/job-sandbox';
+import type { Job } from '@infrabox/jobs';
+import type { HostSandbox } from '../job-files/host-sandbox.service';
+import type { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
+import { ContainerEngine, engineMessage } from './container-engine';
+import { ImagePuller } from './image.puller';
+
+/** Seconds between SIGTERM and SIGKILL when a job is stopped. */
+const STOP_GRACE_SECONDS = 5;
+/** Labels on every container of a job. */
+export const CONTAINER_LABELS = { jobId: 'infrabox.net/job-id', cluster: 'infrabox.net/cluster' } as const;
+
+export function containerName(jobId: string): string {
+  return `infrabox-${jobId}`;
+}
+
+/**
+ * Runs each job in its image through a Docker Engine API (dockerd, or Podman's service): only
+ * the job's folders are mounted, its environment is the job's and the INFRABOX_* variables,
+ * its limits are the job's `resources.limits`. The container is removed when the job ends, and
+ * the job's folders once its output is stored (HostSandbox).
+ */
+export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
+  private readonly logger: Logger;
+  private readonly docker: Docker;
+  private readonly images: ImagePuller;
+  /** Containers created and not yet removed. */
+  private active = 0;
+
+  constructor(
+    private readonly engine: ContainerEngine,
+    private readonly sandbox: HostSandbox,
+    private readonly settings: ContainerExecutorConfig,
+    private readonly cluster: string,
+  ) {
+    this.docker = engine.docker;
+    this.images = new ImagePuller(engine.docker, settings.pullPolicy);
+    this.logger = new Logger(`container-executor@${cluster}`);
+  }
+
+  async run(job: Job, context: ExecutionContext): Promise<ExecutionResult> {
+    const definition = job.definition;
+    if (definition.type !== 'docker-image') {
+      return { exitCode: null, error: `job '${job.name}': the container executor runs docker-image jobs; '${definition.type}' jobs are not supported yet` };
+    }
+    if (definition.securityContext.privileged && !this.settings.allowPrivileged) {
+      return { exitCode: null, error: `job '${job.name}': security_context.privileged is not allowed on cluster ${this.cluster} (scheduler.container.allow_privileged)` };
+    }
+    let env: Record<string, string>;
+    try {
+      env = jobEnvironment(job.name, definition, { ...context.env, ...sandboxEnvironment(JOB_VIEW) });
+    } catch (error) {
+      if (error instanceof SandboxError) return { exitCode: null, error: error.message };
+      throw error;
+    }
+    const pulled = await this.images.ensure(definition.image, context.signal);
+    if (pulled.error) return { exitCode: null, error: pulled.error };
+    return this.sandbox.run(job, context, (folders) =>
+      this.runContainer(job, {
+        name: containerName(job.id),
+        Image: definition.image,
+        ...(definition.command && definition.command.length > 0 && { Entrypoint: definition.command, Cmd: [] }),
+        Env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
+        WorkingDir: JOB_VIEW.context,
+        Labels: { [CONTAINER_LABELS.jobId]: job.id, [CONTAINER_LABELS.cluster]: this.cluster },
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        HostConfig: {
+          Binds: mounts(folders),
+          Memory: definition.resources.limits.memory * 1024 * 1024,
+          MemorySwap: definition.resources.limits.memory * 1024 * 1024,
+          NanoCpus: Math.round(definition.resources.limits.cpu * 1e9),
+          Privileged: definition.securityContext.privileged,
+          // Podman's service needs bounded ulimits on some kernels (stack-notes.md); dockerd takes them too.
+          Ulimits: [
+            { Name: 'nofile', Soft: 1024, Hard: 1024 },
+            { Name: 'nproc', Soft: 1024, Hard: 1024 },
+          ],
+        },
+      }, context),
+    );
+  }
+
+  /** Once the runner has stopped every job (their containers removed): lets go of the engine. */
+  async onApplicationShutdown(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (this.active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await this.engine.close();
+  }
+
+  /** Creates, starts and follows the container to its end; it is removed whatever happened. */
+  private async runContainer(job: Job, options: Docker.ContainerCreateOptions, context: ExecutionContext): Promise<ExecutionResult> {
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(options);
+    } catch (error) {
+      return { exitCode: null, error: `creating the container of job '${job.name}' failed: ${engineMessage(error)}` };
+    }
+    this.active++;
+    const stop = () => void container.stop({ t: STOP_GRACE_SECONDS }).catch(() => undefined);
+    try {
+      context.signal.addEventListener('abort', stop, { once: true });
+      await container.start();
+      if (context.signal.aborted) stop();
+      const logs = this.follow(container, context);
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      await logs;
+      return { exitCode: StatusCode };
+    } catch (error) {
+      return { exitCode: null, error: `running the container of job '${job.name}' failed: ${engineMessage(error)}` };
+    } finally {
+      context.signal.removeEventListener('abort', stop);
+      await container.remove({ force: true, v: true }).catch((error) => this.logger.warn(`removing container ${options.name}: ${engineMessage(error)}`));
+      this.active--;
+    }
+  }
+
+  /** Streams the container's stdout and stderr into the job's console until it ends. */
+  private async follow(container: Docker.Container, context: ExecutionContext): Promise<void> {
+    const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+    const out = new PassThrough();
+    out.on('data', (chunk: Buffer) => context.onOutput(chunk.toString('utf8')));
+    this.docker.modem.demuxStream(stream, out, out);
+    await new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+  }
+}
+
+/** The job's folders and nothing else: inputs read-only, the rest writable. */
+function mounts(folders: SandboxFolders): string[] {
+  return [
+    `${folders.context}:${JOB_VIEW.context}`,
+    `${folders.inputs}:${JOB_VIEW.inputs}:ro`,
+    `${folders.output}:${JOB_VIEW.output}`,
+    `${folders.cache}:${JOB_VIEW.cache}`,
+    `${folders.upload}:${JOB_VIEW.upload}`,
+  ];
+}

@@ -1,0 +1,60 @@
+import type Docker from 'dockerode';
+import type { PullPolicy } from '@infrabox/config';
+import { engineMessage } from './container-engine';
+
+/**
+ * Makes a job's image present on the engine before its container is created, by the cluster's
+ * pull policy: `if-not-present` (the default) pulls only a missing image, `always` pulls every
+ * time, `never` only uses what is there. A failure is said in the job's words.
+ */
+export class ImagePuller {
+  /** Pulls under way, by image: jobs of one image wait for the same pull. */
+  private readonly pulls = new Map<string, Promise<string | null>>();
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly policy: PullPolicy,
+  ) {}
+
+  async ensure(image: string, signal: AbortSignal): Promise<{ error?: string }> {
+    if (this.policy !== 'always' && (await this.present(image))) return {};
+    if (this.policy === 'never') return { error: `image '${image}' is not on this cluster's container engine, and the pull policy is 'never'` };
+    let pull = this.pulls.get(image);
+    if (!pull) {
+      pull = this.pull(image).finally(() => this.pulls.delete(image));
+      this.pulls.set(image, pull);
+    }
+    const failure = await Promise.race([pull, new Promise<string>((resolve) => signal.addEventListener('abort', () => resolve('aborted while pulling'), { once: true }))]);
+    return failure ? { error: `pulling image '${image}' failed: ${failure}` } : {};
+  }
+
+  private async present(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Null when pulled; else the reason. */
+  private async pull(image: string): Promise<string | null> {
+    try {
+      const stream = await this.docker.pull(image);
+      await new Promise<void>((resolve, reject) =>
+        this.docker.modem.followProgress(
+          stream,
+          (error: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+            const failed = events?.find((e) => e.error || e.errorDetail);
+            if (error) reject(error);
+            else if (failed) reject(new Error(failed.errorDetail?.message ?? failed.error));
+            else resolve();
+          },
+        ),
+      );
+      return (await this.present(image)) ? null : 'the engine reported no error, but the image is not there';
+    } catch (error) {
+      return engineMessage(error);
+    }
+  }
+}
