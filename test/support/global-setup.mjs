@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureTestImages } from './container-images.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -35,6 +36,17 @@ export default async function globalSetup() {
     const { child, url } = await startFauxqsProcess();
     globalThis.__INFRABOX_TEST_S3__ = child;
     process.env.INFRABOX_TEST_S3_ENDPOINT = url;
+  }
+
+  // The container engine of the run: Podman's Docker API on a socket of its own, as DOCKER_HOST
+  // (the container executor, and every `infrabox up` of the tests, find it there).
+  if (!process.env.DOCKER_HOST) {
+    await ensureTestImages();
+    const { startPodmanService } = require('../../dist/libs/containers/src/index.js');
+    const socketDir = await mkdtemp(path.join(tmpdir(), 'infrabox-test-podman-'));
+    const engine = await startPodmanService(path.join(socketDir, 'podman.sock'));
+    globalThis.__INFRABOX_TEST_ENGINE__ = { engine, socketDir };
+    process.env.DOCKER_HOST = engine.url;
   }
 }
 

@@ -7,6 +7,11 @@ export default async function globalTeardown() {
     s3.kill('SIGTERM');
     await exited;
   }
+  const engine = globalThis.__INFRABOX_TEST_ENGINE__;
+  if (engine) {
+    await engine.engine.close();
+    await rm(engine.socketDir, { recursive: true, force: true });
+  }
   const embedded = globalThis.__INFRABOX_TEST_PG__;
   if (!embedded) return;
   await embedded.server.stop();

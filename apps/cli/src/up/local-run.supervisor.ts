@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { ContainerEngine, findContainerEngine, NO_ENGINE_WARNING } from '@infrabox/containers';
 import { childEnvironment } from '../cli-environment';
 import { CliError, EXIT_FAILURE, EXIT_OK } from '../cli-error';
 import { appEntryPoint, CLI_BIN, displayPath, EXAMPLE_PROJECT } from '../cli-paths';
@@ -42,6 +43,7 @@ interface RunningApp {
 export class LocalRun {
   private readonly apps: RunningApp[] = [];
   private postgres: Promise<SharedPostgres | undefined> = Promise.resolve(undefined);
+  private engine: ContainerEngine | null = null;
   private stopping: Promise<number> | undefined;
   private forced = false;
   private firstSignalAt = 0;
@@ -61,7 +63,8 @@ export class LocalRun {
     for (const signal of SIGNALS) process.on(signal, this.signalHandler);
     try {
       const postgres = await this.startPostgres();
-      if (this.stopping === undefined) this.startApps(postgres);
+      const engineEnv = await this.startEngine();
+      if (this.stopping === undefined) this.startApps(postgres, engineEnv);
       if (this.stopping === undefined) this.announce();
       // Runs until a signal or an app's exit has stopped everything.
       return await this.finished;
@@ -101,10 +104,32 @@ export class LocalRun {
     return postgres;
   }
 
-  private startApps(postgres: SharedPostgres | undefined): void {
+  /**
+   * One container engine for every installation's scheduler (found, or a Podman service started
+   * here and stopped last): its address goes to the apps as DOCKER_HOST. Without one, one line
+   * says that jobs run unisolated as local processes, and how to get containers.
+   */
+  private async startEngine(): Promise<Record<string, string>> {
+    const executors = this.plan.installations.map((i) => i.config.scheduler);
+    if (!executors.some((s) => s?.executor === 'container')) return {};
+    const engine = await findContainerEngine(childEnvironment({})).catch((error: Error) => {
+      this.context.stderr(`starting Podman's service failed: ${error.message}`);
+      return null;
+    });
+    if (!engine) {
+      if (executors.some((s) => s?.executor === 'container' && s.orProcess)) this.context.stderr(`warning: ${NO_ENGINE_WARNING}`);
+      return {};
+    }
+    this.engine = engine;
+    this.context.stdout(`jobs run in containers on ${engine.description}`);
+    return { DOCKER_HOST: engine.url };
+  }
+
+  private startApps(postgres: SharedPostgres | undefined, engineEnv: Record<string, string>): void {
     this.plan.installations.forEach((installation, index) => {
       const cluster = installation.config.cluster.name;
       const env = childEnvironment({
+        ...engineEnv,
         ...(installation.config.database.kind === 'embedded' && postgres !== undefined && { DATABASE_URL: postgres.url }),
         ...(!this.options.colour && { NO_COLOR: '1' }),
       });
@@ -225,6 +250,7 @@ export class LocalRun {
     await Promise.all(this.apps.map((app) => app.process.exited));
     clearTimeout(killTimer);
 
+    if (this.engine) await this.engine.close();
     const postgres = await this.postgres.catch(() => undefined);
     if (postgres?.running) {
       await postgres.stop();

@@ -3,12 +3,8 @@ import type { InstallConfig } from '@infrabox/config';
 import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { JobExecutor } from '../execution/job-executor';
 import { ProcessExecutor } from '../execution/process.executor';
-import { engineCandidates, findContainerEngine } from './container-engine';
+import { engineCandidates, findContainerEngine, NO_ENGINE_WARNING } from '@infrabox/containers';
 import { ContainerExecutor } from './container.executor';
-
-/** Said once when no engine answers and the config named no executor. */
-export const NO_ENGINE_WARNING =
-  'no container engine answers: jobs will run unisolated, as local processes of this user. For containers install Podman (apt-get install podman runc) or start Docker, or set DOCKER_HOST; set scheduler.executor: process to silence this';
 
 /**
  * The executor of `scheduler.executor: container`, or of a config that named none: containers

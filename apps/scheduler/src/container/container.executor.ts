@@ -6,7 +6,7 @@ import { JOB_VIEW, jobEnvironment, sandboxEnvironment, SandboxError, SandboxFold
 import type { Job } from '@infrabox/jobs';
 import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
-import { ContainerEngine, engineMessage } from './container-engine';
+import { ContainerEngine, engineMessage } from '@infrabox/containers';
 import { ImagePuller } from './image.puller';
 
 /** Seconds between SIGTERM and SIGKILL when a job is stopped. */

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { PullPolicy } from '@infrabox/config';
-import { engineMessage } from './container-engine';
+import { engineMessage } from '@infrabox/containers';
 
 /**
  * Makes a job's image present on the engine before its container is created, by the cluster's

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -8,11 +9,17 @@ import Docker from 'dockerode';
 /** A Docker Engine API this process talks to: dockerd, or Podman's Docker-compatible service. */
 export interface ContainerEngine {
   readonly docker: Docker;
+  /** Its address as `DOCKER_HOST` takes it. */
+  readonly url: string;
   /** Where it was found, for logs: `unix:///run/podman/podman.sock (podman 4.3.1)`. */
   readonly description: string;
   /** Stops the Podman service this process started (nothing for an engine found running). */
   close(): Promise<void>;
 }
+
+/** Said once when no engine answers and the config named no executor. */
+export const NO_ENGINE_WARNING =
+  'no container engine answers: jobs will run unisolated, as local processes of this user. For containers install Podman (apt-get install podman runc) or Docker, or set DOCKER_HOST; scheduler.executor: process silences this';
 
 /** How long a ping or a started service gets to answer. */
 const PING_TIMEOUT_MS = 2_000;
@@ -39,9 +46,13 @@ export function engineCandidates(env: NodeJS.ProcessEnv = process.env): string[]
 
 /** A dockerode client for `unix:///path`, `tcp://host:port` or `http(s)://host:port`. */
 export function dockerClient(url: string): Docker {
-  if (url.startsWith('unix://')) return new Docker({ socketPath: url.slice('unix://'.length), timeout: 0 });
+  // No idle connections kept (Node's default agent keeps them): they would hold a stopping
+  // process, and Podman's service waits for open connections when it stops.
+  // (docker-modem takes `agent`; @types/dockerode does not list it.)
+  const agent = { agent: new http.Agent({ keepAlive: false }) } as Docker.DockerOptions;
+  if (url.startsWith('unix://')) return new Docker({ socketPath: url.slice('unix://'.length), timeout: 0, ...agent });
   const parsed = new URL(url.replace(/^tcp:/, 'http:'));
-  return new Docker({ host: parsed.hostname, port: Number(parsed.port || 2375), protocol: parsed.protocol === 'https:' ? 'https' : 'http' });
+  return new Docker({ host: parsed.hostname, port: Number(parsed.port || 2375), protocol: parsed.protocol === 'https:' ? 'https' : 'http', ...agent });
 }
 
 async function answers(docker: Docker): Promise<string | null> {
@@ -64,7 +75,7 @@ export async function findContainerEngine(env: NodeJS.ProcessEnv = process.env):
     if (url.startsWith('unix://') && !existsSync(url.slice('unix://'.length))) continue;
     const docker = dockerClient(url);
     const version = await answers(docker);
-    if (version) return { docker, description: `${url} (${version})`, close: async () => undefined };
+    if (version) return { docker, url, description: `${url} (${version})`, close: async () => undefined };
   }
   if (!podmanInstalled()) return null;
   return startPodmanService(infraboxPodmanSocket());
@@ -83,32 +94,35 @@ export async function startPodmanService(socket: string): Promise<ContainerEngin
   await mkdir(path.dirname(socket), { recursive: true, mode: 0o700 });
   await rm(socket, { force: true });
   const url = `unix://${socket}`;
-  const child: ChildProcess = spawn('podman', ['--runtime', 'runc', 'system', 'service', '--time=0', url], { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2_000)));
+  // Its messages go to a file beside the socket: a pipe would tie this process's life to it.
+  const logFile = `${socket}.log`;
+  const log = openSync(logFile, 'w');
+  const child: ChildProcess = spawn('podman', ['--runtime', 'runc', 'system', 'service', '--time=0', url], { stdio: ['ignore', 'ignore', log] });
+  closeSync(log);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lastWords = () => readFileSync(logFile, 'utf8').trim().slice(-2_000) || 'no message';
   const docker = dockerClient(url);
   const deadline = Date.now() + SERVICE_START_MS;
   for (;;) {
     const version = existsSync(socket) ? await answers(docker) : null;
     if (version) break;
-    if (child.exitCode !== null) throw new Error(`podman system service exited with code ${child.exitCode}: ${stderr.trim() || 'no message'}`);
+    if (child.exitCode !== null) throw new Error(`podman system service exited with code ${child.exitCode}: ${lastWords()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`podman system service did not answer on ${socket} within ${SERVICE_START_MS / 1000} s: ${stderr.trim() || 'no message'}`);
+      throw new Error(`podman system service did not answer on ${socket} within ${SERVICE_START_MS / 1000} s: ${lastWords()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  child.stderr?.removeAllListeners('data').resume();
   child.unref();
   return {
     docker,
+    url,
     description: `${url} (podman service started by this process, pid ${child.pid})`,
     close: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await withTimeout(exited, 5_000).catch(() => child.kill('SIGKILL'));
+      await rm(logFile, { force: true });
     },
   };
 }

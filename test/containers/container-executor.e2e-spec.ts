@@ -1,0 +1,142 @@
+import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildDto, JobDto } from '@infrabox/jobs';
+import { uniqueClusterName } from '../support/clusters';
+import { eventually } from '../support/database';
+import { apiAs, consoleOf, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
+
+/**
+ * The container executor against a real engine: Podman's Docker API (the run's DOCKER_HOST,
+ * test/support/global-setup.mjs), runc, and base images built offline from busybox
+ * (docker.io/library/busybox, docker.io/library/alpine:3.20). A master and two workers as
+ * separate processes; jobs run in their image with only their folders.
+ */
+describe('the container executor (Podman, separate processes)', () => {
+  const suffix = uniqueClusterName('');
+  const names = { master: `master${suffix}`, a: `ctr-a${suffix}`, b: `ctr-b${suffix}` };
+  const labels = { a: `ctr-a${suffix}`, b: `ctr-b${suffix}` };
+  const registry = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) };
+  const HOST_SECRET = `host-secret-${suffix}`;
+  const CONTAINER = 'scheduler:\n  executor: container\n';
+  let master: RunningCluster;
+  let a: RunningCluster;
+  let b: RunningCluster;
+
+  beforeAll(async () => {
+    const env = { INFRABOX_TEST_HOST_SECRET: HOST_SECRET };
+    [master, a, b] = await Promise.all([
+      startCluster({ name: names.master, extraConfig: CONTAINER }, { registry, env }),
+      startCluster({ name: names.a, labels: [labels.a], extraConfig: CONTAINER }, { registry, env, forwarder: true }),
+      startCluster({ name: names.b, labels: [labels.b], extraConfig: CONTAINER }, { registry, env, forwarder: true }),
+    ]);
+    await onlyTheseActive(master.apiUrl, Object.values(names));
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([master, a, b].filter(Boolean).map((c) => c.stop()));
+  });
+
+  const job = (name: string, on: keyof typeof labels, command: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    type: 'docker-image',
+    image: 'alpine:3.20',
+    command: ['sh', '-c', command],
+    cluster: { selector: [labels[on]] },
+    ...extra,
+  });
+
+  async function push(jobs: unknown[]): Promise<BuildDto> {
+    const response = await apiAs<BuildDto>(master.adminToken, master.apiUrl, 'POST', `/api/v1/projects/containers${suffix.replace(/[^a-z0-9]/g, '')}/builds`, { definition: { version: 1, jobs } });
+    expect(response.status).toBe(201);
+    return response.body;
+  }
+
+  /** The engine's containers of a cluster (running or not). */
+  function containersOf(cluster: string): string[] {
+    const out = execFileSync('podman', ['ps', '-a', '-q', '--filter', `label=infrabox.net/cluster=${cluster}`], { encoding: 'utf8' });
+    return out.split('\n').filter(Boolean);
+  }
+
+  /** What is left in a cluster's work folders (the scheduler's cwd is the cluster's folder). */
+  async function workFolders(cluster: RunningCluster): Promise<string[]> {
+    return readdir(path.join(path.dirname(cluster.configFile), '.infrabox', 'work', cluster.name)).catch(() => []);
+  }
+
+  it("runs a job in its image with only its folders, its environment and a memory limit; a child on another cluster reads the parent's output", async () => {
+    const probe = [
+      'echo "os: $(grep ^NAME= /etc/os-release)"',
+      'echo "sandbox: $(ls /infrabox | tr "\\n" " ")"',
+      `echo "host folder: $(test -e ${path.dirname(a.configFile)} && echo visible || echo absent)"`,
+      'echo "host env: ${INFRABOX_TEST_HOST_SECRET:-none}"',
+      'echo "own env: $GREETING"',
+      'echo "job: $INFRABOX_JOB_NAME on $INFRABOX_CLUSTER_NAME, output $INFRABOX_OUTPUT"',
+      'echo "memory: $(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"',
+      'echo "pwd: $(pwd)"',
+      'echo "parent $INFRABOX_CLUSTER_NAME" > "$INFRABOX_OUTPUT/made.txt"',
+    ].join('; ');
+    const build = await push([
+      job('parent', 'a', probe, { environment: { GREETING: 'hello' }, resources: { limits: { cpu: 0.5, memory: 300 } } }),
+      job('child', 'b', 'cat /infrabox/inputs/parent/made.txt; ls /infrabox/inputs', { depends_on: ['parent'] }),
+    ]);
+    const jobs = await settledJobs(master.apiUrl, build.id, 90_000);
+    const parent = jobs.get('parent')!;
+    const child = jobs.get('child')!;
+    const parentLog = await consoleOf(master.apiUrl, parent.id);
+    expect([parent.state, parent.message, parentLog]).toEqual(['finished', null, expect.any(String)]);
+    expect(parentLog).toContain('os: NAME="InfraBox test image (busybox)"'); // the image's files, not the host's
+    expect(parentLog).toContain('sandbox: cache context inputs output upload ');
+    expect(parentLog).toContain('host folder: absent');
+    expect(parentLog).toContain('host env: none');
+    expect(parentLog).toContain('own env: hello');
+    expect(parentLog).toContain(`job: parent on ${names.a}, output /infrabox/output`);
+    expect(parentLog).toContain(`memory: ${300 * 1024 * 1024}`);
+    expect(parentLog).toContain('pwd: /infrabox/context');
+    expect(child.state).toBe('finished');
+    expect(child.cluster).toBe(names.b);
+    expect(await consoleOf(master.apiUrl, child.id)).toContain(`parent ${names.a}\nparent`);
+    // Nothing left behind: no container, no job folder.
+    await eventually(async () => containersOf(names.a).length === 0 && containersOf(names.b).length === 0, 10_000, 'containers removed');
+    expect(await workFolders(a)).toEqual([]);
+    expect(await workFolders(b)).toEqual([]);
+  }, 120_000);
+
+  it('a timeout and an abort end the container; neither leaves a container or a folder', async () => {
+    const build = await push([job('slow', 'a', 'echo started; sleep 120', { timeout: 3 }), job('aborted', 'b', 'echo started; sleep 120')]);
+    const aborted = build.jobs!.find((j) => j.name === 'aborted')!;
+    await eventually(async () => (await consoleOf(master.apiUrl, aborted.id)).includes('started'), 60_000, 'the job to start');
+    const startedAt = Date.now();
+    expect((await apiAs<JobDto>(master.adminToken, master.apiUrl, 'POST', `/api/v1/jobs/${aborted.id}/abort`)).status).toBe(200);
+    const jobs = await settledJobs(master.apiUrl, build.id, 60_000);
+    expect(Date.now() - startedAt).toBeLessThan(30_000);
+    expect([jobs.get('slow')!.state, jobs.get('slow')!.message]).toEqual(['error', 'timed out after 3 s']);
+    expect([jobs.get('aborted')!.state, jobs.get('aborted')!.message]).toEqual(['killed', 'aborted']);
+    await eventually(async () => containersOf(names.a).length === 0 && containersOf(names.b).length === 0, 10_000, 'containers removed');
+    expect(await workFolders(a)).toEqual([]);
+    expect(await workFolders(b)).toEqual([]);
+  }, 120_000);
+
+  it("names the pull's error, refuses privileged jobs, and runs the image's own command when the job has none", async () => {
+    const build = await push([
+      { ...job('unpullable', 'a', 'true'), image: '127.0.0.1:1/nowhere/none:1' },
+      job('privileged', 'a', 'true', { security_context: { privileged: true } }),
+      { name: 'entrypoint', type: 'docker-image', image: 'docker.io/library/busybox:latest', cluster: { selector: [labels.b] } },
+      job('failing', 'b', 'echo bad >&2; exit 3'),
+    ]);
+    const jobs = await settledJobs(master.apiUrl, build.id, 60_000);
+    expect(jobs.get('unpullable')!.state).toBe('error');
+    expect(jobs.get('unpullable')!.message).toMatch(/^pulling image '127\.0\.0\.1:1\/nowhere\/none:1' failed: .+/);
+    expect(jobs.get('privileged')!.state).toBe('error');
+    expect(jobs.get('privileged')!.message).toContain('security_context.privileged is not allowed on cluster');
+    expect([jobs.get('entrypoint')!.state, jobs.get('entrypoint')!.exitCode, jobs.get('entrypoint')!.message]).toEqual(['finished', 0, null]);
+    expect([jobs.get('failing')!.state, jobs.get('failing')!.exitCode, jobs.get('failing')!.message]).toEqual(['failure', 3, 'exit code 3']);
+    expect(await consoleOf(master.apiUrl, jobs.get('failing')!.id)).toContain('bad');
+    expect(await workFolders(a)).toEqual([]);
+  }, 120_000);
+
+  it('says in its log where jobs run', () => {
+    const lines = a.processes.flatMap((p) => p.lines);
+    expect(lines.some((l) => l.includes(`jobs run in containers on ${process.env.DOCKER_HOST}`))).toBe(true);
+  });
+});
