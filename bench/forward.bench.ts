@@ -9,13 +9,10 @@
  * 2. In the same run, the same tar is copied with a plain HTTP GET over loopback into a file.
  * 3. Parent finished → child running on the other cluster, for a 1 KB output (database clock).
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { createServer, get as httpGet, IncomingMessage } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { freePort } from './free-port';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ClusterRepository } from '@infrabox/clusters';
@@ -24,6 +21,7 @@ import { EventRepository, PgEventClient } from '@infrabox/events';
 import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
 import { BuildsService } from '../apps/api/src/builds/builds.service';
 import { openBenchDatabase, percentile, round, runBenchmark } from './bench-database';
+import { Installation, startInstallation, untilBuildFinished } from './bench-installation';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,42 +30,6 @@ function option(name: string, fallback: string): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
-interface Installation {
-  name: string;
-  dir: string;
-  apiUrl: string;
-  apps: Map<string, ChildProcess>;
-  logs: Map<string, string[]>;
-}
-
-async function startInstallation(name: string, label: string, databaseUrl: string): Promise<Installation> {
-  const dir = await mkdtemp(path.join(tmpdir(), `infrabox-bench-${name}-`));
-  const port = await freePort();
-  const apiUrl = `http://127.0.0.1:${port}`;
-  const config = path.join(dir, 'config.yaml');
-  await writeFile(config, `host: ${apiUrl}\ncluster:\n  name: ${name}\n  labels: ${label}\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\nscheduler:\n  executor: process\n`);
-  const installation: Installation = { name, dir, apiUrl, apps: new Map(), logs: new Map() };
-  for (const app of ['api', 'scheduler', 'output-forwarder']) {
-    const child = spawn(process.execPath, [path.join(__dirname, '..', 'apps', app, 'src', 'main.js'), '--config', config], {
-      cwd: dir,
-      env: { ...process.env, DATABASE_URL: databaseUrl, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const lines: string[] = [];
-    child.stdout!.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n')));
-    installation.apps.set(app, child);
-    installation.logs.set(app, lines);
-  }
-  for (const [app, lines] of installation.logs) {
-    const deadline = Date.now() + 60_000;
-    while (!lines.some((l) => l.includes('is running'))) {
-      if (Date.now() > deadline) throw new Error(`${name} ${app} did not start`);
-      await sleep(100);
-    }
-  }
-  return installation;
-}
 
 async function peakRssMib(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -84,7 +46,7 @@ async function main(): Promise<void> {
   const installations: Installation[] = [];
   try {
     const clusters = new ClusterRepository(db);
-    const [a, b] = await Promise.all([startInstallation('bench-a', 'A', database.url), startInstallation('bench-b', 'B', database.url)]);
+    const [a, b] = await Promise.all([startInstallation('bench-a', 'A', database.url, 'process'), startInstallation('bench-b', 'B', database.url, 'process')]);
     installations.push(a, b);
     for (const i of installations) await clusters.register({ name: i.name, labels: [i.name === 'bench-a' ? 'A' : 'B'], apiUrl: i.apiUrl });
     const builds = new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), new PgEventClient(new EventRepository(db)));
@@ -95,17 +57,7 @@ async function main(): Promise<void> {
         { name: 'consumer', type: 'docker-image', image: 'none', cluster: { selector: ['B'] }, depends_on: ['producer'], command: ['true'] },
       ],
     });
-    const waitForBuild = async (buildId: string) => {
-      for (;;) {
-        const rows = await db.query<{ state: string; message: string | null }>('SELECT state, message FROM job WHERE build_id = $1', [buildId]);
-        if (rows.every((r) => !['queued', 'scheduled', 'running'].includes(r.state))) {
-          const bad = rows.find((r) => r.state !== 'finished');
-          if (bad) throw new Error(`a job ended ${bad.state}: ${bad.message}`);
-          return;
-        }
-        await sleep(20);
-      }
-    };
+    const waitForBuild = (buildId: string) => untilBuildFinished(db, buildId, 20);
 
     // 1. The big transfer, through real jobs.
     const big = await builds.create('bench-forward', pair(`head -c ${mib * 1048576} /dev/zero > "$INFRABOX_OUTPUT/big.bin"`));

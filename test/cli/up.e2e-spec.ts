@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,11 @@ function startedPids(lines: string[]): Map<string, number> {
   }));
 }
 
+/** The version the test run's Podman service reports. */
+function podmanVersion(): string {
+  return execFileSync('podman', ['version', '--format', '{{.Client.Version}}'], { encoding: 'utf8' }).trim();
+}
+
 describe('infrabox up', () => {
   jest.setTimeout(180_000);
 
@@ -61,6 +67,7 @@ describe('infrabox up', () => {
       // The dashboard URL and the one command that pushes the example, and the URL answers.
       await up.waitFor((lines) => lines.some((l) => l.startsWith('push the example: ')), 10_000, 'the push command');
       expect(up.lines).toContain(`dashboard: http://127.0.0.1:${masterPort}/dashboard`);
+      expect(up.lines).toContain(`jobs run in containers on ${process.env.DOCKER_HOST} (podman ${podmanVersion()})`);
       expect(up.lines).toContain('push the example: bin/infrabox push examples/multi-cluster --follow');
       const dashboard = await fetch(`http://127.0.0.1:${masterPort}/dashboard`);
       expect(dashboard.status).toBe(200);

@@ -119,6 +119,8 @@ describe('the README run command from a clean clone', () => {
     }
     expect(output).toContain('InfraBox is up: master API at http://127.0.0.1:8080 (clusters: master, worker-aws, worker-gcp); Ctrl-C stops everything');
     expect(output).toContain('dashboard: http://127.0.0.1:8080/dashboard\n');
+    // Podman is installed here and no engine answers in this clean environment: up starts Podman's service for its schedulers.
+    expect(output).toMatch(/^jobs run in containers on unix:\/\/\S+ \(podman service started by this process, pid \d+\)$/m);
     expect(output).toContain('push the example: bin/infrabox push examples/multi-cluster --follow\n');
     const dashboard = await fetch('http://127.0.0.1:8080/dashboard');
     expect(dashboard.status).toBe(200);

@@ -105,7 +105,7 @@ describe('loadInstallConfig', () => {
       storage: { kind: 'local', path: '/srv/infrabox/.infrabox/storage' },
       ha: { leaseMs: 15_000, shutdownGraceMs: 30_000 },
       logLevel: 'log',
-      scheduler: { executor: 'process' },
+      scheduler: { executor: 'container', container: { pullPolicy: 'if-not-present', allowPrivileged: false }, orProcess: true },
       events: { retentionSeconds: 7 * 86_400 },
       registry: { url: 'http://127.0.0.1:9080', port: 9080 },
     });
@@ -289,10 +289,22 @@ describe('events', () => {
 });
 
 describe('scheduler', () => {
-  it('runs jobs as processes unless told otherwise, also for the seed examples', () => {
-    expect(parse(MASTER_YAML).scheduler).toEqual({ executor: 'process' });
-    expect(parse(WORKER_YAML).scheduler).toEqual({ executor: 'process' });
+  it('runs jobs in containers unless told otherwise (processes where no engine answers), also for the seed examples', () => {
+    const auto = { executor: 'container', container: { pullPolicy: 'if-not-present', allowPrivileged: false }, orProcess: true };
+    expect(parse(MASTER_YAML).scheduler).toEqual(auto);
+    expect(parse(WORKER_YAML).scheduler).toEqual(auto);
     expect(parse('host: x\nscheduler:\n  executor: process\n').scheduler).toEqual({ executor: 'process' });
+  });
+
+  it('reads the container executor: asked for, it has no process fallback; pull policy and privileged jobs', () => {
+    expect(parse('host: x\nscheduler:\n  executor: container\n  container:\n    pull_policy: never\n    allow_privileged: true\n').scheduler).toEqual({
+      executor: 'container',
+      container: { pullPolicy: 'never', allowPrivileged: true },
+      orProcess: false,
+    });
+    expect(problemsOf('host: x\nscheduler:\n  container:\n    pull_policy: sometimes\n')).toEqual([
+      'scheduler.container.pull_policy: expected one of if-not-present, always, never, got "sometimes"',
+    ]);
   });
 
   it('reads the kubernetes executor with its defaults', () => {
@@ -335,7 +347,7 @@ describe('scheduler', () => {
   });
 
   it('names each bad field', () => {
-    expect(problemsOf('host: x\nscheduler:\n  executor: docker\n')).toEqual(['scheduler.executor: expected one of process, kubernetes, got "docker"']);
+    expect(problemsOf('host: x\nscheduler:\n  executor: docker\n')).toEqual(['scheduler.executor: expected one of container, process, kubernetes, got "docker"']);
     expect(problemsOf('host: x\nscheduler:\n  executor: kubernetes\n')).toEqual(['scheduler.kubernetes: required when executor is kubernetes']);
     expect(problemsOf('host: x\nscheduler:\n  executor: kubernetes\n  kubernetes: {}\n')).toEqual([
       'scheduler.kubernetes: set in_cluster: true or kubeconfig: FILE',
