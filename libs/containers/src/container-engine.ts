@@ -77,12 +77,12 @@ export async function findContainerEngine(env: NodeJS.ProcessEnv = process.env):
     const version = await answers(docker);
     if (version) return { docker, url, description: `${url} (${version})`, close: async () => undefined };
   }
-  if (!podmanInstalled()) return null;
+  if (!podmanInstalled(env)) return null;
   return startPodmanService(infraboxPodmanSocket());
 }
 
-function podmanInstalled(): boolean {
-  return spawnSync('podman', ['--version'], { stdio: 'ignore' }).status === 0;
+function podmanInstalled(env: NodeJS.ProcessEnv): boolean {
+  return spawnSync('podman', ['--version'], { stdio: 'ignore', env }).status === 0;
 }
 
 /**
