@@ -59,7 +59,8 @@ export function renderRegistryConfig(config: InstallConfig, listenAddress: strin
   }
   return stringify({
     version: 0.1,
-    log: { level: 'info', fields: { service: 'registry', cluster: config.cluster.name } },
+    // JSON lines, which `infrabox up` shows as readably as the apps' own.
+    log: { level: 'info', formatter: 'json', fields: { service: 'registry', cluster: config.cluster.name } },
     storage: { ...driver, delete: { enabled: true } },
     http: { addr: `${listenAddress}:${registryOf(config).port}` },
     auth: { token: { realm: auth.realm, service: auth.service, issuer: auth.issuer, rootcertbundle: auth.rootCertBundle } },
