@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually } from '../support/database';
 import { CLI, freePort, portAccepts, processExists, runCli } from '../support/cli';
+import { skopeo, writeOciImage } from '../support/docker-registry';
 import { DIST, TestProcess } from '../support/processes';
 
 const BIN = path.relative(DIST, CLI);
@@ -15,13 +16,18 @@ interface Installation {
   name?: string;
   labels?: string;
   port: number;
+  /** The image registry's port (default: the api's + 1000). */
+  registryPort?: number;
   extra?: string;
 }
 
 async function writeConfig(dir: string, file: string, installation: Installation): Promise<string> {
   const cluster = installation.name ? `cluster:\n  name: ${installation.name}\n  labels: ${installation.labels ?? ''}\n` : '';
   const storage = path.join(dir, `storage-${installation.name ?? 'master'}`);
-  const text = `${cluster}host: http://127.0.0.1:${installation.port}\nstorage:\n  local:\n    enabled: true\n    path: ${storage}\n${installation.extra ?? ''}`;
+  // The registry's signing key in the test's folder, not in .infrabox/ of the working directory.
+  const registryPort = installation.registryPort === undefined ? '' : `  port: ${installation.registryPort}\n`;
+  const registry = `registry:\n${registryPort}  signing_key: ${path.join(dir, 'keys', `${installation.name ?? 'master'}.pem`)}\n`;
+  const text = `${cluster}host: http://127.0.0.1:${installation.port}\nstorage:\n  local:\n    enabled: true\n    path: ${storage}\n${registry}${installation.extra ?? ''}`;
   const full = path.join(dir, file);
   await writeFile(full, text);
   return full;
@@ -54,9 +60,9 @@ describe('infrabox up', () => {
   it('runs a master and a worker on one embedded PostgreSQL, writes local.json, and stops everything on SIGINT', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'infrabox-up-'));
     const dataDir = await mkdtemp(path.join(tmpdir(), 'infrabox-up-pg-')); // PostgreSQL's user must own it
-    const [masterPort, workerPort, dbPort] = [await freePort(), await freePort(), await freePort()];
-    const master = await writeConfig(dir, 'master.yaml', { port: masterPort });
-    const worker = await writeConfig(dir, 'worker.yaml', { name: 'worker-1', labels: 'my-worker,GCP', port: workerPort });
+    const [masterPort, workerPort, dbPort, masterRegistryPort, workerRegistryPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const master = await writeConfig(dir, 'master.yaml', { port: masterPort, registryPort: masterRegistryPort });
+    const worker = await writeConfig(dir, 'worker.yaml', { name: 'worker-1', labels: 'my-worker,GCP', port: workerPort, registryPort: workerRegistryPort });
     const stateDir = path.join(dir, '.infrabox');
 
     const up = new TestProcess(BIN, ['up', master, worker, '--data-dir', dataDir, '--db-port', String(dbPort), '--state-dir', stateDir], UP_ENV);
@@ -105,8 +111,20 @@ describe('infrabox up', () => {
       expect(await build.json()).toMatchObject({ id: buildId, project: 'default' });
       const pids = startedPids(up.lines);
       expect([...pids.keys()].sort()).toEqual(
-        ['api', 'registry', 'scheduler', 'output-forwarder'].flatMap((app) => [`master ${app}`, `worker-1 ${app}`]).sort(),
+        ['api', 'registry', 'scheduler', 'output-forwarder', 'docker-registry'].flatMap((app) => [`master ${app}`, `worker-1 ${app}`]).sort(),
       );
+
+      // Each installation's image registry: it asks for a token from its own cluster's api, and
+      // the project token up wrote pushes to the project's repository on the master.
+      expect(up.lines).toContain(`[master docker-registry] serving at http://127.0.0.1:${masterRegistryPort} (images in ${path.join(dir, 'storage-master', 'registry')}; tokens from the cluster's api)`);
+      for (const [port, api] of [[masterRegistryPort, masterPort], [workerRegistryPort, workerPort]]) {
+        const v2 = await fetch(`http://127.0.0.1:${port}/v2/`);
+        expect([v2.status, v2.headers.get('www-authenticate')]).toEqual([401, `Bearer realm="http://127.0.0.1:${api}/api/v1/registry/token",service="${port === masterRegistryPort ? 'master' : 'worker-1'}"`]);
+      }
+      const image = await writeOciImage(path.join(dir, 'image'));
+      const pushedImage = await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', `x:${state.token as string}`, `oci:${image}:latest`, `docker://127.0.0.1:${masterRegistryPort}/default/hello:1`], dir);
+      expect(pushedImage).toEqual({ code: 0, stderr: '' });
+      expect(existsSync(path.join(dir, 'storage-master', 'registry', 'docker', 'registry', 'v2', 'repositories', 'default', 'hello'))).toBe(true);
       expect(up.lines.some((l) => l.startsWith('[master api] '))).toBe(true); // app output, prefixed
       // The apps log JSON; up shows it readable: time, level, [context], message.
       expect(up.lines).toContainEqual(expect.stringMatching(/^\[worker-1 scheduler\] \d\d:\d\d:\d\d INFO  \[app\] scheduler of cluster 'worker-1' is running$/));
@@ -164,7 +182,7 @@ describe('infrabox up', () => {
     expect(up.lines).toContain('embedded PostgreSQL stopped');
     expect(up.lines[up.lines.length - 1]).toBe('all processes stopped');
     for (const [label, pid] of startedPids(up.lines)) expect([label, processExists(pid)]).toEqual([label, false]);
-    for (const port of [masterPort, workerPort, dbPort]) expect([port, await portAccepts(port)]).toEqual([port, false]);
+    for (const port of [masterPort, workerPort, dbPort, masterRegistryPort, workerRegistryPort]) expect([port, await portAccepts(port)]).toEqual([port, false]);
     expect(existsSync(path.join(dataDir, 'data', 'postmaster.pid'))).toBe(false);
   });
 

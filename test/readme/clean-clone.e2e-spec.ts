@@ -6,8 +6,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 const ROOT = path.resolve(__dirname, '../..');
-/** What `npm start` (examples/local) listens on: the three APIs and the embedded PostgreSQL. */
-const FIXED_PORTS = [8080, 8081, 8082, 54329];
+/** `npm start`: the apps of master, worker-gcp and worker-aws, their image registries (api port + 1000), the embedded PostgreSQL. */
+const FIXED_PORTS = [8080, 8081, 8082, 9080, 9081, 9082, 54329];
 const START_TIMEOUT_MS = 300_000;
 /** Variables of the machine that reaching the npm registry may need: CA bundles and proxies. */
 const REGISTRY_ACCESS = /^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|(https?|no)_proxy|npm_config_(cafile|ca|proxy|https_proxy|registry))$/i;
@@ -83,7 +83,7 @@ describe('the README run command from a clean clone', () => {
     const taken: number[] = [];
     for (const port of FIXED_PORTS) if (!(await portFree(port))) taken.push(port);
     if (taken.length > 0) {
-      throw new Error(`port(s) ${taken.join(', ')} in use: this test runs \`npm start\`, which needs 8080-8082 and 54329 (is another \`npm start\` or \`infrabox up\` running?)`);
+      throw new Error(`port(s) ${taken.join(', ')} in use: this test runs \`npm start\`, which needs 8080-8082, 9080-9082 and 54329 (is another \`npm start\` or \`infrabox up\` running?)`);
     }
     // A private folder (mkdtemp makes it mode 700, like root's home): as root, the embedded
     // PostgreSQL runs as the `postgres` user, who cannot reach into it.

@@ -14,6 +14,7 @@ import { EventsApiModule } from './events/events-api.module';
 import { JobDataModule } from './job-data/job-data.module';
 import { JobMetricsModule } from './metrics/job-metrics.module';
 import { PeerModule } from './peer/peer.module';
+import { RegistryApiModule } from './registry/registry.module';
 import { SourcesModule } from './sources/sources.module';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
 import { ContentTypeGuard } from './http/content-type.guard';
@@ -23,7 +24,7 @@ export class ApiModule {
   static forConfig(config: InstallConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), ObservabilityModule.forApp({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule, JobMetricsModule, EventsApiModule, ...(config.cluster.isMaster ? [DashboardModule] : [])],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), ObservabilityModule.forApp({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule, JobMetricsModule, EventsApiModule, RegistryApiModule, ...(config.cluster.isMaster ? [DashboardModule] : [])],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_GUARD, useClass: ContentTypeGuard },

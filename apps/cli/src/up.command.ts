@@ -21,12 +21,16 @@ export function registerUpCommand(program: Command, context: CliContext): void {
     .argument('[configs...]', 'install configurations (YAML); default: examples/local/*.yaml')
     .option('--data-dir <dir>', 'folder of the shared embedded PostgreSQL (default: the configs\' database.embedded.data_dir, .infrabox/postgres)')
     .option('--db-port <port>', 'port of the shared embedded PostgreSQL (default: the configs\' database.embedded.port, 54329)', parsePort)
-    .option('--state-dir <dir>', 'where to write local.json, which other commands read to find the master', DEFAULT_STATE_DIR)
+    .option('--state-dir <dir>', 'where to write local.json (which other commands read to find the master) and the registries\' config.yml', DEFAULT_STATE_DIR)
     .addHelpText(
       'after',
       `
 For each configuration, starts the apps ${APPS.join(', ')} as child processes
 (node dist/apps/<app>/src/main.js --config FILE); their output is prefixed "[<cluster> <app>]".
+Each installation also gets its image registry: Debian's docker-registry (CNCF distribution,
+"apt-get install docker-registry"), its config.yml in <state-dir>/registry/<cluster>/, storing in
+the cluster's storage, its api as token service; prefixed "[<cluster> docker-registry]". Without
+the program, up says so in one line and runs without registries.
 Configurations without a database section share one embedded PostgreSQL started by "up".
 Ctrl-C (or SIGTERM) stops every app, then PostgreSQL, and exits 0. If an app exits on its own,
 everything is stopped and the exit code is 1. Invalid configurations exit 2 before anything starts.

@@ -15,3 +15,5 @@ export { grantedRegistryActions, parseRegistryScope, projectOfRepository, REGIST
 export type { RegistryAccessFacts, RegistryScope } from './registry-access.policy';
 export { createRegistrySigningKey, libtrustKeyId, loadRegistrySigningKey, REGISTRY_TOKEN_ALGORITHM, signRegistryToken } from './registry-token.signer';
 export type { RegistrySigningKey } from './registry-token.signer';
+export { ensureRegistrySigningKey } from './registry-signing-key.store';
+export type { StoredRegistrySigningKey } from './registry-signing-key.store';

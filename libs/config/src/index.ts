@@ -11,7 +11,9 @@ export {
   CLUSTER_NAME_PATTERN,
   DEFAULT_HA,
   haOf,
+  defaultRegistrySigningKey,
   REGISTRY_PORT_OFFSET,
+  registryCertificateFile,
   registryOf,
   type RegistryConfig,
   LOG_LEVELS,
@@ -29,4 +31,4 @@ export {
   type LogLevel,
   type StorageConfig,
 } from './install-config.schema';
-export { REGISTRY_TOKEN_ROUTE, renderRegistryConfig, type RegistryTokenAuth } from './registry-config.renderer';
+export { REGISTRY_TOKEN_ROUTE, registryTokenAuthOf, renderRegistryConfig, type RegistryTokenAuth } from './registry-config.renderer';

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, type Env, type InstallConfig, loadInstallConfig, parseInstallConfig } from '.';
+import { ConfigError, type Env, type InstallConfig, loadInstallConfig, parseInstallConfig, registryCertificateFile } from '.';
 
 const CWD = '/srv/infrabox';
 
@@ -107,7 +107,7 @@ describe('loadInstallConfig', () => {
       logLevel: 'log',
       scheduler: { executor: 'container', container: { pullPolicy: 'if-not-present', allowPrivileged: false }, orProcess: true },
       events: { retentionSeconds: 7 * 86_400 },
-      registry: { url: 'http://127.0.0.1:9080', port: 9080 },
+      registry: { url: 'http://127.0.0.1:9080', port: 9080, signingKey: '/srv/infrabox/.infrabox/registry/master/signing-key.pem' },
     });
   });
 
@@ -513,19 +513,28 @@ it('returns a deeply frozen object', () => {
 
 describe('registry', () => {
   const parse = (yaml: string) => parseInstallConfig(yaml, {}, CWD);
-  it('defaults to the api host on the api port + 1000', () => {
-    expect(parse('host: http://127.0.0.1:8081\n').registry).toEqual({ url: 'http://127.0.0.1:9081', port: 9081 });
-    expect(parse('host: master.example.com\n').registry).toEqual({ url: 'https://master.example.com:9080', port: 9080 });
+  const masterKey = '/srv/infrabox/.infrabox/registry/master/signing-key.pem';
+  it('defaults to the api host on the api port + 1000, the signing key in the cluster\'s folder', () => {
+    expect(parse('host: http://127.0.0.1:8081\n').registry).toEqual({ url: 'http://127.0.0.1:9081', port: 9081, signingKey: masterKey });
+    expect(parse('host: master.example.com\n').registry).toEqual({ url: 'https://master.example.com:9080', port: 9080, signingKey: masterKey });
+    expect(parse('host: x\ncluster: {name: w1}\n').registry?.signingKey).toBe('/srv/infrabox/.infrabox/registry/w1/signing-key.pem');
   });
-  it('takes url and port from the config', () => {
-    expect(parse('host: http://127.0.0.1:8081\nregistry:\n  url: https://registry.example.com\n').registry).toEqual({ url: 'https://registry.example.com', port: 9081 });
-    expect(parse('host: http://127.0.0.1:8081\nregistry:\n  url: http://10.0.0.1:5000\n').registry).toEqual({ url: 'http://10.0.0.1:5000', port: 5000 });
-    expect(parse('host: http://127.0.0.1:8081\nregistry:\n  port: 5001\n').registry).toEqual({ url: 'http://127.0.0.1:5001', port: 5001 });
+  it('takes url, port and signing key from the config', () => {
+    expect(parse('host: http://127.0.0.1:8081\nregistry:\n  url: https://registry.example.com\n').registry).toEqual({ url: 'https://registry.example.com', port: 9081, signingKey: masterKey });
+    expect(parse('host: http://127.0.0.1:8081\nregistry:\n  url: http://10.0.0.1:5000\n').registry).toEqual({ url: 'http://10.0.0.1:5000', port: 5000, signingKey: masterKey });
+    expect(parse('host: http://127.0.0.1:8081\nregistry:\n  port: 5001\n').registry).toEqual({ url: 'http://127.0.0.1:5001', port: 5001, signingKey: masterKey });
+    expect(parse('host: x\nregistry:\n  signing_key: keys/registry.pem\n').registry?.signingKey).toBe('/srv/infrabox/keys/registry.pem');
+    expect(registryCertificateFile('/k/registry.pem')).toBe('/k/registry.crt');
+    expect(registryCertificateFile('/k/registry.key')).toBe('/k/registry.key.crt');
   });
   it('refuses bad fields, naming them', () => {
     expect(() => parse('host: http://127.0.0.1:8081\nregistry:\n  prot: 1\n')).toThrow('registry.prot: unknown field');
     expect(() => parse('host: http://127.0.0.1:8081\nregistry:\n  port: 70000\n')).toThrow('registry.port: expected an integer between 1 and 65535');
     expect(() => parse('host: http://127.0.0.1:8081\nregistry:\n  url: http://r/x\n')).toThrow('registry.url: must be a scheme, host and optional port only');
     expect(() => parse('host: http://127.0.0.1:65000\n')).toThrow('registry.port: the default');
+    expect(() => parse('host: x\nregistry:\n  signing_key: ""\n')).toThrow('registry.signing_key: must not be empty, got ""');
+    expect(() => parse('host: x\nregistry:\n  signing_key: /etc/keys/\n')).toThrow('registry.signing_key: expected a file (the PEM private key), not a folder, got "/etc/keys/"');
+    expect(() => parse('host: x\nregistry:\n  signing_key: /etc/k.crt\n')).toThrow('registry.signing_key: must not end in .crt');
+    expect(() => parse('host: x\nregistry:\n  signing_key: 5\n')).toThrow('registry.signing_key: expected a string, got 5');
   });
 });

@@ -17,6 +17,7 @@ import {
   DEFAULT_HA,
   REGISTRY_PORT_OFFSET,
   RegistryConfig,
+  defaultRegistrySigningKey,
 } from './install-config.schema';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -115,7 +116,7 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
   const { host, api, cluster, database, storage, scheduler, ha, events, registry } = parsed.data;
   const name = cluster?.name ?? 'master';
   const listenPort = host.port ?? api?.port ?? DEFAULT_LISTEN_PORT;
-  const registryConfig = toRegistry(registry, host.apiUrl, listenPort);
+  const registryConfig = toRegistry(registry, host.apiUrl, listenPort, registry?.signing_key === undefined ? defaultRegistrySigningKey(name, cwd) : resolve(cwd, registry.signing_key));
   if (typeof registryConfig === 'string') throw new ConfigError(source, [registryConfig]);
   return deepFreeze<InstallConfig>({
     apiUrl: host.apiUrl,
@@ -134,8 +135,8 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
   });
 }
 
-/** `registry:` → url and port; a problem line when the default port would not exist. */
-function toRegistry(registry: RawInstallConfig['registry'], apiUrl: string, listenPort: number): RegistryConfig | string {
+/** `registry:` → url, port and signing key file; a problem line when the default port would not exist. */
+function toRegistry(registry: RawInstallConfig['registry'], apiUrl: string, listenPort: number, signingKey: string): RegistryConfig | string {
   const url = registry?.url === undefined ? undefined : new URL(registry.url);
   if (url && (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '')) {
     return `registry.url: must be a scheme, host and optional port only, got ${describeValue(registry!.url)}`;
@@ -143,9 +144,9 @@ function toRegistry(registry: RawInstallConfig['registry'], apiUrl: string, list
   const urlPort = url === undefined || url.port === '' ? undefined : Number(url.port);
   const port = registry?.port ?? urlPort ?? listenPort + REGISTRY_PORT_OFFSET;
   if (port > 65535) return `registry.port: the default (api port ${listenPort} + ${REGISTRY_PORT_OFFSET}) is above 65535; set registry.port`;
-  if (url) return { url: url.origin, port };
+  if (url) return { url: url.origin, port, signingKey };
   const api = new URL(apiUrl);
-  return { url: `${api.protocol}//${api.hostname}:${port}`, port };
+  return { url: `${api.protocol}//${api.hostname}:${port}`, port, signingKey };
 }
 
 const DEFAULT_KUBERNETES_NAMESPACE = 'default';

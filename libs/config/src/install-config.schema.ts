@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 
 /*
@@ -107,17 +108,33 @@ export interface RegistryConfig {
   readonly url: string;
   /** Port the local registry process listens on. */
   readonly port: number;
+  /**
+   * Absolute path of the PEM file (mode 600) with the private key that signs this cluster's
+   * registry tokens; its certificate (the registry's `rootcertbundle`) is written next to it
+   * ({@link registryCertificateFile}). Created once when missing. Never in the database.
+   */
+  readonly signingKey: string;
 }
 
 /** Default: the api's port + 1000 (8080 → 9080). */
 export const REGISTRY_PORT_OFFSET = 1000;
 
+/** Where a cluster keeps its registry files when the config says nothing (relative to the working directory). */
+export function defaultRegistrySigningKey(cluster: string, cwd: string): string {
+  return path.resolve(cwd, '.infrabox', 'registry', cluster, 'signing-key.pem');
+}
+
+/** The certificate file of a signing key file: `signing-key.pem` → `signing-key.crt` (else `<file>.crt`). */
+export function registryCertificateFile(signingKey: string): string {
+  return signingKey.endsWith('.pem') ? `${signingKey.slice(0, -'.pem'.length)}.crt` : `${signingKey}.crt`;
+}
+
 /** The config's registry, or the default derived from the api's URL and port (configs built in code may leave it out). */
-export function registryOf(config: { apiUrl: string; listenPort: number; registry?: RegistryConfig }): RegistryConfig {
+export function registryOf(config: { apiUrl: string; listenPort: number; cluster: { name: string }; registry?: RegistryConfig }): RegistryConfig {
   if (config.registry) return config.registry;
   const port = config.listenPort + REGISTRY_PORT_OFFSET;
   const api = new URL(config.apiUrl);
-  return { url: `${api.protocol}//${api.hostname}:${port}`, port };
+  return { url: `${api.protocol}//${api.hostname}:${port}`, port, signingKey: defaultRegistrySigningKey(config.cluster.name, process.cwd()) };
 }
 
 export type InstallConfig = Readonly<{
@@ -411,6 +428,16 @@ const retention = z.unknown().transform((value, ctx): number => {
 
 const events = z.strictObject({ retention: retention.optional() });
 
+/** A file for the registry token signing key: its certificate goes next to it as `.crt`, so it must not be one itself. */
+const signingKeyFile = z.string().superRefine((value, ctx) => {
+  const problem =
+    value.trim() === '' ? 'must not be empty'
+    : value.endsWith('/') ? 'expected a file (the PEM private key), not a folder'
+    : value.endsWith('.crt') ? 'must not end in .crt (the certificate is written next to the key as <name>.crt)'
+    : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, got ${describeValue(value)}` });
+});
+
 export const rawInstallConfigSchema = z.strictObject({
   host: host,
   api: z.strictObject({ port: port.optional() }).nullish(),
@@ -420,7 +447,7 @@ export const rawInstallConfigSchema = z.strictObject({
   scheduler: scheduler.nullish(),
   ha: ha.nullish(),
   events: events.nullish(),
-  registry: z.strictObject({ url: httpUrl.optional(), port: port.optional() }).nullish(),
+  registry: z.strictObject({ url: httpUrl.optional(), port: port.optional(), signing_key: signingKeyFile.optional() }).nullish(),
 });
 
 export type RawInstallConfig = z.output<typeof rawInstallConfigSchema>;

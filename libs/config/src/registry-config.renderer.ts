@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { type InstallConfig, registryOf } from './install-config.schema';
+import { type InstallConfig, registryCertificateFile, registryOf } from './install-config.schema';
 
 /** What the distribution registry of a cluster trusts: its api as token service. */
 export interface RegistryTokenAuth {
@@ -16,6 +16,20 @@ export interface RegistryTokenAuth {
 
 /** The route of the api that issues registry tokens. */
 export const REGISTRY_TOKEN_ROUTE = '/api/v1/registry/token';
+
+/**
+ * How cluster `config`'s registry and its api agree: the realm is the api's token route, the
+ * service (the tokens' `aud`) and the issuer are the cluster's name, the certificate is the one
+ * next to the signing key.
+ */
+export function registryTokenAuthOf(config: InstallConfig): RegistryTokenAuth {
+  return {
+    realm: `${config.apiUrl}${REGISTRY_TOKEN_ROUTE}`,
+    service: config.cluster.name,
+    issuer: config.cluster.name,
+    rootCertBundle: registryCertificateFile(registryOf(config).signingKey),
+  };
+}
 
 /**
  * The `config.yml` of a cluster's CNCF distribution registry (2.8), storing in that cluster's
@@ -45,7 +59,8 @@ export function renderRegistryConfig(config: InstallConfig, listenAddress: strin
   }
   return stringify({
     version: 0.1,
-    log: { level: 'info', fields: { service: 'registry', cluster: config.cluster.name } },
+    // JSON lines, which `infrabox up` shows as readably as the apps' own.
+    log: { level: 'info', formatter: 'json', fields: { service: 'registry', cluster: config.cluster.name } },
     storage: { ...driver, delete: { enabled: true } },
     http: { addr: `${listenAddress}:${registryOf(config).port}` },
     auth: { token: { realm: auth.realm, service: auth.service, issuer: auth.issuer, rootcertbundle: auth.rootCertBundle } },

@@ -394,6 +394,22 @@ export class JobRepository {
     );
     return rows.map((r) => ({ cluster: r.cluster_name, state: r.state, count: r.n }));
   }
+
+  /**
+   * Whether a job of a build of project `projectName` waits or runs on `cluster` (queued there,
+   * scheduled or running): what lets that peer pull the project's images from this cluster's
+   * registry. Reads the (cluster_name, state) index.
+   */
+  async hasActiveJobOfProjectOn(cluster: string, projectName: string): Promise<boolean> {
+    const [row] = await this.db.query<{ active: boolean }>(
+      `SELECT EXISTS (
+         SELECT 1 FROM job j JOIN build b ON b.id = j.build_id JOIN project p ON p.id = b.project_id
+          WHERE j.cluster_name = $1 AND j.state IN ('queued', 'scheduled', 'running') AND p.name = $2
+       ) AS active`,
+      [cluster, projectName],
+    );
+    return row?.active === true;
+  }
 }
 
 function toJob(row: JobRow): Job {

@@ -11,12 +11,22 @@ export async function isApiReady(url: string): Promise<boolean> {
   }
 }
 
-/** Polls until every URL is ready (true) or `cancelled()` holds (false). */
-export async function waitUntilReady(urls: readonly string[], cancelled: () => boolean, intervalMs = 500): Promise<boolean> {
+/** Polls until every URL is ready by `probe` (true) or `cancelled()` holds (false); `onReady` is told of each as it gets ready. */
+export async function waitUntilReady(
+  urls: readonly string[],
+  cancelled: () => boolean,
+  intervalMs = 500,
+  probe: (url: string) => Promise<boolean> = isApiReady,
+  onReady: (url: string) => void = () => undefined,
+): Promise<boolean> {
   const pending = new Set(urls);
   while (pending.size > 0) {
     if (cancelled()) return false;
-    for (const url of [...pending]) if (await isApiReady(url)) pending.delete(url);
+    for (const url of [...pending]) {
+      if (!(await probe(url))) continue;
+      pending.delete(url);
+      onReady(url);
+    }
     if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   return !cancelled();

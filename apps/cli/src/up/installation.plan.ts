@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError, Env, InstallConfig, loadInstallConfig } from '@infrabox/config';
+import { ConfigError, Env, InstallConfig, loadInstallConfig, registryOf } from '@infrabox/config';
 import { CliError, EXIT_USAGE } from '../cli-error';
 import { displayPath } from '../cli-paths';
 
@@ -50,10 +50,18 @@ export function planLocalRun(files: readonly string[], options: PlanOptions = {}
 
   problems.push(...duplicates(installations, (i) => i.config.cluster.name, (name) => `cluster name '${name}'`));
   problems.push(...duplicates(installations, (i) => String(i.config.listenPort), (port) => `api port ${port}`));
+  // The registry's default port follows the api's: a clash of api ports is reported once, as that.
+  const apiPortsDiffer = installations.filter((i, index) => installations.findIndex((j) => j.config.listenPort === i.config.listenPort) === index);
+  problems.push(...duplicates(apiPortsDiffer, (i) => String(registryOf(i.config).port), (port) => `registry port ${port}`));
+  for (const installation of installations) {
+    const port = registryOf(installation.config).port;
+    const api = installations.find((i) => i.config.listenPort === port);
+    if (api) problems.push(`${shown(installation)} has its registry on port ${port}, which ${api === installation ? 'its' : `${shown(api)}'s`} api uses; set registry.port`);
+  }
 
   const sharedPostgres = planSharedPostgres(installations, options, problems);
   if (sharedPostgres !== undefined) {
-    const clash = installations.find((i) => i.config.listenPort === sharedPostgres.port);
+    const clash = installations.find((i) => i.config.listenPort === sharedPostgres.port || registryOf(i.config).port === sharedPostgres.port);
     if (clash) problems.push(`${shown(clash)} uses port ${sharedPostgres.port}, which the embedded PostgreSQL needs`);
   }
   if (problems.length > 0) throw new CliError(problems.map((p) => `infrabox up: ${p}`).join('\n'), EXIT_USAGE);

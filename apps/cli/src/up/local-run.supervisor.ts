@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { type InstallConfig, registryOf } from '@infrabox/config';
 import { ContainerEngine, findContainerEngine, NO_ENGINE_WARNING } from '@infrabox/containers';
 import { childEnvironment } from '../cli-environment';
 import { CliError, EXIT_FAILURE, EXIT_OK } from '../cli-error';
@@ -6,8 +7,9 @@ import { appEntryPoint, CLI_BIN, displayPath, EXAMPLE_PROJECT } from '../cli-pat
 import type { CliContext } from '../cli.context';
 import { type LocalState, localStatePath, writeLocalState } from '../local-state.store';
 import { waitUntilReady } from './api.readiness';
+import { findDockerRegistry, isDockerRegistryServing, NO_DOCKER_REGISTRY_NOTICE, type PreparedDockerRegistry, prepareDockerRegistry } from './docker-registry.launcher';
 import type { LocalRunPlan, PlannedInstallation } from './installation.plan';
-import { describeExit, ManagedProcess } from './managed.process';
+import { describeExit, ManagedProcess, type ManagedProcessOptions } from './managed.process';
 import { LinePrefix } from './output.prefixer';
 import { isPortFree } from './port.check';
 import { LOCAL_ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../admin/admin-token';
@@ -16,6 +18,9 @@ import { SharedPostgres } from './shared-postgres.launcher';
 
 /** The apps of one installation, each its own process. */
 export const APPS = ['api', 'registry', 'scheduler', 'output-forwarder'] as const;
+
+/** The label of an installation's image registry process (`[<cluster> docker-registry]`). */
+export const DOCKER_REGISTRY_LABEL = 'docker-registry';
 
 const KILL_AFTER_MS = 10_000;
 /** A signal this soon after the first is the same Ctrl-C (a terminal and npm may both send it). */
@@ -30,6 +35,9 @@ export interface LocalRunOptions {
   colour: boolean;
 }
 
+/** A process's options but its prefix (kept apart for each member of the union). */
+type WithoutPrefix<T> = T extends unknown ? Omit<T, 'prefix'> : never;
+
 interface RunningApp {
   label: string;
   process: ManagedProcess;
@@ -42,6 +50,8 @@ interface RunningApp {
  */
 export class LocalRun {
   private readonly apps: RunningApp[] = [];
+  /** The program and each installation's prepared registry, when docker-registry is installed. */
+  private dockerRegistry: { binary: string; installations: Map<PlannedInstallation, PreparedDockerRegistry> } | undefined;
   private postgres: Promise<SharedPostgres | undefined> = Promise.resolve(undefined);
   private engine: ContainerEngine | null = null;
   private stopping: Promise<number> | undefined;
@@ -87,6 +97,27 @@ export class LocalRun {
         );
       }
     }
+    await this.prepareDockerRegistries();
+  }
+
+  /** Keys and config.yml of each installation's registry; one line and no registries when the program is missing. */
+  private async prepareDockerRegistries(): Promise<void> {
+    const binary = findDockerRegistry();
+    if (binary === undefined) {
+      this.context.stdout(NO_DOCKER_REGISTRY_NOTICE);
+      return;
+    }
+    const installations = new Map<PlannedInstallation, PreparedDockerRegistry>();
+    for (const installation of this.plan.installations) {
+      const port = registryOf(installation.config).port;
+      if (!(await isPortFree(port))) {
+        throw new CliError(
+          `registry port ${port} of cluster '${installation.config.cluster.name}' (${displayPath(installation.configFile)}) is already in use; set registry.port, or stop what listens there`,
+        );
+      }
+      installations.set(installation, await prepareDockerRegistry(installation.config, this.options.stateDir));
+    }
+    this.dockerRegistry = { binary, installations };
   }
 
   private async startPostgres(): Promise<SharedPostgres | undefined> {
@@ -134,21 +165,44 @@ export class LocalRun {
         ...(!this.options.colour && { NO_COLOR: '1' }),
       });
       for (const app of APPS) {
-        const label = `${cluster} ${app}`;
-        const prefix = new LinePrefix(label, index, this.options.colour);
-        const child = new ManagedProcess({ script: appEntryPoint(app), args: ['--config', installation.configFile], env, prefix });
-        this.apps.push({ label, process: child });
-        this.context.stdout(prefix.line(`started (pid ${child.pid ?? '?'})`).trimEnd());
-        void child.exited.then((exit) => {
-          if (this.stopping !== undefined) {
-            const clean = exit.code === 0 || exit.signal === 'SIGTERM' || exit.signal === 'SIGINT';
-            this.context.stdout(prefix.line(clean ? 'stopped' : `stopped: it ${describeExit(exit)}`).trimEnd());
-            return;
-          }
-          this.context.stderr(prefix.line(describeExit(exit)).trimEnd());
-          void this.stop(EXIT_FAILURE);
+        this.startProcess(`${cluster} ${app}`, index, { script: appEntryPoint(app), args: ['--config', installation.configFile], env });
+      }
+      const registry = this.dockerRegistry?.installations.get(installation);
+      if (registry !== undefined) {
+        this.startProcess(`${cluster} ${DOCKER_REGISTRY_LABEL}`, index, {
+          executable: this.dockerRegistry!.binary,
+          args: ['serve', registry.configFile],
+          env: childEnvironment(registryStorageSecrets(installation.config)),
         });
       }
+    });
+  }
+
+  /** Starts one child; when it exits on its own, everything stops (exit code 1). */
+  private startProcess(label: string, colourIndex: number, options: WithoutPrefix<ManagedProcessOptions>): void {
+    const prefix = new LinePrefix(label, colourIndex, this.options.colour);
+    const child = new ManagedProcess({ ...options, prefix });
+    this.apps.push({ label, process: child });
+    this.context.stdout(prefix.line(`started (pid ${child.pid ?? '?'})`).trimEnd());
+    void child.exited.then((exit) => {
+      if (this.stopping !== undefined) {
+        const clean = exit.code === 0 || exit.signal === 'SIGTERM' || exit.signal === 'SIGINT';
+        this.context.stdout(prefix.line(clean ? 'stopped' : `stopped: it ${describeExit(exit)}`).trimEnd());
+        return;
+      }
+      this.context.stderr(prefix.line(describeExit(exit)).trimEnd());
+      void this.stop(EXIT_FAILURE);
+    });
+  }
+
+  /** Resolves true once every registry answers `/v2/` (each says so, with where it stores), false when stopped first. */
+  private waitForDockerRegistries(): Promise<boolean> {
+    const prepared = [...(this.dockerRegistry?.installations ?? [])];
+    const byUrl = new Map(prepared.map(([installation, registry]) => [registry.localUrl, { installation, registry }]));
+    return waitUntilReady([...byUrl.keys()], () => this.stopping !== undefined, 250, isDockerRegistryServing, (url) => {
+      const { installation, registry } = byUrl.get(url)!;
+      const prefix = new LinePrefix(`${installation.config.cluster.name} ${DOCKER_REGISTRY_LABEL}`, this.plan.installations.indexOf(installation), this.options.colour);
+      this.context.stdout(prefix.line(`serving at ${registry.url} (images in ${registry.storage}; tokens from the cluster's api)`).trimEnd());
     });
   }
 
@@ -168,10 +222,11 @@ export class LocalRun {
     // Probe locally: the apps listen on all interfaces, and `host` may be a public name.
     const local = (i: PlannedInstallation) => `http://127.0.0.1:${i.config.listenPort}`;
     const probes = this.plan.installations.map(local);
+    const registries = this.waitForDockerRegistries();
     void waitUntilReady(probes, () => this.stopping !== undefined)
       .then(async (ready) => {
         clearTimeout(notice);
-        if (!ready) return;
+        if (!ready || !(await registries)) return;
         if (master !== undefined) {
           const tokens = await this.localTokens(master, local(master));
           if (this.stopping !== undefined) return;
@@ -261,6 +316,19 @@ export class LocalRun {
     }
     return exitCode;
   }
+}
+
+/**
+ * The S3 keys of an installation's storage for its registry's s3 driver, which reads them from its
+ * environment (renderRegistryConfig leaves secrets out of config.yml).
+ */
+function registryStorageSecrets(config: InstallConfig): Record<string, string> {
+  const storage = config.storage;
+  if (storage.kind !== 's3') return {};
+  return {
+    ...(storage.accessKeyId !== undefined && { REGISTRY_STORAGE_S3_ACCESSKEY: storage.accessKeyId }),
+    ...(storage.secretAccessKey !== undefined && { REGISTRY_STORAGE_S3_SECRETKEY: storage.secretAccessKey }),
+  };
 }
 
 /** The URL without its password, for the log. */

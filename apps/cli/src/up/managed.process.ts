@@ -6,18 +6,27 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
 }
 
-export interface ManagedProcessOptions {
-  /** Compiled script run with this Node binary. */
-  script: string;
+export type ManagedProcessOptions = (
+  | {
+      /** Compiled script run with this Node binary. */
+      script: string;
+      executable?: undefined;
+    }
+  | {
+      /** A program of its own (e.g. /usr/bin/docker-registry), run with `args`. */
+      executable: string;
+      script?: undefined;
+    }
+) & {
   args: string[];
   env: NodeJS.ProcessEnv;
   prefix: LinePrefix;
   /** Opens a Node IPC channel to the child (see `messages` and `disconnect`). */
   ipc?: boolean;
-}
+};
 
 /**
- * A Node child process in its own process group, its stdout and stderr copied line by line with
+ * A child process (a Node script, or a program of its own) in its own process group, its stdout and stderr copied line by line with
  * a prefix. Its own group keeps the terminal's Ctrl-C away from it: `infrabox up` alone decides
  * when and in which order its children stop, and signals reach everything the child started.
  */
@@ -27,7 +36,8 @@ export class ManagedProcess {
   private exit: ProcessExit | undefined;
 
   constructor(options: ManagedProcessOptions) {
-    this.child = spawn(process.execPath, [options.script, ...options.args], {
+    const [command, args] = options.executable !== undefined ? [options.executable, options.args] : [process.execPath, [options.script, ...options.args]];
+    this.child = spawn(command, args, {
       env: options.env,
       stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
       detached: true,
