@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { BuildDto } from '@infrabox/jobs';
 import { eventually } from '../support/database';
 import { adminTokenFor } from '../support/auth';
-import { apiAs, freePort, settledJobs } from '../support/installation';
+import { apiAs, freePort, PROCESS_EXECUTOR, settledJobs } from '../support/installation';
 import { OwnedPostgres } from '../support/owned-postgres';
 import { TestProcess } from '../support/processes';
 
@@ -43,7 +43,7 @@ describe('health of every app across a PostgreSQL restart', () => {
     const apiPort = await freePort();
     apiUrl = `http://127.0.0.1:${apiPort}`;
     const configFile = path.join(dir, 'config.yaml');
-    await writeFile(configFile, `host: ${apiUrl}\ncluster:\n  name: master\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\n`);
+    await writeFile(configFile, `host: ${apiUrl}\ncluster:\n  name: master\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\n${PROCESS_EXECUTOR}`);
     const env = { DATABASE_URL: postgres.url };
     // The api listens on its host's port, the registry on --port, the scheduler and the forwarder
     // on an ephemeral port that they log.

@@ -14,7 +14,7 @@ import { craftTar, streamOf } from '../support/archive';
 import { adminTokenFor, tokenServiceFor } from '../support/auth';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
-import { freePort } from '../support/installation';
+import { freePort, PROCESS_EXECUTOR } from '../support/installation';
 import { DIST, TestProcess } from '../support/processes';
 import { ApiRoute, discoverRoutes, discoverWriteRoutes } from './api-routes';
 import { archiveCases } from './archive-cases';
@@ -90,7 +90,7 @@ describe('bad-input sweep', () => {
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     const configFile = path.join(dir, 'config.yaml');
-    await writeFile(configFile, `host: ${baseUrl}\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n`);
+    await writeFile(configFile, `host: ${baseUrl}\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n${PROCESS_EXECUTOR}`);
     const clusters = new ClusterRepository(db);
     for (const name of [here, peer]) await clusters.register({ name, labels: [], apiUrl: baseUrl });
 
