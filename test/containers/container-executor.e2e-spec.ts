@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
+import { runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually } from '../support/database';
-import { apiAs, consoleOf, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { api, apiAs, consoleOf, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
 
 /**
  * The container executor against a real engine: Podman's Docker API (the run's DOCKER_HOST,
@@ -134,6 +136,62 @@ describe('the container executor (Podman, separate processes)', () => {
     expect(await consoleOf(master.apiUrl, jobs.get('failing')!.id)).toContain('bad');
     expect(await workFolders(a)).toEqual([]);
   }, 120_000);
+
+  it('builds a docker job’s image from the pushed source (arguments, target, build_only) and runs it; a child on the other cluster reads its output; a broken Dockerfile is named', async () => {
+    const project = `docker${suffix.replace(/[^a-z0-9]/g, '')}`;
+    const token = (await apiAs<{ token: string }>(master.adminToken, master.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
+    const dir = await mkdtemp(path.join(tmpdir(), 'docker-job-'));
+    await mkdir(path.join(dir, 'app'));
+    await writeFile(path.join(dir, 'app', 'hello.txt'), 'hello from the source\n');
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      'FROM alpine:3.20 AS base\nARG GREETING=none\nRUN echo "built with $GREETING" > /built.txt\nCOPY app/hello.txt /hello.txt\nFROM base AS final\nRUN echo final > /final.txt\n',
+    );
+    await writeFile(path.join(dir, 'Broken.Dockerfile'), 'FROM alpine:3.20\nRUN echo breaking; exit 7\n');
+    const docker = (name: string, extra: object) => ({ name, type: 'docker', docker_file: 'Dockerfile', cluster: { selector: [labels.a] }, ...extra });
+    await writeFile(
+      path.join(dir, 'infrabox.json'),
+      JSON.stringify({
+        version: 1,
+        jobs: [
+          docker('img', {
+            build_arguments: { GREETING: 'hello' },
+            build_only: false,
+            command: ['sh', '-c', 'cat /built.txt /hello.txt; ls /final.txt; cp /built.txt "$INFRABOX_OUTPUT/"'],
+          }),
+          docker('base-only', { target: 'base' }),
+          docker('broken', { docker_file: 'Broken.Dockerfile', build_only: false }),
+          job('reader', 'b', 'cat /infrabox/inputs/img/built.txt', { depends_on: ['img'] }),
+        ],
+      }),
+    );
+    const pushed = await runCli(['push', dir, '--api', master.apiUrl, '--project', project, '--token', token, '--follow']);
+    const buildId = pushed.stdout.split('\n')[0]!;
+    expect(buildId).toMatch(/^[0-9a-f-]{36}$/);
+    const jobs = await settledJobs(master.apiUrl, buildId, 120_000);
+    const img = jobs.get('img')!;
+    expect([img.state, img.message]).toEqual(['finished', null]);
+    const imgLog = await consoleOf(master.apiUrl, img.id);
+    const registryHost = `127.0.0.1:${Number(new URL(a.apiUrl).port) + 1000}`;
+    const buildNumber = (await api<{ number: number }>(master.apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body.number;
+    expect(imgLog).toContain(`building ${registryHost}/${project}/img:build_${buildNumber}\n`);
+    expect(imgLog).toContain('built with hello\nhello from the source\n/final.txt\n');
+    const baseOnly = jobs.get('base-only')!;
+    expect([baseOnly.state, baseOnly.exitCode]).toEqual(['finished', 0]);
+    expect(await consoleOf(master.apiUrl, baseOnly.id)).not.toContain('final.txt'); // the build stopped at the target stage; build_only ran nothing
+    const broken = jobs.get('broken')!;
+    expect(broken.state).toBe('error');
+    expect(broken.message).toMatch(/^building the image of job 'broken' failed: .*exit status 7/);
+    expect(await consoleOf(master.apiUrl, broken.id)).toContain('breaking');
+    expect(jobs.get('reader')!.state).toBe('finished');
+    expect(await consoleOf(master.apiUrl, jobs.get('reader')!.id)).toBe('built with hello\n');
+    expect(containersOf(names.a)).toEqual([]);
+    expect(await workFolders(a)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+    // The images built stay on the engine (as a build cache would); this test's go.
+    const built = execFileSync('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' }).split('\n').filter((i) => i.includes(`/${project}/`));
+    if (built.length > 0) execFileSync('podman', ['rmi', '--force', ...built], { stdio: 'ignore' });
+  }, 180_000);
 
   it('says in its log where jobs run', () => {
     const lines = a.processes.flatMap((p) => p.lines);

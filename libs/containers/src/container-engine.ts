@@ -140,3 +140,22 @@ export function engineMessage(error: unknown): string {
   const message = (error as Error).message ?? String(error);
   return reason && !message.includes(reason) ? `${reason}: ${message}` : message;
 }
+
+/**
+ * Follows a stream of the engine's progress lines (a pull, a build) to its end: rejects with
+ * the first line that reports an error; `onEvent` sees every line.
+ */
+export function followEngineProgress(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (event: { stream?: string }) => void = () => undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+        const failed = events?.find((e) => e.error || e.errorDetail);
+        if (error) reject(error);
+        else if (failed) reject(new Error(failed.errorDetail?.message ?? failed.error));
+        else resolve();
+      },
+      onEvent,
+    ),
+  );
+}

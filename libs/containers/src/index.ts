@@ -1,2 +1,3 @@
-export { dockerClient, engineCandidates, engineMessage, findContainerEngine, infraboxPodmanSocket,
+export { dockerClient, engineCandidates, engineMessage,
+  followEngineProgress, findContainerEngine, infraboxPodmanSocket,
   NO_ENGINE_WARNING, startPodmanService, type ContainerEngine } from './container-engine';

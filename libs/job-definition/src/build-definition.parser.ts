@@ -183,6 +183,7 @@ const dockerJob = object({
   docker_file: required(nonEmptyText),
   build_context: optional(nonEmptyText),
   build_arguments: optional(recordOf(text)),
+  target: optional(nonEmptyText),
   build_only: optional(boolean),
 });
 const dockerComposeJob = object({ ...runnableFields, docker_compose_file: required(nonEmptyText) });
@@ -241,6 +242,7 @@ const job: Reader<ParsedJob> = (value, path, issues) => {
         dockerFile: r.docker_file,
         ...(r.build_context !== undefined && { buildContext: r.build_context }),
         buildArguments: r.build_arguments ?? {},
+        ...(r.target !== undefined && { target: r.target }),
         buildOnly: r.build_only ?? true,
       }))(value, path, issues);
     case 'docker-compose':

@@ -90,6 +90,8 @@ export interface DockerJob extends RunnableJobBase {
   dockerFile: string;
   buildContext?: string;
   buildArguments: Record<string, string>;
+  /** The stage of a multi-stage Dockerfile to build (default: the last). */
+  target?: string;
   /** InfraBox's default is true: the image is only built (and deployed), not run. */
   buildOnly: boolean;
   command?: string[];

@@ -1,17 +1,19 @@
 import { Logger } from '@nestjs/common';
-import type { InstallConfig } from '@infrabox/config';
+import { type InstallConfig, registryOf } from '@infrabox/config';
+import type { BuildRepository, ProjectRepository } from '@infrabox/jobs';
 import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { JobExecutor } from '../execution/job-executor';
 import { ProcessExecutor } from '../execution/process.executor';
 import { engineCandidates, findContainerEngine, NO_ENGINE_WARNING } from '@infrabox/containers';
 import { ContainerExecutor } from './container.executor';
+import { JobImageNames } from './job-image.names';
 
 /**
  * The executor of `scheduler.executor: container`, or of a config that named none: containers
  * through the first engine that answers (or a Podman service started for it); without one,
  * local processes when the config named no executor, and a clear stop when it asked for containers.
  */
-export async function createContainerExecutor(sandbox: HostSandbox, config: InstallConfig): Promise<JobExecutor> {
+export async function createContainerExecutor(sandbox: HostSandbox, config: InstallConfig, builds: BuildRepository, projects: ProjectRepository): Promise<JobExecutor> {
   const scheduler = config.scheduler;
   if (scheduler?.executor !== 'container') throw new Error('the container executor needs scheduler.executor: container');
   const logger = new Logger(`scheduler@${config.cluster.name}`);
@@ -27,5 +29,6 @@ export async function createContainerExecutor(sandbox: HostSandbox, config: Inst
     throw new Error(`scheduler.executor is container, but no container engine answers (tried ${engineCandidates().join(', ')}; Podman is not installed): install Podman or Docker, or set DOCKER_HOST`);
   }
   logger.log(`jobs run in containers on ${engine.description}`);
-  return new ContainerExecutor(engine, sandbox, scheduler.container, config.cluster.name);
+  const names = new JobImageNames(builds, projects, new URL(registryOf(config).url).host);
+  return new ContainerExecutor(engine, sandbox, scheduler.container, names, config.cluster.name);
 }

@@ -3,11 +3,14 @@ import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import type Docker from 'dockerode';
 import type { ContainerExecutorConfig } from '@infrabox/config';
 import { JOB_VIEW, jobEnvironment, sandboxEnvironment, SandboxError, SandboxFolders } from '@infrabox/job-sandbox';
+import type { DockerImageJob, DockerJob } from '@infrabox/job-definition';
 import type { Job } from '@infrabox/jobs';
 import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
 import { ContainerEngine, engineMessage } from '@infrabox/containers';
+import { buildImage, buildPaths } from './image.builder';
 import { ImagePuller } from './image.puller';
+import type { JobImageNames } from './job-image.names';
 
 /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
 const STOP_GRACE_SECONDS = 5;
@@ -35,6 +38,7 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
     private readonly engine: ContainerEngine,
     private readonly sandbox: HostSandbox,
     private readonly settings: ContainerExecutorConfig,
+    private readonly names: JobImageNames,
     private readonly cluster: string,
   ) {
     this.docker = engine.docker;
@@ -44,8 +48,8 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
 
   async run(job: Job, context: ExecutionContext): Promise<ExecutionResult> {
     const definition = job.definition;
-    if (definition.type !== 'docker-image') {
-      return { exitCode: null, error: `job '${job.name}': the container executor runs docker-image jobs; '${definition.type}' jobs are not supported yet` };
+    if (definition.type !== 'docker-image' && definition.type !== 'docker') {
+      return { exitCode: null, error: `job '${job.name}': the container executor runs docker-image and docker jobs; '${definition.type}' jobs are not supported yet` };
     }
     if (definition.securityContext.privileged && !this.settings.allowPrivileged) {
       return { exitCode: null, error: `job '${job.name}': security_context.privileged is not allowed on cluster ${this.cluster} (scheduler.container.allow_privileged)` };
@@ -57,33 +61,47 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
       if (error instanceof SandboxError) return { exitCode: null, error: error.message };
       throw error;
     }
-    const pulled = await this.images.ensure(definition.image, context.signal);
-    if (pulled.error) return { exitCode: null, error: pulled.error };
-    return this.sandbox.run(job, context, (folders) =>
-      this.runContainer(job, {
-        name: containerName(job.id),
-        Image: definition.image,
-        ...(definition.command && definition.command.length > 0 && { Entrypoint: definition.command, Cmd: [] }),
-        Env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
-        WorkingDir: JOB_VIEW.context,
-        Labels: { [CONTAINER_LABELS.jobId]: job.id, [CONTAINER_LABELS.cluster]: this.cluster },
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: false,
-        HostConfig: {
-          Binds: mounts(folders),
-          Memory: definition.resources.limits.memory * 1024 * 1024,
-          MemorySwap: definition.resources.limits.memory * 1024 * 1024,
-          NanoCpus: Math.round(definition.resources.limits.cpu * 1e9),
-          Privileged: definition.securityContext.privileged,
-          // Podman's service needs bounded ulimits on some kernels (stack-notes.md); dockerd takes them too.
-          Ulimits: [
-            { Name: 'nofile', Soft: 1024, Hard: 1024 },
-            { Name: 'nproc', Soft: 1024, Hard: 1024 },
-          ],
-        },
-      }, context),
-    );
+    if (definition.type === 'docker-image') {
+      const pulled = await this.images.ensure(definition.image, context.signal);
+      if (pulled.error) return { exitCode: null, error: pulled.error };
+      return this.sandbox.run(job, context, (folders) => this.runContainer(job, this.containerOptions(job, definition, definition.image, env, folders), context));
+    }
+    const tag = await this.names.builtName(job);
+    return this.sandbox.run(job, context, async (folders) => {
+      const paths = buildPaths(folders.context, definition);
+      if ('error' in paths) return { exitCode: null, error: paths.error };
+      context.onOutput(`building ${tag}\n`);
+      const failed = await buildImage(this.docker, { tag, ...paths, buildArguments: definition.buildArguments, target: definition.target }, context.onOutput, context.signal);
+      if (failed) return { exitCode: null, error: `building the image of job '${job.name}' failed: ${failed}` };
+      if (definition.buildOnly) return { exitCode: 0 };
+      return this.runContainer(job, this.containerOptions(job, definition, tag, env, folders), context);
+    });
+  }
+
+  private containerOptions(job: Job, definition: DockerImageJob | DockerJob, image: string, env: Record<string, string>, folders: SandboxFolders): Docker.ContainerCreateOptions {
+    return {
+      name: containerName(job.id),
+      Image: image,
+      ...(definition.command && definition.command.length > 0 && { Entrypoint: definition.command, Cmd: [] }),
+      Env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
+      WorkingDir: JOB_VIEW.context,
+      Labels: { [CONTAINER_LABELS.jobId]: job.id, [CONTAINER_LABELS.cluster]: this.cluster },
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      HostConfig: {
+        Binds: mounts(folders),
+        Memory: definition.resources.limits.memory * 1024 * 1024,
+        MemorySwap: definition.resources.limits.memory * 1024 * 1024,
+        NanoCpus: Math.round(definition.resources.limits.cpu * 1e9),
+        Privileged: definition.securityContext.privileged,
+        // Podman's service needs bounded ulimits on some kernels (stack-notes.md); dockerd takes them too.
+        Ulimits: [
+          { Name: 'nofile', Soft: 1024, Hard: 1024 },
+          { Name: 'nproc', Soft: 1024, Hard: 1024 },
+        ],
+      },
+    };
   }
 
   /** Once the runner has stopped every job (their containers removed): lets go of the engine. */

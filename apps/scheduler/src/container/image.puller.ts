@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { PullPolicy } from '@infrabox/config';
-import { engineMessage } from '@infrabox/containers';
+import { engineMessage, followEngineProgress } from '@infrabox/containers';
 
 /**
  * Makes a job's image present on the engine before its container is created, by the cluster's
@@ -41,17 +41,7 @@ export class ImagePuller {
   private async pull(image: string): Promise<string | null> {
     try {
       const stream = await this.docker.pull(image);
-      await new Promise<void>((resolve, reject) =>
-        this.docker.modem.followProgress(
-          stream,
-          (error: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
-            const failed = events?.find((e) => e.error || e.errorDetail);
-            if (error) reject(error);
-            else if (failed) reject(new Error(failed.errorDetail?.message ?? failed.error));
-            else resolve();
-          },
-        ),
-      );
+      await followEngineProgress(this.docker, stream);
       return (await this.present(image)) ? null : 'the engine reported no error, but the image is not there';
     } catch (error) {
       return engineMessage(error);
