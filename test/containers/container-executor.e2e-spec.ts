@@ -7,6 +7,7 @@ import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually } from '../support/database';
+import { TestProcess } from '../support/processes';
 import { api, apiAs, consoleOf, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
 
 /**
@@ -30,7 +31,7 @@ describe('the container executor (Podman, separate processes)', () => {
     const env = { INFRABOX_TEST_HOST_SECRET: HOST_SECRET };
     [master, a, b] = await Promise.all([
       startCluster({ name: names.master, extraConfig: CONTAINER }, { registry, env }),
-      startCluster({ name: names.a, labels: [labels.a], extraConfig: CONTAINER }, { registry, env, forwarder: true }),
+      startCluster({ name: names.a, labels: [labels.a], extraConfig: CONTAINER }, { registry, env, forwarder: true, ha: { leaseSeconds: 2 } }),
       startCluster({ name: names.b, labels: [labels.b], extraConfig: CONTAINER }, { registry, env, forwarder: true }),
     ]);
     await onlyTheseActive(master.apiUrl, Object.values(names));
@@ -192,6 +193,25 @@ describe('the container executor (Podman, separate processes)', () => {
     const built = execFileSync('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' }).split('\n').filter((i) => i.includes(`/${project}/`));
     if (built.length > 0) execFileSync('podman', ['rmi', '--force', ...built], { stdio: 'ignore' });
   }, 180_000);
+
+  it('a scheduler killed while its job runs: the job ends in error, and its container and folders are removed', async () => {
+    const build = await push([job('orphaned', 'a', 'echo started; sleep 300')]);
+    const orphaned = build.jobs![0]!;
+    await eventually(async () => (await consoleOf(master.apiUrl, orphaned.id)).includes('started'), 60_000, 'the job to start');
+    expect(containersOf(names.a)).toHaveLength(1);
+    const scheduler = a.processes.find((p) => p.script === 'apps/scheduler/src/main.js')!;
+    process.kill(scheduler.pid, 'SIGKILL');
+    await scheduler.exited;
+    expect(containersOf(names.a)).toHaveLength(1); // the engine's container goes on without it
+    const replacement = new TestProcess('apps/scheduler/src/main.js', ['--config', a.configFile], { INFRABOX_TEST_HOST_SECRET: HOST_SECRET }, path.dirname(a.configFile));
+    a.processes.push(replacement);
+    const jobs = await settledJobs(master.apiUrl, build.id, 60_000);
+    expect(jobs.get('orphaned')!.state).toBe('error');
+    expect(jobs.get('orphaned')!.message).toMatch(/^the scheduler running it was lost: runner /);
+    await eventually(async () => containersOf(names.a).length === 0, 20_000, 'the orphaned container removed');
+    await eventually(async () => (await workFolders(a)).length === 0, 10_000, 'its folders removed'); // after the container
+    expect(containersOf(names.a)).toEqual([]);
+  }, 120_000);
 
   it('says in its log where jobs run', () => {
     const lines = a.processes.flatMap((p) => p.lines);

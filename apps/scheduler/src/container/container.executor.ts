@@ -104,6 +104,21 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
     };
   }
 
+  /** Stops and removes the containers of jobs a dead scheduler left, and their folders on this host. */
+  async abandon(jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length === 0) return;
+    const wanted = new Set(jobIds);
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.cluster}=${this.cluster}`] } });
+    for (const info of containers.filter((c) => wanted.has(c.Labels[CONTAINER_LABELS.jobId] ?? ''))) {
+      await this.docker
+        .getContainer(info.Id)
+        .remove({ force: true, v: true })
+        .then(() => this.logger.warn(`removed container ${info.Names[0] ?? info.Id} of job ${info.Labels[CONTAINER_LABELS.jobId]}, left by a lost scheduler`))
+        .catch((error) => this.logger.warn(`removing container ${info.Id} of a lost scheduler's job: ${engineMessage(error)}`));
+    }
+    await Promise.all(jobIds.map((id) => this.sandbox.remove(id)));
+  }
+
   /** Once the runner has stopped every job (their containers removed): lets go of the engine. */
   async onApplicationShutdown(): Promise<void> {
     const deadline = Date.now() + 60_000;

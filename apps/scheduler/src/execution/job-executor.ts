@@ -53,6 +53,11 @@ export interface JobExecutor {
    * job's timeout themselves, where the runner does it for the others.
    */
   reattach?(job: Job, context: ExecutionContext): Promise<ExecutionResult>;
+  /**
+   * Removes what is left of jobs whose scheduler died and that orphan recovery ended in error:
+   * their containers (which go on without the process that started them) and host folders.
+   */
+  abandon?(jobIds: readonly string[]): Promise<void>;
 }
 
 export const JOB_EXECUTOR = Symbol('JOB_EXECUTOR');

@@ -23,6 +23,11 @@ export class HostSandbox {
     return sandboxFolders(path.join(this.options.workRoot, jobId));
   }
 
+  /** Deletes a job's folders on this host (those of a job whose scheduler died). */
+  async remove(jobId: string): Promise<void> {
+    await new SandboxStaging(this.foldersOf(jobId)).remove();
+  }
+
   /**
    * Stages the job in, lets `start` run it in its folders (unless the scheduler is stopping),
    * stores its output and removes its folders. A failure to store the output is the job's error.

@@ -3,6 +3,7 @@ import { LeaderDuty } from '@infrabox/app-runtime';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { JobRepository, JobTransitions, SchedulerRunner, SchedulerRunnerRepository } from '@infrabox/jobs';
+import { JOB_EXECUTOR, JobExecutor } from '../execution/job-executor';
 import { JobRunner } from '../execution/job-runner.service';
 
 export interface RecoveredJob {
@@ -33,6 +34,7 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly jobs: JobRepository,
     private readonly transitions: JobTransitions,
     private readonly runner: JobRunner,
+    @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
@@ -80,6 +82,9 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
     for (const runner of dead) {
       const jobs = ended.filter((e) => e.runnerId === runner.id).map((e) => e.jobId);
       this.logger.warn(`${lostMessage(runner)}; ${jobs.length} job(s) it held ended in error${jobs.length ? `: ${jobs.join(', ')}` : ''}`);
+    }
+    if (ended.length > 0 && this.executor.abandon) {
+      await this.executor.abandon(ended.map((e) => e.jobId)).catch((error: Error) => this.logger.warn(`cleaning up after lost schedulers: ${error.message}`));
     }
     if (this.jobsOutliveSchedulers) await this.runner.reattachRunning();
     return ended;
