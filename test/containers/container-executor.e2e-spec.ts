@@ -138,7 +138,7 @@ describe('the container executor (Podman, separate processes)', () => {
     expect(await workFolders(a)).toEqual([]);
   }, 120_000);
 
-  it('builds a docker job’s image from the pushed source (arguments, target, build_only) and runs it; a child on the other cluster reads its output; a broken Dockerfile is named', async () => {
+  it('builds a docker job’s image from the pushed source (arguments, target, build_only) and runs it; children on the other cluster read its output and run its image; a broken Dockerfile is named', async () => {
     const project = `docker${suffix.replace(/[^a-z0-9]/g, '')}`;
     const token = (await apiAs<{ token: string }>(master.adminToken, master.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
     const dir = await mkdtemp(path.join(tmpdir(), 'docker-job-'));
@@ -163,6 +163,8 @@ describe('the container executor (Podman, separate processes)', () => {
           docker('base-only', { target: 'base' }),
           docker('broken', { docker_file: 'Broken.Dockerfile', build_only: false }),
           job('reader', 'b', 'cat /infrabox/inputs/img/built.txt', { depends_on: ['img'] }),
+          // The image img built, run by a job on the other cluster (both clusters share this run's engine).
+          { ...job('runs-img', 'b', 'cat /built.txt /hello.txt'), image: { job: 'img' }, depends_on: ['img'] },
         ],
       }),
     );
@@ -186,6 +188,9 @@ describe('the container executor (Podman, separate processes)', () => {
     expect(await consoleOf(master.apiUrl, broken.id)).toContain('breaking');
     expect(jobs.get('reader')!.state).toBe('finished');
     expect(await consoleOf(master.apiUrl, jobs.get('reader')!.id)).toBe('built with hello\n');
+    const runsImg = jobs.get('runs-img')!;
+    expect([runsImg.state, runsImg.cluster]).toEqual(['finished', names.b]);
+    expect(await consoleOf(master.apiUrl, runsImg.id)).toBe('built with hello\nhello from the source\n');
     expect(containersOf(names.a)).toEqual([]);
     expect(await workFolders(a)).toEqual([]);
     await rm(dir, { recursive: true, force: true });

@@ -150,6 +150,9 @@ describe('the README run command from a clean clone', () => {
     const build = (await (await fetch(`http://127.0.0.1:8080/api/v1/builds/${buildId}`)).json()) as { jobs: Array<{ id: string; name: string }> };
     const testLog = await cli(['logs', build.jobs.find((j) => j.name === 'test')!.id]);
     expect(testLog.stdout).toBe('built on worker-gcp\ntested on worker-aws\n');
+    // …and use-image on the AWS worker ran the image the image job built on the GCP worker (one engine here).
+    const useImage = await cli(['logs', `${buildId}/use-image`]);
+    expect(useImage.stdout).toBe('built into the image by the image job\n');
 
     // A project with a workflow include: the included definition is read from the uploaded source.
     const project = path.join(dir, 'with-include');

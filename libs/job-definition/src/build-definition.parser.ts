@@ -6,6 +6,7 @@ import {
   type Deployment,
   type EnvironmentValue,
   type JobDependency,
+  type JobImageReference,
   type JobType,
   type ParsedJob,
   type Resources,
@@ -177,7 +178,11 @@ const containerFields = {
   deployments: optional(arrayOf(deployment, { nonEmpty: true })),
 };
 
-const dockerImageJob = object({ ...containerFields, image: required(nonEmptyText), run: optional(boolean) });
+const imageReference = map(object({ job: required(nonEmptyText) }), (r): JobImageReference => ({ job: r.job }));
+/** An image name, or `{"job": "<parent>"}`: the image a `docker` parent built (checked with the graph). */
+const image: Reader<string | JobImageReference> = (value, path, issues) =>
+  isPlainObject(value) ? imageReference(value, path, issues) : typeof value === 'string' ? nonEmptyText(value, path, issues) : (issues.add(path, expected('an image name or {"job": "<parent>"}', value)), undefined);
+const dockerImageJob = object({ ...containerFields, image: required(image), run: optional(boolean) });
 const dockerJob = object({
   ...containerFields,
   docker_file: required(nonEmptyText),
@@ -258,7 +263,10 @@ const job: Reader<ParsedJob> = (value, path, issues) => {
 export interface GraphNode {
   index: number;
   name?: string;
+  type?: string;
   dependsOn?: JobDependency[];
+  /** `image.job` of a docker-image job: the parent whose built image it runs. */
+  imageJob?: string;
 }
 
 export interface ParsedDocument {
@@ -295,6 +303,8 @@ export function parseDocument(value: unknown, issues: Issues): ParsedDocument | 
     const node: GraphNode = { index };
     if (!isPlainObject(raw)) return node;
     if (typeof raw.name === 'string') node.name = raw.name;
+    if (typeof raw.type === 'string') node.type = raw.type;
+    if (isPlainObject(raw.image) && typeof raw.image.job === 'string') node.imageJob = raw.image.job;
     // Valid entries of an otherwise broken depends_on are still checked against the job names.
     const deps = Object.hasOwn(raw, 'depends_on') ? raw.depends_on : [];
     if (Array.isArray(deps)) node.dependsOn = deps.flatMap((d) => dependency(d, '#', new Issues()) ?? []);

@@ -75,9 +75,14 @@ export interface RunnableJobBase extends JobBase {
   cache: CacheOptions;
 }
 
+/** `"image": {"job": "<parent>"}`: the image a `docker` parent of the same build built. */
+export interface JobImageReference {
+  job: string;
+}
+
 export interface DockerImageJob extends RunnableJobBase {
   type: 'docker-image';
-  image: string;
+  image: string | JobImageReference;
   /** Absent: the image's own entrypoint/command. */
   command?: string[];
   run: boolean;

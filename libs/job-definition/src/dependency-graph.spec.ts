@@ -71,3 +71,28 @@ describe('dependency graph', () => {
     expect(errorsOf(doc(wait('a'), wait('b', long)))).toEqual([`#jobs[1].depends_on: Job '${'d'.repeat(57)}...' not found`]);
   });
 });
+
+describe('"image": {"job": …}: the image a docker parent built', () => {
+  const docker = (name: string) => ({ name, type: 'docker', docker_file: 'Dockerfile' });
+  const runs = (name: string, image: unknown, ...dependsOn: string[]) => ({ name, type: 'docker-image', image, command: ['true'], ...(dependsOn.length > 0 && { depends_on: dependsOn }) });
+
+  it('is read as a reference to the parent', () => {
+    const definition = definitionOf(doc(docker('img'), runs('use', { job: 'img' }, 'img')));
+    expect(definition.jobs[1]).toMatchObject({ name: 'use', image: { job: 'img' } });
+  });
+
+  it('must name a docker job among depends_on', () => {
+    expect(errorsOf(doc(docker('img'), runs('use', { job: 'nope' }, 'img')))).toEqual(["#jobs[1].image.job: Job 'nope' not found"]);
+    expect(errorsOf(doc(docker('img'), wait('w'), runs('use', { job: 'w' }, 'w')))).toEqual([
+      "#jobs[2].image.job: Job 'w' is not a docker job: only a docker job builds an image",
+    ]);
+    expect(errorsOf(doc(docker('img'), runs('use', { job: 'img' })))).toEqual([
+      "#jobs[1].image.job: Job 'img' must be in depends_on: the image is built before this job runs",
+    ]);
+  });
+
+  it('is an image name or {"job": …}, nothing else', () => {
+    expect(errorsOf(doc(runs('use', 42)))).toEqual(['#jobs[0].image: expected an image name or {"job": "<parent>"}, got 42']);
+    expect(errorsOf(doc(runs('use', { job: '' })))).toEqual(expect.arrayContaining([expect.stringMatching(/^#jobs\[0\]\.image\.job: /)]));
+  });
+});

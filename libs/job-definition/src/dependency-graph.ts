@@ -30,6 +30,16 @@ export function checkDependencyGraph(nodes: readonly GraphNode[], issues: Issues
     }
   }
 
+  const types = new Map(nodes.map((node) => [node.name, node.type]));
+  for (const node of nodes) {
+    if (node.imageJob === undefined) continue;
+    const path = `${jobPath(node)}.image.job`;
+    const parent = node.imageJob;
+    if (!names.has(parent)) issues.add(path, `Job '${shortened(parent)}' not found`);
+    else if (types.get(parent) !== 'docker') issues.add(path, `Job '${shortened(parent)}' is not a docker job: only a docker job builds an image`);
+    else if (!(node.dependsOn ?? []).some((d) => d.job === parent)) issues.add(path, `Job '${shortened(parent)}' must be in depends_on: the image is built before this job runs`);
+  }
+
   if (issues.count > 0) return;
   for (const cycle of findCycles(nodes)) {
     const shown = cycle.length > MAX_CYCLE_SHOWN + 1 ? `${cycle.slice(0, MAX_CYCLE_SHOWN).join(' -> ')} -> ... (${cycle.length - 1} jobs)` : cycle.join(' -> ');

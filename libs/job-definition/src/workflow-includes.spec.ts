@@ -14,6 +14,17 @@ const graph = (jobs: Array<{ name: string; dependsOn: Array<{ job: string; on: s
   jobs.map((j) => [j.name, j.dependsOn.map((d) => `${d.job}:${d.on.join('|')}`)]);
 
 describe('workflow expansion', () => {
+  it('prefixes an included job’s "image": {"job": …} like its depends_on', () => {
+    const loadInclude = memoryLoader({
+      'ci/image.json': doc(
+        { name: 'img', type: 'docker', docker_file: 'Dockerfile' },
+        { name: 'use', type: 'docker-image', image: { job: 'img' }, command: ['true'], depends_on: ['img'] },
+      ),
+    });
+    const jobs = definitionOf(doc(workflow('sub', 'ci/image.json')), { loadInclude }).jobs;
+    expect(jobs.find((j) => j.name === 'sub/use')).toMatchObject({ image: { job: 'sub/img' }, dependsOn: [{ job: 'sub/img' }] });
+  });
+
   it('prefixes included jobs and rewires dependencies through the workflow', () => {
     const loadInclude = memoryLoader({
       'ci/build.json': doc(wait('compile'), wait('test', 'compile'), wait('lint')),

@@ -81,6 +81,7 @@ export function expandWorkflows(file: LoadedFile): JobDefinition[] {
           ? job.dependsOn.map((d) => ({ job: `${workflow.name}/${d.job}`, on: [...d.on] }))
           : inherited.map((d) => ({ job: d.job, on: [...d.on] })),
       ...(job.cluster === undefined && workflow.cluster !== undefined && { cluster: workflow.cluster }),
+      ...(job.type === 'docker-image' && typeof job.image !== 'string' && { image: { job: `${workflow.name}/${job.image.job}` } }),
     }));
   });
 }

@@ -9,7 +9,7 @@ import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
 import { ContainerEngine, engineMessage } from '@infrabox/containers';
 import { buildImage, buildPaths } from './image.builder';
-import { ImagePuller } from './image.puller';
+import { IMAGE_LABELS, ImagePuller } from './image.puller';
 import type { JobImageNames } from './job-image.names';
 
 /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
@@ -62,16 +62,17 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
       throw error;
     }
     if (definition.type === 'docker-image') {
-      const pulled = await this.images.ensure(definition.image, context.signal);
-      if (pulled.error) return { exitCode: null, error: pulled.error };
-      return this.sandbox.run(job, context, (folders) => this.runContainer(job, this.containerOptions(job, definition, definition.image, env, folders), context));
+      const image = typeof definition.image === 'string' ? await this.images.ensure(definition.image, context.signal) : await this.images.builtBy(job.buildId, definition.image.job);
+      if ('error' in image) return { exitCode: null, error: image.error };
+      return this.sandbox.run(job, context, (folders) => this.runContainer(job, this.containerOptions(job, definition, image.name, env, folders), context));
     }
     const tag = await this.names.builtName(job);
     return this.sandbox.run(job, context, async (folders) => {
       const paths = buildPaths(folders.context, definition);
       if ('error' in paths) return { exitCode: null, error: paths.error };
       context.onOutput(`building ${tag}\n`);
-      const failed = await buildImage(this.docker, { tag, ...paths, buildArguments: definition.buildArguments, target: definition.target }, context.onOutput, context.signal);
+      const labels = { [IMAGE_LABELS.buildId]: job.buildId, [IMAGE_LABELS.jobName]: job.name };
+      const failed = await buildImage(this.docker, { tag, labels, ...paths, buildArguments: definition.buildArguments, target: definition.target }, context.onOutput, context.signal);
       if (failed) return { exitCode: null, error: `building the image of job '${job.name}' failed: ${failed}` };
       if (definition.buildOnly) return { exitCode: 0 };
       return this.runContainer(job, this.containerOptions(job, definition, tag, env, folders), context);

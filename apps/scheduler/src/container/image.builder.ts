@@ -34,7 +34,7 @@ export function buildPaths(contextRoot: string, job: Pick<DockerJob, 'name' | 'd
  */
 export async function buildImage(
   docker: Docker,
-  request: { tag: string; context: string; dockerfile: string; buildArguments: Record<string, string>; target?: string },
+  request: { tag: string; labels: Record<string, string>; context: string; dockerfile: string; buildArguments: Record<string, string>; target?: string },
   onOutput: (text: string) => void,
   signal: AbortSignal,
 ): Promise<string | null> {
@@ -43,6 +43,7 @@ export async function buildImage(
     const stream = await docker.buildImage(packed.stream, {
       t: request.tag,
       dockerfile: request.dockerfile,
+      labels: request.labels,
       buildargs: request.buildArguments,
       ...(request.target !== undefined && { target: request.target }),
       rm: true,

@@ -61,6 +61,10 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
   if (!definition.command || definition.command.length === 0) {
     throw new ManifestError(`job '${job.name}' has no command: the kubernetes executor runs a job's "command" (in its image's /bin/sh)`);
   }
+  const image = definition.image;
+  if (typeof image !== 'string') {
+    throw new ManifestError(`job '${job.name}' runs the image of job '${image.job}': the kubernetes executor does not run images built by jobs yet`);
+  }
   const labels = {
     [LABELS.managedBy]: 'infrabox',
     [LABELS.jobId]: job.id,
@@ -86,7 +90,7 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
   };
   const main: V1Container = {
     name: CONTAINERS.job,
-    image: definition.image,
+    image,
     command: ['/bin/sh', '-c', WRAPPER, 'infrabox-job', ...definition.command],
     workingDir: JOB_VIEW.context,
     env: podEnvironment(job, input.env),
