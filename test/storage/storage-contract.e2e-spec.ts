@@ -29,7 +29,7 @@ const MiB = 1024 * 1024;
 
 interface Harness {
   readonly storage: ObjectStorage;
-  /** RSS growth allowed while one 50 MiB object streams in or out. */
+  /** RSS growth allowed while one 256 MiB object streams in or out. */
   readonly memoryBudget: number;
   /** Backend-level evidence that the failed put of `key` left nothing behind; answers how many abandoned uploads it checked. */
   assertNoLeftovers(key: string): Promise<number>;
@@ -47,7 +47,7 @@ const local: Target = {
     const root = await mkdtemp(path.join(tmpdir(), 'infrabox-storage-'));
     return {
       storage: new LocalStorage(root),
-      memoryBudget: 16 * MiB,
+      memoryBudget: 64 * MiB,
       async assertNoLeftovers() {
         expect(await readdir(path.join(root, 'incoming'))).toEqual([]); // the temporary file is gone
         return 1;
@@ -88,7 +88,7 @@ const s3: Target = {
       // lib-storage's working set: queueSize (2) parts in flight, the chunks of the part being filled,
       // their concatenation, and the previous concatenation (its tail is a view on it): 5 × 8 MiB,
       // plus finished parts V8 has not collected yet (up to 65 MiB of RSS seen under load). That is
-      // not far below 50 MiB, so the 256 MiB test below shows it does not grow with the object.
+      // well below the 256 MiB object the bound is checked on.
       memoryBudget: 96 * MiB,
       async assertNoLeftovers(key) {
         const uploads = sent
@@ -119,7 +119,7 @@ const gcsTestServer: Target = {
     const storage = new GcsStorage({ kind: 'gcs', bucket, apiEndpoint: server.url, projectId: 'infrabox-test' });
     return {
       storage,
-      memoryBudget: 16 * MiB,
+      memoryBudget: 64 * MiB,
       assertNoLeftovers: async () => 0, // nothing more than "no object" is observable through the client
       async close() {
         await storage.close();
@@ -134,7 +134,7 @@ const gcsReal: Target = {
   name: 'gcs (real, GCS_TEST_BUCKET)',
   async open() {
     const storage = new GcsStorage({ kind: 'gcs', ...realGcs! });
-    return { storage, memoryBudget: 32 * MiB, assertNoLeftovers: async () => 0, close: () => storage.close() };
+    return { storage, memoryBudget: 64 * MiB, assertNoLeftovers: async () => 0, close: () => storage.close() };
   },
 };
 
@@ -191,9 +191,25 @@ describe.each(targets)('ObjectStorage contract: $name', (target) => {
     await expect(collect(storage.list(`${run}empty/`))).resolves.toEqual([{ key, size: 0 }]);
   });
 
-  it('streams a 50 MiB object in and out without holding it in memory', async () => {
+  it('stores and reads back a 50 MiB object, streamed', async () => {
     const key = `${run}big/50mib.bin`;
     const content = new GeneratedContent(50 * MiB);
+    const expected = { size: content.size, sha256: content.sha256() };
+
+    await expect(storage.put(key, content.stream())).resolves.toEqual(expected);
+    await expect(digestStream(await storage.get(key))).resolves.toEqual(expected);
+    await expect(storage.head(key)).resolves.toEqual({ size: content.size });
+    await storage.delete(key);
+  });
+
+  /**
+   * Memory is bounded on a 256 MiB object: a store that held it would grow by 256 MiB, far past
+   * the budget, on every run. At 50 MiB the same bound sat within the noise of the jest process's
+   * RSS late in a full run (+40 MiB seen for a put that streams, on all of 3 tries).
+   */
+  it('streams a 256 MiB object in and out with memory bounded well below its size', async () => {
+    const key = `${run}big/256mib.bin`;
+    const content = new GeneratedContent(256 * MiB);
     const expected = { size: content.size, sha256: content.sha256() };
 
     const upload = await leastMemoryGrowth(harness.memoryBudget, () => storage.put(key, content.stream()));
@@ -201,27 +217,11 @@ describe.each(targets)('ObjectStorage contract: $name', (target) => {
 
     expect(upload.result).toEqual(expected);
     expect(download.result).toEqual(expected);
-    await expect(storage.head(key)).resolves.toEqual({ size: content.size });
     expect(upload.rss).toBeLessThan(harness.memoryBudget);
     expect(download.rss).toBeLessThan(harness.memoryBudget);
-    report(`50 MiB put: RSS +${mib(upload.rss)}, buffers +${mib(upload.buffers)} (${upload.attempts} run(s)); get: RSS +${mib(download.rss)}, buffers +${mib(download.buffers)} (${download.attempts} run(s))`);
+    report(`256 MiB put: RSS +${mib(upload.rss)}, buffers +${mib(upload.buffers)} (${upload.attempts} run(s)); get: RSS +${mib(download.rss)}, buffers +${mib(download.buffers)} (${download.attempts} run(s))`);
     await storage.delete(key);
-  });
-
-  if (target.name === 's3') {
-    // S3's working set (about 40 MiB live) is close to 50 MiB; a bigger object shows it does not grow.
-    it('streams a 256 MiB object with the same bounded memory', async () => {
-      const key = `${run}big/200mib.bin`;
-      const content = new GeneratedContent(256 * MiB);
-
-      const upload = await leastMemoryGrowth(harness.memoryBudget, () => storage.put(key, content.stream()));
-
-      expect(upload.result).toEqual({ size: content.size, sha256: content.sha256() });
-      expect(upload.rss).toBeLessThan(harness.memoryBudget);
-      report(`256 MiB put: RSS +${mib(upload.rss)}, buffers +${mib(upload.buffers)}`);
-      await storage.delete(key);
-    });
-  }
+  }, 120_000);
 
   it('reads byte ranges: start inclusive, end exclusive, clamped to the object', async () => {
     const key = `${run}ranges/data`;
