@@ -8,8 +8,8 @@ import type { Job } from '@infrabox/jobs';
 import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
 import { ContainerEngine, engineMessage } from '@infrabox/containers';
-import { buildImage, buildPaths } from './image.builder';
-import { IMAGE_LABELS, ImagePuller } from './image.puller';
+import { buildImage, buildPaths, findBuiltImage, IMAGE_LABELS } from './image.builder';
+import { ImagePuller } from './image.puller';
 import type { JobImageNames } from './job-image.names';
 
 /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
@@ -62,7 +62,7 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
       throw error;
     }
     if (definition.type === 'docker-image') {
-      const image = typeof definition.image === 'string' ? await this.images.ensure(definition.image, context.signal) : await this.images.builtBy(job.buildId, definition.image.job);
+      const image = typeof definition.image === 'string' ? await this.images.ensure(definition.image, context.signal) : await findBuiltImage(this.docker, job.buildId, definition.image.job);
       if ('error' in image) return { exitCode: null, error: image.error };
       return this.sandbox.run(job, context, (folders) => this.runContainer(job, this.containerOptions(job, definition, image.name, env, folders), context));
     }
@@ -141,9 +141,11 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
       context.signal.addEventListener('abort', stop, { once: true });
       await container.start();
       if (context.signal.aborted) stop();
-      const logs = this.follow(container, context);
+      // Observed at once: a failure to follow the log must not go unhandled while the job runs.
+      const logs = this.follow(container, context).then(() => null, (error: unknown) => error);
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
-      await logs;
+      const logFailure = await logs;
+      if (logFailure) throw logFailure;
       return { exitCode: StatusCode };
     } catch (error) {
       return { exitCode: null, error: `running the container of job '${job.name}' failed: ${engineMessage(error)}` };

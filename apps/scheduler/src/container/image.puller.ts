@@ -2,9 +2,6 @@ import type Docker from 'dockerode';
 import type { PullPolicy } from '@infrabox/config';
 import { engineMessage, followEngineProgress } from '@infrabox/containers';
 
-/** Labels on every image a `docker` job built: which build and job (its children find it by them). */
-export const IMAGE_LABELS = { buildId: 'infrabox.net/build-id', jobName: 'infrabox.net/job-name' } as const;
-
 /**
  * Makes a job's image present on the engine before its container is created, by the cluster's
  * pull policy: `if-not-present` (the default) pulls only a missing image, `always` pulls every
@@ -18,18 +15,6 @@ export class ImagePuller {
     private readonly docker: Docker,
     private readonly policy: PullPolicy,
   ) {}
-
-  /** The image a `docker` job of the build built, on this engine. */
-  async builtBy(buildId: string, jobName: string): Promise<{ name: string } | { error: string }> {
-    // One label in the filter: Podman's service answers nothing for two.
-    const images = await this.docker.listImages({ filters: { label: [`${IMAGE_LABELS.buildId}=${buildId}`] } });
-    const name = images
-      .filter((i) => i.Labels?.[IMAGE_LABELS.jobName] === jobName)
-      .flatMap((i) => i.RepoTags ?? [])
-      .find((tag) => tag !== '<none>:<none>');
-    if (name) return { name };
-    return { error: `the image job '${jobName}' built is not on this cluster's container engine (copying images between engines is not built yet)` };
-  }
 
   async ensure(image: string, signal: AbortSignal): Promise<{ name: string } | { error: string }> {
     if (this.policy !== 'always' && (await this.present(image))) return { name: image };
