@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test run needs beyond npm packages, from Debian's packages: Chromium for the
 # dashboard's browser test (test/dashboard, driven by playwright-core), and the CNCF distribution
-# registry and skopeo for the registry token tests (libs/auth), and Podman with runc and
+# registry and skopeo for the registry token tests (libs/auth), and Podman with runc, netavark and
+# iptables (the containers' network) and
 # busybox-static for the container executor's tests (test/containers: base images are built from
 # busybox offline, test/support/container-images.mjs). Does nothing when they are there.
 set -euo pipefail
 
 # command → Debian package
 declare -A NEEDED=([/usr/bin/chromium]=chromium [docker-registry]=docker-registry [skopeo]=skopeo
-  [podman]=podman [runc]=runc [/usr/lib/podman/netavark]=netavark [/bin/busybox]=busybox-static)
+  [podman]=podman [runc]=runc [/usr/lib/podman/netavark]=netavark [iptables]=iptables [/bin/busybox]=busybox-static)
 missing=()
 for command in "${!NEEDED[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${NEEDED[$command]}")

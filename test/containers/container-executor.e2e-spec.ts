@@ -3,10 +3,11 @@ import { randomInt } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Database } from '@infrabox/database';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
-import { eventually } from '../support/database';
+import { eventually, openDatabase } from '../support/database';
 import { TestProcess } from '../support/processes';
 import { api, apiAs, consoleOf, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
 
@@ -14,7 +15,9 @@ import { api, apiAs, consoleOf, onlyTheseActive, RunningCluster, settledJobs, st
  * The container executor against a real engine: Podman's Docker API (the run's DOCKER_HOST,
  * test/support/global-setup.mjs), runc, and base images built offline from busybox
  * (docker.io/library/busybox, docker.io/library/alpine:3.20). A master and two workers as
- * separate processes; jobs run in their image with only their folders.
+ * separate processes, each worker with its own docker-registry (its api the token service);
+ * jobs run in their image with only their folders, and the images docker jobs build travel from
+ * one cluster's registry to the other's.
  */
 describe('the container executor (Podman, separate processes)', () => {
   const suffix = uniqueClusterName('');
@@ -26,20 +29,30 @@ describe('the container executor (Podman, separate processes)', () => {
   let master: RunningCluster;
   let a: RunningCluster;
   let b: RunningCluster;
+  let db: Database;
 
   beforeAll(async () => {
+    db = openDatabase(2);
     const env = { INFRABOX_TEST_HOST_SECRET: HOST_SECRET };
     [master, a, b] = await Promise.all([
       startCluster({ name: names.master, extraConfig: CONTAINER }, { registry, env }),
-      startCluster({ name: names.a, labels: [labels.a], extraConfig: CONTAINER }, { registry, env, forwarder: true, ha: { leaseSeconds: 2 } }),
-      startCluster({ name: names.b, labels: [labels.b], extraConfig: CONTAINER }, { registry, env, forwarder: true }),
+      startCluster({ name: names.a, labels: [labels.a], extraConfig: CONTAINER, imageRegistry: true }, { registry, env, forwarder: true, ha: { leaseSeconds: 2 } }),
+      startCluster({ name: names.b, labels: [labels.b], extraConfig: CONTAINER, imageRegistry: true }, { registry, env, forwarder: true }),
     ]);
     await onlyTheseActive(master.apiUrl, Object.values(names));
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all([master, a, b].filter(Boolean).map((c) => c.stop()));
+    await db?.close();
   });
+
+  const forwarderLog = (cluster: RunningCluster) => cluster.processes.find((p) => p.script.includes('output-forwarder'))!.lines.join('\n');
+
+  /** The clusters whose registry holds the image job `jobId` built. */
+  async function imageCopies(jobId: string): Promise<Array<{ cluster: string; digest: string }>> {
+    return db.query('SELECT cluster_name AS cluster, digest FROM job_image WHERE job_id = $1 ORDER BY cluster_name', [jobId]);
+  }
 
   const job = (name: string, on: keyof typeof labels, command: string, extra: Record<string, unknown> = {}) => ({
     name,
@@ -163,7 +176,7 @@ describe('the container executor (Podman, separate processes)', () => {
           docker('base-only', { target: 'base' }),
           docker('broken', { docker_file: 'Broken.Dockerfile', build_only: false }),
           job('reader', 'b', 'cat /infrabox/inputs/img/built.txt', { depends_on: ['img'] }),
-          // The image img built, run by a job on the other cluster (both clusters share this run's engine).
+          // The image img built, run by a job on the other cluster: copied from a's registry to b's.
           { ...job('runs-img', 'b', 'cat /built.txt /hello.txt'), image: { job: 'img' }, depends_on: ['img'] },
         ],
       }),
@@ -175,10 +188,14 @@ describe('the container executor (Podman, separate processes)', () => {
     const img = jobs.get('img')!;
     expect([img.state, img.message]).toEqual(['finished', null]);
     const imgLog = await consoleOf(master.apiUrl, img.id);
-    const registryHost = `127.0.0.1:${Number(new URL(a.apiUrl).port) + 1000}`;
+    const registryHost = a.imageRegistry!.host;
     const buildNumber = (await api<{ number: number }>(master.apiUrl, 'GET', `/api/v1/builds/${buildId}`)).body.number;
     expect(imgLog).toContain(`building ${registryHost}/${project}/img:build_${buildNumber}\n`);
     expect(imgLog).toContain('built with hello\nhello from the source\n/final.txt\n');
+    // Pushed to cluster a's registry, with the job's own token; the digest is recorded.
+    const digest = /pushed \S+@(sha256:[0-9a-f]{64})/.exec(imgLog)?.[1];
+    expect(imgLog).toContain(`pushing ${registryHost}/${project}/img:build_${buildNumber}\n`);
+    expect(digest).toBeDefined();
     const baseOnly = jobs.get('base-only')!;
     expect([baseOnly.state, baseOnly.exitCode]).toEqual(['finished', 0]);
     expect(await consoleOf(master.apiUrl, baseOnly.id)).not.toContain('final.txt'); // the build stopped at the target stage; build_only ran nothing
@@ -188,9 +205,40 @@ describe('the container executor (Podman, separate processes)', () => {
     expect(await consoleOf(master.apiUrl, broken.id)).toContain('breaking');
     expect(jobs.get('reader')!.state).toBe('finished');
     expect(await consoleOf(master.apiUrl, jobs.get('reader')!.id)).toBe('built with hello\n');
+    // The child on b ran the image from b's own registry, pulled there from a's by b's forwarder, same digest.
     const runsImg = jobs.get('runs-img')!;
-    expect([runsImg.state, runsImg.cluster]).toEqual(['finished', names.b]);
+    expect([runsImg.state, runsImg.cluster, runsImg.message]).toEqual(['finished', names.b, null]);
     expect(await consoleOf(master.apiUrl, runsImg.id)).toBe('built with hello\nhello from the source\n');
+    expect(await imageCopies(img.id)).toEqual([{ cluster: names.a, digest }, { cluster: names.b, digest }].sort((x, y) => x.cluster.localeCompare(y.cluster)));
+    expect(forwarderLog(b)).toMatch(new RegExp(`job ${img.id}: image ${project}/img:build_${buildNumber} \\(sha256:[0-9a-f]{12}…\\) pulled from ${names.a}: \\d+ blob\\(s\\) sent`));
+    const copied = await fetch(`${b.imageRegistry!.url}/v2/${project}/img/manifests/build_${buildNumber}`);
+    expect(copied.status).toBe(401); // b's registry holds it behind its token service, like a's
+
+    // b cannot reach a: a's forwarder pushes the next build's image into b's registry, sending
+    // only what b's repository lacks (the base layers came with the first build).
+    await db.query(
+      `INSERT INTO cluster_reachability (from_cluster, to_cluster, reachable, rtt_ms, error) VALUES ($1, $2, true, 1, NULL), ($2, $1, false, NULL, 'firewall')
+       ON CONFLICT (from_cluster, to_cluster) DO UPDATE SET reachable = excluded.reachable, error = excluded.error`,
+      [names.a, names.b],
+    );
+    try {
+      await writeFile(path.join(dir, 'Dockerfile'), 'FROM alpine:3.20\nRUN echo second > /second.txt\n');
+      await writeFile(
+        path.join(dir, 'infrabox.json'),
+        JSON.stringify({ version: 1, jobs: [docker('img', { build_only: true }), { ...job('runs-img', 'b', 'cat /second.txt'), image: { job: 'img' }, depends_on: ['img'] }] }),
+      );
+      const second = (await runCli(['push', dir, '--api', master.apiUrl, '--project', project, '--token', token, '--follow'])).stdout.split('\n')[0]!;
+      const secondJobs = await settledJobs(master.apiUrl, second, 120_000);
+      const secondImg = secondJobs.get('img')!;
+      expect([secondImg.state, secondJobs.get('runs-img')!.state]).toEqual(['finished', 'finished']);
+      expect(await consoleOf(master.apiUrl, secondJobs.get('runs-img')!.id)).toBe('second\n');
+      const pushedLine = forwarderLog(a).split('\n').find((l) => l.includes(`job ${secondImg.id}: image`));
+      expect(pushedLine).toMatch(new RegExp(`pushed to ${names.b}: \\d+ blob\\(s\\) sent \\([^)]+\\), [1-9]\\d* already there`));
+      expect(forwarderLog(b)).not.toContain(`job ${secondImg.id}: image`);
+      expect((await imageCopies(secondImg.id)).map((c) => c.cluster)).toEqual([names.a, names.b].sort());
+    } finally {
+      await db.query('DELETE FROM cluster_reachability WHERE from_cluster IN ($1, $2) AND to_cluster IN ($1, $2)', [names.a, names.b]);
+    }
     expect(containersOf(names.a)).toEqual([]);
     expect(await workFolders(a)).toEqual([]);
     await rm(dir, { recursive: true, force: true });

@@ -15,9 +15,10 @@ export function uniqueClusterName(prefix = 't'): string {
 }
 
 /** An install config for cluster `name` on the test database. */
-export function clusterConfig(name: string, options: { labels?: string[]; apiUrl?: string } = {}): InstallConfig {
+export function clusterConfig(name: string, options: { labels?: string[]; apiUrl?: string; registryPort?: number } = {}): InstallConfig {
   const labels = options.labels?.length ? `\n  labels: ${options.labels.join(',')}` : '';
-  return parseInstallConfig(`host: ${options.apiUrl ?? 'http://127.0.0.1:1'}\ncluster:\n  name: ${name}${labels}\n`, {
+  const registry = options.registryPort === undefined ? '' : `registry:\n  port: ${options.registryPort}\n`;
+  return parseInstallConfig(`host: ${options.apiUrl ?? 'http://127.0.0.1:1'}\ncluster:\n  name: ${name}${labels}\n${registry}`, {
     DATABASE_URL: databaseUrl(),
   });
 }

@@ -44,7 +44,9 @@ export default async function globalSetup() {
     await ensureTestImages();
     const { startPodmanService } = require('../../dist/libs/containers/src/index.js');
     const socketDir = await mkdtemp(path.join(tmpdir(), 'infrabox-test-podman-'));
-    const engine = await startPodmanService(path.join(socketDir, 'podman.sock'));
+    // The tests' registries listen on loopback ports chosen as they start: a location without a
+    // port covers every port of that host (renderRegistriesConf).
+    const engine = await startPodmanService(path.join(socketDir, 'podman.sock'), { insecureRegistries: ['127.0.0.1'] });
     globalThis.__INFRABOX_TEST_ENGINE__ = { engine, socketDir };
     process.env.DOCKER_HOST = engine.url;
   }

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RegistryOptions } from '../../apps/registry/src/registry.options';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
+import { parseInstallConfig } from '@infrabox/config';
 import { freePort } from '../../bench/free-port';
 import { adminTokenFor } from './auth';
-import { eventually } from './database';
+import { databaseUrl, eventually } from './database';
+import { type RunningDockerRegistry, startDockerRegistry } from './docker-registry';
 import { TestProcess } from './processes';
 
 export { freePort };
@@ -20,6 +22,8 @@ export interface ClusterSpec {
   storage?: (dir: string) => string;
   /** More top-level YAML for the config file (e.g. a `scheduler:` section). */
   extraConfig?: string;
+  /** Run the cluster's image registry too (a real docker-registry on a free port, its api as token service). */
+  imageRegistry?: boolean;
 }
 
 /** One installation (cluster) as separate processes: api, registry, scheduler(s). */
@@ -27,6 +31,8 @@ export interface RunningCluster {
   name: string;
   apiUrl: string;
   configFile: string;
+  /** The cluster's docker-registry, when the spec asked for one. */
+  imageRegistry?: RunningDockerRegistry;
   /** An admin token signed with this cluster's key (creates builds of any project, aborts jobs, enables clusters). */
   adminToken: string;
   processes: TestProcess[];
@@ -56,13 +62,17 @@ export async function startCluster(
   const labels = spec.labels?.length ? `\n  labels: ${spec.labels.join(',')}` : '';
   const storage = spec.storage?.(dir) ?? `  local:\n    enabled: true\n    path: ${dir}/storage\n`;
   const cluster = spec.master ? '' : `cluster:\n  name: ${spec.name}${labels}\n`;
-  await writeFile(configFile, `host: ${apiUrl}\n${cluster}storage:\n${storage}${haSection(options.ha)}${spec.extraConfig?.includes('scheduler:') ? spec.extraConfig : `${PROCESS_EXECUTOR}${spec.extraConfig ?? ''}`}`);
+  const registryPort = spec.imageRegistry ? await freePort() : undefined;
+  const registrySection = registryPort === undefined ? '' : `registry:\n  port: ${registryPort}\n  signing_key: ${dir}/registry/signing-key.pem\n`;
+  const configText = `host: ${apiUrl}\n${cluster}storage:\n${storage}${registrySection}${haSection(options.ha)}${spec.extraConfig?.includes('scheduler:') ? spec.extraConfig : `${PROCESS_EXECUTOR}${spec.extraConfig ?? ''}`}`;
+  await writeFile(configFile, configText);
   const env = options.env ?? {};
+  const imageRegistry = registryPort === undefined ? undefined : await startDockerRegistry(parseInstallConfig(configText, { DATABASE_URL: env.DATABASE_URL ?? databaseUrl() }, dir), dir);
 
   const processes = [
     new TestProcess('apps/api/src/main.js', ['--config', configFile], env),
     new TestProcess('test/support/registry-peer.js', [
-      JSON.stringify({ cluster: spec.name, labels: spec.labels ?? [], apiUrl, options: options.registry }),
+      JSON.stringify({ cluster: spec.name, labels: spec.labels ?? [], apiUrl, registryPort, options: options.registry }),
     ], env),
     ...Array.from({ length: options.schedulers ?? 1 }, () => new TestProcess('apps/scheduler/src/main.js', ['--config', configFile], env, dir)),
     ...(options.forwarder ? [new TestProcess('apps/output-forwarder/src/main.js', ['--config', configFile], env, dir)] : []),
@@ -74,10 +84,10 @@ export async function startCluster(
   }
   const end = async (signal: NodeJS.Signals) => {
     for (const p of processes) p.kill(signal);
-    await Promise.all(processes.map((p) => p.exited));
+    await Promise.all([...processes.map((p) => p.exited), imageRegistry?.stop()]);
   };
   const adminToken = await adminTokenFor(spec.name, env.DATABASE_URL);
-  return { name: spec.name, apiUrl, configFile, adminToken, processes, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return { name: spec.name, apiUrl, configFile, imageRegistry, adminToken, processes, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }
 
 /**

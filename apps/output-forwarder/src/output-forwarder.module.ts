@@ -8,6 +8,7 @@ import { JobsModule } from '@infrabox/jobs';
 import { ObservabilityModule } from '@infrabox/observability';
 import { StorageModule } from '@infrabox/storage';
 import { DEFAULT_FORWARDER_OPTIONS, FORWARDER_OPTIONS, ForwarderOptions } from './forwarder.options';
+import { ImageTransferService } from './images/image-transfer.service';
 import { SourceTransferService } from './sources/source-transfer.service';
 import { OutputTransferService } from './transfer/output-transfer.service';
 import { PeerDownloadClient } from './transfer/peer-download.client';
@@ -32,7 +33,7 @@ export class OutputForwarderModule {
         AuthModule,
       ],
       controllers: [TransferHandlers],
-      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, PeerDownloadClient, TransferRoutes, TransferClaims, TransferMetrics, OutputTransferService, SourceTransferService],
+      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, PeerDownloadClient, TransferRoutes, TransferClaims, TransferMetrics, OutputTransferService, SourceTransferService, ImageTransferService],
     };
   }
 }

@@ -4,7 +4,7 @@ import { ClustersModule } from '@infrabox/clusters';
 import { INSTALL_CONFIG, InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
-import { BuildRepository, JobConsoleRepository, JobsModule, ProjectRepository } from '@infrabox/jobs';
+import { BuildRepository, JobConsoleRepository, JobImageRepository, JobsModule, ProjectRepository } from '@infrabox/jobs';
 import { ObservabilityModule } from '@infrabox/observability';
 import { StorageModule } from '@infrabox/storage';
 import { ExecutionHandlers } from './execution/execution.handlers';
@@ -42,7 +42,7 @@ export class SchedulerModule {
         ClustersModule,
         JobsModule,
         StorageModule,
-        ...(kubernetes ? [AuthModule] : []),
+        ...(kubernetes || container ? [AuthModule] : []),
       ],
       controllers: [PlacementHandlers, ExecutionHandlers],
       providers: [
@@ -57,7 +57,7 @@ export class SchedulerModule {
               },
             ]
           : container
-            ? [{ provide: JOB_EXECUTOR, inject: [HostSandbox, INSTALL_CONFIG, BuildRepository, ProjectRepository], useFactory: createContainerExecutor }]
+            ? [{ provide: JOB_EXECUTOR, inject: [HostSandbox, INSTALL_CONFIG, BuildRepository, ProjectRepository, JobImageRepository, TokenService], useFactory: createContainerExecutor }]
             : [{ provide: JOB_EXECUTOR, useClass: executor ?? ProcessExecutor }]),
         PlacementService,
         PlacementMetrics,

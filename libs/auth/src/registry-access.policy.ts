@@ -8,9 +8,11 @@ import type { Principal } from './principal.types';
  * - admin: everything;
  * - job: pull and push of its own project's repositories (`<project name>/…`);
  * - project (a user of the project): the same as its jobs;
+ * - cluster, this one (its own output-forwarder): pull and push (it stores the copies it receives);
  * - cluster (a peer): pull of a repository only while it forwards that image, i.e. while a job of
- *   a build of that project waits or runs on the peer (`facts.peerForwards`). The image-forwarding
- *   work extends this rule here, not elsewhere.
+ *   a build of that project waits or runs on the peer (`facts.peerForwards`); push (and pull, to
+ *   see which layers are there) only while it delivers an image a job here waits for
+ *   (`facts.peerDelivers`: the push direction, where this cluster cannot reach the peer).
  * Anything else: nothing.
  */
 export const REGISTRY_ACTIONS = ['pull', 'push'] as const;
@@ -28,6 +30,10 @@ export interface RegistryAccessFacts {
   projectName?: string;
   /** For a cluster token: the peer runs jobs of a build of the repository's project that need this image. */
   peerForwards?: boolean;
+  /** For a cluster token: the peer holds an image of the repository's project that a queued job here waits for. */
+  peerDelivers?: boolean;
+  /** For a cluster token: it is this cluster's own. */
+  ownCluster?: boolean;
 }
 
 /** The project a repository belongs to: its first path component. */
@@ -75,11 +81,15 @@ export function grantedRegistryActions(
       return { actions: known };
     }
     case 'cluster': {
-      if (!facts.peerForwards) {
-        return { actions: [], refusal: `cluster '${principal.cluster}' forwards nothing of '${scope.name}': no job of project '${project}' waits or runs there` };
-      }
-      const pull = known.filter((a) => a === 'pull');
-      return pull.length === known.length ? { actions: pull } : { actions: pull, refusal: `a peer cluster may only pull '${scope.name}'` };
+      if (facts.ownCluster) return { actions: known };
+      // A peer that delivers also reads what the repository holds already (and is not sent again).
+      const granted = known.filter((a) => (a === 'pull' && (facts.peerForwards || facts.peerDelivers)) || (a === 'push' && facts.peerDelivers));
+      if (granted.length === known.length) return { actions: granted };
+      const refusals = [
+        ...(known.includes('pull') && !facts.peerForwards ? [`cluster '${principal.cluster}' forwards nothing of '${scope.name}': no job of project '${project}' waits or runs there`] : []),
+        ...(known.includes('push') && !facts.peerDelivers ? [`cluster '${principal.cluster}' delivers nothing to '${scope.name}': no job here waits for an image it holds`] : []),
+      ];
+      return { actions: granted, refusal: refusals.join('; ') };
     }
   }
 }

@@ -27,6 +27,16 @@ describe('registry access policy', () => {
     expect(grantedRegistryActions({ kind: 'admin', issuer: 'm' }, scope('registry:catalog:*'), {}).actions).toEqual(['*']);
     expect(grantedRegistryActions(peer, scope('registry:catalog:*'), { peerForwards: true }).actions).toEqual([]);
   });
+  it('a peer pushes only an image a job here waits for; the cluster itself pulls and pushes', () => {
+    const peer = { kind: 'cluster', cluster: 'w2' } as const;
+    const refused = grantedRegistryActions(peer, scope('repository:demo/x:pull,push'), { peerForwards: false, peerDelivers: false });
+    expect(refused.actions).toEqual([]);
+    expect(refused.refusal).toContain('delivers nothing');
+    expect(grantedRegistryActions(peer, scope('repository:demo/x:pull,push'), { peerForwards: false, peerDelivers: true }).actions).toEqual(['pull', 'push']);
+    expect(grantedRegistryActions(peer, scope('repository:demo/x:push'), { peerDelivers: false }).refusal).toContain('delivers nothing');
+    expect(grantedRegistryActions(peer, scope('repository:demo/x:pull,push'), { peerForwards: true, peerDelivers: true })).toEqual({ actions: ['pull', 'push'] });
+    expect(grantedRegistryActions(peer, scope('repository:demo/x:pull,push'), { ownCluster: true })).toEqual({ actions: ['pull', 'push'] });
+  });
   it('refuses malformed scopes', () => {
     expect(() => parseRegistryScope('repository:Demo/x:pull')).toThrow(TypeError);
     expect(() => parseRegistryScope('nonsense')).toThrow(TypeError);

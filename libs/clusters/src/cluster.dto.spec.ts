@@ -6,6 +6,7 @@ describe('cluster DTOs', () => {
       name: 'w1',
       labels: ['gpu'],
       apiUrl: 'https://w1.example.com',
+      registryUrl: 'https://w1.example.com:9443',
       enabled: true,
       active: false,
       capacity: 10,

@@ -6,6 +6,7 @@ interface ClusterRow {
   name: string;
   labels: string[];
   api_url: string;
+  registry_url: string | null;
   enabled: boolean;
   active: boolean;
   capacity: number;
@@ -15,7 +16,7 @@ interface ClusterRow {
 }
 
 /** Every statement returns rows in this shape; the age is measured by the database clock. */
-const COLUMNS = `name, labels, api_url, enabled, active, capacity, registered_at, last_heartbeat_at,
+const COLUMNS = `name, labels, api_url, registry_url, enabled, active, capacity, registered_at, last_heartbeat_at,
   greatest(0, extract(epoch FROM now() - last_heartbeat_at))::float8 AS heartbeat_age_seconds`;
 
 /** SQL for the `cluster` table. All times come from the database, never from a host's clock. */
@@ -42,11 +43,11 @@ export class ClusterRepository {
     return this.db.transaction(async () => {
       const withCapacity = cluster.capacity !== undefined;
       const [created] = await this.db.query<ClusterRow>(
-        `INSERT INTO cluster (name, labels, api_url${withCapacity ? ', capacity' : ''})
-         VALUES ($1, $2, $3${withCapacity ? ', $4' : ''})
+        `INSERT INTO cluster (name, labels, api_url, registry_url${withCapacity ? ', capacity' : ''})
+         VALUES ($1, $2, $3, $4${withCapacity ? ', $5' : ''})
          ON CONFLICT (name) DO NOTHING
          RETURNING ${COLUMNS}`,
-        [cluster.name, cluster.labels, cluster.apiUrl, ...(withCapacity ? [cluster.capacity] : [])],
+        [cluster.name, cluster.labels, cluster.apiUrl, cluster.registryUrl ?? null, ...(withCapacity ? [cluster.capacity] : [])],
       );
       if (created) return { previous: null, current: toCluster(created) };
 
@@ -56,10 +57,10 @@ export class ClusterRepository {
       ]);
       const [current] = await this.db.query<ClusterRow>(
         `UPDATE cluster
-            SET labels = $2, api_url = $3, capacity = coalesce($4, capacity), active = true, last_heartbeat_at = now()
+            SET labels = $2, api_url = $3, registry_url = $5, capacity = coalesce($4, capacity), active = true, last_heartbeat_at = now()
           WHERE name = $1
           RETURNING ${COLUMNS}`,
-        [cluster.name, cluster.labels, cluster.apiUrl, cluster.capacity ?? null],
+        [cluster.name, cluster.labels, cluster.apiUrl, cluster.capacity ?? null, cluster.registryUrl ?? null],
       );
       return { previous: toCluster(previous), current: toCluster(current) };
     });
@@ -142,6 +143,7 @@ function toCluster(row: ClusterRow): Cluster {
     name: row.name,
     labels: row.labels,
     apiUrl: row.api_url,
+    registryUrl: row.registry_url,
     enabled: row.enabled,
     active: row.active,
     capacity: row.capacity,

@@ -3,6 +3,8 @@ export interface Cluster {
   name: string;
   labels: string[];
   apiUrl: string;
+  /** Where peers reach its image registry; null for a cluster registered before registries (or by a test without one). */
+  registryUrl: string | null;
   /** Set by an admin; a disabled cluster keeps its row and heartbeat but gets no new jobs. */
   enabled: boolean;
   /** Set by the liveness sweep: false once the heartbeat is older than the timeout. */
@@ -19,6 +21,8 @@ export interface ClusterRegistration {
   name: string;
   labels: readonly string[];
   apiUrl: string;
+  /** Where peers reach its image registry (the install config's `registry.url`). */
+  registryUrl?: string;
   /** Left out: a new row gets the database default, an existing row keeps its value. */
   capacity?: number;
 }

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -70,7 +70,7 @@ async function answers(docker: Docker): Promise<string | null> {
  * starts its service (`podman --runtime runc system service`) on InfraBox's socket and waits
  * for it. Null when there is none (the caller says what that means).
  */
-export async function findContainerEngine(env: NodeJS.ProcessEnv = process.env): Promise<ContainerEngine | null> {
+export async function findContainerEngine(env: NodeJS.ProcessEnv = process.env, options: PodmanServiceOptions = {}): Promise<ContainerEngine | null> {
   for (const url of engineCandidates(env)) {
     if (url.startsWith('unix://') && !existsSync(url.slice('unix://'.length))) continue;
     const docker = dockerClient(url);
@@ -78,7 +78,7 @@ export async function findContainerEngine(env: NodeJS.ProcessEnv = process.env):
     if (version) return { docker, url, description: `${url} (${version})`, close: async () => undefined };
   }
   if (!podmanInstalled(env)) return null;
-  return startPodmanService(infraboxPodmanSocket());
+  return startPodmanService(infraboxPodmanSocket(), options);
 }
 
 function podmanInstalled(env: NodeJS.ProcessEnv): boolean {
@@ -90,14 +90,19 @@ function podmanInstalled(env: NodeJS.ProcessEnv): boolean {
  * cgroup setups; stack-notes.md) and waits until it answers. The service stays as long as the
  * process that started it; containers it started end with their jobs.
  */
-export async function startPodmanService(socket: string): Promise<ContainerEngine> {
+export async function startPodmanService(socket: string, options: PodmanServiceOptions = {}): Promise<ContainerEngine> {
   await mkdir(path.dirname(socket), { recursive: true, mode: 0o700 });
   await rm(socket, { force: true });
   const url = `unix://${socket}`;
+  const registriesConf = `${socket}.registries.conf`;
+  await writeFile(registriesConf, renderRegistriesConf(options.insecureRegistries ?? []));
   // Its messages go to a file beside the socket: a pipe would tie this process's life to it.
   const logFile = `${socket}.log`;
   const log = openSync(logFile, 'w');
-  const child: ChildProcess = spawn('podman', ['--runtime', 'runc', 'system', 'service', '--time=0', url], { stdio: ['ignore', 'ignore', log] });
+  const child: ChildProcess = spawn('podman', ['--runtime', 'runc', 'system', 'service', '--time=0', url], {
+    stdio: ['ignore', 'ignore', log],
+    env: { ...process.env, CONTAINERS_REGISTRIES_CONF: registriesConf },
+  });
   closeSync(log);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lastWords = () => readFileSync(logFile, 'utf8').trim().slice(-2_000) || 'no message';
@@ -123,8 +128,27 @@ export async function startPodmanService(socket: string): Promise<ContainerEngin
       child.kill('SIGTERM');
       await withTimeout(exited, 5_000).catch(() => child.kill('SIGKILL'));
       await rm(logFile, { force: true });
+      await rm(registriesConf, { force: true });
     },
   };
+}
+
+export interface PodmanServiceOptions {
+  /**
+   * Registries the engine reaches over plain HTTP (`host:port`): the clusters' own registries,
+   * which serve on loopback locally. Podman reads the list once, when its service starts.
+   */
+  insecureRegistries?: readonly string[];
+}
+
+/**
+ * The service's registries.conf: short names resolve on Docker Hub (as with dockerd), and the
+ * given registries are spoken to over HTTP. A location without a port ("127.0.0.1") also covers
+ * that host's every port in Podman 4.
+ */
+export function renderRegistriesConf(insecure: readonly string[]): string {
+  const entries = insecure.map((location) => `\n[[registry]]\nlocation = ${JSON.stringify(location)}\ninsecure = true\n`);
+  return `unqualified-search-registries = ["docker.io"]\nshort-name-mode = "permissive"\n${entries.join('')}`;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -12,6 +12,8 @@ export { JobOutputRepository, outputKey } from './job-output.repository';
 export type { JobOutput } from './job-output.repository';
 export { BuildSourceRepository, sourceKey, uploadKey } from './build-source.repository';
 export type { BuildSource } from './build-source.repository';
+export { JobImageRepository } from './job-image.repository';
+export type { JobImage } from './job-image.repository';
 export { CopyRecorder } from './copy-recorder.service';
 export { SchedulerRunnerRepository } from './scheduler-runner.repository';
 export type { SchedulerRunner } from './scheduler-runner.repository';

@@ -203,7 +203,8 @@ export class JobRepository {
               coalesce(json_agg(json_build_object(
                 'parentId', p.id, 'parentName', p.name, 'parentState', p.state,
                 'parentCluster', p.cluster_name, 'on', d.on_states,
-                'outputSize', origin.size_bytes, 'outputHere', here.job_id IS NOT NULL)) FILTER (WHERE p.id IS NOT NULL), '[]') AS parents,
+                'outputSize', origin.size_bytes, 'outputHere', here.job_id IS NOT NULL,
+                'imageWanted', coalesce(j.definition->'image'->>'job' = p.name, false), 'imageHere', image.job_id IS NOT NULL)) FILTER (WHERE p.id IS NOT NULL), '[]') AS parents,
               EXISTS (SELECT 1 FROM build_source s WHERE s.build_id = j.build_id) AS source_required,
               EXISTS (SELECT 1 FROM build_source s WHERE s.build_id = j.build_id AND s.cluster_name = j.cluster_name) AS source_here
          FROM job j
@@ -211,6 +212,7 @@ export class JobRepository {
          LEFT JOIN job p ON p.id = d.parent_job_id
          LEFT JOIN job_output origin ON origin.job_id = p.id AND origin.cluster_name = p.cluster_name
          LEFT JOIN job_output here ON here.job_id = p.id AND here.cluster_name = j.cluster_name
+         LEFT JOIN job_image image ON image.job_id = p.id AND image.cluster_name = j.cluster_name
         WHERE ${where}
         GROUP BY j.id`,
       params,

@@ -37,6 +37,10 @@ export interface ParentLink {
   outputSize: number | null;
   /** Whether the cluster the child is placed on holds a copy of that output. */
   outputHere: boolean;
+  /** Whether the child runs the image this parent built (`"image": {"job": <parent>}`). */
+  imageWanted: boolean;
+  /** Whether the registry of the child's cluster holds that image. */
+  imageHere: boolean;
 }
 
 export interface Build {

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { BuildSourceRepository } from './build-source.repository';
 import { BuildRepository } from './build.repository';
+import { JobImageRepository } from './job-image.repository';
 import { CopyRecorder } from './copy-recorder.service';
 import { JobConsoleRepository } from './job-console.repository';
 import { JobOutputRepository } from './job-output.repository';
@@ -11,7 +12,7 @@ import { SchedulerRunnerRepository } from './scheduler-runner.repository';
 
 @Global()
 @Module({
-  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, CopyRecorder, SchedulerRunnerRepository],
-  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, CopyRecorder, SchedulerRunnerRepository],
+  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository],
+  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository],
 })
 export class JobsModule {}

@@ -9,7 +9,7 @@ import {
   type StoredRegistrySigningKey,
 } from '@infrabox/auth';
 import { INSTALL_CONFIG, type InstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf } from '@infrabox/config';
-import { JobRepository, ProjectRepository } from '@infrabox/jobs';
+import { JobImageRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
 import { type RequestedScope, requestedScopes } from './registry-request.parser';
 import type { RegistryTokenDto } from './registry-token.dto';
 
@@ -40,6 +40,7 @@ export class RegistryTokenService {
     @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
     private readonly projects: ProjectRepository,
     private readonly jobs: JobRepository,
+    private readonly images: JobImageRepository,
   ) {}
 
   async issue(principal: Principal, request: RegistryTokenRequest): Promise<RegistryTokenDto> {
@@ -55,7 +56,7 @@ export class RegistryTokenService {
     const projectName = scopes.length > 0 ? await this.projectNameOf(principal) : undefined;
     const access: RequestedScope[] = [];
     for (const scope of scopes) {
-      const facts: RegistryAccessFacts = { projectName, peerForwards: await this.peerForwards(principal, scope) };
+      const facts: RegistryAccessFacts = { projectName, ...(await this.clusterFacts(principal, scope)) };
       const granted = grantedRegistryActions(principal, scope, facts);
       if (granted.refusal !== undefined) this.logger.log(`${subject}: ${granted.refusal}`);
       if (granted.actions.length > 0) access.push({ ...scope, actions: granted.actions });
@@ -85,10 +86,20 @@ export class RegistryTokenService {
     return (await this.projects.findById(principal.projectId))?.name;
   }
 
-  /** For a peer's token: whether that peer forwards the repository's project (a job of it waits or runs there). */
-  private async peerForwards(principal: Principal, scope: RequestedScope): Promise<boolean | undefined> {
-    if (principal.kind !== 'cluster' || scope.type !== 'repository') return undefined;
-    return this.jobs.hasActiveJobOfProjectOn(principal.cluster, projectOfRepository(scope.name));
+  /**
+   * For a cluster's token: whether it is this cluster's own; else, as the scope asks, whether the
+   * peer forwards the repository's project (a job of it waits or runs there: pull) or delivers an
+   * image a job here waits for (push).
+   */
+  private async clusterFacts(principal: Principal, scope: RequestedScope): Promise<Pick<RegistryAccessFacts, 'ownCluster' | 'peerForwards' | 'peerDelivers'>> {
+    if (principal.kind !== 'cluster' || scope.type !== 'repository') return {};
+    if (principal.cluster === this.config.cluster.name) return { ownCluster: true };
+    const project = projectOfRepository(scope.name);
+    const pushing = scope.actions.includes('push');
+    return {
+      peerForwards: scope.actions.includes('pull') && !pushing ? await this.jobs.hasActiveJobOfProjectOn(principal.cluster, project) : undefined,
+      peerDelivers: pushing ? await this.images.peerDelivers(principal.cluster, this.config.cluster.name, project) : undefined,
+    };
   }
 
   /** This cluster's signing key: read (or created) on first use, then kept; a failure is tried again next time. */

@@ -143,7 +143,9 @@ export class LocalRun {
   private async startEngine(): Promise<Record<string, string>> {
     const executors = this.plan.installations.map((i) => i.config.scheduler);
     if (!executors.some((s) => s?.executor === 'container')) return {};
-    const engine = await findContainerEngine(childEnvironment({})).catch((error: Error) => {
+    // A Podman service started here speaks plain HTTP to the installations' registries (loopback).
+    const insecureRegistries = this.plan.installations.map((i) => new URL(registryOf(i.config).url).host);
+    const engine = await findContainerEngine(childEnvironment({}), { insecureRegistries }).catch((error: Error) => {
       this.context.stderr(`starting Podman's service failed: ${error.message}`);
       return null;
     });

@@ -1,5 +1,6 @@
 import type { InstallConfig } from '@infrabox/config';
 import type { JobOutputRepository, JobRepository } from '@infrabox/jobs';
+import type { ImageTransferService } from '../images/image-transfer.service';
 import type { SourceTransferService } from '../sources/source-transfer.service';
 import type { OutputTransferService } from './output-transfer.service';
 import type { TransferClaims } from './transfer-claims';
@@ -11,6 +12,7 @@ describe('TransferHandlers on job.placed', () => {
     const handlers = new TransferHandlers(
       {} as OutputTransferService,
       sources as unknown as SourceTransferService,
+      { neededCopies: jest.fn().mockResolvedValue([]) } as unknown as ImageTransferService,
       { neededCopies } as unknown as JobOutputRepository,
       {} as JobRepository,
       {} as TransferClaims,

@@ -3,6 +3,7 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent, JobRepository } from '@infrabox/jobs';
+import { ImageTransferService } from '../images/image-transfer.service';
 import { SourceTransferService } from '../sources/source-transfer.service';
 import { OutputTransferService } from './output-transfer.service';
 import { TransferClaims } from './transfer-claims';
@@ -32,6 +33,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
   constructor(
     private readonly transfers: OutputTransferService,
     private readonly sources: SourceTransferService,
+    private readonly images: ImageTransferService,
     private readonly outputs: JobOutputRepository,
     private readonly jobs: JobRepository,
     private readonly claims: TransferClaims,
@@ -52,6 +54,8 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
     } else if (event.childClusters.includes(this.cluster)) {
       await this.start(event.jobId, event.cluster, this.cluster);
     }
+    // The image a docker job built, for children that run it elsewhere (the needed-copies scan knows which).
+    this.scanSoon();
   }
 
   /**
@@ -121,6 +125,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
   private async copyWhatIsNeeded(): Promise<void> {
     if (this.stopping) return;
     for (const { jobId, from, to } of await this.outputs.neededCopies(this.cluster)) await this.start(jobId, from, to);
+    for (const { jobId, from, to } of await this.images.neededCopies()) await this.start(jobId, from, to, this.images, 'image');
     for (const buildId of await this.sources.neededHere()) this.fetchSource(buildId);
     for (const { buildId, to } of await this.sources.neededFromHere()) this.pushSource(buildId, to);
   }
@@ -141,13 +146,14 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
     });
   }
 
-  private async start(jobId: string, from: string, to: string): Promise<void> {
+  /** A job's output (or the image a docker job built) from `from` to `to`, pulled or pushed from here as the routes allow. */
+  private async start(jobId: string, from: string, to: string, transfers: OutputTransferService | ImageTransferService = this.transfers, what: 'output' | 'image' = 'output'): Promise<void> {
     let transfer: Promise<void> | null = null;
-    if (to === this.cluster && (await this.transfers.mayPullFrom(from))) transfer = this.transfers.pull(jobId, from);
-    else if (from === this.cluster && (await this.transfers.shouldPushTo(to))) transfer = this.transfers.push(jobId, to);
+    if (to === this.cluster && (await transfers.mayPullFrom(from))) transfer = transfers.pull(jobId, from);
+    else if (from === this.cluster && (await transfers.shouldPushTo(to))) transfer = transfers.push(jobId, to);
     transfer?.catch((error: Error) => {
-      this.logger.error(`job ${jobId}: output ${from} → ${to} not delivered yet: ${error.message}`);
-      return this.report({ parentId: jobId }, to, `waiting for the output of job ${jobId} from ${from}: the transfer failed (${error.message}); retrying`);
+      this.logger.error(`job ${jobId}: ${what} ${from} → ${to} not delivered yet: ${error.message}`);
+      return this.report({ parentId: jobId }, to, `waiting for the ${what} of job ${jobId} from ${from}: the transfer failed (${error.message}); retrying`);
     });
   }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram, Registry } from 'prom-client';
 
-export type TransferKind = 'output' | 'source';
+export type TransferKind = 'output' | 'source' | 'image';
 export type TransferDirection = 'pull' | 'push';
 
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -15,7 +15,7 @@ export class TransferMetrics {
   constructor(registry: Registry) {
     this.bytes = new Counter({
       name: 'infrabox_transfer_bytes_total',
-      help: 'Bytes of job outputs and build sources moved to or from this cluster, by kind and direction',
+      help: 'Bytes of job outputs, build sources and images (layers the target held already not counted) moved to or from this cluster, by kind and direction',
       labelNames: ['kind', 'direction'],
       registers: [registry],
     });

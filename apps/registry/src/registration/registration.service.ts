@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
-import { InjectInstallConfig, InstallConfig } from '@infrabox/config';
+import { InjectInstallConfig, InstallConfig, registryOf } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
 import {
@@ -62,6 +62,7 @@ export class RegistrationService implements OnApplicationBootstrap, OnModuleDest
         name: this.name,
         labels: this.config.cluster.labels,
         apiUrl: this.config.apiUrl,
+        registryUrl: registryOf(this.config).url,
       });
       const event = registrationEvent(result);
       if (event) await lastValueFrom(this.events.emit(event.type, event.payload));

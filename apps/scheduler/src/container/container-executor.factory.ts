@@ -1,10 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { type InstallConfig, registryOf } from '@infrabox/config';
-import type { BuildRepository, ProjectRepository } from '@infrabox/jobs';
+import type { TokenService } from '@infrabox/auth';
+import type { BuildRepository, JobImageRepository, ProjectRepository } from '@infrabox/jobs';
 import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { JobExecutor } from '../execution/job-executor';
 import { ProcessExecutor } from '../execution/process.executor';
 import { engineCandidates, findContainerEngine, NO_ENGINE_WARNING } from '@infrabox/containers';
+import { ClusterRegistryImages } from './cluster-registry.images';
 import { ContainerExecutor } from './container.executor';
 import { JobImageNames } from './job-image.names';
 
@@ -13,11 +15,15 @@ import { JobImageNames } from './job-image.names';
  * through the first engine that answers (or a Podman service started for it); without one,
  * local processes when the config named no executor, and a clear stop when it asked for containers.
  */
-export async function createContainerExecutor(sandbox: HostSandbox, config: InstallConfig, builds: BuildRepository, projects: ProjectRepository): Promise<JobExecutor> {
+export type ContainerExecutorDependencies = [HostSandbox, InstallConfig, BuildRepository, ProjectRepository, JobImageRepository, TokenService];
+
+export async function createContainerExecutor(...[sandbox, config, builds, projects, images, tokens]: ContainerExecutorDependencies): Promise<JobExecutor> {
   const scheduler = config.scheduler;
   if (scheduler?.executor !== 'container') throw new Error('the container executor needs scheduler.executor: container');
   const logger = new Logger(`scheduler@${config.cluster.name}`);
-  const engine = await findContainerEngine().catch((error: Error) => {
+  const registryUrl = registryOf(config).url;
+  // A Podman service started here speaks HTTP to this cluster's registry (its children pull from it).
+  const engine = await findContainerEngine(process.env, { insecureRegistries: [new URL(registryUrl).host] }).catch((error: Error) => {
     logger.warn(`starting Podman's service failed: ${error.message}`);
     return null;
   });
@@ -29,6 +35,7 @@ export async function createContainerExecutor(sandbox: HostSandbox, config: Inst
     throw new Error(`scheduler.executor is container, but no container engine answers (tried ${engineCandidates().join(', ')}; Podman is not installed): install Podman or Docker, or set DOCKER_HOST`);
   }
   logger.log(`jobs run in containers on ${engine.description}`);
-  const names = new JobImageNames(builds, projects, new URL(registryOf(config).url).host);
-  return new ContainerExecutor(engine, sandbox, scheduler.container, names, config.cluster.name);
+  const names = new JobImageNames(builds, projects, new URL(registryUrl).host);
+  const registry = new ClusterRegistryImages(engine.docker, tokens, images, registryUrl, config.cluster.name);
+  return new ContainerExecutor(engine, sandbox, scheduler.container, names, registry, config.cluster.name);
 }

@@ -8,7 +8,8 @@ import type { Job } from '@infrabox/jobs';
 import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
 import { ContainerEngine, engineMessage } from '@infrabox/containers';
-import { buildImage, buildPaths, findBuiltImage, IMAGE_LABELS } from './image.builder';
+import type { ClusterRegistryImages } from './cluster-registry.images';
+import { buildImage, buildPaths, IMAGE_LABELS } from './image.builder';
 import { ImagePuller } from './image.puller';
 import type { JobImageNames } from './job-image.names';
 
@@ -39,6 +40,7 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
     private readonly sandbox: HostSandbox,
     private readonly settings: ContainerExecutorConfig,
     private readonly names: JobImageNames,
+    private readonly registry: ClusterRegistryImages,
     private readonly cluster: string,
   ) {
     this.docker = engine.docker;
@@ -62,21 +64,37 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
       throw error;
     }
     if (definition.type === 'docker-image') {
-      const image = typeof definition.image === 'string' ? await this.images.ensure(definition.image, context.signal) : await findBuiltImage(this.docker, job.buildId, definition.image.job);
+      let image: { name: string } | { error: string };
+      if (typeof definition.image === 'string') {
+        image = await this.images.ensure(definition.image, context.signal);
+      } else {
+        const parentName = definition.image.job;
+        const built = await this.registry.builtBy(context.parents.find((p) => p.parentName === parentName), job.name, parentName);
+        image = 'error' in built ? built : await this.images.ensure(built.name, context.signal, await this.credentials(job, context));
+      }
       if ('error' in image) return { exitCode: null, error: image.error };
-      return this.sandbox.run(job, context, (folders) => this.runContainer(job, this.containerOptions(job, definition, image.name, env, folders), context));
+      const name = image.name;
+      return this.sandbox.run(job, context, (folders) => this.runContainer(job, this.containerOptions(job, definition, name, env, folders), context));
     }
-    const tag = await this.names.builtName(job);
+    const built = await this.names.builtName(job);
     return this.sandbox.run(job, context, async (folders) => {
       const paths = buildPaths(folders.context, definition);
       if ('error' in paths) return { exitCode: null, error: paths.error };
-      context.onOutput(`building ${tag}\n`);
+      context.onOutput(`building ${built.name}\n`);
       const labels = { [IMAGE_LABELS.buildId]: job.buildId, [IMAGE_LABELS.jobName]: job.name };
-      const failed = await buildImage(this.docker, { tag, labels, ...paths, buildArguments: definition.buildArguments, target: definition.target }, context.onOutput, context.signal);
+      const failed = await buildImage(this.docker, { tag: built.name, labels, ...paths, buildArguments: definition.buildArguments, target: definition.target }, context.onOutput, context.signal);
       if (failed) return { exitCode: null, error: `building the image of job '${job.name}' failed: ${failed}` };
+      const credentials = await this.registry.credentials(job, built.projectId, context.parents);
+      const notPushed = await this.registry.push(job, built, credentials, context.onOutput, context.signal);
+      if (notPushed) return { exitCode: null, error: `pushing the image of job '${job.name}' to the registry of cluster ${this.cluster} failed: ${notPushed}` };
       if (definition.buildOnly) return { exitCode: 0 };
-      return this.runContainer(job, this.containerOptions(job, definition, tag, env, folders), context);
+      return this.runContainer(job, this.containerOptions(job, definition, built.name, env, folders), context);
     });
+  }
+
+  /** The job's credentials for this cluster's registry. */
+  private async credentials(job: Job, context: ExecutionContext) {
+    return this.registry.credentials(job, await this.names.projectIdOf(job), context.parents);
   }
 
   private containerOptions(job: Job, definition: DockerImageJob | DockerJob, image: string, env: Record<string, string>, folders: SandboxFolders): Docker.ContainerCreateOptions {

@@ -4,20 +4,8 @@ import { packDirectory } from '@infrabox/archive';
 import { engineMessage, followEngineProgress } from '@infrabox/containers';
 import type { DockerJob } from '@infrabox/job-definition';
 
-/** Labels on every image a `docker` job built: which build and job (its children find it by them). */
+/** Labels on every image a `docker` job built: which build and job (to tell them apart on an engine shared by clusters). */
 export const IMAGE_LABELS = { buildId: 'infrabox.net/build-id', jobName: 'infrabox.net/job-name' } as const;
-
-/** The image a `docker` job of the build built, on this engine (`"image": {"job": …}`). */
-export async function findBuiltImage(docker: Docker, buildId: string, jobName: string): Promise<{ name: string } | { error: string }> {
-  // One label in the filter: Podman's service answers nothing for two.
-  const images = await docker.listImages({ filters: { label: [`${IMAGE_LABELS.buildId}=${buildId}`] } });
-  const name = images
-    .filter((i) => i.Labels?.[IMAGE_LABELS.jobName] === jobName)
-    .flatMap((i) => i.RepoTags ?? [])
-    .find((tag) => tag !== '<none>:<none>');
-  if (name) return { name };
-  return { error: `the image job '${jobName}' built is not on this cluster's container engine (copying images between engines is not built yet)` };
-}
 
 /** The image a `docker` job builds: `<registry>/<project>/<job name>:build_<number>`, in the names a registry takes. */
 export function builtImageName(registryHost: string, project: string, jobName: string, buildNumber: number): string {

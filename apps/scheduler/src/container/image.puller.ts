@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { PullPolicy } from '@infrabox/config';
-import { engineMessage, followEngineProgress } from '@infrabox/containers';
+import { engineMessage, followEngineProgress, type RegistryCredentials } from '@infrabox/containers';
 
 /**
  * Makes a job's image present on the engine before its container is created, by the cluster's
@@ -16,12 +16,13 @@ export class ImagePuller {
     private readonly policy: PullPolicy,
   ) {}
 
-  async ensure(image: string, signal: AbortSignal): Promise<{ name: string } | { error: string }> {
+  /** `credentials`: for the registry the image's name starts with (this cluster's, for built images). */
+  async ensure(image: string, signal: AbortSignal, credentials?: RegistryCredentials): Promise<{ name: string } | { error: string }> {
     if (this.policy !== 'always' && (await this.present(image))) return { name: image };
     if (this.policy === 'never') return { error: `image '${image}' is not on this cluster's container engine, and the pull policy is 'never'` };
     let pull = this.pulls.get(image);
     if (!pull) {
-      pull = this.pull(image).finally(() => this.pulls.delete(image));
+      pull = this.pull(image, credentials).finally(() => this.pulls.delete(image));
       this.pulls.set(image, pull);
     }
     const failure = await Promise.race([pull, new Promise<string>((resolve) => signal.addEventListener('abort', () => resolve('aborted while pulling'), { once: true }))]);
@@ -38,9 +39,10 @@ export class ImagePuller {
   }
 
   /** Null when pulled; else the reason. */
-  private async pull(image: string): Promise<string | null> {
+  private async pull(image: string, credentials: RegistryCredentials | undefined): Promise<string | null> {
     try {
-      const stream = await this.docker.pull(image);
+      const serveraddress = image.split('/')[0];
+      const stream = await this.docker.pull(image, credentials ? { authconfig: { ...credentials, serveraddress } } : {});
       await followEngineProgress(this.docker, stream);
       return (await this.present(image)) ? null : 'the engine reported no error, but the image is not there';
     } catch (error) {

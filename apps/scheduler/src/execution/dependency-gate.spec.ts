@@ -10,6 +10,8 @@ const parent = (state: JobState, on: DependencyCondition[] = ['finished'], name 
   on,
   outputSize: null,
   outputHere: false,
+  imageWanted: false,
+  imageHere: false,
 });
 
 describe('judgeDependencies', () => {

@@ -198,6 +198,8 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
     }
     // A parent's output still on another cluster: job.inputs.ready wakes the job once it is here.
     if (parents.some((p) => (p.outputSize ?? 0) > 0 && !p.outputHere)) return;
+    // The image a parent built not yet in this cluster's registry: job.inputs.ready wakes the job once it is.
+    if (parents.some((p) => p.imageWanted && !p.imageHere)) return;
     // The build's source not yet on this cluster: build.source.ready wakes the job once it is here.
     if (found.source.required && !found.source.here) return;
     if (job.type === 'wait') {

@@ -45,6 +45,8 @@ const parent = (id: string, name: string): ParentLink => ({
   on: ['finished'],
   outputSize: 10,
   outputHere: true,
+  imageWanted: false,
+  imageHere: false,
 });
 
 const config: KubernetesExecutorConfig = {

@@ -9,6 +9,7 @@ import { eventNotifyCreatedAt } from './0009-event-notify-created-at.migration';
 import { eventNotifyClusterChannels } from './0013-event-notify-cluster-channels.migration';
 import { eventNotifyOncePerChannel } from './0014-event-notify-once-per-channel.migration';
 import { eventClusterPosition } from './0015-event-cluster-position.migration';
+import { jobImages } from './0016-job-images.migration';
 
 export interface Migration {
   version: number;
@@ -29,4 +30,5 @@ export const migrations: readonly Migration[] = [
   eventNotifyClusterChannels,
   eventNotifyOncePerChannel,
   eventClusterPosition,
+  jobImages,
 ];
