@@ -9,7 +9,8 @@ import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
 import { ContainerEngine, engineMessage } from '@infrabox/containers';
 import type { ClusterRegistryImages } from './cluster-registry.images';
-import { buildImage, buildPaths, IMAGE_LABELS } from './image.builder';
+import { buildPaths } from './docker-build.paths';
+import { buildImage, IMAGE_LABELS } from './image.builder';
 import { ImagePuller } from './image.puller';
 import type { JobImageNames } from './job-image.names';
 

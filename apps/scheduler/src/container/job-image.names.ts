@@ -1,5 +1,4 @@
 import type { BuildRepository, Job, ProjectRepository } from '@infrabox/jobs';
-import { builtImageName } from './image.builder';
 
 /** Where a `docker` job's image goes in this cluster's registry. */
 export interface BuiltImageName {
@@ -40,4 +39,15 @@ export class JobImageNames {
     if (!build) throw new Error(`build ${job.buildId} not found`);
     return build;
   }
+}
+
+/** The image a `docker` job builds: `<registry>/<project>/<job name>:build_<number>`, in the names a registry takes. */
+export function builtImageName(registryHost: string, project: string, jobName: string, buildNumber: number): string {
+  const component = (text: string) =>
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9._/-]+/g, '-')
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
+      .replace(/\/+/g, '/') || 'x';
+  return `${registryHost}/${component(project)}/${component(jobName)}:build_${buildNumber}`;
 }
