@@ -186,6 +186,10 @@ describe('deploy/helm/infrabox', () => {
         role.rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
       for (const verb of ['create', 'get', 'list', 'watch', 'delete']) expect(allows('batch', 'jobs', verb)).toBe(true);
       for (const verb of ['get', 'list', 'watch']) expect(allows('', 'pods', verb)).toBe(true);
+      // A docker job's registry credentials: a Secret the executor creates, owned by the job's Job
+      // (Kubernetes deletes it with the Job); reading the namespace's Secrets is not granted.
+      expect(allows('', 'secrets', 'create')).toBe(true);
+      for (const verb of ['get', 'list', 'watch']) expect(allows('', 'secrets', verb)).toBe(false);
       const [binding] = byKind<K8sObject & { roleRef: { name: string }; subjects: unknown[] }>(objects, 'RoleBinding');
       expect(binding.roleRef.name).toBe(role.metadata.name);
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account.metadata.name, namespace: 'ci' }]);

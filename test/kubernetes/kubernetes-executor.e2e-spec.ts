@@ -121,7 +121,7 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
       dir,
       env,
       fetch: () => runCli(args(pod.spec.initContainers[0]), { env }),
-      upload: () => runCli(args(pod.spec.containers[1]), { env }),
+      upload: () => runCli(args(pod.spec.containers.find((c: any) => c.name === 'upload-output')), { env }),
     };
   }
 
@@ -226,6 +226,69 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     });
     expect(await ended(only.id)).toMatchObject({ state: 'finished', exitCode: 0 });
   }, 30_000);
+
+  it("builds a docker job's image in its pod (BuildKit), pushing with credentials from a Secret its Job owns that the token service takes; the build log is the console; a failed build ends in error", async () => {
+    const docker = (jobName: string, extra: Record<string, unknown> = {}) => ({ name: jobName, type: 'docker', docker_file: 'Dockerfile', cluster: { selector: [label] }, ...extra });
+    const build = await push([docker('img'), docker('broken', { build_only: false, command: ['true'] })]);
+    const img = jobIdOf(build, 'img');
+    const broken = jobIdOf(build, 'broken');
+
+    const pod = await podOf(img);
+    expect(pod.spec.initContainers.map((c: any) => c.name)).toEqual(['fetch-inputs', 'build-image']);
+    expect(pod.spec.containers.map((c: any) => c.name)).toEqual(['upload-output']); // build_only, InfraBox's default
+    const output: string = pod.spec.initContainers[1].args.at(-1);
+    const pushed = /^type=image,name=([^/]+)\/k8s\/img:build_(\d+),push=true,registry\.insecure=true$/.exec(output);
+    expect(pushed).not.toBeNull();
+    const [, registryHost, buildNumber] = pushed!;
+    expect(Number(buildNumber)).toBe(build.number);
+
+    // The Secret: owned by the Kubernetes Job, a docker config.json for this cluster's registry
+    // whose password the cluster's registry token service takes for a push to the job's project.
+    await eventually(() => fake.secret(`infrabox-${img}-registry`) !== undefined, 10_000, 'the registry Secret');
+    const secret = fake.secret(`infrabox-${img}-registry`)!;
+    expect(secret.metadata.ownerReferences).toEqual([{ apiVersion: 'batch/v1', kind: 'Job', name: `infrabox-${img}`, uid: fake.job(`infrabox-${img}`)!.metadata.uid }]);
+    expect(pod.spec.volumes).toContainEqual({ name: 'registry-auth', secret: { secretName: secret.metadata.name, items: [{ key: '.dockerconfigjson', path: 'config.json' }] } });
+    const auths = JSON.parse(Buffer.from((secret as any).data['.dockerconfigjson'], 'base64').toString()).auths;
+    expect(Object.keys(auths)).toEqual([registryHost]);
+    const scope = `repository:k8s/img:push,pull`;
+    const granted = await fetch(`${cluster.apiUrl}/api/v1/registry/token?service=${name}&scope=${encodeURIComponent(scope)}`, {
+      headers: { authorization: `Basic ${auths[registryHost].auth}` },
+    });
+    expect(granted.status).toBe(200);
+    const { token } = (await granted.json()) as { token: string };
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { access: unknown };
+    expect(claims.access).toEqual([{ type: 'repository', name: 'k8s/img', actions: expect.arrayContaining(['push', 'pull']) }]);
+
+    // The kubelet's part: fetch, build (its log is the console), upload.
+    const folder = await podFolder(pod);
+    fake.setPodStatus(pod.metadata.name, { phase: 'Pending', initContainerStatuses: [running('fetch-inputs')] });
+    expect(await folder.fetch()).toMatchObject({ code: 0 });
+    fake.setPodStatus(pod.metadata.name, { initContainerStatuses: [terminated('fetch-inputs', 0), running('build-image')] });
+    fake.appendLog(pod.metadata.name, '#1 [internal] load build definition from Dockerfile\n', 'build-image');
+    fake.closeLog(pod.metadata.name, 'build-image');
+    expect(await folder.upload()).toMatchObject({ code: 0 });
+    fake.setPodStatus(pod.metadata.name, {
+      phase: 'Succeeded',
+      initContainerStatuses: [terminated('fetch-inputs', 0), terminated('build-image', 0)],
+      containerStatuses: [terminated('upload-output', 0, await readFile(path.join(folder.dir, 'termination-log'), 'utf8'))],
+    });
+    expect(await ended(img)).toMatchObject({ state: 'finished', exitCode: 0 });
+    expect(await consoleOf(cluster.apiUrl, img)).toBe('#1 [internal] load build definition from Dockerfile\n');
+
+    const brokenPod = await podOf(broken);
+    expect(brokenPod.spec.containers[0]).toMatchObject({ name: 'job', image: `${registryHost}/k8s/broken:build_${build.number}`, imagePullPolicy: 'Always' });
+    expect(brokenPod.spec.imagePullSecrets).toEqual([{ name: `infrabox-${broken}-registry` }]);
+    fake.setPodStatus(brokenPod.metadata.name, {
+      phase: 'Failed',
+      initContainerStatuses: [terminated('fetch-inputs', 0), terminated('build-image', 1, 'error: failed to solve: dockerfile parse error on line 1: unknown instruction: FORM')],
+      containerStatuses: [{ ...running('job'), state: { waiting: { reason: 'PodInitializing' } } }],
+    });
+    expect(await ended(broken)).toMatchObject({
+      state: 'error',
+      message: 'building the image failed (exit code 1): error: failed to solve: dockerfile parse error on line 1: unknown instruction: FORM',
+    });
+    expect((await stored(broken)).finishedEvents).toEqual(['error']);
+  }, 60_000);
 
   it('ends a job whose deadline passed in error "timed out"', async () => {
     const build = await push([job('slow', { timeout: 30 })]);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects as plain JSON */
 type KubeObject = { apiVersion: string; kind: string; metadata: any; spec?: any; status?: any };
-type Kind = 'jobs' | 'pods';
+type Kind = 'jobs' | 'pods' | 'secrets';
 interface WatchEvent {
   kind: Kind;
   namespace: string;
@@ -23,14 +23,15 @@ export interface RecordedRequest {
 /**
  * A Kubernetes API server on loopback (HTTP), enough for the Kubernetes executor, shaped from
  * the API reference: list, create, get, watch and delete of batch/v1 Jobs and core/v1 Pods,
- * and pods/log (follow). It plays the Job controller too: creating a Job creates its pod
- * (phase Pending); deleting a Job deletes its pods. Tests drive the pods through the methods
- * below (phases, container states, log text, deadline, deletion) and can compact the watch
- * history so that a watch from an old resourceVersion gets 410 Gone.
+ * create, get and delete of core/v1 Secrets, and pods/log per container (follow). It plays the
+ * Job controller and the garbage collector too: creating a Job creates its pod (phase Pending);
+ * deleting a Job deletes its pods and the Secrets it owns (ownerReferences). Tests drive the
+ * pods through the methods below (phases, container states, log text, deadline, deletion) and
+ * can compact the watch history so that a watch from an old resourceVersion gets 410 Gone.
  */
 export class FakeKubeApiServer {
   readonly requests: RecordedRequest[] = [];
-  private readonly objects: Record<Kind, Map<string, KubeObject>> = { jobs: new Map(), pods: new Map() };
+  private readonly objects: Record<Kind, Map<string, KubeObject>> = { jobs: new Map(), pods: new Map(), secrets: new Map() };
   private readonly history: WatchEvent[] = [];
   private oldestRv = 0;
   private rv = 100;
@@ -76,6 +77,10 @@ export class FakeKubeApiServer {
     return [...this.objects.jobs.values()].find((j) => j.metadata.name === name);
   }
 
+  secret(name: string): KubeObject | undefined {
+    return [...this.objects.secrets.values()].find((s) => s.metadata.name === name);
+  }
+
   /** The pod of the Job labelled with this InfraBox job id. */
   podOf(jobId: string): KubeObject | undefined {
     return [...this.objects.pods.values()].find((p) => p.metadata.labels?.['infrabox.net/job-id'] === jobId);
@@ -101,24 +106,25 @@ export class FakeKubeApiServer {
     for (const pod of this.podsOfJob(jobName)) this.remove('pods', pod);
   }
 
-  /** `kubectl delete job NAME`: the Job and, in the background, its pods. */
+  /** `kubectl delete job NAME`: the Job and, in the background, its pods and the Secrets it owns. */
   deleteJob(jobName: string): void {
-    this.remove('jobs', this.find('jobs', jobName));
-    for (const pod of this.podsOfJob(jobName)) this.remove('pods', pod);
+    this.removeJob(this.find('jobs', jobName), true);
   }
 
   deletePod(podName: string): void {
     this.remove('pods', this.find('pods', podName));
   }
 
-  appendLog(podName: string, text: string): void {
-    const log = this.logOf(podName);
+  /** Adds to the log of one container of the pod (the job container's unless named). */
+  appendLog(podName: string, text: string, container = 'job'): void {
+    const log = this.logOf(podName, container);
     log.text += text;
     for (const follower of log.followers) follower.write(text);
   }
 
-  closeLog(podName: string): void {
-    const log = this.logOf(podName);
+  /** Ends the log of one container of the pod (the job container's unless named): its followers' streams end. */
+  closeLog(podName: string, container = 'job'): void {
+    const log = this.logOf(podName, container);
     log.closed = true;
     for (const follower of log.followers) follower.end();
     log.followers.clear();
@@ -152,21 +158,21 @@ export class FakeKubeApiServer {
     this.requests.push({ method: req.method!, path: url.pathname, query, body });
     const route =
       /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/(jobs)(?:\/([^/]+))?$/.exec(url.pathname) ??
-      /^\/api\/v1\/namespaces\/([^/]+)\/(pods)(?:\/([^/]+))?(\/log)?$/.exec(url.pathname);
+      /^\/api\/v1\/namespaces\/([^/]+)\/(pods)(?:\/([^/]+))?(\/log)?$/.exec(url.pathname) ??
+      /^\/api\/v1\/namespaces\/([^/]+)\/(secrets)(?:\/([^/]+))?$/.exec(url.pathname);
     if (!route) return status(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     const [, namespace, kind, name, log] = route as unknown as [string, string, Kind, string | undefined, string | undefined];
     if (log) return this.serveLog(res, namespace, name!, query);
     if (!name && req.method === 'GET' && query.watch === 'true') return this.watch(res, kind, namespace, query);
     if (!name && req.method === 'GET') return this.list(res, kind, namespace, query);
     if (!name && req.method === 'POST' && kind === 'jobs') return this.createJob(res, namespace, body as KubeObject);
+    if (!name && req.method === 'POST' && kind === 'secrets') return this.createSecret(res, namespace, body as KubeObject);
     const object = name ? this.objects[kind].get(`${namespace}/${name}`) : undefined;
     if (!object) return status(res, 404, 'NotFound', `${kind} "${name}" not found`);
     if (req.method === 'GET') return json(res, 200, object);
     if (req.method === 'DELETE') {
-      this.remove(kind, object);
-      if (kind === 'jobs' && (query.propagationPolicy ?? (body as any)?.propagationPolicy) !== 'Orphan') {
-        for (const pod of this.podsOfJob(object.metadata.name)) this.remove('pods', pod);
-      }
+      if (kind === 'jobs') this.removeJob(object, (query.propagationPolicy ?? (body as any)?.propagationPolicy) !== 'Orphan');
+      else this.remove(kind, object);
       return json(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name, kind } });
     }
     return status(res, 405, 'MethodNotAllowed', `${req.method} is not supported here`);
@@ -199,6 +205,25 @@ export class FakeKubeApiServer {
       status: { phase: 'Pending' },
     });
     json(res, 201, created);
+  }
+
+  private createSecret(res: ServerResponse, namespace: string, secret: KubeObject): void {
+    const name = secret?.metadata?.name;
+    if (!name || secret.kind !== 'Secret') return status(res, 422, 'Invalid', 'Secret.metadata.name: Required value');
+    if (this.objects.secrets.has(`${namespace}/${name}`)) return status(res, 409, 'AlreadyExists', `secrets "${name}" already exists`);
+    const created: KubeObject = { ...secret, metadata: { ...secret.metadata, namespace, uid: randomUUID(), creationTimestamp: new Date().toISOString() } };
+    this.add('secrets', created);
+    json(res, 201, created);
+  }
+
+  /** A Job and, unless orphaned, its pods and what it owns (the garbage collector, at once). */
+  private removeJob(job: KubeObject, cascade: boolean): void {
+    this.remove('jobs', job);
+    if (!cascade) return;
+    for (const pod of this.podsOfJob(job.metadata.name)) this.remove('pods', pod);
+    for (const secret of [...this.objects.secrets.values()]) {
+      if ((secret.metadata.ownerReferences ?? []).some((o: any) => o.kind === 'Job' && o.uid === job.metadata.uid)) this.remove('secrets', secret);
+    }
   }
 
   private list(res: ServerResponse, kind: Kind, namespace: string, query: Record<string, string>): void {
@@ -235,19 +260,23 @@ export class FakeKubeApiServer {
     const pod = this.objects.pods.get(`${namespace}/${podName}`);
     if (!pod) return status(res, 404, 'NotFound', `pods "${podName}" not found`);
     const container = query.container;
-    const started = (pod.status?.containerStatuses ?? []).some((c: any) => c.name === container && (c.state?.running || c.state?.terminated));
+    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+    const started = statuses.some((c: any) => c.name === container && (c.state?.running || c.state?.terminated));
     if (!started) return status(res, 400, 'BadRequest', `container "${container}" in pod "${podName}" is waiting to start: PodInitializing`);
-    const log = this.logOf(podName);
+    const log = this.logOf(podName, container);
     res.writeHead(200, { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' });
     res.write(log.text);
-    if (query.follow !== 'true' || log.closed) return void res.end();
+    // As the kubelet: the log of a container that has ended is whole, a follow ends with it.
+    const ended = statuses.some((c: any) => c.name === container && c.state?.terminated);
+    if (query.follow !== 'true' || log.closed || ended) return void res.end();
     log.followers.add(res);
     res.on('close', () => log.followers.delete(res));
   }
 
-  private logOf(podName: string) {
-    let log = this.logs.get(podName);
-    if (!log) this.logs.set(podName, (log = { text: '', closed: false, followers: new Set() }));
+  private logOf(podName: string, container: string) {
+    const key = `${podName}/${container}`;
+    let log = this.logs.get(key);
+    if (!log) this.logs.set(key, (log = { text: '', closed: false, followers: new Set() }));
     return log;
   }
 

@@ -1,7 +1,9 @@
 import type { KubernetesExecutorConfig } from '@infrabox/config';
-import type { DockerImageJob } from '@infrabox/job-definition';
+import type { V1Container, V1Job } from '@kubernetes/client-node';
+import type { DockerImageJob, DockerJob } from '@infrabox/job-definition';
 import type { Job, ParentLink } from '@infrabox/jobs';
-import { buildJobManifest, JobManifestInput, ManifestError } from './job-manifest.builder';
+import { builtImageName } from '../container/job-image.names';
+import { buildJobManifest, buildRegistryAuthSecret, JobManifestInput, ManifestError } from './job-manifest.builder';
 
 const JOB_ID = '11111111-2222-3333-4444-555555555555';
 const BUILD_ID = '99999999-8888-7777-6666-555555555555';
@@ -167,9 +169,169 @@ describe('buildJobManifest', () => {
     expect(() => buildJobManifest(input({ job: job({ environment: { TOKEN: { secret: 'deploy-key' } } }) }))).toThrow(
       new ManifestError(`job 'test': environment TOKEN refers to a secret, which cannot be passed to a job yet`),
     );
-    const docker = { ...job(), type: 'docker' as const, definition: { ...definition, type: 'docker', dockerFile: 'Dockerfile' } } as unknown as Job;
-    expect(() => buildJobManifest(input({ job: docker }))).toThrow(
-      new ManifestError(`job 'test' is of type 'docker': the kubernetes executor runs docker-image jobs`),
+    const compose = { ...job(), type: 'docker-compose' as const, definition: { ...definition, type: 'docker-compose', dockerComposeFile: 'c.yml' } } as unknown as Job;
+    expect(() => buildJobManifest(input({ job: compose }))).toThrow(
+      new ManifestError(`job 'test' is of type 'docker-compose': the kubernetes executor runs docker-image and docker jobs`),
     );
+  });
+});
+
+describe('buildJobManifest for a docker job (rootless BuildKit, then the built image)', () => {
+  const dockerDefinition: DockerJob = {
+    type: 'docker',
+    name: 'img',
+    dockerFile: 'docker/app.Dockerfile',
+    buildContext: 'docker',
+    buildArguments: { VERSION: '1.2', GREETING: 'hello world' },
+    target: 'runtime',
+    buildOnly: false,
+    command: ['sh', '-c', 'make test'],
+    dependsOn: [],
+    environment: { MODE: 'ci' },
+    resources: { limits: { cpu: 2, memory: 4096 } },
+    timeoutSeconds: 1800,
+    repository: { clone: true, submodules: false, fullHistory: false },
+    cache: { data: true, image: false },
+    securityContext: { privileged: false },
+    deployments: [],
+  };
+  const image = builtImageName('registry.worker.example.com', 'demo', 'img', 7);
+  const dockerJob = (overrides: Partial<DockerJob> = {}): Job => ({ ...job(), name: 'img', type: 'docker', definition: { ...dockerDefinition, ...overrides } });
+  const build = { image, registryHost: 'registry.worker.example.com', insecure: false };
+  const manifest = (overrides: Partial<DockerJob> = {}, buildOverrides: Partial<typeof build> = {}): V1Job =>
+    buildJobManifest(input({ job: dockerJob(overrides), build: { ...build, ...buildOverrides } }));
+  const pod = (m: V1Job) => m.spec!.template.spec!;
+  const container = (m: V1Job, name: string): V1Container | undefined =>
+    [...(pod(m).initContainers ?? []), ...pod(m).containers].find((c) => c.name === name);
+
+  it('fetches the source first, then builds in BuildKit from the build context and Dockerfile, with the target and build arguments', () => {
+    const m = manifest();
+    expect(pod(m).initContainers!.map((c) => c.name)).toEqual(['fetch-inputs', 'build-image']);
+    expect(pod(m).initContainers![0].command).toContain('--source');
+    const build = container(m, 'build-image')!;
+    expect(build.image).toBe('moby/buildkit:rootless');
+    expect(build.command).toEqual(['buildctl-daemonless.sh']);
+    expect(build.args).toEqual([
+      'build',
+      '--progress', 'plain',
+      '--frontend', 'dockerfile.v0',
+      '--local', 'context=/infrabox/context/docker',
+      '--local', 'dockerfile=/infrabox/context/docker',
+      '--opt', 'filename=app.Dockerfile',
+      '--opt', 'target=runtime',
+      '--opt', 'build-arg:VERSION=1.2',
+      '--opt', 'build-arg:GREETING=hello world',
+      '--output', 'type=image,name=registry.worker.example.com/demo/img:build_7,push=true',
+    ]);
+    expect(build.resources).toEqual({ limits: { cpu: '2', memory: '4096Mi' } });
+    expect(build.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+  });
+
+  it('finds a Dockerfile in a folder of the context, and builds without target or build arguments when none are given', () => {
+    const args = container(manifest({ dockerFile: 'images/Dockerfile', buildContext: undefined, target: undefined, buildArguments: {} }), 'build-image')!.args!;
+    expect(args).toEqual([
+      'build', '--progress', 'plain', '--frontend', 'dockerfile.v0',
+      '--local', 'context=/infrabox/context',
+      '--local', 'dockerfile=/infrabox/context/images',
+      '--opt', 'filename=Dockerfile',
+      '--output', 'type=image,name=registry.worker.example.com/demo/img:build_7,push=true',
+    ]);
+  });
+
+  it('pushes to a plain-HTTP registry only when told so', () => {
+    expect(container(manifest({}, { insecure: true }), 'build-image')!.args!.at(-1)).toBe(
+      'type=image,name=registry.worker.example.com/demo/img:build_7,push=true,registry.insecure=true',
+    );
+  });
+
+  it('runs BuildKit rootless as BuildKit documents it: user 1000, seccomp and AppArmor unconfined, no process sandbox, its state on an emptyDir', () => {
+    const m = manifest();
+    const build = container(m, 'build-image')!;
+    expect(build.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'Unconfined' }, appArmorProfile: { type: 'Unconfined' } });
+    expect(build.securityContext!.privileged).toBeUndefined();
+    expect(m.spec!.template.metadata!.annotations).toEqual({ 'container.apparmor.security.beta.kubernetes.io/build-image': 'unconfined' });
+    expect(build.env).toEqual([
+      { name: 'BUILDKITD_FLAGS', value: '--oci-worker-no-process-sandbox' },
+      { name: 'DOCKER_CONFIG', value: '/home/user/.docker' },
+    ]);
+    expect(build.volumeMounts).toEqual([
+      { name: 'infrabox', mountPath: '/infrabox', readOnly: true },
+      { name: 'buildkit', mountPath: '/home/user/.local/share/buildkit' },
+      { name: 'registry-auth', mountPath: '/home/user/.docker', readOnly: true },
+    ]);
+    expect(pod(m).volumes).toEqual([
+      { name: 'infrabox', emptyDir: {} },
+      { name: 'buildkit', emptyDir: {} },
+      { name: 'registry-auth', secret: { secretName: `infrabox-${JOB_ID}-registry`, items: [{ key: '.dockerconfigjson', path: 'config.json' }] } },
+    ]);
+  });
+
+  it('gives the registry credentials to the build and the kubelet from the Secret, never as a value in the build container', () => {
+    const m = manifest();
+    expect(pod(m).imagePullSecrets).toEqual([{ name: `infrabox-${JOB_ID}-registry` }]);
+    expect(JSON.stringify(container(m, 'build-image'))).not.toContain('the-job-token');
+    expect(JSON.stringify(container(m, 'job'))).not.toContain('the-job-token');
+  });
+
+  it('then runs the built image with the job command, environment and limits, pulled afresh', () => {
+    const m = manifest();
+    expect(pod(m).containers.map((c) => c.name)).toEqual(['job', 'upload-output']);
+    expect(container(m, 'job')).toEqual({
+      name: 'job',
+      image: 'registry.worker.example.com/demo/img:build_7',
+      imagePullPolicy: 'Always',
+      command: ['/bin/sh', '-c', '"$@"; code=$?; echo "$code" > /infrabox/.exit; exit "$code"', 'infrabox-job', 'sh', '-c', 'make test'],
+      workingDir: '/infrabox/context',
+      env: expect.arrayContaining([{ name: 'MODE', value: 'ci' }, { name: 'INFRABOX_JOB_ID', value: JOB_ID }]),
+      resources: { limits: { cpu: '2', memory: '4096Mi' } },
+      volumeMounts: mounts,
+    });
+    expect(container(m, 'upload-output')!.command).toContain('--wait-for');
+  });
+
+  it('with build_only: no job container and no pull secret; the upload stores the output once the build has ended well', () => {
+    const m = manifest({ buildOnly: true, command: undefined });
+    expect(pod(m).initContainers!.map((c) => c.name)).toEqual(['fetch-inputs', 'build-image']);
+    expect(pod(m).containers.map((c) => c.name)).toEqual(['upload-output']);
+    expect(pod(m).imagePullSecrets).toBeUndefined();
+    expect(container(m, 'upload-output')!.command).toEqual([
+      'node', '/app/dist/apps/cli/src/main.js', 'job', 'upload-output', JOB_ID, '--dir', '/infrabox', '--result', '/dev/termination-log',
+    ]);
+  });
+
+  it('refuses a docker job it cannot build or run, naming the reason', () => {
+    expect(() => manifest({ command: undefined })).toThrow(
+      new ManifestError(`job 'img' has no command: the kubernetes executor runs a job's "command" (in its image's /bin/sh), or "build_only": true to only build and push the image`),
+    );
+    expect(() => manifest({ buildContext: '..' })).toThrow(new ManifestError("job 'img': build_context '..' is outside the source"));
+    expect(() => manifest({ dockerFile: '../Dockerfile' })).toThrow(new ManifestError("job 'img': docker_file '../Dockerfile' must be a file inside the build context 'docker'"));
+    expect(() => buildJobManifest(input({ job: dockerJob() }))).toThrow(ManifestError);
+  });
+});
+
+describe('buildRegistryAuthSecret', () => {
+  it("holds a docker config.json with the job token as password for this cluster's registry, and is owned by the Kubernetes Job", () => {
+    const secret = buildRegistryAuthSecret({
+      jobId: JOB_ID,
+      namespace: 'ci',
+      labels,
+      registryHost: 'registry.worker.example.com',
+      token: 'the-job-token',
+      owner: { name: `infrabox-${JOB_ID}`, uid: 'job-uid-1' },
+    });
+    expect(secret).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: `infrabox-${JOB_ID}-registry`,
+        namespace: 'ci',
+        labels,
+        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: `infrabox-${JOB_ID}`, uid: 'job-uid-1' }],
+      },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': expect.any(String) },
+    });
+    const config = JSON.parse(Buffer.from(secret.data!['.dockerconfigjson'], 'base64').toString('utf8'));
+    expect(config).toEqual({ auths: { 'registry.worker.example.com': { auth: Buffer.from('infrabox:the-job-token').toString('base64') } } });
   });
 });

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { BatchV1Api, CoreV1Api, KubeConfig, ListWatch, Log, V1Job, V1Pod, Watch, type Informer } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, KubeConfig, ListWatch, Log, V1Job, V1Pod, V1Secret, Watch, type Informer } from '@kubernetes/client-node';
 import type { KubernetesExecutorConfig } from '@infrabox/config';
 
 /** A Kubernetes API error as one line: its status code and the server's message. */
@@ -36,8 +36,17 @@ export class KubernetesApi {
     this.core = this.kubeConfig.makeApiClient(CoreV1Api);
   }
 
-  async createJob(manifest: V1Job): Promise<void> {
-    await this.batch.createNamespacedJob(this.namespace, manifest);
+  /** Creates a Kubernetes Job; resolves with it as created (its uid set). */
+  async createJob(manifest: V1Job): Promise<V1Job> {
+    return (await this.batch.createNamespacedJob(this.namespace, manifest)).body;
+  }
+
+  async readJob(name: string): Promise<V1Job> {
+    return (await this.batch.readNamespacedJob(name, this.namespace)).body;
+  }
+
+  async createSecret(secret: V1Secret): Promise<void> {
+    await this.core.createNamespacedSecret(this.namespace, secret);
   }
 
   /** Deletes a Kubernetes Job and, in the background, its pods; a Job already gone is fine. */

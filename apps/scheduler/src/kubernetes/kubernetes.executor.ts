@@ -1,20 +1,35 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { V1Job } from '@kubernetes/client-node';
 import { TokenService } from '@infrabox/auth';
-import type { InstallConfig, KubernetesExecutorConfig } from '@infrabox/config';
-import { BuildRepository, Job, JobConsoleRepository, JobOutput, outputKey } from '@infrabox/jobs';
+import { type InstallConfig, type KubernetesExecutorConfig, registryOf } from '@infrabox/config';
+import { BuildRepository, Job, JobConsoleRepository, JobOutput, outputKey, ProjectRepository } from '@infrabox/jobs';
 import { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
 import { JOB_VIEW, sandboxEnvironment } from '@infrabox/job-sandbox';
-import { buildJobManifest, CONTAINERS, kubernetesJobName, ManifestError } from './job-manifest.builder';
+import { JobImageNames } from '../container/job-image.names';
+import { buildJobManifest, buildRegistryAuthSecret, ImageBuild, kubernetesJobName, ManifestError } from './job-manifest.builder';
 import { JobPodWatch, WatchChange } from './job-pod.watch';
-import { describeKubernetesError, KubernetesApi, LogStream, statusCodeOf } from './kubernetes.api';
+import { describeKubernetesError, KubernetesApi, statusCodeOf } from './kubernetes.api';
+import { PodConsoleFollower } from './pod-console.follower';
 import { judgePod, OutputReport } from './pod-status.mapper';
 
-export type KubernetesExecutorDependencies = [TokenService, BuildRepository, JobConsoleRepository, InstallConfig];
+export type KubernetesExecutorDependencies = [TokenService, BuildRepository, ProjectRepository, JobConsoleRepository, InstallConfig];
 
 /** The executor of `scheduler.executor: kubernetes`, talking to the API its config names. */
-export function createKubernetesExecutor(...[tokens, builds, consoles, config]: KubernetesExecutorDependencies): KubernetesExecutor {
+export function createKubernetesExecutor(...[tokens, builds, projects, consoles, config]: KubernetesExecutorDependencies): KubernetesExecutor {
   if (config.scheduler?.executor !== 'kubernetes') throw new Error('the kubernetes executor needs scheduler.executor: kubernetes');
-  return new KubernetesExecutor(new KubernetesApi(config.scheduler.kubernetes), tokens, builds, consoles, config.cluster.name);
+  const registry = new URL(registryOf(config).url);
+  return new KubernetesExecutor(new KubernetesApi(config.scheduler.kubernetes), tokens, builds, consoles, config.cluster.name, {
+    names: new JobImageNames(builds, projects, registry.host),
+    registryHost: registry.host,
+    insecure: registry.protocol === 'http:',
+  });
+}
+
+/** This cluster's registry, where `docker` jobs push the images they build. */
+export interface KubernetesRegistry {
+  names: JobImageNames;
+  registryHost: string;
+  insecure: boolean;
 }
 
 /** A job token outlives the job's timeout by this much (the upload runs at its very end). */
@@ -25,9 +40,10 @@ const VANISH_GRACE_MS = 2_000;
 const LOG_DRAIN_MS = 5_000;
 
 /**
- * Runs each job as a Kubernetes Job (see job-manifest.builder) and follows it through one watch
- * of this cluster's Jobs and pods to its end; the pod's status becomes the job's outcome
- * (pod-status.mapper). Jobs outlive the scheduler: on shutdown it lets go of them, and after a
+ * Runs each job as a Kubernetes Job (see job-manifest.builder; a `docker` job's pod builds its
+ * image with BuildKit and pushes it to this cluster's registry, with the credentials of a Secret
+ * the Job owns) and follows it through one watch of this cluster's Jobs and pods to its end;
+ * the pod's status becomes the job's outcome (pod-status.mapper). Jobs outlive the scheduler: on shutdown it lets go of them, and after a
  * restart it re-attaches to them by label.
  */
 export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
@@ -41,6 +57,7 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
     private readonly builds: BuildRepository,
     private readonly consoles: JobConsoleRepository,
     private readonly cluster: string,
+    private readonly registry: KubernetesRegistry,
   ) {
     this.settings = api.settings;
     this.watch = new JobPodWatch(api, cluster);
@@ -48,15 +65,29 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
 
   async run(job: Job, context: ExecutionContext): Promise<ExecutionResult> {
     let manifest;
+    let token: string;
+    let imageBuild: ImageBuild | undefined;
     try {
       const build = await this.builds.findById(job.buildId);
       if (!build) return { exitCode: null, error: `build ${job.buildId} not found` };
       const timeout = 'timeoutSeconds' in job.definition ? job.definition.timeoutSeconds : 3600;
-      const token = await this.tokens.issueJobToken(
+      token = await this.tokens.issueJobToken(
         { id: job.id, buildId: job.buildId, projectId: build.projectId, parentIds: context.parents.map((p) => p.parentId) },
         timeout + TOKEN_MARGIN_SECONDS,
       );
-      manifest = buildJobManifest({ job, parents: context.parents, hasSource: context.hasSource, env: { ...context.env, ...sandboxEnvironment(JOB_VIEW) }, token, cluster: this.cluster, config: this.settings });
+      if (job.definition.type === 'docker') {
+        imageBuild = { image: (await this.registry.names.builtName(job)).name, registryHost: this.registry.registryHost, insecure: this.registry.insecure };
+      }
+      manifest = buildJobManifest({
+        job,
+        parents: context.parents,
+        hasSource: context.hasSource,
+        env: { ...context.env, ...sandboxEnvironment(JOB_VIEW) },
+        token,
+        cluster: this.cluster,
+        config: this.settings,
+        build: imageBuild,
+      });
     } catch (error) {
       if (error instanceof ManifestError) return { exitCode: null, error: error.message };
       throw error;
@@ -66,17 +97,48 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
     if (!context.launch()) return { exitCode: null, handedBack: true };
     const followed = this.follow(job, context, 0);
     if (context.signal.aborted) return followed.result; // nothing created, nothing to stop
+    const name = manifest.metadata!.name!;
+    let created;
     try {
-      await this.api.createJob(manifest);
+      created = await this.api.createJob(manifest);
     } catch (error) {
       if (statusCodeOf(error) !== 409) {
         followed.cancel();
         return { exitCode: null, error: `creating the Kubernetes Job failed: ${describeKubernetesError(error)}` };
       }
     }
+    if (imageBuild) {
+      // After the Job, so that the Job owns it (and Kubernetes deletes it with the Job); the pod's
+      // build container waits for its volume meanwhile.
+      try {
+        await this.createRegistryAuth(job, imageBuild, token, created);
+      } catch (error) {
+        followed.cancel();
+        await this.api.deleteJob(name).catch(() => undefined);
+        return { exitCode: null, error: `creating the registry credentials of the image build failed: ${describeKubernetesError(error)}` };
+      }
+    }
     // Aborted while the Job was being created: the abort's delete may have come first.
-    if (context.signal.aborted && context.signal.reason !== 'shutdown') await this.api.deleteJob(manifest.metadata!.name!).catch(() => undefined);
+    if (context.signal.aborted && context.signal.reason !== 'shutdown') await this.api.deleteJob(name).catch(() => undefined);
     return followed.result;
+  }
+
+  /** The `docker` job's registry Secret (buildRegistryAuthSecret), owned by its Kubernetes Job; one left by an earlier try is fine. */
+  private async createRegistryAuth(job: Job, build: ImageBuild, token: string, created: V1Job | undefined): Promise<void> {
+    const owner = created ?? (await this.api.readJob(kubernetesJobName(job.id)));
+    const secret = buildRegistryAuthSecret({
+      jobId: job.id,
+      namespace: this.settings.namespace,
+      labels: owner.metadata?.labels ?? {},
+      registryHost: build.registryHost,
+      token,
+      owner: { name: owner.metadata!.name!, uid: owner.metadata!.uid! },
+    });
+    try {
+      await this.api.createSecret(secret);
+    } catch (error) {
+      if (statusCodeOf(error) !== 409) throw error;
+    }
   }
 
   async reattach(job: Job, context: ExecutionContext): Promise<ExecutionResult> {
@@ -92,9 +154,10 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
   }
 
   /**
-   * Follows one job: judges every change of its Kubernetes Job and pod, follows the job
-   * container's log once it runs (skipping `consoleSkip` characters already stored), and
-   * resolves with the job's outcome; on abort it deletes the Kubernetes Job, on shutdown it lets go.
+   * Follows one job: judges every change of its Kubernetes Job and pod, follows its console's
+   * logs (a `docker` job's image build, then the job container) once they run, skipping
+   * `consoleSkip` characters already stored, and resolves with the job's outcome; on abort it
+   * deletes the Kubernetes Job, on shutdown it lets go.
    */
   private follow(job: Job, context: ExecutionContext, consoleSkip: number) {
     const name = kubernetesJobName(job.id);
@@ -102,11 +165,7 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
     const result = new Promise<ExecutionResult>((resolve) => (settle = resolve));
     let done = false;
     let ending = false;
-    let log: LogStream | null = null;
-    let logState: 'idle' | 'starting' | 'following' = 'idle';
-    /** Settles once the last attempt to follow the log has connected or failed. */
-    let logStarting: Promise<void> = Promise.resolve();
-    let skip = consoleSkip;
+    const logs = new PodConsoleFollower(this.api, () => this.watch.pod(job.id), context.onOutput, consoleSkip, (message) => this.logger.debug(message));
     let vanishTimer: NodeJS.Timeout | null = null;
 
     const finish = (outcome: ExecutionResult) => {
@@ -121,42 +180,17 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
       if (done || ending) return;
       ending = true;
       if (deleteJob) await this.api.deleteJob(name).catch((error) => this.logger.warn(`deleting ${name}: ${describeKubernetesError(error)}`));
-      // The rest of the log, also when the end was seen before the log stream connected.
-      const drained = logStarting.then(() => (log as LogStream | null)?.ended);
-      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, LOG_DRAIN_MS))]);
-      (log as LogStream | null)?.stop();
+      // The rest of the logs, also when the end was seen before a log stream connected.
+      await logs.drain(LOG_DRAIN_MS);
+      logs.stop();
       finish(outcome);
-    };
-    const startLog = (podName: string) => {
-      if (logState !== 'idle') return;
-      logState = 'starting';
-      logStarting = this.api
-        .followLog(podName, CONTAINERS.job, (text) => {
-          if (skip >= text.length) {
-            skip -= text.length;
-            return;
-          }
-          context.onOutput(text.slice(skip));
-          skip = 0;
-        })
-        .then(
-          (stream) => {
-            log = stream;
-            logState = 'following';
-            if (done) stream.stop();
-          },
-          (error) => {
-            logState = 'idle'; // tried again on the next change
-            this.logger.debug(`following the log of ${podName}: ${describeKubernetesError(error)}`);
-          },
-        );
     };
     const judge = () => {
       if (done || ending) return;
       const pod = this.watch.pod(job.id);
       const verdict = judgePod(this.watch.kubeJob(job.id), pod);
       if (verdict.kind === 'pending') return;
-      if (pod?.metadata?.name && this.watch.exists(job.id)) startLog(pod.metadata.name);
+      if (this.watch.exists(job.id)) logs.poke();
       if (verdict.kind === 'running') return;
       const outcome: ExecutionResult = { exitCode: verdict.exitCode, error: verdict.error, timedOut: verdict.timedOut, output: this.outputOf(job.id, verdict.output) };
       void endWith(outcome, verdict.deleteJob === true);
@@ -186,7 +220,7 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
     if (context.signal.aborted) onAbort();
     return {
       result: result.then((outcome) => {
-        log?.stop();
+        logs.stop();
         return outcome;
       }),
       cancel: () => finish({ exitCode: null }),

@@ -1,5 +1,5 @@
 import type { V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
-import { judgePod } from './pod-status.mapper';
+import { consoleContainers, judgePod } from './pod-status.mapper';
 
 const SHA = 'ab'.repeat(32);
 const running = (name: string): V1ContainerStatus => ({ name, image: `${name}:1`, imageID: '', ready: true, restartCount: 0, state: { running: {} } });
@@ -125,6 +125,86 @@ describe('judgePod', () => {
       kind: 'ended',
       exitCode: null,
       error: 'the Kubernetes Job failed: BackoffLimitExceeded: Job has reached the specified backoff limit',
+    });
+  });
+
+  describe("a docker job's pod (an image build among its init containers)", () => {
+    /** A docker job's pod: fetch and build as init containers; the job container unless build_only. */
+    const dockerPod = (buildOnly: boolean, phase: string, containers: V1ContainerStatus[] = [], init: V1ContainerStatus[] = []): V1Pod => ({
+      ...pod(phase, containers, init),
+      spec: {
+        initContainers: [{ name: 'fetch-inputs' }, { name: 'build-image' }],
+        containers: buildOnly ? [{ name: 'upload-output' }] : [{ name: 'job' }, { name: 'upload-output' }],
+      },
+    });
+    const built = [terminated('fetch-inputs', 0), terminated('build-image', 0)];
+
+    it('is pending while the inputs are fetched, and running (its build log can be followed) once the build runs', () => {
+      expect(judgePod(undefined, dockerPod(false, 'Pending', [waiting('job', 'PodInitializing')], [running('fetch-inputs'), waiting('build-image', 'PodInitializing')]))).toEqual({ kind: 'pending' });
+      expect(judgePod(undefined, dockerPod(false, 'Pending', [waiting('job', 'PodInitializing')], [terminated('fetch-inputs', 0), running('build-image')]))).toEqual({ kind: 'running' });
+      expect(judgePod(undefined, dockerPod(true, 'Pending', [waiting('upload-output', 'PodInitializing')], [terminated('fetch-inputs', 0), running('build-image')]))).toEqual({ kind: 'running' });
+    });
+
+    it('a failed build → error saying the build failed, with the end of its log', () => {
+      const failedBuild = [terminated('fetch-inputs', 0), terminated('build-image', 1, 'error: failed to solve: process "/bin/sh -c make" did not complete successfully: exit code: 2', 'Error')];
+      for (const buildOnly of [false, true]) {
+        expect(judgePod(undefined, dockerPod(buildOnly, 'Failed', [waiting(buildOnly ? 'upload-output' : 'job', 'PodInitializing')], failedBuild))).toEqual({
+          kind: 'ended',
+          exitCode: null,
+          error: 'building the image failed (exit code 1): error: failed to solve: process "/bin/sh -c make" did not complete successfully: exit code: 2',
+        });
+      }
+      // Killed for its memory limit: no message, the reason says it.
+      expect(judgePod(undefined, dockerPod(false, 'Failed', [], [terminated('fetch-inputs', 0), terminated('build-image', 137, undefined, 'OOMKilled')]))).toEqual({
+        kind: 'ended',
+        exitCode: null,
+        error: 'building the image failed (exit code 137): OOMKilled',
+      });
+    });
+
+    it('a built image that cannot be pulled → error naming the image, and the Job is deleted', () => {
+      const status = { ...waiting('job', 'ErrImagePull', 'unauthorized'), image: 'registry.example.com/demo/img:build_7' };
+      expect(judgePod(undefined, dockerPod(false, 'Pending', [status, running('upload-output')], built))).toEqual({
+        kind: 'ended',
+        exitCode: null,
+        error: 'cannot pull image registry.example.com/demo/img:build_7: ErrImagePull: unauthorized',
+        deleteJob: true,
+      });
+    });
+
+    it('built and run → the exit code of the job container, with its output', () => {
+      expect(judgePod(undefined, dockerPod(false, 'Failed', [terminated('job', 4), terminated('upload-output', 0, report(7))], built))).toEqual({
+        kind: 'ended',
+        exitCode: 4,
+        output: { stored: true, size: 7, sha256: SHA },
+      });
+    });
+
+    it('build_only: built and uploaded → exit code 0 with the output; a failed upload → error', () => {
+      expect(judgePod(undefined, dockerPod(true, 'Succeeded', [terminated('upload-output', 0, report(0))], built))).toEqual({
+        kind: 'ended',
+        exitCode: 0,
+        output: { stored: false, size: 0, sha256: SHA },
+      });
+      expect(judgePod(undefined, dockerPod(true, 'Failed', [terminated('upload-output', 1, 'PUT … answered HTTP 500')], built))).toEqual({
+        kind: 'ended',
+        exitCode: 0,
+        error: 'uploading the output failed (exit code 1): PUT … answered HTTP 500',
+      });
+    });
+
+    it('a deadline during the build → timed out', () => {
+      expect(judgePod(kubeJob('DeadlineExceeded'), dockerPod(false, 'Running', [], [terminated('fetch-inputs', 0), running('build-image')]))).toEqual({
+        kind: 'ended',
+        exitCode: null,
+        timedOut: true,
+      });
+    });
+
+    it("makes the console of the build's log, then the job container's", () => {
+      expect(consoleContainers(dockerPod(false, 'Pending'))).toEqual(['build-image', 'job']);
+      expect(consoleContainers(dockerPod(true, 'Pending'))).toEqual(['build-image']);
+      expect(consoleContainers({ ...pod('Pending'), spec: { initContainers: [{ name: 'fetch-inputs' }], containers: [{ name: 'job' }, { name: 'upload-output' }] } })).toEqual(['job']);
     });
   });
 });

@@ -17,7 +17,7 @@ export type { OutputReport };
 export type PodVerdict =
   /** Not started yet (scheduling, pulling, fetching inputs). */
   | { kind: 'pending' }
-  /** The job's command runs (or has run): its log can be followed. */
+  /** The image build or the job's command runs (or has run): the console's logs can be followed (consoleContainers). */
   | { kind: 'running' }
   | {
       kind: 'ended';
@@ -37,16 +37,21 @@ export type PodVerdict =
  */
 export function judgePod(kubeJob: V1Job | undefined, pod: V1Pod | undefined): PodVerdict {
   const main = statusOf(pod, CONTAINERS.job);
-  const exitCode = main?.state?.terminated?.exitCode ?? null;
+  const mainExitCode = main?.state?.terminated?.exitCode ?? null;
   const failed = kubeJob?.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
   if (failed?.reason === 'DeadlineExceeded' || pod?.status?.reason === 'DeadlineExceeded') {
-    return { kind: 'ended', exitCode, timedOut: true };
+    return { kind: 'ended', exitCode: mainExitCode, timedOut: true };
   }
 
   const fetch = statusOf(pod, CONTAINERS.fetch, true);
   const fetched = fetch?.state?.terminated;
   if (fetched && fetched.exitCode !== 0) {
     return { kind: 'ended', exitCode: null, error: `fetching the source and inputs failed (exit code ${fetched.exitCode}): ${terminationText(fetched)}` };
+  }
+  const build = statusOf(pod, CONTAINERS.build, true);
+  const built = build?.state?.terminated;
+  if (built && built.exitCode !== 0) {
+    return { kind: 'ended', exitCode: null, error: `building the image failed (exit code ${built.exitCode}): ${terminationText(built)}` };
   }
 
   for (const status of [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])]) {
@@ -59,6 +64,8 @@ export function judgePod(kubeJob: V1Job | undefined, pod: V1Pod | undefined): Po
 
   const phase = pod?.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') {
+    // A build_only pod has no job container: its build is its command.
+    const exitCode = isBuildOnly(pod) && built?.exitCode === 0 ? 0 : mainExitCode;
     if (exitCode === null) {
       const why = [pod?.status?.reason, pod?.status?.message].filter(Boolean).join(': ');
       return { kind: 'ended', exitCode: null, error: `the pod failed before the job's command ended${why ? `: ${why}` : ''}` };
@@ -74,10 +81,31 @@ export function judgePod(kubeJob: V1Job | undefined, pod: V1Pod | undefined): Po
   }
 
   if (failed) {
-    return { kind: 'ended', exitCode, error: `the Kubernetes Job failed: ${failed.reason ?? 'no reason'}${failed.message ? `: ${failed.message}` : ''}` };
+    return { kind: 'ended', exitCode: mainExitCode, error: `the Kubernetes Job failed: ${failed.reason ?? 'no reason'}${failed.message ? `: ${failed.message}` : ''}` };
   }
-  if (main?.state?.running || main?.state?.terminated) return { kind: 'running' };
+  if (consoleContainers(pod).some((name) => hasStarted(pod, name))) return { kind: 'running' };
   return { kind: 'pending' };
+}
+
+/**
+ * The containers whose logs make the job's console, in the order they run: a `docker` job's
+ * image build (an init container), then the job's command.
+ */
+export function consoleContainers(pod: V1Pod | undefined): string[] {
+  const init = pod?.spec?.initContainers?.some((c) => c.name === CONTAINERS.build) ? [CONTAINERS.build] : [];
+  return [...init, ...(isBuildOnly(pod) ? [] : [CONTAINERS.job])];
+}
+
+/** Whether the container runs or has run (its log can be read). */
+export function hasStarted(pod: V1Pod | undefined, name: string): boolean {
+  const status = statusOf(pod, name) ?? statusOf(pod, name, true);
+  return Boolean(status?.state?.running || status?.state?.terminated);
+}
+
+/** A `docker` job's pod with `build_only`: it builds and uploads, and has no job container. */
+function isBuildOnly(pod: V1Pod | undefined): boolean {
+  const containers = pod?.spec?.containers;
+  return containers !== undefined && !containers.some((c) => c.name === CONTAINERS.job);
 }
 
 function statusOf(pod: V1Pod | undefined, name: string, init = false): V1ContainerStatus | undefined {
