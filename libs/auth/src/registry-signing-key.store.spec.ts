@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createPrivateKey } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureRegistrySigningKey } from './registry-signing-key.store';
-import { createRegistrySigningKey } from './registry-token.signer';
+import { createRegistrySigningKey, loadRegistrySigningKey } from './registry-token.signer';
 
 describe('ensureRegistrySigningKey', () => {
   let dir: string;
@@ -36,9 +37,24 @@ describe('ensureRegistrySigningKey', () => {
     const b = await createRegistrySigningKey('b');
     await writeFile(path.join(dir, 'only-key.pem'), a.privatePem);
     await expect(ensureRegistrySigningKey(path.join(dir, 'only-key.pem'), path.join(dir, 'x.crt'), 'c1')).rejects.toThrow(
-      /only-key\.pem: expected a PEM private key \(PKCS#8, P-256\) and its certificate; remove the file/,
+      /only-key\.pem: expected a PEM private key \(PKCS#8 or EC, P-256\) and its certificate; remove the file/,
     );
     await writeFile(path.join(dir, 'mixed.pem'), a.privatePem + b.certificatePem);
     await expect(ensureRegistrySigningKey(path.join(dir, 'mixed.pem'), path.join(dir, 'x.crt'), 'c1')).rejects.toThrow('the certificate is not of the private key');
+  });
+
+  it('reads an EC (SEC1) private key, as Helm and openssl write it, and writes nothing where its certificate already is (a read-only Secret volume)', async () => {
+    const made = await createRegistrySigningKey('c1');
+    const sec1 = createPrivateKey(made.privatePem).export({ type: 'sec1', format: 'pem' }).toString();
+    expect(sec1).toContain('-----BEGIN EC PRIVATE KEY-----');
+    const mounted = path.join(dir, 'mounted');
+    await mkdir(mounted);
+    await writeFile(path.join(mounted, 'signing-key.pem'), sec1 + made.certificatePem);
+    await writeFile(path.join(mounted, 'signing-key.crt'), made.certificatePem);
+    const before = { files: await readdir(mounted), mtimeMs: (await stat(mounted)).mtimeMs };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const key = await ensureRegistrySigningKey(path.join(mounted, 'signing-key.pem'), path.join(mounted, 'signing-key.crt'), 'c1');
+    expect(key.keyId).toBe(loadRegistrySigningKey(made.privatePem, made.certificatePem).keyId);
+    expect({ files: await readdir(mounted), mtimeMs: (await stat(mounted)).mtimeMs }).toEqual(before);
   });
 });

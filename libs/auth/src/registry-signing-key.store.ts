@@ -3,7 +3,8 @@ import { chmod, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs
 import path from 'node:path';
 import { createRegistrySigningKey, loadRegistrySigningKey, publicKeyOfCertificate, type RegistrySigningKey } from './registry-token.signer';
 
-const PRIVATE_KEY_PEM = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n?/;
+/** PKCS#8, as this store writes it, or SEC1 (`EC PRIVATE KEY`), as Helm's genPrivateKey and `openssl ecparam -genkey` write it. */
+const PRIVATE_KEY_PEM = /-----BEGIN (EC )?PRIVATE KEY-----[\s\S]+?-----END \1PRIVATE KEY-----\n?/;
 const CERTIFICATE_PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/;
 
 /** A cluster's registry signing key as stored: the key, and the file of its certificate (the registry's `rootcertbundle`). */
@@ -13,8 +14,8 @@ export interface StoredRegistrySigningKey extends RegistrySigningKey {
 }
 
 /**
- * The registry token signing key of cluster `cluster` in `keyFile` (PEM: the PKCS#8 private key
- * and its self-signed certificate, mode 600), created once when missing; and its certificate
+ * The registry token signing key of cluster `cluster` in `keyFile` (PEM: the private key, PKCS#8
+ * or EC, and its self-signed certificate, mode 600), created once when missing; and its certificate
  * alone in `certificateFile` (what distribution's `rootcertbundle` reads), rewritten when it is
  * missing or differs. Both the api (on its first token request) and `infrabox up` (before it
  * starts the registry) call this; whichever comes first creates the key, the other reads it:
@@ -27,7 +28,7 @@ export async function ensureRegistrySigningKey(keyFile: string, certificateFile:
   const privatePem = PRIVATE_KEY_PEM.exec(text)?.[0];
   const certificatePem = CERTIFICATE_PEM.exec(text)?.[0];
   if (privatePem === undefined || certificatePem === undefined) {
-    throw new Error(`registry signing key ${keyFile}: expected a PEM private key (PKCS#8, P-256) and its certificate; remove the file to have a new one made`);
+    throw new Error(`registry signing key ${keyFile}: expected a PEM private key (PKCS#8 or EC, P-256) and its certificate; remove the file to have a new one made`);
   }
   let key: RegistrySigningKey;
   try {
