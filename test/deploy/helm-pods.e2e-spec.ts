@@ -3,20 +3,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
+import { adminTokenFor } from '../support/auth';
 import { createScratchDatabase, eventually, openDatabase } from '../support/database';
-import { APPS, Deployment, deployments, K8sObject, MASTER_VALUES, mountConfigMaps, podEnv, renderChart, ROOT, scratchFolder } from '../support/helm';
+import { DOCKER_REGISTRY as DOCKER_REGISTRY_BINARY, skopeo, writeOciImage } from '../support/docker-registry';
+import { APPS, Deployment, deployments, dockerRegistryDeployment, K8sObject, MASTER_VALUES, mountVolumes, podEnv, renderChart, ROOT, scratchFolder } from '../support/helm';
 import { freePort } from '../support/installation';
 import { s3TestEndpoint } from '../support/storage';
 
 /*
  * The chart's pods as processes: each Deployment's container is started the way the kubelet would
  * start it from the image — the image's ENTRYPOINT script with the container's args, the ConfigMap
- * mounted as a folder, and only the env the pod spec gives (secrets read from the rendered Secret;
- * nothing inherited from this test, DATABASE_URL included). Each must answer its readiness and
- * liveness probes, and stop on SIGTERM within the grace period.
+ * and Secret volumes mounted as folders, and only the env the pod spec gives (secrets read from the
+ * rendered Secrets; nothing inherited from this test, DATABASE_URL included). Each must answer its
+ * readiness and liveness probes, and stop on SIGTERM within the grace period. The docker-registry
+ * pod runs Debian's build of the same registry (distribution 2.8) with its rendered config.yml, and
+ * a real client pushes through it, its tokens from the api pod.
  */
 
 const ENTRYPOINT = path.join(ROOT, 'deploy/docker-entrypoint.sh');
+const DOCKER_REGISTRY_APP = 'docker-registry';
 
 interface Pod {
   app: string;
@@ -26,12 +31,14 @@ interface Pod {
   /** The exit code, or the signal that ended the process. */
   exited: Promise<number | NodeJS.Signals>;
   deployment: Deployment;
+  /** Its volumes: mountPath → folder. */
+  mounts: Map<string, string>;
 }
 
 function startPod(objects: K8sObject[], app: string, port: number, folder: string): Pod {
-  const deployment = deployments(objects).get(app)!;
+  const deployment = app === DOCKER_REGISTRY_APP ? dockerRegistryDeployment(objects) : deployments(objects).get(app)!;
   const [container] = deployment.spec.template.spec.containers;
-  const mounts = mountConfigMaps(objects, deployment, folder);
+  const mounts = mountVolumes(objects, deployment, folder, { rewritePaths: true });
   const args = container.args.map((arg, i) => {
     if (container.args[i - 1] === '--port') {
       expect(Number(arg)).toBe(container.ports[0].containerPort);
@@ -41,16 +48,21 @@ function startPod(objects: K8sObject[], app: string, port: number, folder: strin
     return arg;
   });
   const workdir = fs.mkdtempSync(path.join(folder, `${app}-`));
-  const child = spawn(ENTRYPOINT, args, {
+  // The registry image's entrypoint runs `registry ARGS…`; it listens on its container port, mapped here to a free one.
+  const [command, commandArgs, portEnv] =
+    app === DOCKER_REGISTRY_APP
+      ? [DOCKER_REGISTRY_BINARY, args, { REGISTRY_HTTP_ADDR: `127.0.0.1:${port}` }]
+      : [ENTRYPOINT, args, {}];
+  const child = spawn(command, commandArgs, {
     cwd: workdir,
-    env: { PATH: process.env.PATH, HOME: workdir, ...podEnv(objects, deployment) },
+    env: { PATH: process.env.PATH, HOME: workdir, ...podEnv(objects, deployment), ...portEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
   child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const exited = new Promise<number | NodeJS.Signals>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal!)));
-  return { app, process: child, port, output, exited, deployment };
+  return { app, process: child, port, output, exited, deployment, mounts };
 }
 
 async function probe(pod: Pod, which: 'readinessProbe' | 'livenessProbe'): Promise<number> {
@@ -74,7 +86,7 @@ describe('the chart\'s pods, started from the rendered objects', () => {
     fs.rmSync(folder, { recursive: true, force: true });
   });
 
-  it('answer their probes with the master values pointed at a real PostgreSQL and S3, and stop on SIGTERM', async () => {
+  it('answer their probes with the master values pointed at a real PostgreSQL and S3, push through the registry pod with tokens from the api pod, and stop on SIGTERM', async () => {
     const db = openDatabase(1);
     const databaseUrl = new URL(await createScratchDatabase(db));
     await db.close();
@@ -84,7 +96,8 @@ describe('the chart\'s pods, started from the rendered objects', () => {
     s3.destroy();
 
     const ports = new Map<string, number>();
-    for (const app of APPS) ports.set(app, await freePort());
+    const podApps = [...APPS, DOCKER_REGISTRY_APP];
+    for (const app of podApps) ports.set(app, await freePort());
     // The seed's master values, aimed at this machine's servers (the secrets still go through the Secret).
     const valuesFile = path.join(folder, 'values-here.yaml');
     fs.writeFileSync(
@@ -102,11 +115,14 @@ describe('the chart\'s pods, started from the rendered objects', () => {
         },
         storage: { s3: { bucket, endpoint: s3TestEndpoint(), access_key_id: 'helm-test-key', secret_access_key: 'helm-test-secret' } },
         scheduler: { executor: 'process' }, // no Kubernetes API server here
+        // fauxqs lacks ListMultipartUploads, which distribution's S3 driver needs to resume a chunked
+        // upload: the registry stores in its folder here (its S3 config is checked in helm.spec.ts).
+        dockerRegistry: { storage: 'filesystem' },
       }),
     );
     const objects = await renderChart('-f', MASTER_VALUES, '-f', valuesFile);
 
-    for (const app of APPS) pods.push(startPod(objects, app, ports.get(app)!, folder));
+    for (const app of podApps) pods.push(startPod(objects, app, ports.get(app)!, folder));
     for (const pod of pods) {
       await eventually(
         async () => {
@@ -118,6 +134,24 @@ describe('the chart\'s pods, started from the rendered objects', () => {
       );
       expect(await probe(pod, 'livenessProbe')).toBe(200);
     }
+
+    // A real client pushes an image through the registry pod: 401 there, a token from the api pod
+    // (signed with the key the chart made, checked by the registry against its certificate), the
+    // layers into the registry's volume.
+    const registryHost = `127.0.0.1:${ports.get(DOCKER_REGISTRY_APP)}`;
+    const challenge = await fetch(`http://${registryHost}/v2/`);
+    expect([challenge.status, challenge.headers.get('www-authenticate')]).toEqual([
+      401,
+      `Bearer realm="http://127.0.0.1:${ports.get('api')}/api/v1/registry/token",service="master"`,
+    ]);
+    const image = await writeOciImage(path.join(folder, 'image'));
+    const token = await adminTokenFor('master', databaseUrl.toString(), 600);
+    const push = (tag: string, creds: string[]) => skopeo(['copy', '--dest-tls-verify=false', ...creds, `oci:${image}:latest`, `docker://${registryHost}/demo/hello:${tag}`], folder);
+    expect(await push('1', ['--dest-creds', `x:${token}`])).toEqual({ code: 0, stderr: '' });
+    const registryPod = pods.find((p) => p.app === DOCKER_REGISTRY_APP)!;
+    const data = registryPod.mounts.get('/var/lib/registry')!;
+    expect(fs.readdirSync(path.join(data, 'docker/registry/v2/repositories/demo/hello/_manifests/tags'))).toEqual(['1']);
+    expect(await push('2', ['--dest-no-creds'])).toMatchObject({ code: 1 });
 
     // Nest's shutdown hooks close the app, then re-raise the signal: a clean stop ends by SIGTERM
     // (or exit code 0), never by the SIGKILL a pod gets after its grace period.

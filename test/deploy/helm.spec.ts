@@ -1,17 +1,25 @@
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { InstallConfig, loadInstallConfig } from '@infrabox/config';
+import { promisify } from 'node:util';
+import { compactVerify } from 'jose';
+import { parse } from 'yaml';
+import { ensureRegistrySigningKey, libtrustKeyId, signRegistryToken } from '@infrabox/auth';
+import { InstallConfig, loadInstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf, renderRegistryConfig } from '@infrabox/config';
 import {
   APPS,
   byKind,
   CHART,
   ConfigMap,
+  Deployment,
   deployments,
+  dockerRegistryDeployment,
   ensureHelm,
   helmRun,
   K8sObject,
   MASTER_VALUES,
-  mountConfigMaps,
+  mountVolumes,
   podEnv,
   renderChart as render,
   scratchFolder,
@@ -33,11 +41,16 @@ function loadRenderedConfig(objects: K8sObject[], env: Record<string, string>): 
   const [deployment] = deployments(objects).values();
   const folder = scratchFolder('infrabox-helm-config-');
   try {
-    const mounted = mountConfigMaps(objects, deployment, folder).get('/etc/infrabox')!;
+    const mounted = mountVolumes(objects, deployment, folder).get('/etc/infrabox')!;
     return loadInstallConfig({ file: path.join(mounted, 'config.yaml'), env, cwd: folder });
   } finally {
     fs.rmSync(folder, { recursive: true, force: true });
   }
+}
+
+/** The Secret the chart makes for the apps' credentials (not the registry's signing key). */
+function appSecret(objects: K8sObject[]): K8sObject | undefined {
+  return byKind(objects, 'Secret').find((secret) => secret.metadata.name === 'ib-infrabox-secrets');
 }
 
 function expectNoSecretOutsideSecrets(objects: K8sObject[], secrets: string[]): void {
@@ -76,7 +89,7 @@ describe('deploy/helm/infrabox', () => {
     it('renders one Deployment per app running the image with --config and --port 8080', () => {
       const apps = deployments(objects);
       expect([...apps.keys()].sort()).toEqual([...APPS].sort());
-      const [configMap] = byKind<ConfigMap>(objects, 'ConfigMap');
+      const configMap = byKind<ConfigMap>(objects, 'ConfigMap').find((c) => c.metadata.name === 'ib-infrabox-config')!;
       for (const [app, deployment] of apps) {
         const pod = deployment.spec.template.spec;
         expect(pod.containers).toHaveLength(1);
@@ -86,8 +99,10 @@ describe('deploy/helm/infrabox', () => {
         expect(container.ports).toEqual([expect.objectContaining({ name: 'http', containerPort: 8080 })]);
         expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
         expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
-        expect(container.volumeMounts).toEqual([expect.objectContaining({ name: 'config', mountPath: '/etc/infrabox' })]);
-        expect(pod.volumes).toEqual([{ name: 'config', configMap: { name: configMap.metadata.name } }]);
+        expect(container.volumeMounts[0]).toEqual(expect.objectContaining({ name: 'config', mountPath: '/etc/infrabox' }));
+        expect(pod.volumes[0]).toEqual({ name: 'config', configMap: { name: configMap.metadata.name } });
+        // Besides its config, only the api mounts something: the registry token signing key.
+        expect(container.volumeMounts.map((m) => m.name)).toEqual(app === 'api' ? ['config', 'registry-key'] : ['config']);
         expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
         expect(deployment.spec.replicas).toBe(1);
         expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
@@ -110,7 +125,7 @@ describe('deploy/helm/infrabox', () => {
     });
 
     it('gives every secret to the apps through secretKeyRef, and no secret value outside the Secret', () => {
-      const [secret] = byKind(objects, 'Secret') as Array<K8sObject & { data: Record<string, string> }>;
+      const secret = appSecret(objects) as K8sObject & { data: Record<string, string> };
       expect(Object.keys(secret.data).sort()).toEqual(['database-password', 's3-access-key-id', 's3-secret-access-key']);
       for (const deployment of deployments(objects).values()) {
         expect(deployment.spec.template.spec.containers[0].env).toEqual([
@@ -159,7 +174,8 @@ describe('deploy/helm/infrabox', () => {
     });
 
     it('exposes the api through a Service, and an Ingress for host when enabled', async () => {
-      const services = byKind<K8sObject & { spec: { selector: Record<string, string>; ports: Array<{ targetPort: string }> } }>(objects, 'Service');
+      const services = byKind<K8sObject & { spec: { selector: Record<string, string>; ports: Array<{ targetPort: string }> } }>(objects, 'Service')
+        .filter((service) => service.metadata.labels!['app.kubernetes.io/component'] === 'api');
       expect(services).toHaveLength(1);
       expect(services[0].spec.selector).toEqual(deployments(objects).get('api')!.spec.selector.matchLabels);
       expect(services[0].spec.ports).toEqual([expect.objectContaining({ targetPort: 'http' })]);
@@ -170,7 +186,12 @@ describe('deploy/helm/infrabox', () => {
       expect(ingress.spec.rules).toEqual([
         {
           host: 'master.aws.my-domain.com',
-          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: services[0].metadata.name, port: { name: 'http' } } } }] },
+          http: {
+            paths: [
+              { path: '/v2', pathType: 'Prefix', backend: { service: { name: 'ib-infrabox-docker-registry', port: { name: 'http' } } } },
+              { path: '/', pathType: 'Prefix', backend: { service: { name: services[0].metadata.name, port: { name: 'http' } } } },
+            ],
+          },
         },
       ]);
       expect(ingress.spec.tls).toEqual([{ hosts: ['master.aws.my-domain.com'], secretName: 'master-tls' }]);
@@ -220,7 +241,7 @@ describe('deploy/helm/infrabox', () => {
     });
 
     it('reads the database password and the GCS service account from the Secret only', () => {
-      const [secret] = byKind(objects, 'Secret');
+      const secret = appSecret(objects)!;
       for (const deployment of deployments(objects).values()) {
         expect(deployment.spec.template.spec.containers[0].env).toEqual([
           { name: 'INFRABOX_DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 'database-password' } } },
@@ -281,12 +302,12 @@ describe('deploy/helm/infrabox', () => {
     expect(byKind(objects, 'RoleBinding')).toEqual([]);
   });
 
-  it('uses an existing Secret instead of values, and renders no secret at all then', async () => {
+  it("uses an existing Secret instead of values, and renders no secret of the apps' then", async () => {
     const objects = await render(
       '-f', MASTER_VALUES,
       '--set', 'secrets.existingSecret=infrabox-credentials,database.postgres.password=,storage.s3.access_key_id=,storage.s3.secret_access_key=',
     );
-    expect(byKind(objects, 'Secret')).toEqual([]);
+    expect(appSecret(objects)).toBeUndefined();
     for (const deployment of deployments(objects).values()) {
       expect(deployment.spec.template.spec.containers[0].env).toEqual([
         { name: 'INFRABOX_DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name: 'infrabox-credentials', key: 'database-password' } } },
@@ -296,8 +317,195 @@ describe('deploy/helm/infrabox', () => {
     }
     // Secret values left in the values file are ignored, never rendered.
     const withValues = await render('-f', MASTER_VALUES, '--set', 'secrets.existingSecret=infrabox-credentials');
-    expect(byKind(withValues, 'Secret')).toEqual([]);
+    expect(appSecret(withValues)).toBeUndefined();
     expectNoSecretOutsideSecrets(withValues, MASTER_SECRETS);
+  });
+
+  describe("this cluster's image registry (docker-registry)", () => {
+    const CERTIFICATE_PATH = '/etc/docker/registry-auth/signing-key.crt';
+
+    /** The registry's config.yml as rendered into its ConfigMap. */
+    function registryConfigOf(objects: K8sObject[]): Record<string, any> {
+      const registry = dockerRegistryDeployment(objects);
+      const volume = registry.spec.template.spec.volumes.find((v) => v.name === 'config')!;
+      const configMap = byKind<ConfigMap>(objects, 'ConfigMap').find((c) => c.metadata.name === volume.configMap!.name)!;
+      return parse(configMap.data['config.yml']) as Record<string, any>;
+    }
+
+    /** What renderRegistryConfig (the local registry's rules) makes of the install config the apps load from the same render, in the pod's paths. */
+    function localRulesFor(objects: K8sObject[]): Record<string, any> {
+      const config = loadRenderedConfig(objects, {});
+      const auth = { ...registryTokenAuthOf(config), rootCertBundle: CERTIFICATE_PATH };
+      return { ...(parse(renderRegistryConfig(config, '', auth)) as Record<string, any>), http: { addr: ':5000' } };
+    }
+
+    const secretRefs = (deployment: Deployment) => JSON.stringify(deployment.spec.template.spec.volumes.filter((v) => v.secret));
+
+    it('runs one registry:2 Deployment and Service per installation, beside the four apps, without the apps\' credentials or a service account token', async () => {
+      for (const values of [MASTER_VALUES, WORKER_VALUES]) {
+        const objects = await render('-f', values);
+        const registry = dockerRegistryDeployment(objects);
+        expect(deployments(objects).size).toBe(4);
+        const pod = registry.spec.template.spec;
+        expect(pod.containers).toHaveLength(1);
+        expect(pod.containers[0]).toMatchObject({ name: 'docker-registry', image: 'registry:2', ports: [{ name: 'http', containerPort: 5000, protocol: 'TCP' }] });
+        expect(pod.containers[0].readinessProbe.httpGet).toEqual({ path: '/', port: 'http' });
+        expect(pod.automountServiceAccountToken).toBe(false);
+        expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+        expect(JSON.stringify(pod.containers[0].env)).not.toMatch(/INFRABOX_|database-password/);
+        const [service] = byKind<K8sObject & { spec: { selector: Record<string, string>; ports: unknown[] } }>(objects, 'Service').filter(
+          (s) => s.metadata.labels!['app.kubernetes.io/component'] === 'docker-registry',
+        );
+        expect(service.metadata.name).toBe('ib-infrabox-docker-registry');
+        expect(service.spec.selector).toEqual(registry.spec.selector.matchLabels);
+        expect(service.spec.ports).toEqual([{ name: 'http', port: 5000, targetPort: 'http', protocol: 'TCP' }]);
+      }
+    });
+
+    it('stores in S3 (bucket, region, endpoint as regionendpoint, under /registry), by the local registry\'s rules, with the S3 keys from the apps\' Secret', async () => {
+      const objects = await render('-f', MASTER_VALUES);
+      expect(registryConfigOf(objects)).toEqual(localRulesFor(objects));
+      expect(registryConfigOf(objects).storage).toEqual({ s3: { bucket: 'infrabox', region: 'us-east-1', rootdirectory: '/registry' }, delete: { enabled: true } });
+      const registry = dockerRegistryDeployment(objects);
+      expect(registry.spec.template.spec.containers[0].env).toEqual([
+        { name: 'REGISTRY_STORAGE_S3_ACCESSKEY', valueFrom: { secretKeyRef: { name: 'ib-infrabox-secrets', key: 's3-access-key-id' } } },
+        { name: 'REGISTRY_STORAGE_S3_SECRETKEY', valueFrom: { secretKeyRef: { name: 'ib-infrabox-secrets', key: 's3-secret-access-key' } } },
+        { name: 'REGISTRY_HTTP_SECRET', valueFrom: { secretKeyRef: { name: 'ib-infrabox-registry-key', key: 'http-secret', optional: true } } },
+      ]);
+      expect(podEnv(objects, registry)).toMatchObject({ REGISTRY_STORAGE_S3_ACCESSKEY: 'myaccesskeyid', REGISTRY_STORAGE_S3_SECRETKEY: 'mysecretsaccesskey' });
+
+      const minio = await render('-f', MASTER_VALUES, '--set', 'storage.s3.endpoint=http://minio.storage:9000,storage.s3.region=eu-west-1');
+      expect(registryConfigOf(minio)).toEqual(localRulesFor(minio));
+      expect(registryConfigOf(minio).storage.s3).toEqual({ bucket: 'infrabox', region: 'eu-west-1', regionendpoint: 'http://minio.storage:9000', rootdirectory: '/registry' });
+    });
+
+    it('stores in GCS (bucket, under /registry), its key file the service account of the apps\' Secret, decoded from base64 at start', async () => {
+      const keyJson = JSON.stringify({ type: 'service_account', project_id: 'p', client_email: 'registry@p.iam.gserviceaccount.com' });
+      const objects = await render('-f', WORKER_VALUES, '--set', `storage.gcs.service_account=${Buffer.from(keyJson).toString('base64')}`);
+      expect(registryConfigOf(objects)).toEqual(localRulesFor(objects));
+      expect(registryConfigOf(objects).storage).toEqual({ gcs: { bucket: 'mybucket', rootdirectory: '/registry' }, delete: { enabled: true } });
+      const registry = dockerRegistryDeployment(objects);
+      const pod = registry.spec.template.spec;
+      expect(pod.volumes).toContainEqual({
+        name: 'gcs-service-account',
+        secret: { secretName: 'ib-infrabox-secrets', items: [{ key: 'gcs-service-account', path: 'service-account' }], optional: true },
+      });
+      expect(pod.volumes).toContainEqual({ name: 'gcs-keyfile', emptyDir: { medium: 'Memory' } });
+
+      // The container's start script, run by sh with the volumes in folders and a `registry` that shows what it was given.
+      const folder = scratchFolder('infrabox-helm-gcs-');
+      try {
+        const mounts = mountVolumes(objects, registry, folder);
+        const [container] = pod.containers;
+        expect(container.command).toEqual(['/bin/sh', '-c']);
+        let script = container.args[0];
+        for (const [mountPath, hostFolder] of [...mounts].sort(([a], [b]) => b.length - a.length)) script = script.split(mountPath).join(hostFolder);
+        fs.mkdirSync(path.join(folder, 'bin'));
+        fs.writeFileSync(path.join(folder, 'bin', 'registry'), '#!/bin/sh\necho "args: $*"\necho "keyfile: $REGISTRY_STORAGE_GCS_KEYFILE"\ncat "$REGISTRY_STORAGE_GCS_KEYFILE"\n', { mode: 0o755 });
+        const { stdout } = await promisify(execFile)('/bin/sh', ['-c', script], { env: { PATH: `${path.join(folder, 'bin')}:/usr/bin:/bin` } });
+        const keyfile = path.join(mounts.get('/var/run/infrabox-gcs')!, 'keyfile.json');
+        expect(stdout).toBe(`args: serve ${mounts.get('/etc/docker/registry')}/config.yml\nkeyfile: ${keyfile}\n${keyJson}`);
+      } finally {
+        fs.rmSync(folder, { recursive: true, force: true });
+      }
+    });
+
+    it('stores in a folder with dockerRegistry.storage filesystem: an emptyDir, or a claim with persistence, one replica', async () => {
+      const objects = await render('-f', WORKER_VALUES, '--set', 'dockerRegistry.storage=filesystem');
+      expect(registryConfigOf(objects).storage).toEqual({ filesystem: { rootdirectory: '/var/lib/registry' }, delete: { enabled: true } });
+      const registry = dockerRegistryDeployment(objects);
+      expect(registry.spec.template.spec.containers[0].volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/registry' });
+      expect(registry.spec.template.spec.volumes).toContainEqual({ name: 'data', emptyDir: {} });
+      expect(registry.spec.strategy).toEqual({ type: 'Recreate' });
+      expect(registry.spec.template.spec.containers[0].env).toEqual([expect.objectContaining({ name: 'REGISTRY_HTTP_SECRET' })]);
+      expect(byKind(objects, 'PersistentVolumeClaim')).toEqual([]);
+
+      const persistent = await render('-f', WORKER_VALUES, '--set', 'dockerRegistry.storage=filesystem,dockerRegistry.persistence.enabled=true,dockerRegistry.persistence.size=200Gi');
+      const [claim] = byKind<K8sObject & { spec: Record<string, any> }>(persistent, 'PersistentVolumeClaim');
+      expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '200Gi' } } });
+      expect(dockerRegistryDeployment(persistent).spec.template.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: claim.metadata.name } });
+
+      const existing = await render('-f', WORKER_VALUES, '--set', 'dockerRegistry.storage=filesystem,dockerRegistry.persistence.enabled=true,dockerRegistry.persistence.existingClaim=images');
+      expect(byKind(existing, 'PersistentVolumeClaim')).toEqual([]);
+      expect(dockerRegistryDeployment(existing).spec.template.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'images' } });
+    });
+
+    it("trusts this cluster's api as token service: realm its token route at host, service and issuer the cluster's name; the images are named after host", async () => {
+      const master = await render('-f', MASTER_VALUES, '--set', 'ingress.enabled=true');
+      expect(registryConfigOf(master).auth).toEqual({
+        token: { realm: 'https://master.aws.my-domain.com/api/v1/registry/token', service: 'master', issuer: 'master', rootcertbundle: CERTIFICATE_PATH },
+      });
+      const config = loadRenderedConfig(master, {});
+      expect(registryTokenAuthOf(config)).toMatchObject({ realm: registryConfigOf(master).auth.token.realm, service: 'master', issuer: 'master' });
+      // The realm's route reaches the api: the Ingress sends host's / to the api Service, /v2 to the registry's.
+      const [ingress] = byKind<K8sObject & { spec: Record<string, any> }>(master, 'Ingress');
+      const backend = (prefix: string) => ingress.spec.rules[0].http.paths.find((p: { path: string }) => p.path === prefix).backend.service.name;
+      expect([backend('/'), backend('/v2')]).toEqual(['ib-infrabox-api', 'ib-infrabox-docker-registry']);
+      expect(registryOf(config).url).toBe('https://master.aws.my-domain.com');
+
+      const worker = await render('-f', WORKER_VALUES, '--set', 'dockerRegistry.url=https://images.gcp.my-domain.com,ingress.enabled=true');
+      expect(registryConfigOf(worker).auth.token).toMatchObject({ realm: 'https://worker.gcp.my-domain.com/api/v1/registry/token', service: 'worker', issuer: 'worker' });
+      expect(registryOf(loadRenderedConfig(worker, {})).url).toBe('https://images.gcp.my-domain.com');
+      const [workerIngress] = byKind<K8sObject & { spec: Record<string, any> }>(worker, 'Ingress');
+      expect(workerIngress.spec.rules[0].http.paths.map((p: { path: string }) => p.path)).toEqual(['/']);
+    });
+
+    it('mounts the private key into the api only, the certificate only into the registry; the api reads the mounted key as it is and signs tokens the certificate verifies', async () => {
+      const objects = await render('-f', MASTER_VALUES);
+      const [keySecret] = byKind<K8sObject & { data: Record<string, string> }>(objects, 'Secret').filter((s) => s.metadata.name === 'ib-infrabox-registry-key');
+      expect(Object.keys(keySecret.data).sort()).toEqual(['http-secret', 'signing-key.crt', 'signing-key.pem']);
+      for (const [app, deployment] of deployments(objects)) {
+        expect([app, secretRefs(deployment).includes('ib-infrabox-registry-key')]).toEqual([app, app === 'api']);
+      }
+      const api = deployments(objects).get('api')!;
+      expect(api.spec.template.spec.volumes).toContainEqual({
+        name: 'registry-key',
+        secret: { secretName: 'ib-infrabox-registry-key', items: [{ key: 'signing-key.pem', path: 'signing-key.pem' }, { key: 'signing-key.crt', path: 'signing-key.crt' }] },
+      });
+      const registry = dockerRegistryDeployment(objects);
+      expect(registry.spec.template.spec.volumes.filter((v) => v.secret?.secretName === 'ib-infrabox-registry-key')).toEqual([
+        { name: 'token-certificate', secret: { secretName: 'ib-infrabox-registry-key', items: [{ key: 'signing-key.crt', path: 'signing-key.crt' }] } },
+      ]);
+      expect(registry.spec.template.spec.containers[0].volumeMounts).toContainEqual({ name: 'token-certificate', mountPath: '/etc/docker/registry-auth', readOnly: true });
+      // The private key is nowhere but in that Secret (as the Secret holds it, nor decoded).
+      const pem = Buffer.from(keySecret.data['signing-key.pem'], 'base64').toString('utf8');
+      const keyBody = /-----BEGIN EC PRIVATE KEY-----\n([\s\S]+?)\n-----END EC PRIVATE KEY-----/.exec(pem)![1].replace(/\n/g, '');
+      for (const object of objects.filter((o) => o.metadata.name !== 'ib-infrabox-registry-key')) {
+        const text = JSON.stringify(object).replace(/\\n/g, '');
+        expect([object.kind, object.metadata.name, text.includes(keySecret.data['signing-key.pem']) || text.includes(keyBody.slice(0, 40))]).toEqual([object.kind, object.metadata.name, false]);
+      }
+
+      const folder = scratchFolder('infrabox-helm-key-');
+      try {
+        // registry.signing_key of the api's config is the mounted file; the api reads it without writing next to it.
+        const signingKey = registryOf(loadRenderedConfig(objects, {})).signingKey;
+        expect(signingKey).toBe('/etc/infrabox-registry-key/signing-key.pem');
+        const apiMounts = mountVolumes(objects, api, folder);
+        const keyFolder = apiMounts.get(path.dirname(signingKey))!;
+        const before = fs.readdirSync(keyFolder).sort();
+        const keyFile = path.join(keyFolder, path.basename(signingKey));
+        const key = await ensureRegistrySigningKey(keyFile, registryCertificateFile(keyFile), 'master');
+        expect(fs.readdirSync(keyFolder).sort()).toEqual(before);
+
+        // The registry's certificate verifies what the api signs, and names the key as distribution looks it up.
+        const certificatePem = fs.readFileSync(path.join(mountVolumes(objects, registry, folder).get('/etc/docker/registry-auth')!, 'signing-key.crt'), 'utf8');
+        const certificate = new X509Certificate(certificatePem);
+        expect(key.keyId).toBe(libtrustKeyId(certificate.publicKey.export({ type: 'spki', format: 'der' })));
+        const token = await signRegistryToken(key, { issuer: 'master', service: 'master', subject: 'job:x', access: [], ttlSeconds: 60 });
+        const verified = await compactVerify(token, certificate.publicKey);
+        expect(verified.protectedHeader).toMatchObject({ alg: 'ES256', kid: key.keyId });
+        expect(certificate.subject).toBe('CN=infrabox registry token issuer master');
+      } finally {
+        fs.rmSync(folder, { recursive: true, force: true });
+      }
+    });
+
+    it('uses an existing Secret for the signing key when named, and makes none', async () => {
+      const objects = await render('-f', MASTER_VALUES, '--set', 'dockerRegistry.signingKey.existingSecret=infrabox-registry-key');
+      expect(byKind(objects, 'Secret').map((s) => s.metadata.name)).toEqual(['ib-infrabox-secrets']);
+      expect(secretRefs(deployments(objects).get('api')!)).toContain('"secretName":"infrabox-registry-key"');
+      expect(secretRefs(dockerRegistryDeployment(objects))).toContain('"secretName":"infrabox-registry-key"');
+    });
   });
 
   it.each([
@@ -308,6 +516,8 @@ describe('deploy/helm/infrabox', () => {
     ['an unknown executor', ['-f', MASTER_VALUES, '--set', 'scheduler.executor=docker'], 'scheduler.executor: expected kubernetes or process, got "docker"'],
     ['a pod grace below the apps\' shutdown grace', ['-f', MASTER_VALUES, '--set', 'terminationGracePeriodSeconds=20'], 'terminationGracePeriodSeconds: must be above ha.shutdown_grace_seconds (30)'],
     ['an unknown app', ['-f', MASTER_VALUES, '--set', 'replicas.web=1'], 'replicas.web: unknown app'],
+    ['an unknown registry storage', ['-f', MASTER_VALUES, '--set', 'dockerRegistry.storage=azure'], 'dockerRegistry.storage: expected "" (this cluster\'s storage) or filesystem, got "azure"'],
+    ['registry replicas on one folder', ['-f', MASTER_VALUES, '--set', 'dockerRegistry.storage=filesystem,dockerRegistry.replicas=2'], 'dockerRegistry.replicas: must be 1 with dockerRegistry.storage filesystem'],
   ])('refuses values the apps cannot run with: %s', async (_, args, message) => {
     const result = await helmRun(['template', 'ib', CHART, ...args]);
     expect(result.code).not.toBe(0);

@@ -16,6 +16,8 @@ export const CHART = path.join(ROOT, 'deploy/helm/infrabox');
 export const MASTER_VALUES = path.join(CHART, 'values-master.yaml');
 export const WORKER_VALUES = path.join(CHART, 'values-worker.yaml');
 export const APPS = ['api', 'registry', 'scheduler', 'output-forwarder'] as const;
+/** The component label of the installation's image registry (CNCF distribution). */
+export const DOCKER_REGISTRY = 'docker-registry';
 
 export interface K8sObject {
   apiVersion: string;
@@ -30,21 +32,38 @@ export interface EnvVar {
   valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } };
 }
 
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
+
+export interface Volume {
+  name: string;
+  configMap?: { name: string };
+  secret?: { secretName: string; items?: Array<{ key: string; path: string }>; optional?: boolean };
+  emptyDir?: { medium?: string };
+  persistentVolumeClaim?: { claimName: string };
+}
+
 export interface Container {
   name: string;
   image: string;
+  command?: string[];
   args: string[];
   env?: EnvVar[];
   ports: Array<{ name: string; containerPort: number }>;
   livenessProbe: { httpGet: { path: string; port: string | number } };
   readinessProbe: { httpGet: { path: string; port: string | number } };
   resources?: unknown;
-  volumeMounts: Array<{ name: string; mountPath: string }>;
+  securityContext?: Record<string, unknown>;
+  volumeMounts: VolumeMount[];
 }
 
 export interface Deployment extends K8sObject {
   spec: {
     replicas: number;
+    strategy?: { type: string };
     selector: { matchLabels: Record<string, string> };
     template: {
       metadata: { labels: Record<string, string> };
@@ -52,8 +71,9 @@ export interface Deployment extends K8sObject {
         serviceAccountName: string;
         terminationGracePeriodSeconds: number;
         securityContext: { runAsNonRoot: boolean; runAsUser: number };
+        automountServiceAccountToken?: boolean;
         containers: Container[];
-        volumes: Array<{ name: string; configMap?: { name: string } }>;
+        volumes: Volume[];
       };
     };
   };
@@ -113,9 +133,21 @@ export function byKind<T extends K8sObject = K8sObject>(objects: K8sObject[], ki
   return objects.filter((o) => o.kind === kind) as T[];
 }
 
-/** The Deployments by app (their app.kubernetes.io/component label). */
+/** The Deployments of the four apps by app (their app.kubernetes.io/component label). */
 export function deployments(objects: K8sObject[]): Map<string, Deployment> {
-  return new Map(byKind<Deployment>(objects, 'Deployment').map((d) => [d.metadata.labels!['app.kubernetes.io/component'], d]));
+  const apps: readonly string[] = APPS;
+  return new Map(
+    byKind<Deployment>(objects, 'Deployment')
+      .map((d) => [d.metadata.labels!['app.kubernetes.io/component'], d] as const)
+      .filter(([component]) => apps.includes(component)),
+  );
+}
+
+/** The Deployment of the installation's image registry. */
+export function dockerRegistryDeployment(objects: K8sObject[]): Deployment {
+  const found = byKind<Deployment>(objects, 'Deployment').filter((d) => d.metadata.labels!['app.kubernetes.io/component'] === DOCKER_REGISTRY);
+  if (found.length !== 1) throw new Error(`expected one ${DOCKER_REGISTRY} Deployment, found ${found.length}`);
+  return found[0];
 }
 
 /** The env a pod of `deployment` gets: plain values, and secretKeyRefs read from the rendered Secret. */
@@ -135,20 +167,61 @@ export function podEnv(objects: K8sObject[], deployment: Deployment): Record<str
   return env;
 }
 
-/** Writes each ConfigMap volume of the pod into a folder, as the kubelet mounts it; mountPath → folder. */
-export function mountConfigMaps(objects: K8sObject[], deployment: Deployment, into: string): Map<string, string> {
+/**
+ * Writes the volumes the pod's first container mounts into folders, as the kubelet mounts them:
+ * ConfigMaps and Secrets (their items only, when listed; a missing optional one stays empty), and
+ * emptyDirs and claims as empty folders. With `rewritePaths`, the mount paths named in the
+ * ConfigMaps' files become the folders (a process then finds what a container would).
+ * Returns mountPath → folder.
+ */
+export function mountVolumes(objects: K8sObject[], deployment: Deployment, into: string, options: { rewritePaths?: boolean } = {}): Map<string, string> {
   const configMaps = new Map(byKind<ConfigMap>(objects, 'ConfigMap').map((c) => [c.metadata.name, c]));
+  const secrets = new Map(byKind<K8sObject & { data?: Record<string, string> }>(objects, 'Secret').map((s) => [s.metadata.name, s]));
   const pod = deployment.spec.template.spec;
   const mounts = new Map<string, string>();
+  const texts: Array<{ file: string; text: string }> = [];
   for (const mount of pod.containers[0].volumeMounts) {
     const volume = pod.volumes.find((v) => v.name === mount.name);
-    const configMap = volume?.configMap && configMaps.get(volume.configMap.name);
-    if (!configMap) throw new Error(`volume ${mount.name}: no rendered ConfigMap`);
+    if (!volume) throw new Error(`volume ${mount.name}: not in the pod`);
     const folder = fs.mkdtempSync(path.join(into, `${mount.name}-`));
-    for (const [file, text] of Object.entries(configMap.data)) fs.writeFileSync(path.join(folder, file), text);
+    let files: Record<string, string | Buffer> = {};
+    let items: Array<{ key: string; path: string }> | undefined;
+    if (volume.configMap) {
+      const configMap = configMaps.get(volume.configMap.name);
+      if (!configMap) throw new Error(`volume ${mount.name}: no rendered ConfigMap ${volume.configMap.name}`);
+      files = configMap.data;
+    } else if (volume.secret) {
+      const secret = secrets.get(volume.secret.secretName);
+      if (!secret && !volume.secret.optional) throw new Error(`volume ${mount.name}: no rendered Secret ${volume.secret.secretName}`);
+      files = Object.fromEntries(Object.entries(secret?.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64')]));
+      items = volume.secret.items;
+    } else if (!volume.emptyDir && !volume.persistentVolumeClaim) {
+      throw new Error(`volume ${mount.name}: a kind this helper does not mount`);
+    }
+    for (const { key, path: file } of items ?? Object.keys(files).map((key) => ({ key, path: key }))) {
+      if (files[key] === undefined) {
+        if (volume.secret?.optional) continue;
+        throw new Error(`volume ${mount.name}: no key ${key}`);
+      }
+      fs.writeFileSync(path.join(folder, file), files[key]);
+      if (volume.configMap) texts.push({ file: path.join(folder, file), text: files[key] as string });
+    }
     mounts.set(mount.mountPath, folder);
   }
+  if (options.rewritePaths) {
+    // Longest first: /etc/docker/registry-auth before /etc/docker/registry.
+    const byLength = [...mounts].sort(([a], [b]) => b.length - a.length);
+    for (const { file, text } of texts) {
+      let rewritten = text;
+      for (const [mountPath, folder] of byLength) rewritten = rewritten.replace(new RegExp(`${escapeRegExp(mountPath)}(?=/|$|\\s)`, 'gm'), folder);
+      fs.writeFileSync(file, rewritten);
+    }
+  }
   return mounts;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export function scratchFolder(prefix: string): string {

@@ -85,6 +85,12 @@ app.kubernetes.io/part-of: infrabox
 {{- if not (has .Values.scheduler.executor (list "kubernetes" "process")) -}}
 {{- fail (printf "scheduler.executor: expected kubernetes or process, got %q" (toString .Values.scheduler.executor)) -}}
 {{- end -}}
+{{- if not (has (toString .Values.dockerRegistry.storage) (list "" "filesystem")) -}}
+{{- fail (printf "dockerRegistry.storage: expected \"\" (this cluster's storage) or filesystem, got %q" (toString .Values.dockerRegistry.storage)) -}}
+{{- end -}}
+{{- if and (eq .Values.dockerRegistry.storage "filesystem") (gt (int .Values.dockerRegistry.replicas) 1) -}}
+{{- fail "dockerRegistry.replicas: must be 1 with dockerRegistry.storage filesystem (replicas do not share a folder)" -}}
+{{- end -}}
 {{- range $name, $_ := .Values.replicas -}}
 {{- if not (has $name (splitList " " (include "infrabox.apps" $))) -}}
 {{- fail (printf "replicas.%s: unknown app (expected api, registry, scheduler or output-forwarder)" $name) -}}
@@ -94,7 +100,7 @@ app.kubernetes.io/part-of: infrabox
 
 {{/*
 The install configuration without secrets: the values' host, cluster, database, storage,
-scheduler and ha, plus extraConfig. Secret fields come from the Secret through env vars (see infrabox.secretEnv).
+scheduler and ha, the registry (dockerRegistry.url, the api's mounted signing key), plus extraConfig. Secret fields come from the Secret through env vars (see infrabox.secretEnv).
 */}}
 {{- define "infrabox.config" -}}
 {{- include "infrabox.validate" . -}}
@@ -113,6 +119,7 @@ scheduler and ha, plus extraConfig. Secret fields come from the Secret through e
 {{- end -}}
 {{- $_ := set $config "storage" $storage -}}
 {{- $_ := set $config "scheduler" (include "infrabox.schedulerConfig" . | fromYaml) -}}
+{{- $_ := set $config "registry" (dict "url" (include "infrabox.registryUrl" .) "signing_key" (printf "%s/signing-key.pem" (include "infrabox.registryKeyMountPath" .))) -}}
 {{- with include "infrabox.compact" (dict "map" (.Values.ha | default dict) "drop" list) | fromYaml -}}
 {{- $_ := set $config "ha" . -}}
 {{- end -}}
@@ -191,4 +198,93 @@ names are the ones libs/config reads to replace a secret of the YAML.
 {{- else -}}
 {{- ceil $podGrace | int -}}
 {{- end -}}
+{{- end -}}
+
+
+{{/* `host` as the apps read it: its origin, https when it names no scheme. */}}
+{{- define "infrabox.apiUrl" -}}
+{{- $url := .Values.host -}}
+{{- if not (contains "://" $url) }}{{ $url = printf "https://%s" $url }}{{ end -}}
+{{- $parsed := urlParse $url -}}
+{{- printf "%s://%s" (lower $parsed.scheme) $parsed.host -}}
+{{- end -}}
+
+{{/* Where engines, kubelets and other clusters reach this cluster's registry: dockerRegistry.url, else host (the Ingress routes /v2/ there). */}}
+{{- define "infrabox.registryUrl" -}}
+{{- if .Values.dockerRegistry.url -}}
+{{- $parsed := urlParse .Values.dockerRegistry.url -}}
+{{- printf "%s://%s" (lower $parsed.scheme) $parsed.host -}}
+{{- else -}}
+{{- include "infrabox.apiUrl" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret with the registry token signing key (signing-key.pem, for the api) and its certificate (signing-key.crt, for the registry). */}}
+{{- define "infrabox.registryKeySecretName" -}}
+{{- default (printf "%s-registry-key" (include "infrabox.fullname" .)) .Values.dockerRegistry.signingKey.existingSecret -}}
+{{- end -}}
+
+{{/* Where the api finds the signing key: registry.signing_key of its config is signing-key.pem in there. */}}
+{{- define "infrabox.registryKeyMountPath" -}}
+/etc/infrabox-registry-key
+{{- end -}}
+
+{{/*
+The config.yml of this cluster's CNCF distribution registry, by the rules renderRegistryConfig
+(libs/config) follows for a local registry: this cluster's storage under /registry of the bucket
+(or dockerRegistry.storage filesystem), delete enabled, JSON logs, and the api as token service
+(realm its /api/v1/registry/token, service and issuer the cluster's name, the certificate of the
+api's signing key). Secrets come from the environment (REGISTRY_STORAGE_S3_ACCESSKEY, …).
+*/}}
+{{- define "infrabox.registryConfig" -}}
+{{- $cluster := .Values.cluster.name | default "master" -}}
+{{- $driver := dict -}}
+{{- if eq .Values.dockerRegistry.storage "filesystem" -}}
+{{- $_ := set $driver "filesystem" (dict "rootdirectory" "/var/lib/registry") -}}
+{{- else if .Values.storage.s3.enabled -}}
+{{- $s3 := dict "bucket" .Values.storage.s3.bucket "region" (.Values.storage.s3.region | default "us-east-1") "rootdirectory" "/registry" -}}
+{{- with .Values.storage.s3.endpoint }}{{ $_ := set $s3 "regionendpoint" . }}{{ end -}}
+{{- $_ := set $driver "s3" $s3 -}}
+{{- else -}}
+{{- $_ := set $driver "gcs" (dict "bucket" .Values.storage.gcs.bucket "rootdirectory" "/registry") -}}
+{{- end -}}
+{{- $_ := set $driver "delete" (dict "enabled" true) -}}
+{{- $token := dict
+  "realm" (printf "%s/api/v1/registry/token" (include "infrabox.apiUrl" .))
+  "service" $cluster
+  "issuer" $cluster
+  "rootcertbundle" "/etc/docker/registry-auth/signing-key.crt" -}}
+{{- toYaml (dict
+  "version" 0.1
+  "log" (dict "level" "info" "formatter" "json" "fields" (dict "service" "registry" "cluster" $cluster))
+  "storage" $driver
+  "http" (dict "addr" ":5000")
+  "auth" (dict "token" $token)) -}}
+{{- end -}}
+
+{{/* The registry's env: the S3 keys from the apps' Secret, the HTTP secret its replicas share. */}}
+{{- define "infrabox.registryEnv" -}}
+{{- $secretName := include "infrabox.secretName" . -}}
+{{- $existing := .Values.secrets.existingSecret -}}
+{{- if and .Values.storage.s3.enabled (ne .Values.dockerRegistry.storage "filesystem") -}}
+{{- $keys := .Values.secrets.keys -}}
+{{- range $env, $entry := dict "REGISTRY_STORAGE_S3_ACCESSKEY" (list $keys.s3AccessKeyId $.Values.storage.s3.access_key_id) "REGISTRY_STORAGE_S3_SECRETKEY" (list $keys.s3SecretAccessKey $.Values.storage.s3.secret_access_key) }}
+{{- if or $existing (index $entry 1) }}
+- name: {{ $env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secretName }}
+      key: {{ index $entry 0 }}
+      {{- if $existing }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+- name: REGISTRY_HTTP_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "infrabox.registryKeySecretName" . }}
+      key: http-secret
+      optional: true
 {{- end -}}
