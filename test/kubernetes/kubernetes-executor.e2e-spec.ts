@@ -8,6 +8,7 @@ import { runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { FakeKubeApiServer } from '../support/fake-kube-api.server';
+import { skopeo, writeOciImage } from '../support/docker-registry';
 import { api, apiAs, consoleOf, RunningCluster, startCluster } from '../support/installation';
 import { TestProcess } from '../support/processes';
 
@@ -43,7 +44,7 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     await writeFile(kubeconfig, fake.kubeconfig('ci'));
     const scheduler = `scheduler:\n  executor: kubernetes\n  kubernetes:\n    namespace: ci\n    kubeconfig: ${kubeconfig}\n    helper_image: infrabox:test\n    ttl_seconds_after_finished: 120\n`;
     cluster = await startCluster(
-      { name, labels: [label], extraConfig: scheduler },
+      { name, labels: [label], extraConfig: scheduler, imageRegistry: true },
       {
         registry: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) },
         ha: { leaseSeconds: 2 },
@@ -229,7 +230,11 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
 
   it("builds a docker job's image in its pod (BuildKit), pushing with credentials from a Secret its Job owns that the token service takes; the build log is the console; a failed build ends in error", async () => {
     const docker = (jobName: string, extra: Record<string, unknown> = {}) => ({ name: jobName, type: 'docker', docker_file: 'Dockerfile', cluster: { selector: [label] }, ...extra });
-    const build = await push([docker('img'), docker('broken', { build_only: false, command: ['true'] })]);
+    const build = await push([
+      docker('img'),
+      docker('broken', { build_only: false, command: ['true'] }),
+      job('runs-img', { image: { job: 'img' }, depends_on: ['img'] }),
+    ]);
     const img = jobIdOf(build, 'img');
     const broken = jobIdOf(build, 'broken');
 
@@ -259,12 +264,18 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { access: unknown };
     expect(claims.access).toEqual([{ type: 'repository', name: 'k8s/img', actions: expect.arrayContaining(['push', 'pull']) }]);
 
-    // The kubelet's part: fetch, build (its log is the console), upload.
+    // The kubelet's part: fetch, build (its log is the console; BuildKit's push is played by
+    // skopeo, with the Secret's credentials, into the cluster's real registry), upload.
+    expect(registryHost).toBe(cluster.imageRegistry!.host);
     const folder = await podFolder(pod);
     fake.setPodStatus(pod.metadata.name, { phase: 'Pending', initContainerStatuses: [running('fetch-inputs')] });
     expect(await folder.fetch()).toMatchObject({ code: 0 });
     fake.setPodStatus(pod.metadata.name, { initContainerStatuses: [terminated('fetch-inputs', 0), running('build-image')] });
     fake.appendLog(pod.metadata.name, '#1 [internal] load build definition from Dockerfile\n', 'build-image');
+    const password = Buffer.from(auths[registryHost].auth, 'base64').toString().split(':').slice(1).join(':');
+    const imageDir = await writeOciImage(await mkdtemp(path.join(tmpdir(), 'k8s-built-')), 'built by BuildKit\n');
+    const copied = await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', `infrabox:${password}`, `oci:${imageDir}:latest`, `docker://${registryHost}/k8s/img:build_${buildNumber}`], folder.dir);
+    expect(copied).toMatchObject({ code: 0 });
     fake.closeLog(pod.metadata.name, 'build-image');
     expect(await folder.upload()).toMatchObject({ code: 0 });
     fake.setPodStatus(pod.metadata.name, {
@@ -273,7 +284,16 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
       containerStatuses: [terminated('upload-output', 0, await readFile(path.join(folder.dir, 'termination-log'), 'utf8'))],
     });
     expect(await ended(img)).toMatchObject({ state: 'finished', exitCode: 0 });
-    expect(await consoleOf(cluster.apiUrl, img)).toBe('#1 [internal] load build definition from Dockerfile\n');
+    // Recorded with the digest the registry gives it; the child runs it by that digest, pulled with its own Secret.
+    const [image] = await db.query<{ digest: string; repository: string; tag: string }>('SELECT digest, repository, tag FROM job_image WHERE job_id = $1 AND cluster_name = $2', [img, name]);
+    expect(image).toEqual({ digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), repository: 'k8s/img', tag: `build_${buildNumber}` });
+    expect(await consoleOf(cluster.apiUrl, img)).toBe(`#1 [internal] load build definition from Dockerfile\npushed ${registryHost}/k8s/img:build_${buildNumber}@${image.digest}\n`);
+    const runsImg = jobIdOf(build, 'runs-img');
+    const childPod = await podOf(runsImg);
+    expect(childPod.spec.containers[0].image).toBe(`${registryHost}/k8s/img@${image.digest}`);
+    expect(childPod.spec.imagePullSecrets).toEqual([{ name: `infrabox-${runsImg}-registry` }]);
+    await playPod(runsImg, 0);
+    expect(await ended(runsImg)).toMatchObject({ state: 'finished' });
 
     const brokenPod = await podOf(broken);
     expect(brokenPod.spec.containers[0]).toMatchObject({ name: 'job', image: `${registryHost}/k8s/broken:build_${build.number}`, imagePullPolicy: 'Always' });

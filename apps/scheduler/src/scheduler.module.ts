@@ -51,7 +51,7 @@ export class SchedulerModule {
           ? [
               {
                 provide: JOB_EXECUTOR,
-                inject: [TokenService, BuildRepository, ProjectRepository, JobConsoleRepository, INSTALL_CONFIG],
+                inject: [TokenService, BuildRepository, ProjectRepository, JobConsoleRepository, JobImageRepository, INSTALL_CONFIG],
                 // Loaded only when chosen: the Kubernetes client is large.
                 useFactory: async (...deps: KubernetesExecutorDependencies) => (await import('./kubernetes/kubernetes.executor')).createKubernetesExecutor(...deps),
               },

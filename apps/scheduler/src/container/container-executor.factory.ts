@@ -6,9 +6,9 @@ import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { JobExecutor } from '../execution/job-executor';
 import { ProcessExecutor } from '../execution/process.executor';
 import { engineCandidates, findContainerEngine, NO_ENGINE_WARNING } from '@infrabox/containers';
-import { ClusterRegistryImages } from './cluster-registry.images';
+import { BuiltImages } from '../images/built-images.service';
 import { ContainerExecutor } from './container.executor';
-import { JobImageNames } from './job-image.names';
+import { JobImageNames } from '../images/job-image.names';
 
 /**
  * The executor of `scheduler.executor: container`, or of a config that named none: containers
@@ -36,6 +36,6 @@ export async function createContainerExecutor(...[sandbox, config, builds, proje
   }
   logger.log(`jobs run in containers on ${engine.description}`);
   const names = new JobImageNames(builds, projects, new URL(registryUrl).host);
-  const registry = new ClusterRegistryImages(engine.docker, tokens, images, registryUrl, config.cluster.name);
+  const registry = new BuiltImages(tokens, images, registryUrl, config.cluster.name);
   return new ContainerExecutor(engine, sandbox, scheduler.container, names, registry, config.cluster.name);
 }

@@ -8,11 +8,12 @@ import type { Job } from '@infrabox/jobs';
 import type { HostSandbox } from '../job-files/host-sandbox.service';
 import type { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
 import { ContainerEngine, engineMessage } from '@infrabox/containers';
-import type { ClusterRegistryImages } from './cluster-registry.images';
+import type { BuiltImages } from '../images/built-images.service';
 import { buildPaths } from './docker-build.paths';
 import { buildImage, IMAGE_LABELS } from './image.builder';
 import { ImagePuller } from './image.puller';
-import type { JobImageNames } from './job-image.names';
+import { pushImage } from './image.pusher';
+import type { JobImageNames } from '../images/job-image.names';
 
 /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
 const STOP_GRACE_SECONDS = 5;
@@ -41,7 +42,7 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
     private readonly sandbox: HostSandbox,
     private readonly settings: ContainerExecutorConfig,
     private readonly names: JobImageNames,
-    private readonly registry: ClusterRegistryImages,
+    private readonly registry: BuiltImages,
     private readonly cluster: string,
   ) {
     this.docker = engine.docker;
@@ -70,7 +71,7 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
         image = await this.images.ensure(definition.image, context.signal);
       } else {
         const parentName = definition.image.job;
-        const built = await this.registry.builtBy(context.parents.find((p) => p.parentName === parentName), job.name, parentName);
+        const built = await this.registry.builtBy(context.parents, job.name, parentName);
         image = 'error' in built ? built : await this.images.ensure(built.name, context.signal, await this.credentials(job, context));
       }
       if ('error' in image) return { exitCode: null, error: image.error };
@@ -86,8 +87,14 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
       const failed = await buildImage(this.docker, { tag: built.name, labels, ...paths, buildArguments: definition.buildArguments, target: definition.target }, context.onOutput, context.signal);
       if (failed) return { exitCode: null, error: `building the image of job '${job.name}' failed: ${failed}` };
       const credentials = await this.registry.credentials(job, built.projectId, context.parents);
-      const notPushed = await this.registry.push(job, built, credentials, context.onOutput, context.signal);
+      context.onOutput(`pushing ${built.name}\n`);
+      const notPushed = await pushImage(this.docker, this.registry.registryUrl, built, credentials, context.signal);
       if (notPushed) return { exitCode: null, error: `pushing the image of job '${job.name}' to the registry of cluster ${this.cluster} failed: ${notPushed}` };
+      try {
+        context.onOutput(`pushed ${built.name}@${await this.registry.record(job, built, credentials)}\n`);
+      } catch (error) {
+        return { exitCode: null, error: `job '${job.name}': ${(error as Error).message}` };
+      }
       if (definition.buildOnly) return { exitCode: 0 };
       return this.runContainer(job, this.containerOptions(job, definition, built.name, env, folders), context);
     });

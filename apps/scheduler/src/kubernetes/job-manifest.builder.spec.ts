@@ -2,7 +2,7 @@ import type { KubernetesExecutorConfig } from '@infrabox/config';
 import type { V1Container, V1Job } from '@kubernetes/client-node';
 import type { DockerImageJob, DockerJob } from '@infrabox/job-definition';
 import type { Job, ParentLink } from '@infrabox/jobs';
-import { builtImageName } from '../container/job-image.names';
+import { builtImageName } from '../images/job-image.names';
 import { buildJobManifest, buildRegistryAuthSecret, JobManifestInput, ManifestError } from './job-manifest.builder';
 
 const JOB_ID = '11111111-2222-3333-4444-555555555555';
@@ -203,6 +203,15 @@ describe('buildJobManifest for a docker job (rootless BuildKit, then the built i
   const pod = (m: V1Job) => m.spec!.template.spec!;
   const container = (m: V1Job, name: string): V1Container | undefined =>
     [...(pod(m).initContainers ?? []), ...pod(m).containers].find((c) => c.name === name);
+
+  it("runs the image a parent built by its digest in this cluster's registry, pulled with the job's registry Secret", () => {
+    const built = `registry.worker.example.com/demo/img@sha256:${'a'.repeat(64)}`;
+    const m = buildJobManifest(input({ job: job({ image: { job: 'img' } }), builtImage: built }));
+    expect(pod(m).containers.find((c) => c.name === 'job')!.image).toBe(built);
+    expect(pod(m).imagePullSecrets).toEqual([{ name: `infrabox-${JOB_ID}-registry` }]);
+    expect(() => buildJobManifest(input({ job: job({ image: { job: 'img' } }) }))).toThrow(ManifestError);
+    expect(pod(buildJobManifest(input())).imagePullSecrets).toBeUndefined();
+  });
 
   it('fetches the source first, then builds in BuildKit from the build context and Dockerfile, with the target and build arguments', () => {
     const m = manifest();

@@ -73,6 +73,8 @@ export interface JobManifestInput {
   config: KubernetesExecutorConfig;
   /** For a `docker` job: the image its build pushes (and its job container then runs). */
   build?: ImageBuild;
+  /** For a job that runs the image a parent built (`"image": {"job": …}`): that image in this cluster's registry, by digest. */
+  builtImage?: string;
 }
 
 export class ManifestError extends Error {}
@@ -107,7 +109,8 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
   } else if (typeof definition.image === 'string') {
     image = definition.image;
   } else {
-    throw new ManifestError(`job '${job.name}' runs the image of job '${definition.image.job}': the kubernetes executor does not run images built by jobs yet`);
+    if (!input.builtImage) throw new ManifestError(`job '${job.name}': no image of job '${definition.image.job}' given (internal: the executor finds it in this cluster's registry)`);
+    image = input.builtImage;
   }
   const labels = {
     [LABELS.managedBy]: 'infrabox',
@@ -184,7 +187,7 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
-          ...(definition.type === 'docker' && !buildOnly && { imagePullSecrets: [{ name: registryAuthSecretName(job.id) }] }),
+          ...(((definition.type === 'docker' && !buildOnly) || input.builtImage) && { imagePullSecrets: [{ name: registryAuthSecretName(job.id) }] }),
           volumes,
           initContainers,
           containers: buildOnly ? [upload] : [main, upload],

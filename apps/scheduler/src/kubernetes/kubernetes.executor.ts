@@ -2,33 +2,35 @@ import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { V1Job } from '@kubernetes/client-node';
 import { TokenService } from '@infrabox/auth';
 import { type InstallConfig, type KubernetesExecutorConfig, registryOf } from '@infrabox/config';
-import { BuildRepository, Job, JobConsoleRepository, JobOutput, outputKey, ProjectRepository } from '@infrabox/jobs';
+import { BuildRepository, Job, JobConsoleRepository, JobImageRepository, JobOutput, outputKey, ProjectRepository } from '@infrabox/jobs';
 import { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
 import { JOB_VIEW, sandboxEnvironment } from '@infrabox/job-sandbox';
-import { JobImageNames } from '../container/job-image.names';
+import { BuiltImages } from '../images/built-images.service';
+import { JobImageNames } from '../images/job-image.names';
 import { buildJobManifest, buildRegistryAuthSecret, ImageBuild, kubernetesJobName, ManifestError } from './job-manifest.builder';
 import { JobPodWatch, WatchChange } from './job-pod.watch';
 import { describeKubernetesError, KubernetesApi, statusCodeOf } from './kubernetes.api';
 import { PodConsoleFollower } from './pod-console.follower';
 import { judgePod, OutputReport } from './pod-status.mapper';
 
-export type KubernetesExecutorDependencies = [TokenService, BuildRepository, ProjectRepository, JobConsoleRepository, InstallConfig];
+export type KubernetesExecutorDependencies = [TokenService, BuildRepository, ProjectRepository, JobConsoleRepository, JobImageRepository, InstallConfig];
 
 /** The executor of `scheduler.executor: kubernetes`, talking to the API its config names. */
-export function createKubernetesExecutor(...[tokens, builds, projects, consoles, config]: KubernetesExecutorDependencies): KubernetesExecutor {
+export function createKubernetesExecutor(...[tokens, builds, projects, consoles, images, config]: KubernetesExecutorDependencies): KubernetesExecutor {
   if (config.scheduler?.executor !== 'kubernetes') throw new Error('the kubernetes executor needs scheduler.executor: kubernetes');
-  const registry = new URL(registryOf(config).url);
+  const registryUrl = registryOf(config).url;
+  const registry = new URL(registryUrl);
   return new KubernetesExecutor(new KubernetesApi(config.scheduler.kubernetes), tokens, builds, consoles, config.cluster.name, {
     names: new JobImageNames(builds, projects, registry.host),
-    registryHost: registry.host,
+    images: new BuiltImages(tokens, images, registryUrl, config.cluster.name),
     insecure: registry.protocol === 'http:',
   });
 }
 
-/** This cluster's registry, where `docker` jobs push the images they build. */
+/** This cluster's registry, where `docker` jobs push the images they build and their children pull them. */
 export interface KubernetesRegistry {
   names: JobImageNames;
-  registryHost: string;
+  images: BuiltImages;
   insecure: boolean;
 }
 
@@ -67,6 +69,7 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
     let manifest;
     let token: string;
     let imageBuild: ImageBuild | undefined;
+    let builtImage: string | undefined;
     try {
       const build = await this.builds.findById(job.buildId);
       if (!build) return { exitCode: null, error: `build ${job.buildId} not found` };
@@ -76,7 +79,11 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
         timeout + TOKEN_MARGIN_SECONDS,
       );
       if (job.definition.type === 'docker') {
-        imageBuild = { image: (await this.registry.names.builtName(job)).name, registryHost: this.registry.registryHost, insecure: this.registry.insecure };
+        imageBuild = { image: (await this.registry.names.builtName(job)).name, registryHost: this.registry.images.registryHost, insecure: this.registry.insecure };
+      } else if (job.definition.type === 'docker-image' && typeof job.definition.image !== 'string') {
+        const built = await this.registry.images.builtBy(context.parents, job.name, job.definition.image.job);
+        if ('error' in built) return { exitCode: null, error: built.error };
+        builtImage = built.name;
       }
       manifest = buildJobManifest({
         job,
@@ -87,6 +94,7 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
         cluster: this.cluster,
         config: this.settings,
         build: imageBuild,
+        builtImage,
       });
     } catch (error) {
       if (error instanceof ManifestError) return { exitCode: null, error: error.message };
@@ -107,11 +115,11 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
         return { exitCode: null, error: `creating the Kubernetes Job failed: ${describeKubernetesError(error)}` };
       }
     }
-    if (imageBuild) {
+    if (imageBuild || builtImage) {
       // After the Job, so that the Job owns it (and Kubernetes deletes it with the Job); the pod's
-      // build container waits for its volume meanwhile.
+      // build container (or the kubelet's pull) waits for it meanwhile.
       try {
-        await this.createRegistryAuth(job, imageBuild, token, created);
+        await this.createRegistryAuth(job, token, created);
       } catch (error) {
         followed.cancel();
         await this.api.deleteJob(name).catch(() => undefined);
@@ -120,17 +128,34 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
     }
     // Aborted while the Job was being created: the abort's delete may have come first.
     if (context.signal.aborted && context.signal.reason !== 'shutdown') await this.api.deleteJob(name).catch(() => undefined);
-    return followed.result;
+    return this.recordBuiltImage(job, context, await followed.result);
   }
 
-  /** The `docker` job's registry Secret (buildRegistryAuthSecret), owned by its Kubernetes Job; one left by an earlier try is fine. */
-  private async createRegistryAuth(job: Job, build: ImageBuild, token: string, created: V1Job | undefined): Promise<void> {
+  /**
+   * A `docker` job whose pod got past its build (the job container ran, or build_only ended
+   * well): BuildKit pushed the image, which is recorded with the digest the registry gives it,
+   * for children here and — by the output-forwarder — on other clusters.
+   */
+  private async recordBuiltImage(job: Job, context: Pick<ExecutionContext, 'parents' | 'onOutput'>, outcome: ExecutionResult): Promise<ExecutionResult> {
+    if (job.definition.type !== 'docker' || outcome.exitCode === null) return outcome;
+    try {
+      const built = await this.registry.names.builtName(job);
+      const digest = await this.registry.images.record(job, built, await this.registry.images.credentials(job, built.projectId, context.parents));
+      context.onOutput(`pushed ${built.name}@${digest}\n`);
+      return outcome;
+    } catch (error) {
+      return { ...outcome, exitCode: null, error: `job '${job.name}': ${(error as Error).message}` };
+    }
+  }
+
+  /** The job's registry Secret (buildRegistryAuthSecret), owned by its Kubernetes Job; one left by an earlier try is fine. */
+  private async createRegistryAuth(job: Job, token: string, created: V1Job | undefined): Promise<void> {
     const owner = created ?? (await this.api.readJob(kubernetesJobName(job.id)));
     const secret = buildRegistryAuthSecret({
       jobId: job.id,
       namespace: this.settings.namespace,
       labels: owner.metadata?.labels ?? {},
-      registryHost: build.registryHost,
+      registryHost: this.registry.images.registryHost,
       token,
       owner: { name: owner.metadata!.name!, uid: owner.metadata!.uid! },
     });
@@ -146,7 +171,7 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
     const followed = this.follow(job, context, await this.consoles.textLength(job.id));
     // Gone while no scheduler watched (and no end seen): nothing will ever tell this job's end.
     if (!this.watch.exists(job.id)) followed.vanish();
-    return followed.result;
+    return this.recordBuiltImage(job, context, await followed.result);
   }
 
   async onApplicationShutdown(): Promise<void> {
