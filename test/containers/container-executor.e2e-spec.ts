@@ -211,8 +211,6 @@ describe('the container executor (Podman, separate processes)', () => {
     expect(await consoleOf(master.apiUrl, runsImg.id)).toBe('built with hello\nhello from the source\n');
     expect(await imageCopies(img.id)).toEqual([{ cluster: names.a, digest }, { cluster: names.b, digest }].sort((x, y) => x.cluster.localeCompare(y.cluster)));
     expect(forwarderLog(b)).toMatch(new RegExp(`job ${img.id}: image ${project}/img:build_${buildNumber} \\(sha256:[0-9a-f]{12}…\\) pulled from ${names.a}: \\d+ blob\\(s\\) sent`));
-    const copied = await fetch(`${b.imageRegistry!.url}/v2/${project}/img/manifests/build_${buildNumber}`);
-    expect(copied.status).toBe(401); // b's registry holds it behind its token service, like a's
 
     // b cannot reach a: a's forwarder pushes the next build's image into b's registry, sending
     // only what b's repository lacks (the base layers came with the first build).
