@@ -21,7 +21,7 @@ export async function startInstallation(name: string, label: string, databaseUrl
   const port = await freePort();
   const apiUrl = `http://127.0.0.1:${port}`;
   const config = path.join(dir, 'config.yaml');
-  await writeFile(config, `host: ${apiUrl}\ncluster:\n  name: ${name}\n  labels: ${label}\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\nscheduler:\n  executor: ${executor}\n`);
+  await writeFile(config, `host: ${apiUrl}\ncluster:\n  name: ${name}\n  labels: ${label}\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\nscheduler:\n  executor: ${executor}\nauth:\n  signing_key: ${dir}/keys/token-key.pem\n`);
   const installation: Installation = { name, dir, apiUrl, apps: new Map(), logs: new Map() };
   for (const app of ['api', 'scheduler', 'output-forwarder']) {
     const child = spawn(process.execPath, [path.join(__dirname, '..', 'apps', app, 'src', 'main.js'), '--config', config], {

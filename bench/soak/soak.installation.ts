@@ -62,6 +62,11 @@ export class SoakInstallation {
     return this.apps.filter((a) => a.alive).map((a) => a.pid);
   }
 
+  /** This installation's token signing key file (absolute: its apps run in other folders). */
+  get signingKey(): string {
+    return path.join(this.spec.dir, 'keys', 'token-key.pem');
+  }
+
   async start(): Promise<void> {
     await mkdir(this.spec.dir, { recursive: true });
     this.apiPort = await freePort();
@@ -69,7 +74,7 @@ export class SoakInstallation {
     const hostPort = await this.proxy.start();
     this.configFile = path.join(this.spec.dir, 'config.yaml');
     const cluster = this.spec.cluster ? `cluster:\n  name: ${this.spec.cluster.name}\n  labels: ${this.spec.cluster.label}\n` : '';
-    await writeFile(this.configFile, `host: http://127.0.0.1:${hostPort}\n${cluster}storage:\n  local:\n    enabled: true\n    path: ${this.storageDir}\nscheduler:\n  executor: process\n`);
+    await writeFile(this.configFile, `host: http://127.0.0.1:${hostPort}\n${cluster}storage:\n  local:\n    enabled: true\n    path: ${this.storageDir}\nscheduler:\n  executor: process\nauth:\n  signing_key: ${this.signingKey}\n`);
     await this.startApps();
   }
 

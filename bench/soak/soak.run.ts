@@ -165,7 +165,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     };
 
     // Builds are created as the admin, with a token signed by the master's key as `infrabox admin token` does.
-    const adminToken = mintAdminToken(parseInstallConfig(`host: ${master.apiUrl}\n`, { DATABASE_URL: databaseUrl }), 7 * 24 * 3600, databaseUrl);
+    const adminToken = mintAdminToken(parseInstallConfig(`host: ${master.apiUrl}\nauth:\n  signing_key: ${master.signingKey}\n`, { DATABASE_URL: databaseUrl }), 7 * 24 * 3600, databaseUrl);
     adminToken.catch(() => undefined); // awaited by push, which reports a failure
     const push = async (build: BuildSpec): Promise<void> => {
       for (let attempt = 1; ; attempt++) {

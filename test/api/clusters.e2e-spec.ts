@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
 import { ApiModule } from '../../apps/api/src/api.module';
-import { adminTokenFor } from '../support/auth';
+import { masterAdminToken } from '../support/auth';
 import { clusterConfig, clusterEvents, uniqueClusterName } from '../support/clusters';
 import { openDatabase } from '../support/database';
 
@@ -21,7 +21,7 @@ describe('api: clusters (real PostgreSQL, real HTTP)', () => {
     app = await NestFactory.create(ApiModule.forConfig(clusterConfig(cluster)), { logger: ['error'] });
     await app.listen(0, '127.0.0.1');
     baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    admin = await adminTokenFor(cluster);
+    admin = await masterAdminToken();
   });
   afterAll(async () => {
     await app.close();

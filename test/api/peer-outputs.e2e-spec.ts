@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,15 +7,15 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TokenService } from '@infrabox/auth';
 import { ClusterRepository } from '@infrabox/clusters';
-import { parseInstallConfig } from '@infrabox/config';
+import { MASTER_CLUSTER, parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { parseBuildDefinition } from '@infrabox/job-definition';
 import { BuildRepository, BuildSourceRepository, JobOutputRepository, JobRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '@infrabox/storage';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { craftTar } from '../support/archive';
-import { tokenServiceFor } from '../support/auth';
-import { uniqueClusterName } from '../support/clusters';
+import { placedJob, registeredCluster, tokenServiceFor } from '../support/auth';
+import { authSection, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, openDatabase } from '../support/database';
 import { sha256 } from '../support/storage';
 
@@ -30,12 +31,15 @@ describe('api: peer output endpoints', () => {
   let localTokens: TokenService;
   let jobId: string;
   let pushedJobId: string;
+  let nowhereJobId: string;
+  let otherTokens: TokenService;
+  let otherName: string;
 
   beforeAll(async () => {
     db = openDatabase();
     const storageDir = await mkdtemp(path.join(tmpdir(), 'infrabox-peer-'));
     const config = parseInstallConfig(
-      `host: http://127.0.0.1:1\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n`,
+      `host: http://127.0.0.1:1\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n${authSection(here)}`,
       { DATABASE_URL: databaseUrl() },
     );
     const clusters = new ClusterRepository(db);
@@ -46,17 +50,35 @@ describe('api: peer output endpoints', () => {
     peerTokens = tokenServiceFor(db, peer);
     localTokens = app.get(TokenService);
 
-    // Two finished jobs: one whose output is stored here, one that ran on the peer (to be pushed here).
-    const definition = parseBuildDefinition({ version: 1, jobs: [{ name: 'a', type: 'wait' }, { name: 'b', type: 'wait' }] });
+    // Two jobs: one whose output is stored here (its child waits on the peer, which may fetch it),
+    // one that ran on the peer (its child waits here: the peer may push it here); and one whose
+    // child waits on the peer but whose output is nowhere.
+    const definition = parseBuildDefinition({
+      version: 1,
+      jobs: [
+        { name: 'a', type: 'wait' },
+        { name: 'b', type: 'wait' },
+        { name: 'c', type: 'wait' },
+        { name: 'a-child', type: 'wait', depends_on: ['a'] },
+        { name: 'b-child', type: 'wait', depends_on: ['b'] },
+        { name: 'c-child', type: 'wait', depends_on: ['c'] },
+      ],
+    });
     const jobs = new JobRepository(db);
     const created = await db.transaction(async () => {
       const project = await new ProjectRepository(db).findOrCreate('peer-endpoints');
       const build = await new BuildRepository(db).create(project.id);
       return jobs.insertMany(build.id, definition.jobs);
     });
-    [jobId, pushedJobId] = created.map((j) => j.id);
+    const id = (name: string) => created.find((j) => j.name === name)!.id;
+    [jobId, pushedJobId, nowhereJobId] = [id('a'), id('b'), id('c')];
+    await jobs.insertDependencies(['a', 'b', 'c'].map((parent) => ({ jobId: id(`${parent}-child`), parentId: id(parent), on: ['finished'] })));
     await jobs.place(jobId, here);
     await jobs.place(pushedJobId, peer);
+    await jobs.place(nowhereJobId, here);
+    for (const [child, cluster] of [['a-child', peer], ['b-child', here], ['c-child', peer]]) await jobs.place(id(child), cluster);
+    otherName = await registeredCluster(db, uniqueClusterName('other'));
+    otherTokens = tokenServiceFor(db, otherName);
     const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(jobId), Readable.from([bytes]));
     const outputs = new JobOutputRepository(db);
     await outputs.record({ jobId, cluster: here, storageKey: outputKey(jobId), size: stored.size, sha256: stored.sha256 });
@@ -98,8 +120,8 @@ describe('api: peer output endpoints', () => {
   it('refuses a cluster token meant for another cluster (401) and job or project tokens (403)', async () => {
     const elsewhere = await peerTokens.issueClusterToken('some-other-cluster');
     expect((await get(jobId, bearer(elsewhere))).status).toBe(401);
-    const jobToken = await localTokens.issueJobToken({ id: jobId, buildId: 'b', projectId: 'p', parentIds: [] }, 60);
-    const projectToken = await localTokens.issueProjectToken('p', 'peer-endpoints');
+    const jobToken = await localTokens.issueJobToken(await placedJob(db, here), 60);
+    const projectToken = await tokenServiceFor(db, MASTER_CLUSTER).issueProjectToken('p', 'peer-endpoints');
     for (const token of [jobToken, projectToken]) {
       expect((await get(jobId, bearer(token))).status).toBe(403);
       expect((await put(pushedJobId, bytes, bearer(token))).status).toBe(403);
@@ -108,8 +130,33 @@ describe('api: peer output endpoints', () => {
 
   it('answers 404 for an output this cluster does not hold, and 400 for a malformed job id', async () => {
     const token = bearer(await peerTokens.issueClusterToken(here));
-    expect((await get(pushedJobId, token)).status).toBe(404);
+    expect((await get(nowhereJobId, token)).status).toBe(404);
     expect((await get('not-a-uuid', token)).status).toBe(400);
+  });
+
+  it("a peer's token opens only what that peer moves: 403 for outputs no job of it needs, and for pushes of what it does not hold or nobody here needs", async () => {
+    const peerToken = bearer(await peerTokens.issueClusterToken(here));
+    const otherToken = bearer(await otherTokens.issueClusterToken(here));
+    const refused = async (response: Response, message: string) => {
+      expect([response.status, ((await response.json()) as { message: string }).message]).toEqual([403, message]);
+    };
+    // The other cluster runs no child of a: it may not read a's output, which the peer may.
+    await refused(await get(jobId, otherToken), `cluster '${otherName}' runs no job that needs the output of job '${jobId}'`);
+    await refused(await get(pushedJobId, peerToken), `cluster '${peer}' runs no job that needs the output of job '${pushedJobId}'`);
+    const unknown = randomUUID();
+    await refused(await get(unknown, peerToken), `cluster '${peer}' runs no job that needs the output of job '${unknown}'`);
+    // Only a holder pushes, and only what a job here waits for.
+    await refused(await put(pushedJobId, bytes, otherToken), `cluster '${otherName}' holds no copy of the output of job '${pushedJobId}'`);
+    await refused(await put(nowhereJobId, bytes, peerToken), `cluster '${peer}' holds no copy of the output of job '${nowhereJobId}'`);
+    expect(await new JobOutputRepository(db).find(pushedJobId, here)).toBeNull();
+    // Once a's child on the peer has ended, the peer's token no longer reads a's output.
+    const child = (await db.query<{ id: string }>(`SELECT job_id AS id FROM job_dependency WHERE parent_job_id = $1`, [jobId]))[0].id;
+    await db.query(`UPDATE job SET state = 'killed', finished_at = now() WHERE id = $1`, [child]);
+    try {
+      await refused(await get(jobId, peerToken), `cluster '${peer}' runs no job that needs the output of job '${jobId}'`);
+    } finally {
+      await db.query(`UPDATE job SET state = 'queued', finished_at = NULL WHERE id = $1`, [child]);
+    }
   });
 
   it('refuses pushed bytes that do not match the recorded sha256 and records nothing', async () => {
@@ -144,12 +191,13 @@ describe('api: job data endpoints', () => {
   let tokens: TokenService;
   let ids: { parent: string; child: string; stranger: string };
   let buildId: string;
+  let projectId: string;
 
   beforeAll(async () => {
     db = openDatabase();
     const storageDir = await mkdtemp(path.join(tmpdir(), 'infrabox-jobdata-'));
     const config = parseInstallConfig(
-      `host: http://127.0.0.1:1\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n`,
+      `host: http://127.0.0.1:1\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n${authSection(here)}`,
       { DATABASE_URL: databaseUrl() },
     );
     await new ClusterRepository(db).register({ name: here, labels: [], apiUrl: 'http://127.0.0.1:1' });
@@ -170,9 +218,12 @@ describe('api: job data endpoints', () => {
       const project = await new ProjectRepository(db).findOrCreate('job-data');
       const build = await new BuildRepository(db).create(project.id);
       buildId = build.id;
+      projectId = project.id;
       return jobs.insertMany(build.id, definition.jobs);
     });
     ids = { parent: created[0].id, child: created[1].id, stranger: created[2].id };
+    // A job token's parents are the database's, not its claim's.
+    await jobs.insertDependencies([{ jobId: ids.child, parentId: ids.parent, on: ['finished'] }]);
     for (const id of Object.values(ids)) await jobs.place(id, here);
     const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(ids.parent), Readable.from([bytes]));
     await new JobOutputRepository(db).record({ jobId: ids.parent, cluster: here, storageKey: outputKey(ids.parent), size: stored.size, sha256: stored.sha256 });
@@ -186,7 +237,7 @@ describe('api: job data endpoints', () => {
     await db.close();
   });
 
-  const tokenOf = (jobId: string, parentIds: string[]) => tokens.issueJobToken({ id: jobId, buildId, projectId: 'p', parentIds }, 60);
+  const tokenOf = (jobId: string, parentIds: string[]) => tokens.issueJobToken({ id: jobId, buildId, projectId, parentIds }, 60);
   const call = (method: string, route: string, token?: string, body?: Buffer) =>
     fetch(`${baseUrl}${route}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {}, body });
 

@@ -1,10 +1,11 @@
 import { Controller, Get, INestApplication, Param } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { assertJobMayReadOutputOf, Authenticated, CurrentPrincipal, Principal, TokenService } from '@infrabox/auth';
+import { assertJobMayReadOutputOf, Authenticated, CurrentPrincipal, JobTokenSubject, Principal, TokenService } from '@infrabox/auth';
+import { MASTER_CLUSTER } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { ProjectRepository } from '@infrabox/jobs';
 import { ApiModule } from '../../apps/api/src/api.module';
-import { tokenServiceFor } from '../support/auth';
+import { placedJob, registeredCluster, tokenServiceFor } from '../support/auth';
 import { clusterConfig, uniqueClusterName } from '../support/clusters';
 import { openDatabase } from '../support/database';
 
@@ -33,11 +34,18 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
   let tokens: TokenService;
   let peer: string;
   let peerTokens: TokenService;
+  let job: JobTokenSubject;
+  let parent: JobTokenSubject;
+  let grandparent: JobTokenSubject;
 
   beforeAll(async () => {
     db = openDatabase();
-    cluster = uniqueClusterName('http');
-    peer = uniqueClusterName('peer');
+    // The master: it issues admin and project tokens.
+    cluster = MASTER_CLUSTER;
+    peer = await registeredCluster(db, uniqueClusterName('peer'));
+    grandparent = await placedJob(db, cluster);
+    parent = await placedJob(db, cluster, [grandparent.id]);
+    job = await placedJob(db, cluster, [parent.id]);
     const module = await Test.createTestingModule({ imports: [ApiModule.forConfig(clusterConfig(cluster))], controllers: [JobOnlyController] }).compile();
     app = module.createNestApplication({ logger: ['error'] });
     await app.listen(0, '127.0.0.1');
@@ -58,7 +66,6 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
     const response = await fetch(`${baseUrl}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
     return { status: response.status, body: (await response.json()) as unknown, authenticate: response.headers.get('www-authenticate') };
   };
-  const job = { id: 'job-c', buildId: 'build-1', projectId: 'project-1', parentIds: ['job-p'] };
 
   it('whoami without a token answers 401', async () => {
     expect(await call('GET', '/api/v1/auth/whoami')).toEqual({
@@ -80,7 +87,7 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
     });
     expect(await call('GET', '/api/v1/auth/whoami', { authorization: 'Bearer' })).toMatchObject({ status: 401 });
     const [header, payload] = valid.split('.');
-    const foreign = (await tokens.issueJobToken({ ...job, id: 'other' }, 60)).split('.')[2];
+    const foreign = (await tokens.issueJobToken(parent, 60)).split('.')[2];
     expect(await call('GET', '/api/v1/auth/whoami', { token: `${header}.${payload}.${foreign}` })).toMatchObject({
       status: 401,
       body: { statusCode: 401, message: 'invalid token: bad signature' },
@@ -90,7 +97,7 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
   it('whoami with a valid job token answers 200 with the principal', async () => {
     expect(await call('GET', '/api/v1/auth/whoami', { token: await tokens.issueJobToken(job, 60) })).toEqual({
       status: 200,
-      body: { kind: 'job', jobId: 'job-c', buildId: 'build-1', projectId: 'project-1', parents: ['job-p'], issuer: cluster },
+      body: { kind: 'job', jobId: job.id, buildId: job.buildId, projectId: job.projectId, parents: [parent.id], issuer: cluster },
       authenticate: null,
     });
     // Accepted case-insensitively as to the scheme.
@@ -125,7 +132,7 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
     expect(await call('GET', '/test/auth/job-only', { token: await tokens.issueProjectToken('p', 'demo') })).toMatchObject({ status: 403 });
     expect(await call('GET', '/test/auth/job-only', { token: await tokens.issueJobToken(job, 60) })).toMatchObject({
       status: 200,
-      body: { jobId: 'job-c' },
+      body: { jobId: job.id },
     });
     expect(await call('GET', '/test/auth/job-only')).toMatchObject({ status: 401 });
   });
@@ -134,7 +141,7 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
     const token = await tokens.issueJobToken(job, 60);
     expect(await call('GET', `/api/v1/auth/whoami?token=${encodeURIComponent(token)}`)).toMatchObject({
       status: 200,
-      body: { kind: 'job', jobId: 'job-c' },
+      body: { kind: 'job', jobId: job.id },
     });
     expect(await call('GET', `/api/v1/auth/whoami?token=${token}`, { token: 'garbage' })).toMatchObject({ status: 401 });
     expect(await call('GET', `/api/v1/auth/whoami?token=${token}&token=${token}`)).toMatchObject({
@@ -146,11 +153,11 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
 
   it('a job reads the outputs of its direct parents only (403 otherwise)', async () => {
     const token = await tokens.issueJobToken(job, 60);
-    expect(await call('GET', '/test/auth/outputs/job-p', { token })).toMatchObject({ status: 200, body: { readable: 'job-p' } });
-    expect(await call('GET', '/test/auth/outputs/job-c', { token })).toMatchObject({ status: 200 });
-    expect(await call('GET', '/test/auth/outputs/job-grandparent', { token })).toEqual({
+    expect(await call('GET', `/test/auth/outputs/${parent.id}`, { token })).toMatchObject({ status: 200, body: { readable: parent.id } });
+    expect(await call('GET', `/test/auth/outputs/${job.id}`, { token })).toMatchObject({ status: 200 });
+    expect(await call('GET', `/test/auth/outputs/${grandparent.id}`, { token })).toEqual({
       status: 403,
-      body: { statusCode: 403, message: 'job job-c may read outputs of its direct parents only' },
+      body: { statusCode: 403, message: `job ${job.id} may read outputs of its direct parents only` },
       authenticate: null,
     });
   });

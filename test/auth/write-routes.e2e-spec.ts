@@ -5,7 +5,8 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
 import { ProjectRepository, type BuildDto } from '@infrabox/jobs';
 import { ApiModule } from '../../apps/api/src/api.module';
-import { adminTokenFor, tokenServiceFor } from '../support/auth';
+import { masterAdminToken, nowSeconds, placedJob, registeredCluster, signingKeyOf, signRaw, tokenServiceFor } from '../support/auth';
+import { MASTER_CLUSTER } from '@infrabox/config';
 import { clusterConfig, uniqueClusterName } from '../support/clusters';
 import { openDatabase } from '../support/database';
 
@@ -36,14 +37,17 @@ describe('api: write routes need the right token (real PostgreSQL, real HTTP)', 
     await app.listen(0, '127.0.0.1');
     baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     tokens = app.get(TokenService);
-    admin = await adminTokenFor(cluster);
-    // An admin token another cluster of the installation signed (its key is in the database).
-    peerAdmin = await adminTokenFor(uniqueClusterName('wrpeer'));
+    await registeredCluster(db, cluster);
+    // This api is a worker's: admin and project tokens come from the master.
+    admin = await masterAdminToken();
+    // An admin token a worker signed itself (it holds its own key): refused.
+    peerAdmin = await signRaw({ iss: cluster, sub: `admin:${cluster}`, kind: 'admin', iat: nowSeconds(), exp: nowSeconds() + 600 }, await signingKeyOf(db, cluster));
     const projects = new ProjectRepository(db);
     const [mine, yours] = [await projects.findOrCreate(project), await projects.findOrCreate(other)];
-    ours = await tokens.issueProjectToken(mine.id, mine.name, 600);
-    theirs = await tokens.issueProjectToken(yours.id, yours.name, 600);
-    jobToken = await tokens.issueJobToken({ id: 'j', buildId: 'b', projectId: mine.id, parentIds: [] }, 600);
+    const master = tokenServiceFor(db, MASTER_CLUSTER);
+    ours = await master.issueProjectToken(mine.id, mine.name, 600);
+    theirs = await master.issueProjectToken(yours.id, yours.name, 600);
+    jobToken = await tokens.issueJobToken(await placedJob(db, cluster), 600);
   });
   afterAll(async () => {
     await app.close();
@@ -62,7 +66,7 @@ describe('api: write routes need the right token (real PostgreSQL, real HTTP)', 
   const missing = { status: 401, body: { statusCode: 401, message: 'missing bearer token' } };
   const wrongKind = (kind: string) => ({ status: 403, body: { statusCode: 403, message: `a ${kind} token may not call this route` } });
 
-  it('POST /api/v1/admin/projects/:name/tokens: 401 without a token, 403 for project and job tokens, 201 for an admin', async () => {
+  it('POST /api/v1/admin/projects/:name/tokens on a worker: 401 without a token, 403 for project and job tokens, 403 for an admin (the master issues them)', async () => {
     const name = `wr-${uniqueClusterName('new')}`;
     const path = `/api/v1/admin/projects/${name}/tokens`;
     expect(await call('POST', path)).toEqual(missing);
@@ -73,12 +77,13 @@ describe('api: write routes need the right token (real PostgreSQL, real HTTP)', 
     // Nothing was created by the refused calls.
     expect(await new ProjectRepository(db).findByName(name)).toBeNull();
 
-    for (const token of [admin, peerAdmin]) {
-      const minted = await call('POST', path, token);
-      expect(minted).toMatchObject({ status: 201, body: { token: expect.any(String) } });
-      expect(await call('GET', '/api/v1/auth/whoami', (minted.body as { token: string }).token)).toMatchObject({ status: 200, body: { kind: 'project', projectName: name } });
-    }
-    expect(await call('GET', '/api/v1/auth/whoami', admin)).toEqual({ status: 200, body: { kind: 'admin', issuer: cluster } });
+    expect(await call('POST', path, admin)).toEqual({
+      status: 403,
+      body: { statusCode: 403, message: `project tokens are issued by the master cluster only, not by cluster '${cluster}': ask the master's api` },
+    });
+    expect(await new ProjectRepository(db).findByName(name)).toBeNull();
+    expect(await call('POST', path, peerAdmin)).toEqual({ status: 401, body: { statusCode: 401, message: `invalid token: admin tokens are issued by the master only, not by ${cluster}` } });
+    expect(await call('GET', '/api/v1/auth/whoami', admin)).toEqual({ status: 200, body: { kind: 'admin', issuer: MASTER_CLUSTER } });
   });
 
   it('POST /api/v1/admin/clusters/:name/disable and /enable: 401 without a token, 403 for a project token, 200 for an admin', async () => {
@@ -94,7 +99,9 @@ describe('api: write routes need the right token (real PostgreSQL, real HTTP)', 
     expect((await clusters.findByName(name))!.enabled).toBe(true);
     expect(await call('POST', `/api/v1/admin/clusters/${name}/disable`, admin)).toMatchObject({ status: 200, body: { name, enabled: false } });
     expect((await clusters.findByName(name))!.enabled).toBe(false);
-    expect(await call('POST', `/api/v1/admin/clusters/${name}/enable`, peerAdmin)).toMatchObject({ status: 200, body: { name, enabled: true } });
+    expect(await call('POST', `/api/v1/admin/clusters/${name}/enable`, peerAdmin)).toMatchObject({ status: 401 });
+    expect((await clusters.findByName(name))!.enabled).toBe(false);
+    expect(await call('POST', `/api/v1/admin/clusters/${name}/enable`, admin)).toMatchObject({ status: 200, body: { name, enabled: true } });
   });
 
   it('POST /api/v1/projects/:project/builds: 401 without a token, 403 for another project or a job token, 201 for its project or an admin', async () => {
@@ -135,10 +142,18 @@ describe('api: write routes need the right token (real PostgreSQL, real HTTP)', 
     expect(await call('POST', '/api/v1/jobs/00000000-0000-4000-8000-000000000000/abort', ours)).toMatchObject({ status: 404 });
   });
 
-  it('a project token signed by another cluster of the installation is accepted for its project', async () => {
+  it("a project token the master signed is accepted on this worker; one a worker signed is refused (401)", async () => {
     const projects = new ProjectRepository(db);
     const mine = (await projects.findByName(project))!;
-    const peer = tokenServiceFor(db, uniqueClusterName('wrp'));
-    expect(await createBuild(project, await peer.issueProjectToken(mine.id, mine.name, 60))).toMatchObject({ status: 201 });
+    expect(await createBuild(project, await tokenServiceFor(db, MASTER_CLUSTER).issueProjectToken(mine.id, mine.name, 60))).toMatchObject({ status: 201 });
+    const peer = await registeredCluster(db, uniqueClusterName('wrp'));
+    const forged = await signRaw(
+      { iss: peer, sub: `project:${mine.id}`, kind: 'project', projectId: mine.id, projectName: mine.name, iat: nowSeconds(), exp: nowSeconds() + 60 },
+      await signingKeyOf(db, peer),
+    );
+    expect(await createBuild(project, forged)).toEqual({
+      status: 401,
+      body: { statusCode: 401, message: `invalid token: project tokens are issued by the master only, not by ${peer}` },
+    });
   });
 });

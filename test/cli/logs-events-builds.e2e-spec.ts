@@ -7,7 +7,7 @@ import { EventRepository } from '@infrabox/events';
 import { parseBuildDefinition } from '@infrabox/job-definition';
 import { Build, BuildRepository, Job, JobConsoleRepository, JobDto, JobRepository, JobTransitions, ProjectRepository } from '@infrabox/jobs';
 import { ApiModule } from '../../apps/api/src/api.module';
-import { uniqueClusterName } from '../support/clusters';
+import { authSection, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, eventually, openDatabase, uniqueEventType } from '../support/database';
 import { runCli } from '../support/cli';
 
@@ -33,7 +33,8 @@ describe('infrabox builds / logs / events (against a real api)', () => {
 
   beforeAll(async () => {
     db = openDatabase();
-    const config = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${uniqueClusterName('cli')}\n`, { DATABASE_URL: databaseUrl() });
+    const name = uniqueClusterName('cli');
+    const config = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${name}\n${authSection(name)}`, { DATABASE_URL: databaseUrl() });
     app = (await Test.createTestingModule({ imports: [ApiModule.forConfig(config)] }).compile()).createNestApplication({ logger: ['error'] });
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');

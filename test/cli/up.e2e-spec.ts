@@ -24,10 +24,11 @@ interface Installation {
 async function writeConfig(dir: string, file: string, installation: Installation): Promise<string> {
   const cluster = installation.name ? `cluster:\n  name: ${installation.name}\n  labels: ${installation.labels ?? ''}\n` : '';
   const storage = path.join(dir, `storage-${installation.name ?? 'master'}`);
-  // The registry's signing key in the test's folder, not in .infrabox/ of the working directory.
+  // The signing keys in the test's folder, not in .infrabox/ of the working directory.
   const registryPort = installation.registryPort === undefined ? '' : `  port: ${installation.registryPort}\n`;
   const registry = `registry:\n${registryPort}  signing_key: ${path.join(dir, 'keys', `${installation.name ?? 'master'}.pem`)}\n`;
-  const text = `${cluster}host: http://127.0.0.1:${installation.port}\nstorage:\n  local:\n    enabled: true\n    path: ${storage}\n${registry}${installation.extra ?? ''}`;
+  const auth = `auth:\n  signing_key: ${path.join(dir, 'keys', `${installation.name ?? 'master'}-token.pem`)}\n`;
+  const text = `${cluster}host: http://127.0.0.1:${installation.port}\nstorage:\n  local:\n    enabled: true\n    path: ${storage}\n${registry}${auth}${installation.extra ?? ''}`;
   const full = path.join(dir, file);
   await writeFile(full, text);
   return full;
@@ -149,7 +150,7 @@ describe('infrabox up', () => {
       expect(await runCli(['clusters', 'enable', 'worker-1'], { cwd: dir })).toMatchObject({ code: 0, stdout: 'cluster worker-1 enabled\n' });
       expect(await runCli(['clusters', 'enable', 'nope'], { cwd: dir })).toEqual({ code: 1, stdout: '', stderr: "cluster 'nope' not found\n" });
 
-      // Elsewhere (no local.json): disabling needs an admin token, which `infrabox admin token` mints from the database.
+      // Elsewhere (no local.json): disabling needs an admin token, which `infrabox admin token` mints with the master's key file.
       const api = ['--api', `http://127.0.0.1:${masterPort}`];
       const elsewhere = await mkdtemp(path.join(tmpdir(), 'infrabox-up-elsewhere-'));
       const needsAdmin = /^clusters disable needs an admin token \(`infrabox admin token`, then --token or \$INFRABOX_TOKEN\): (.+)\n$/;

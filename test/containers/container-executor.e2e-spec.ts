@@ -1,3 +1,4 @@
+import { projectToken } from '../support/auth';
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -153,7 +154,7 @@ describe('the container executor (Podman, separate processes)', () => {
 
   it('builds a docker job’s image from the pushed source (arguments, target, build_only) and runs it; children on the other cluster read its output and run its image; a broken Dockerfile is named', async () => {
     const project = `docker${suffix.replace(/[^a-z0-9]/g, '')}`;
-    const token = (await apiAs<{ token: string }>(master.adminToken, master.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
+    const token = await projectToken(`${project}`);
     const dir = await mkdtemp(path.join(tmpdir(), 'docker-job-'));
     await mkdir(path.join(dir, 'app'));
     await writeFile(path.join(dir, 'app', 'hello.txt'), 'hello from the source\n');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
-import { adminTokenFor } from '../support/auth';
+import { masterAdminToken } from '../support/auth';
 import { createScratchDatabase, eventually, openDatabase } from '../support/database';
 import { DOCKER_REGISTRY as DOCKER_REGISTRY_BINARY, skopeo, writeOciImage } from '../support/docker-registry';
 import { APPS, Deployment, deployments, dockerRegistryDeployment, K8sObject, MASTER_VALUES, mountVolumes, podEnv, renderChart, ROOT, scratchFolder } from '../support/helm';
@@ -145,7 +145,9 @@ describe('the chart\'s pods, started from the rendered objects', () => {
       `Bearer realm="http://127.0.0.1:${ports.get('api')}/api/v1/registry/token",service="master"`,
     ]);
     const image = await writeOciImage(path.join(folder, 'image'));
-    const token = await adminTokenFor('master', databaseUrl.toString(), 600);
+    // Signed with the key the chart's Secret holds (mounted into the api pod), as the pods pinned it.
+    const tokenKey = path.join(pods.find((p) => p.app === 'api')!.mounts.get('/etc/infrabox-token-key')!, 'token-key.pem');
+    const token = await masterAdminToken(databaseUrl.toString(), 600, tokenKey);
     const push = (tag: string, creds: string[]) => skopeo(['copy', '--dest-tls-verify=false', ...creds, `oci:${image}:latest`, `docker://${registryHost}/demo/hello:${tag}`], folder);
     expect(await push('1', ['--dest-creds', `x:${token}`])).toEqual({ code: 0, stderr: '' });
     const registryPod = pods.find((p) => p.app === DOCKER_REGISTRY_APP)!;

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { compactVerify } from 'jose';
 import { parse } from 'yaml';
-import { ensureRegistrySigningKey, libtrustKeyId, signRegistryToken } from '@infrabox/auth';
-import { InstallConfig, loadInstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf, renderRegistryConfig } from '@infrabox/config';
+import { ensureRegistrySigningKey, ensureTokenSigningKey, libtrustKeyId, signRegistryToken } from '@infrabox/auth';
+import { authOf, InstallConfig, loadInstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf, renderRegistryConfig } from '@infrabox/config';
 import {
   APPS,
   byKind,
@@ -101,8 +101,8 @@ describe('deploy/helm/infrabox', () => {
         expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
         expect(container.volumeMounts[0]).toEqual(expect.objectContaining({ name: 'config', mountPath: '/etc/infrabox' }));
         expect(pod.volumes[0]).toEqual({ name: 'config', configMap: { name: configMap.metadata.name } });
-        // Besides its config, only the api mounts something: the registry token signing key.
-        expect(container.volumeMounts.map((m) => m.name)).toEqual(app === 'api' ? ['config', 'registry-key'] : ['config']);
+        // Besides its config, every app mounts the token signing key, and the api the registry token signing key.
+        expect(container.volumeMounts.map((m) => m.name)).toEqual(app === 'api' ? ['config', 'token-key', 'registry-key'] : ['config', 'token-key']);
         expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
         expect(deployment.spec.replicas).toBe(1);
         expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
@@ -502,9 +502,52 @@ describe('deploy/helm/infrabox', () => {
 
     it('uses an existing Secret for the signing key when named, and makes none', async () => {
       const objects = await render('-f', MASTER_VALUES, '--set', 'dockerRegistry.signingKey.existingSecret=infrabox-registry-key');
-      expect(byKind(objects, 'Secret').map((s) => s.metadata.name)).toEqual(['ib-infrabox-secrets']);
+      expect(byKind(objects, 'Secret').map((s) => s.metadata.name).sort()).toEqual(['ib-infrabox-secrets', 'ib-infrabox-token-key']);
       expect(secretRefs(deployments(objects).get('api')!)).toContain('"secretName":"infrabox-registry-key"');
       expect(secretRefs(dockerRegistryDeployment(objects))).toContain('"secretName":"infrabox-registry-key"');
+    });
+  });
+
+  describe("the cluster's token signing key", () => {
+    it('is an Ed25519 key in a Secret of its own, kept, mounted read-only (mode 440) into every app; the apps read it as it is; it is nowhere else', async () => {
+      const objects = await render('-f', MASTER_VALUES);
+      const [secret] = byKind<K8sObject & { data: Record<string, string> }>(objects, 'Secret').filter((s) => s.metadata.name === 'ib-infrabox-token-key');
+      expect(Object.keys(secret.data)).toEqual(['token-key.pem']);
+      expect(secret.metadata.annotations).toMatchObject({ 'helm.sh/resource-policy': 'keep' });
+      const pem = Buffer.from(secret.data['token-key.pem'], 'base64').toString('utf8');
+      expect(createPrivateKey(pem).asymmetricKeyType).toBe('ed25519');
+      for (const [app, deployment] of deployments(objects)) {
+        const pod = deployment.spec.template.spec;
+        expect([app, pod.volumes.find((v) => v.name === 'token-key')]).toEqual([
+          app,
+          { name: 'token-key', secret: { secretName: 'ib-infrabox-token-key', defaultMode: 0o440, items: [{ key: 'token-key.pem', path: 'token-key.pem' }] } },
+        ]);
+        expect([app, pod.containers[0].volumeMounts.find((m) => m.name === 'token-key')]).toEqual([app, { name: 'token-key', mountPath: '/etc/infrabox-token-key', readOnly: true }]);
+      }
+      for (const object of objects.filter((o) => o.metadata.name !== 'ib-infrabox-token-key')) {
+        const text = JSON.stringify(object);
+        expect([object.kind, object.metadata.name, text.includes(secret.data['token-key.pem']) || text.includes(pem.split('\n')[1])]).toEqual([object.kind, object.metadata.name, false]);
+      }
+      const config = loadRenderedConfig(objects, {});
+      expect(authOf(config).signingKey).toBe('/etc/infrabox-token-key/token-key.pem');
+      const folder = scratchFolder('infrabox-helm-token-key-');
+      try {
+        const keyFolder = mountVolumes(objects, deployments(objects).get('scheduler')!, folder).get('/etc/infrabox-token-key')!;
+        const before = fs.readdirSync(keyFolder).sort();
+        const key = await ensureTokenSigningKey(path.join(keyFolder, 'token-key.pem'));
+        expect(fs.readdirSync(keyFolder).sort()).toEqual(before);
+        expect(key.publicJwk).toEqual({ kty: 'OKP', crv: 'Ed25519', x: createPublicKey(pem).export({ format: 'jwk' }).x });
+      } finally {
+        fs.rmSync(folder, { recursive: true, force: true });
+      }
+    });
+
+    it('uses an existing Secret when named (auth.signingKey.existingSecret), and makes none', async () => {
+      const objects = await render('-f', MASTER_VALUES, '--set', 'auth.signingKey.existingSecret=infrabox-token-key');
+      expect(byKind(objects, 'Secret').map((s) => s.metadata.name).sort()).toEqual(['ib-infrabox-registry-key', 'ib-infrabox-secrets']);
+      for (const [app, deployment] of deployments(objects)) {
+        expect([app, deployment.spec.template.spec.volumes.find((v) => v.name === 'token-key')?.secret?.secretName]).toEqual([app, 'infrabox-token-key']);
+      }
     });
   });
 

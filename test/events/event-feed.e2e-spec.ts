@@ -7,7 +7,7 @@ import { Database } from '@infrabox/database';
 import { EventFeed, EventRepository, FEED_START, parseFeedCursor } from '@infrabox/events';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { CLI, cliEnvironment } from '../support/cli';
-import { uniqueClusterName } from '../support/clusters';
+import { authSection, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, eventually, openDatabase, uniqueEventType } from '../support/database';
 
 /**
@@ -23,7 +23,8 @@ describe('following the event table (EventFeed, the SSE stream, infrabox events 
   beforeAll(async () => {
     db = openDatabase();
     events = new EventRepository(db);
-    const config = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${uniqueClusterName('feed')}\n`, { DATABASE_URL: databaseUrl() });
+    const name = uniqueClusterName('feed');
+    const config = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${name}\n${authSection(name)}`, { DATABASE_URL: databaseUrl() });
     app = (await Test.createTestingModule({ imports: [ApiModule.forConfig(config)] }).compile()).createNestApplication({ logger: ['error'] });
     app.enableShutdownHooks();
     await app.listen(0, '127.0.0.1');

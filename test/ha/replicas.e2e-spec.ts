@@ -6,7 +6,7 @@ import type { BuildDto } from '@infrabox/jobs';
 import { Database } from '@infrabox/database';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
-import { adminTokenFor } from '../support/auth';
+import { masterAdminToken } from '../support/auth';
 import { apiAs } from '../support/installation';
 import { TestProcess } from '../support/processes';
 import { ReplicatedCluster, startReplicatedCluster } from '../support/replicated-cluster';
@@ -63,7 +63,7 @@ describe('HA: two clusters with two replicas of every app (separate processes)',
 
   let adminToken: Promise<string> | undefined;
   async function push(apiUrl: string, jobs: unknown[]): Promise<BuildDto> {
-    adminToken ??= adminTokenFor(names.a);
+    adminToken ??= masterAdminToken();
     const response = await apiAs<BuildDto>(await adminToken, apiUrl, 'POST', '/api/v1/projects/ha/builds', { definition: { version: 1, jobs } });
     expect(response.status).toBe(201);
     return response.body;

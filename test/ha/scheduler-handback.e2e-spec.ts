@@ -10,7 +10,7 @@ import { BuildRepository, JOB_PLACED, JobRepository, ParentLink, ProjectReposito
 import { JobFilesService } from '../../apps/scheduler/src/job-files/job-files.service';
 import { RunnerLease } from '../../apps/scheduler/src/recovery/runner-lease.service';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
-import { quietRegistryOptions, startRegistry, uniqueClusterName } from '../support/clusters';
+import { authSection, quietRegistryOptions, startRegistry, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, openDatabase } from '../support/database';
 import { PROCESS_EXECUTOR } from '../support/installation';
 
@@ -40,7 +40,7 @@ describe('scheduler stop: a claimed job not yet launched is handed back to the q
 
   it('leaves the job queued with no runner, emits job.placed, and runs nothing', async () => {
     const config = parseInstallConfig(
-      `host: http://127.0.0.1:1\ncluster:\n  name: ${name}\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\nha:\n  shutdown_grace_seconds: 1\n${PROCESS_EXECUTOR}`,
+      `host: http://127.0.0.1:1\ncluster:\n  name: ${name}\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\nha:\n  shutdown_grace_seconds: 1\n${PROCESS_EXECUTOR}${authSection(name)}`,
       { DATABASE_URL: databaseUrl() },
     );
     registry = await startRegistry(config, quietRegistryOptions());

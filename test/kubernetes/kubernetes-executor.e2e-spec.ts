@@ -1,3 +1,4 @@
+import { projectToken } from '../support/auth';
 import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -211,7 +212,7 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
 
   it("fetches the build's pushed source into the pod's context folder", async () => {
     const project = `k8s${randomInt(1e9)}`;
-    const token = (await apiAs<{ token: string }>(cluster.adminToken, cluster.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
+    const token = await projectToken(`${project}`);
     const source = await mkdtemp(path.join(tmpdir(), 'infrabox-k8s-source-'));
     await mkdir(path.join(source, 'src'));
     await writeFile(path.join(source, 'src', 'hello.txt'), 'hello from the source\n');

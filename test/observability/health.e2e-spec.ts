@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BuildDto } from '@infrabox/jobs';
 import { eventually } from '../support/database';
-import { adminTokenFor } from '../support/auth';
+import { masterAdminToken } from '../support/auth';
 import { apiAs, freePort, PROCESS_EXECUTOR, settledJobs } from '../support/installation';
+import { authSection } from '../support/clusters';
 import { OwnedPostgres } from '../support/owned-postgres';
 import { TestProcess } from '../support/processes';
 
@@ -43,7 +44,7 @@ describe('health of every app across a PostgreSQL restart', () => {
     const apiPort = await freePort();
     apiUrl = `http://127.0.0.1:${apiPort}`;
     const configFile = path.join(dir, 'config.yaml');
-    await writeFile(configFile, `host: ${apiUrl}\ncluster:\n  name: master\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\n${PROCESS_EXECUTOR}`);
+    await writeFile(configFile, `host: ${apiUrl}\ncluster:\n  name: master\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\n${PROCESS_EXECUTOR}${authSection('master')}`);
     const env = { DATABASE_URL: postgres.url };
     // The api listens on its host's port, the registry on --port, the scheduler and the forwarder
     // on an ephemeral port that they log.
@@ -103,7 +104,7 @@ describe('health of every app across a PostgreSQL restart', () => {
     process.stdout.write(`not ready ${notReadyAfterMs} ms after PostgreSQL stopped\n`);
 
     // Work flows again: build.created → placement → job.placed → run → job.finished, all handled after the restart.
-    const created = await apiAs<BuildDto>(await adminTokenFor('master', postgres.url), apiUrl, 'POST', '/api/v1/projects/health/builds', {
+    const created = await apiAs<BuildDto>(await masterAdminToken(postgres.url), apiUrl, 'POST', '/api/v1/projects/health/builds', {
       definition: { version: 1, jobs: [{ name: 'after-restart', type: 'docker-image', image: 'alpine', command: ['sh', '-c', 'echo back'] }] },
     });
     expect(created.status).toBe(201);

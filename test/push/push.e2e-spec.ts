@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { loadIgnoreFile, packDirectory } from '@infrabox/archive';
 import { Database } from '@infrabox/database';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
-import { tokenServiceFor } from '../support/auth';
+import { tokenServiceFor, projectToken } from '../support/auth';
 import { runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
@@ -49,8 +49,8 @@ describe('infrabox push: build sources across clusters', () => {
       const active = new Set(all.filter((c) => c.active).map((c) => c.name));
       return active.has(names.master) && active.has(names.a) && active.has(names.b) && all.some((c) => c.name === names.down);
     }, 30_000, 'the suite’s clusters registered and active');
-    token = (await apiAs<{ token: string }>(master.adminToken, master.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
-    otherToken = (await apiAs<{ token: string }>(master.adminToken, master.apiUrl, 'POST', `/api/v1/admin/projects/other${suffix}/tokens`)).body.token;
+    token = await projectToken(`${project}`);
+    otherToken = await projectToken(`other${suffix}`);
   }, 120_000);
 
   afterAll(async () => {
@@ -142,10 +142,31 @@ describe('infrabox push: build sources across clusters', () => {
 
   it('serves a build’s source to peer clusters (cluster token; whole, or from an offset), to nobody else', async () => {
     expect(pushed).toBeDefined();
-    const { buildId, bytes, sha256 } = pushed!;
+    const { buildId } = pushed!;
     const url = `${master.apiUrl}/api/v1/peer/builds/${buildId}/source`;
     const peerTokens = tokenServiceFor(db, names.a);
     const bearer = { authorization: `Bearer ${await peerTokens.issueClusterToken(names.master)}` };
+    // The build's jobs have ended: a runs none of them, and its token opens nothing of the build.
+    const ended = await fetch(url, { headers: bearer });
+    expect([ended.status, ((await ended.json()) as { message: string }).message]).toEqual([403, `cluster '${names.a}' runs no job of build '${buildId}'`]);
+    // A job of the build running on a (a row, so no scheduler takes it): a may fetch the source.
+    const [running] = await db.query<{ id: string }>(
+      `INSERT INTO job (build_id, name, type, definition, cluster_name, state, started_at)
+       VALUES ($1, 'still-running', 'wait', '{"type":"wait"}', $2, 'running', now()) RETURNING id`,
+      [buildId, names.a],
+    );
+    try {
+      await servesTheSource(url, bearer);
+    } finally {
+      await db.query(`UPDATE job SET state = 'killed', finished_at = now() WHERE id = $1`, [running.id]);
+    }
+    expect((await fetch(url, { headers: bearer })).status).toBe(403);
+    // A build that does not exist: no job of it runs on a either.
+    expect((await fetch(`${master.apiUrl}/api/v1/peer/builds/${randomUUID()}/source`, { headers: bearer })).status).toBe(403);
+  });
+
+  const servesTheSource = async (url: string, bearer: Record<string, string>) => {
+    const { bytes, sha256 } = pushed!;
     const whole = await fetch(url, { headers: bearer });
     expect(whole.status).toBe(200);
     expect(whole.headers.get('x-infrabox-sha256')).toBe(sha256);
@@ -157,9 +178,7 @@ describe('infrabox push: build sources across clusters', () => {
 
     expect((await fetch(url)).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
-    const noSource = await fetch(`${master.apiUrl}/api/v1/peer/builds/${randomUUID()}/source`, { headers: bearer });
-    expect(noSource.status).toBe(404);
-  });
+  };
 
   it('a cluster that runs none of a build’s jobs never fetches its source', async () => {
     const dir = await sourceFolder([{ name: 'only-a', label: labels.a }]);

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { packDirectory } from '@infrabox/archive';
 import { Database } from '@infrabox/database';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
-import { tokenServiceFor } from '../support/auth';
+import { projectToken, registeredCluster, tokenServiceFor } from '../support/auth';
 import { ChaosProxy } from '../support/chaos-proxy';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
@@ -43,7 +43,7 @@ describe('build sources: push when the target cannot pull, pull under faults', (
       const active = new Set(all.filter((c) => c.active).map((c) => c.name));
       return active.has(names.holder) && active.has(names.target);
     }, 30_000, 'both clusters registered and active');
-    token = (await apiAs<{ token: string }>(holder.adminToken, holder.apiUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`)).body.token;
+    token = await projectToken(`${project}`);
   }, 120_000);
 
   afterAll(async () => {
@@ -173,6 +173,19 @@ describe('build sources: push when the target cannot pull, pull under faults', (
 
     expect((await put(tar, {})).status).toBe(401);
     expect((await put(tar, { authorization: `Bearer ${token}` })).status).toBe(403);
+    // No job of the build runs on the target: the holder may not fill the target's storage with it.
+    expect(await put(tar, bearer)).toEqual({ status: 403, body: { statusCode: 403, message: `cluster '${names.target}' runs no job of build '${buildId}'` } });
+    // Nor may a cluster that holds no copy push one.
+    const stranger = await registeredCluster(db, uniqueClusterName('stranger'));
+    const strangerBearer = { authorization: `Bearer ${await tokenServiceFor(db, stranger).issueClusterToken(names.target)}` };
+    expect(await put(tar, strangerBearer)).toMatchObject({ status: 403, body: { message: `cluster '${stranger}' holds no copy of the source of build '${buildId}'` } });
+    expect(await sourceRows(buildId)).toEqual([names.holder]);
+    // A job of the build running on the target (a row: no scheduler takes it, no forwarder pulls for it).
+    await db.query(
+      `INSERT INTO job (build_id, name, type, definition, cluster_name, state, started_at)
+       VALUES ($1, 'needs-the-source', 'wait', '{"type":"wait"}', $2, 'running', now())`,
+      [buildId, names.target],
+    );
 
     const corrupt = Buffer.from(tar);
     corrupt[1000] ^= 0xff;
@@ -190,7 +203,12 @@ describe('build sources: push when the target cannot pull, pull under faults', (
     expect(await sourceRows(buildId)).toEqual([names.holder, names.target].sort());
     const ready = await db.query<{ cluster: string }>(`SELECT cluster FROM event WHERE type = 'build.source.ready' AND payload->>'buildId' = $1`, [buildId]);
     expect(ready.map((e) => e.cluster)).toEqual([names.target]);
-    // The target serves what it received to its peers.
+    // The target serves what it received to a peer that runs a job of the build.
+    await db.query(
+      `INSERT INTO job (build_id, name, type, definition, cluster_name, state, started_at)
+       VALUES ($1, 'reads-it-back', 'wait', '{"type":"wait"}', $2, 'running', now())`,
+      [buildId, names.holder],
+    );
     const served = await fetch(url, { headers: { authorization: `Bearer ${await tokenServiceFor(db, names.holder).issueClusterToken(names.target)}` } });
     expect(served.status).toBe(200);
     expect(Buffer.from(await served.arrayBuffer()).equals(tar)).toBe(true);

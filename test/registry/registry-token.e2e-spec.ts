@@ -11,9 +11,9 @@ import { Database } from '@infrabox/database';
 import { parseBuildDefinition } from '@infrabox/job-definition';
 import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
 import { ApiModule } from '../../apps/api/src/api.module';
-import { tokenServiceFor } from '../support/auth';
+import { masterAdminToken, tokenServiceFor } from '../support/auth';
 import { freePort } from '../support/cli';
-import { uniqueClusterName } from '../support/clusters';
+import { authSection, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, openDatabase } from '../support/database';
 import { REGISTRY_DENIED, type RunningDockerRegistry, skopeo, startDockerRegistry, writeOciImage } from '../support/docker-registry';
 
@@ -50,7 +50,7 @@ describe('registry: the api as token service of a real docker-registry', () => {
         `cluster: {name: ${here}}`,
         `storage: {local: {enabled: true, path: ${dir}/storage}}`,
         `registry: {port: ${registryPort}, signing_key: ${dir}/keys/signing-key.pem}`,
-        '',
+        authSection(here),
       ].join('\n'),
       { DATABASE_URL: databaseUrl() },
     );
@@ -75,7 +75,7 @@ describe('registry: the api as token service of a real docker-registry', () => {
     await jobs.place(jobId, here);
     const tokens = app.get(TokenService);
     jobToken = await tokens.issueJobToken({ id: job.id, buildId: build.id, projectId: project.id, parentIds: [] }, 600);
-    adminToken = await tokens.issueAdminToken(600);
+    adminToken = await masterAdminToken(databaseUrl(), 600);
     peerToken = await tokenServiceFor(db, peer).issueClusterToken(here, 600);
   });
   afterAll(async () => {

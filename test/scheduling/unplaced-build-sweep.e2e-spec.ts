@@ -7,7 +7,7 @@ import { parseInstallConfig } from '@infrabox/config';
 import type { JobDefinition } from '@infrabox/job-definition';
 import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
-import { quietRegistryOptions, startRegistry, uniqueClusterName } from '../support/clusters';
+import { authSection, quietRegistryOptions, startRegistry, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, eventually } from '../support/database';
 import { PROCESS_EXECUTOR } from '../support/installation';
 
@@ -24,7 +24,7 @@ describe('the unplaced-build sweep', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'infrabox-sweep-'));
     const config = parseInstallConfig(
-      `host: http://127.0.0.1:1\ncluster:\n  name: ${name}\n  labels: [only-${name}]\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\n${PROCESS_EXECUTOR}`,
+      `host: http://127.0.0.1:1\ncluster:\n  name: ${name}\n  labels: [only-${name}]\nstorage:\n  local:\n    enabled: true\n    path: ${dir}/storage\n${PROCESS_EXECUTOR}${authSection(name)}`,
       { DATABASE_URL: databaseUrl() },
     );
     registry = await startRegistry(config, quietRegistryOptions());

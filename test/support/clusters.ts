@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { InstallConfig, parseInstallConfig } from '@infrabox/config';
@@ -14,11 +15,27 @@ export function uniqueClusterName(prefix = 't'): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * The token signing key file of cluster `name` in this test run: one per cluster name for the
+ * whole run (the global setup makes the folder), so every test, app and CLI of the run that
+ * signs as `name` uses the same key, as the key pinned in the run's database expects.
+ */
+export function testSigningKeyFile(name: string): string {
+  const dir = process.env.INFRABOX_TEST_KEY_DIR;
+  if (!dir) throw new Error('INFRABOX_TEST_KEY_DIR is not set: run the tests through jest (test/support/global-setup.mjs)');
+  return path.join(dir, name, 'token-key.pem');
+}
+
+/** The `auth:` section of an install config of cluster `name` in tests (see {@link testSigningKeyFile}). */
+export function authSection(name: string): string {
+  return `auth:\n  signing_key: ${testSigningKeyFile(name)}\n`;
+}
+
 /** An install config for cluster `name` on the test database. */
 export function clusterConfig(name: string, options: { labels?: string[]; apiUrl?: string; registryPort?: number } = {}): InstallConfig {
   const labels = options.labels?.length ? `\n  labels: ${options.labels.join(',')}` : '';
   const registry = options.registryPort === undefined ? '' : `registry:\n  port: ${options.registryPort}\n`;
-  return parseInstallConfig(`host: ${options.apiUrl ?? 'http://127.0.0.1:1'}\ncluster:\n  name: ${name}${labels}\n${registry}`, {
+  return parseInstallConfig(`host: ${options.apiUrl ?? 'http://127.0.0.1:1'}\ncluster:\n  name: ${name}${labels}\n${registry}${authSection(name)}`, {
     DATABASE_URL: databaseUrl(),
   });
 }

@@ -27,6 +27,13 @@ export default async function globalSetup() {
     process.env.DATABASE_URL = server.url;
     process.env.INFRABOX_TEST_EMBEDDED_PG = JSON.stringify({ dataDir, port });
   }
+  // Each cluster name's token signing key for the whole run (test/support/clusters.ts testSigningKeyFile).
+  // The keys are pinned in the run's database: with a DATABASE_URL of your own, give each run a new
+  // database, or keep INFRABOX_TEST_KEY_DIR.
+  if (!process.env.INFRABOX_TEST_KEY_DIR) {
+    process.env.INFRABOX_TEST_KEY_DIR = await mkdtemp(path.join(tmpdir(), 'infrabox-test-keys-'));
+    globalThis.__INFRABOX_TEST_KEYS__ = process.env.INFRABOX_TEST_KEY_DIR;
+  }
   const pool = createPool(process.env.DATABASE_URL);
   await migrate(pool);
   await pool.end();

@@ -12,6 +12,8 @@ export default async function globalTeardown() {
     await engine.engine.close();
     await rm(engine.socketDir, { recursive: true, force: true });
   }
+  const keys = globalThis.__INFRABOX_TEST_KEYS__;
+  if (keys) await rm(keys, { recursive: true, force: true });
   const embedded = globalThis.__INFRABOX_TEST_PG__;
   if (!embedded) return;
   await embedded.server.stop();

@@ -5,7 +5,8 @@ import { RegistryOptions } from '../../apps/registry/src/registry.options';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { parseInstallConfig } from '@infrabox/config';
 import { freePort } from '../../bench/free-port';
-import { adminTokenFor } from './auth';
+import { masterAdminToken } from './auth';
+import { authSection } from './clusters';
 import { databaseUrl, eventually } from './database';
 import { type RunningDockerRegistry, startDockerRegistry } from './docker-registry';
 import { TestProcess } from './processes';
@@ -64,7 +65,7 @@ export async function startCluster(
   const cluster = spec.master ? '' : `cluster:\n  name: ${spec.name}${labels}\n`;
   const registryPort = spec.imageRegistry ? await freePort() : undefined;
   const registrySection = registryPort === undefined ? '' : `registry:\n  port: ${registryPort}\n  signing_key: ${dir}/registry/signing-key.pem\n`;
-  const configText = `host: ${apiUrl}\n${cluster}storage:\n${storage}${registrySection}${haSection(options.ha)}${spec.extraConfig?.includes('scheduler:') ? spec.extraConfig : `${PROCESS_EXECUTOR}${spec.extraConfig ?? ''}`}`;
+  const configText = `host: ${apiUrl}\n${cluster}storage:\n${storage}${registrySection}${authSection(spec.name)}${haSection(options.ha)}${spec.extraConfig?.includes('scheduler:') ? spec.extraConfig : `${PROCESS_EXECUTOR}${spec.extraConfig ?? ''}`}`;
   await writeFile(configFile, configText);
   const env = options.env ?? {};
   const imageRegistry = registryPort === undefined ? undefined : await startDockerRegistry(parseInstallConfig(configText, { DATABASE_URL: env.DATABASE_URL ?? databaseUrl() }, dir), dir);
@@ -86,7 +87,7 @@ export async function startCluster(
     for (const p of processes) p.kill(signal);
     await Promise.all([...processes.map((p) => p.exited), imageRegistry?.stop()]);
   };
-  const adminToken = await adminTokenFor(spec.name, env.DATABASE_URL);
+  const adminToken = await masterAdminToken(env.DATABASE_URL);
   return { name: spec.name, apiUrl, configFile, imageRegistry, adminToken, processes, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }
 

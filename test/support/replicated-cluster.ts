@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CountingProxy } from './counting-proxy';
 import { freePort, haSection, PROCESS_EXECUTOR } from './installation';
+import { authSection } from './clusters';
 import { TestProcess } from './processes';
 
 export type AppName = 'api' | 'registry' | 'scheduler' | 'output-forwarder';
@@ -34,7 +35,7 @@ export async function startReplicatedCluster(
   await writeFile(
     configFile,
     `host: ${apiUrl}\ncluster:\n  name: ${spec.name}\n  labels: ${spec.labels.join(',')}\n` +
-      `storage:\n  local:\n    enabled: true\n    path: ${dir}/storage\n${haSection(options.ha)}${PROCESS_EXECUTOR}`,
+      `storage:\n  local:\n    enabled: true\n    path: ${dir}/storage\n${haSection(options.ha)}${PROCESS_EXECUTOR}${authSection(spec.name)}`,
   );
   const spawnApp = (app: AppName, port?: number) =>
     new TestProcess(`apps/${app}/src/main.js`, ['--config', configFile, ...(port ? ['--port', String(port)] : [])], {}, dir);

@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { ArchiveError, unpackTar } from '@infrabox/archive';
 import { TokenService } from '@infrabox/auth';
 import { ClusterRepository } from '@infrabox/clusters';
-import { ConfigError, parseInstallConfig } from '@infrabox/config';
+import { ConfigError, MASTER_CLUSTER, parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { validateBuildDefinition } from '@infrabox/job-definition';
-import { BuildSourceRepository, JobOutputRepository, JobRepository, outputKey, sourceKey } from '@infrabox/jobs';
+import { BuildSourceRepository, JobOutputRepository, JobRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
 import { craftTar, streamOf } from '../support/archive';
-import { adminTokenFor, tokenServiceFor } from '../support/auth';
-import { uniqueClusterName } from '../support/clusters';
+import { masterAdminToken, tokenServiceFor } from '../support/auth';
+import { authSection, uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { freePort, PROCESS_EXECUTOR } from '../support/installation';
 import { DIST, TestProcess } from '../support/processes';
@@ -90,7 +90,7 @@ describe('bad-input sweep', () => {
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     const configFile = path.join(dir, 'config.yaml');
-    await writeFile(configFile, `host: ${baseUrl}\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n${PROCESS_EXECUTOR}`);
+    await writeFile(configFile, `host: ${baseUrl}\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n${PROCESS_EXECUTOR}${authSection(here)}`);
     const clusters = new ClusterRepository(db);
     for (const name of [here, peer]) await clusters.register({ name, labels: [], apiUrl: baseUrl });
 
@@ -100,10 +100,11 @@ describe('bad-input sweep', () => {
 
     // What is already stored: a project with a token, builds with jobs, a job running here,
     // an output and a source recorded on the peer (so the peer PUT routes have something to check).
-    adminToken = await adminTokenFor(here);
+    adminToken = await masterAdminToken();
     const admin = { authorization: `Bearer ${adminToken}` };
-    const token = await send(baseUrl, 'POST', `/api/v1/admin/projects/${project}/tokens`, { headers: admin });
-    projectToken = (JSON.parse(token.text) as { token: string }).token;
+    // This api is a worker's: the master issues the project token.
+    const projectOfToken = await new ProjectRepository(db).findOrCreate(project);
+    projectToken = await tokenServiceFor(db, MASTER_CLUSTER).issueProjectToken(projectOfToken.id, projectOfToken.name, 3600);
     const created = await send(baseUrl, 'POST', `/api/v1/projects/${project}/builds`, {
       headers: { ...admin, 'content-type': 'application/json' },
       body: Buffer.from(JSON.stringify({ definition: VALID_DEFINITION })),
@@ -116,6 +117,8 @@ describe('bad-input sweep', () => {
     otherJobId = second.id;
     await jobs.place(runningJobId, here);
     await jobs.transition(runningJobId, ['queued'], 'running');
+    // Placed here but not running: its token is valid, its output is refused (409).
+    await jobs.place(otherJobId, here);
     const [projectRow] = await db.query<{ id: string }>('SELECT id FROM project WHERE name = $1', [project]);
     const localTokens = tokenServiceFor(db, here);
     jobToken = await localTokens.issueJobToken({ id: runningJobId, buildId: build.id, projectId: projectRow.id, parentIds: [] }, 3600);
@@ -129,6 +132,8 @@ describe('bad-input sweep', () => {
     peerBuildId = peerBuild.id;
     peerJobId = peerBuild.jobs[0].id;
     await jobs.place(peerJobId, peer);
+    // Its child waits here: what lets the peer push the output and the source here.
+    await jobs.place(peerBuild.jobs[1].id, here);
     const recorded = { size: 10_240, sha256: 'ab'.repeat(32) };
     await new JobOutputRepository(db).record({ jobId: peerJobId, cluster: peer, storageKey: outputKey(peerJobId), ...recorded });
     await new BuildSourceRepository(db).record({ buildId: peerBuildId, cluster: peer, storageKey: sourceKey(peerBuildId), ...recorded });
@@ -286,8 +291,9 @@ describe('bad-input sweep', () => {
       ['output of a job not running', tar(`/api/v1/jobs/${otherJobId}/output`, good, bearer(otherJobToken)), 409],
       ['output with a project token', tar(`/api/v1/jobs/${runningJobId}/output`, good, bearer(projectToken)), 403],
       ['peer output with a job token', tar(`/api/v1/peer/jobs/${peerJobId}/output`, good, bearer(jobToken)), 403],
-      ['peer output of an unknown job', tar(`/api/v1/peer/jobs/${randomUUID()}/output`, good, bearer(clusterToken)), 404],
-      ['peer source of an unknown build', tar(`/api/v1/peer/builds/${randomUUID()}/source`, good, bearer(clusterToken)), 404],
+      // The peer holds no copy of what it names: refused before anything is read.
+      ['peer output of an unknown job', tar(`/api/v1/peer/jobs/${randomUUID()}/output`, good, bearer(clusterToken)), 403],
+      ['peer source of an unknown build', tar(`/api/v1/peer/builds/${randomUUID()}/source`, good, bearer(clusterToken)), 403],
       ['source with a cluster token', tar(`/api/v1/projects/${project}/source`, good, bearer(clusterToken)), 403],
       ['source claiming 1 TB', tar(`/api/v1/projects/${project}/source`, good, { ...bearer(projectToken), 'content-length': String(2 ** 40) }), 413],
     ];

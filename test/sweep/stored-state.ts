@@ -15,7 +15,7 @@ const TABLES: Record<string, string> = {
   job_dependency: 't',
   job_output: 't',
   build_source: 't',
-  cluster: '(t.name, t.labels, t.api_url, t.enabled, t.capacity, t.public_key, t.registered_at)',
+  cluster: '(t.name, t.labels, t.api_url, t.enabled, t.capacity, t.registered_at)',
 };
 
 /** What is stored: a digest per table, the events, and every file of a storage folder with its sha256. */

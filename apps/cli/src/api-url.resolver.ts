@@ -1,8 +1,8 @@
+import { MASTER_CLUSTER } from '@infrabox/config';
 import { CliError, EXIT_USAGE } from './cli-error';
 import { readLocalState } from './local-state.store';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
-const MASTER = 'master';
 
 export interface ApiUrlSources {
   /** `--api` */
@@ -20,7 +20,7 @@ export interface ApiUrlSources {
 export function resolveApiUrl(sources: ApiUrlSources): string {
   if (sources.flag !== undefined) return normalise(sources.flag, '--api');
   if (sources.env !== undefined) return normalise(sources.env, 'INFRABOX_API');
-  const master = readLocalState(sources.stateDir)?.installations.find((entry) => entry.cluster === MASTER);
+  const master = readLocalState(sources.stateDir)?.installations.find((entry) => entry.cluster === MASTER_CLUSTER);
   if (master !== undefined) return normalise(master.api, 'local.json');
   return DEFAULT_API_URL;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** What `infrabox up` writes to `<state dir>/local.json` so other commands find the local run. */
@@ -39,12 +39,14 @@ export function readLocalState(stateDir: string): LocalState | undefined {
   };
 }
 
-/** Writes atomically (temp file + rename), so a reader never sees half a file. */
+/** Writes atomically (temp file + rename), so a reader never sees half a file; mode 600: it holds tokens. */
 export function writeLocalState(stateDir: string, state: LocalState): string {
   const file = localStatePath(stateDir);
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(temporary, 0o600); // the mode of a new file is masked by the umask
+  chmodSync(temporary, 0o600);
   renameSync(temporary, file);
   return file;
 }

@@ -46,7 +46,8 @@ export function registerPushCommand(program: Command, context: CliContext): void
     .addHelpText(
       'after',
       `
-Files matching .infraboxignore in DIR (gitignore syntax) are left out; .git always is.
+Files matching .infraboxignore in DIR (gitignore syntax) are left out; .git always is, and
+.infrabox/ (the local run's tokens, database and keys) unless .infraboxignore has !/.infrabox/.
 
 Examples:
   $ infrabox push

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamicModule, INestApplication, Logger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
-import { ConfigError, haOf, InstallConfig, loadInstallConfig } from '@infrabox/config';
+import { bindAddressOf, ConfigError, haOf, InstallConfig, loadInstallConfig } from '@infrabox/config';
 import { PgEventServer } from '@infrabox/events';
 import { JsonLogsModule } from '@infrabox/observability';
 import { parseAppArguments } from './app-arguments';
@@ -59,7 +59,7 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
   definition.configureHttp?.(app);
   app.connectMicroservice({ strategy: app.get(PgEventServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
-  await app.listen(args.port ?? (definition.servesApi ? config.listenPort : 0), '0.0.0.0');
+  await app.listen(args.port ?? (definition.servesApi ? config.listenPort : 0), bindAddressOf(config));
   const { port } = app.getHttpServer().address() as AddressInfo;
   logger.log(definition.servesApi ? `listening on port ${port} as ${config.apiUrl}` : `listening on port ${port} (health, metrics)`);
   logger.log(`${definition.name} of cluster '${config.cluster.name}' is running`);

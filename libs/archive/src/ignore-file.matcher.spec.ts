@@ -101,3 +101,19 @@ describe('loadIgnoreFile', () => {
     await expect(loadIgnoreFile(dir)).rejects.toMatchObject({ code: 'EISDIR' });
   });
 });
+
+describe('loadIgnoreFile: the local run\'s state stays out', () => {
+  it('leaves .infrabox/ out by default, and in again when the ignore file says !/.infrabox/', async () => {
+    const dir = await makeTempDir('ignore-default');
+    try {
+      expect((await loadIgnoreFile(dir)).ignores('.infrabox', true)).toBe(true);
+      expect((await loadIgnoreFile(dir)).ignores('sub/.infrabox', true)).toBe(false);
+      await writeFile(path.join(dir, IGNORE_FILE_NAME), '*.log\n');
+      expect((await loadIgnoreFile(dir)).ignores('.infrabox', true)).toBe(true);
+      await writeFile(path.join(dir, IGNORE_FILE_NAME), '!/.infrabox/\n');
+      expect((await loadIgnoreFile(dir)).ignores('.infrabox', true)).toBe(false);
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+});

@@ -33,13 +33,20 @@ export function createIgnoreMatcher(rules: string): IgnoreMatcher {
 }
 
 /**
- * The ignore rules of the source folder `dir`: its `.infraboxignore` when there is one (a missing
- * file means no rules), plus `.git` always. Rules in `.infraboxignore` files of subfolders are not read.
+ * Left out unless the ignore file re-includes them (`!/.infrabox/`): the local run's state, which
+ * holds tokens (local.json), its database and its keys.
+ */
+export const DEFAULT_IGNORE_RULES = '/.infrabox/\n';
+
+/**
+ * The ignore rules of the source folder `dir`: {@link DEFAULT_IGNORE_RULES}, then its
+ * `.infraboxignore` when there is one (a missing file adds no rules), plus `.git` always. Rules in
+ * `.infraboxignore` files of subfolders are not read.
  */
 export async function loadIgnoreFile(dir: string): Promise<IgnoreMatcher> {
-  let rules = '';
+  let rules = DEFAULT_IGNORE_RULES;
   try {
-    rules = await readFile(path.join(dir, IGNORE_FILE_NAME), 'utf8');
+    rules += await readFile(path.join(dir, IGNORE_FILE_NAME), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }

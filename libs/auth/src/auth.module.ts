@@ -1,8 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import { ClustersModule } from '@infrabox/clusters';
 import { AuthGuard } from './auth.guard';
 import { ClusterKeyService } from './cluster-key.service';
 import { KeyRepository } from './key.repository';
+import { TokenFactsRepository } from './token-facts.repository';
 import { TokenService } from './token.service';
 
 /**
@@ -12,8 +12,7 @@ import { TokenService } from './token.service';
  */
 @Global()
 @Module({
-  imports: [ClustersModule],
-  providers: [KeyRepository, ClusterKeyService, TokenService, AuthGuard],
-  exports: [KeyRepository, ClusterKeyService, TokenService, AuthGuard],
+  providers: [KeyRepository, TokenFactsRepository, ClusterKeyService, TokenService, AuthGuard],
+  exports: [KeyRepository, TokenFactsRepository, ClusterKeyService, TokenService, AuthGuard],
 })
 export class AuthModule {}

@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
-import { exportJWK, generateKeyPair, importJWK, JWK, KeyLike } from 'jose';
-import { ClusterRepository } from '@infrabox/clusters';
-import { KeyRepository } from './key.repository';
+import { Inject, Injectable } from '@nestjs/common';
+import { isDeepStrictEqual } from 'node:util';
+import type { JWK, KeyLike } from 'jose';
+import { authOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { KeyRepository, PinnedClusterKey } from './key.repository';
+import { ensureTokenSigningKey } from './token-signing-key.store';
 
 /** The algorithm of every token: EdDSA over Ed25519. */
 export const TOKEN_ALGORITHM = 'EdDSA';
@@ -14,59 +16,57 @@ export interface SigningKey {
   publicJwk: JWK;
 }
 
-/**
- * Each cluster's key pair: created on first use (by whichever app of the cluster gets there
- * first), kept in `cluster_key`, and its public half published in the cluster's row so peers
- * verify this cluster's tokens without a shared secret.
- */
-@Injectable()
-export class ClusterKeyService {
-  private readonly loading = new Map<string, Promise<SigningKey>>();
-
-  constructor(
-    private readonly keys: KeyRepository,
-    private readonly clusters: ClusterRepository,
-  ) {}
-
-  /** The cluster's signing key: loaded (or created) and published once per process. */
-  signingKey(cluster: string): Promise<SigningKey> {
-    let key = this.loading.get(cluster);
-    if (!key) {
-      key = this.load(cluster);
-      this.loading.set(cluster, key);
-      // A failure (database down) is not remembered: the next call tries again.
-      key.catch(() => this.loading.delete(cluster));
-    }
-    return key;
-  }
-
-  /**
-   * The public JWK that verifies `cluster`'s tokens: the one published in its `cluster` row,
-   * else the one in `cluster_key` (an app may sign before the registry created the row).
-   * Null when the cluster has no key at all.
-   */
-  async publicKeyOf(cluster: string): Promise<JWK | null> {
-    return ((await this.clusters.findPublicKey(cluster)) as JWK | null) ?? (await this.keys.findPublicJwk(cluster));
-  }
-
-  private async load(cluster: string): Promise<SigningKey> {
-    const stored = (await this.keys.find(cluster)) ?? (await this.keys.insertIfMissing(cluster, await newKeyPair()));
-    const publicJwk = publicPart(stored.publicJwk);
-    if (!publicJwk) throw new Error(`cluster_key of '${cluster}' holds no Ed25519 public key`);
-    const [privateKey, publicKey] = await Promise.all([
-      importJWK(stored.privateJwk, TOKEN_ALGORITHM) as Promise<KeyLike>,
-      importJWK(publicJwk, TOKEN_ALGORITHM) as Promise<KeyLike>,
-    ]);
-    // No row yet (the registry creates it): peers find the key in cluster_key meanwhile.
-    await this.clusters.setPublicKey(cluster, publicJwk);
-    return { cluster, privateKey, publicKey, publicJwk };
+/** The key file of a cluster is not the key its database pinned. */
+export class KeyMismatchError extends Error {
+  constructor(cluster: string, keyFile: string, pinned: PinnedClusterKey) {
+    super(
+      `cluster '${cluster}': the token signing key ${keyFile} is not the one pinned in the database on ${pinned.pinnedAt.toISOString()}; ` +
+        `restore that key file, or replace the pinned key with 'infrabox admin rotate-key'`,
+    );
+    this.name = 'KeyMismatchError';
   }
 }
 
-async function newKeyPair(): Promise<{ privateJwk: JWK; publicJwk: JWK }> {
-  const { privateKey, publicKey } = await generateKeyPair(TOKEN_ALGORITHM, { crv: 'Ed25519', extractable: true });
-  const [privateJwk, publicJwk] = await Promise.all([exportJWK(privateKey), exportJWK(publicKey)]);
-  return { privateJwk, publicJwk };
+/**
+ * This cluster's token signing key: the private half only in the cluster's key file
+ * (`auth.signing_key`, mode 600), the public half pinned in `cluster_key` by the first start so
+ * peers verify this cluster's tokens without a shared secret. A key file that disagrees with
+ * the pinned key stops the app: tokens it signed would be refused everywhere.
+ */
+@Injectable()
+export class ClusterKeyService {
+  private loading: Promise<SigningKey> | undefined;
+
+  constructor(
+    @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
+    private readonly keys: KeyRepository,
+  ) {}
+
+  /** The cluster's signing key: read (or made) and pinned once per process. */
+  signingKey(): Promise<SigningKey> {
+    if (!this.loading) {
+      const key = this.load();
+      this.loading = key;
+      // A failure (database down) is not remembered: the next call tries again.
+      key.catch(() => {
+        if (this.loading === key) this.loading = undefined;
+      });
+    }
+    return this.loading;
+  }
+
+  /** Every cluster's pinned public key, by cluster. */
+  async pinnedKeys(): Promise<Map<string, JWK>> {
+    return new Map((await this.keys.findAll()).map((key) => [key.cluster, key.publicJwk]));
+  }
+
+  private async load(): Promise<SigningKey> {
+    const cluster = this.config.cluster.name;
+    const file = await ensureTokenSigningKey(authOf(this.config).signingKey);
+    const pinned = await this.keys.pin(cluster, file.publicJwk);
+    if (!isDeepStrictEqual(publicPart(pinned.publicJwk), file.publicJwk)) throw new KeyMismatchError(cluster, file.keyFile, pinned);
+    return { cluster, privateKey: file.privateKey, publicKey: file.publicKey, publicJwk: file.publicJwk };
+  }
 }
 
 /** Only the public members of an Ed25519 JWK; null when `jwk` is not one. */

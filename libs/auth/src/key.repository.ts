@@ -2,60 +2,63 @@ import { Injectable } from '@nestjs/common';
 import type { JWK } from 'jose';
 import { Database } from '@infrabox/database';
 
-/** A cluster's signing key pair as stored. */
-export interface StoredClusterKey {
+/** The public key that verifies a cluster's tokens, as pinned. */
+export interface PinnedClusterKey {
   cluster: string;
-  privateJwk: JWK;
   publicJwk: JWK;
-  createdAt: Date;
+  pinnedAt: Date;
 }
 
 interface ClusterKeyRow {
   cluster: string;
-  private_jwk: JWK;
   public_jwk: JWK;
-  created_at: Date;
+  pinned_at: Date;
 }
 
-const COLUMNS = 'cluster, private_jwk, public_jwk, created_at';
-
 /**
- * SQL for `cluster_key`: each cluster's token signing key pair, shared by every app (process)
- * of that cluster and kept across restarts. Production would keep the private key in a
- * Kubernetes Secret mounted into each app; the table keeps a local run simple.
+ * SQL for `cluster_key`: each cluster's public token key, pinned at the cluster's first start.
+ * The table refuses to replace or delete a pinned key outside {@link rotate} (a trigger).
  */
 @Injectable()
 export class KeyRepository {
   constructor(private readonly db: Database) {}
 
-  async find(cluster: string): Promise<StoredClusterKey | null> {
-    const [row] = await this.db.query<ClusterKeyRow>(`SELECT ${COLUMNS} FROM cluster_key WHERE cluster = $1`, [cluster]);
-    return row ? toStoredKey(row) : null;
-  }
-
   /**
-   * Stores `pair` unless the cluster has a key already, and returns the key that is stored:
-   * `pair` or the one a concurrent first start stored before it — so they all agree. Two
-   * statements on purpose: the INSERT waits for a conflicting insert to commit, and only a
-   * statement started after that sees its row.
+   * Pins `publicJwk` for `cluster` unless a key is pinned already, and returns the pinned key:
+   * `publicJwk` or the one pinned before. Two statements on purpose: the INSERT waits for a
+   * conflicting insert to commit, and only a statement started after that sees its row.
    */
-  async insertIfMissing(cluster: string, pair: { privateJwk: JWK; publicJwk: JWK }): Promise<StoredClusterKey> {
-    await this.db.query(
-      `INSERT INTO cluster_key (cluster, private_jwk, public_jwk) VALUES ($1, $2::jsonb, $3::jsonb)
-       ON CONFLICT (cluster) DO NOTHING`,
-      [cluster, JSON.stringify(pair.privateJwk), JSON.stringify(pair.publicJwk)],
-    );
-    const stored = await this.find(cluster);
-    if (!stored) throw new Error(`cluster_key row of '${cluster}' vanished right after it was written`);
-    return stored;
+  async pin(cluster: string, publicJwk: JWK): Promise<PinnedClusterKey> {
+    await this.db.query(`INSERT INTO cluster_key (cluster, public_jwk) VALUES ($1, $2::jsonb) ON CONFLICT (cluster) DO NOTHING`, [
+      cluster,
+      JSON.stringify(publicJwk),
+    ]);
+    const [row] = await this.db.query<ClusterKeyRow>('SELECT cluster, public_jwk, pinned_at FROM cluster_key WHERE cluster = $1', [cluster]);
+    if (!row) throw new Error(`cluster_key row of '${cluster}' vanished right after it was written`);
+    return toPinnedKey(row);
   }
 
-  async findPublicJwk(cluster: string): Promise<JWK | null> {
-    const [row] = await this.db.query<{ public_jwk: JWK }>('SELECT public_jwk FROM cluster_key WHERE cluster = $1', [cluster]);
-    return row?.public_jwk ?? null;
+  /** Every pinned key: verifiers load them at once, so a token of an unknown issuer costs no query. */
+  async findAll(): Promise<PinnedClusterKey[]> {
+    const rows = await this.db.query<ClusterKeyRow>('SELECT cluster, public_jwk, pinned_at FROM cluster_key');
+    return rows.map(toPinnedKey);
+  }
+
+  /** Replaces (or pins) the key of `cluster`: the one write the table's trigger lets through. */
+  async rotate(cluster: string, publicJwk: JWK): Promise<PinnedClusterKey> {
+    return this.db.transaction(async () => {
+      await this.db.query(`SELECT set_config('infrabox.key_rotation', $1, true)`, [cluster]);
+      const [row] = await this.db.query<ClusterKeyRow>(
+        `INSERT INTO cluster_key (cluster, public_jwk) VALUES ($1, $2::jsonb)
+         ON CONFLICT (cluster) DO UPDATE SET public_jwk = EXCLUDED.public_jwk, pinned_at = now()
+         RETURNING cluster, public_jwk, pinned_at`,
+        [cluster, JSON.stringify(publicJwk)],
+      );
+      return toPinnedKey(row);
+    });
   }
 }
 
-function toStoredKey(row: ClusterKeyRow): StoredClusterKey {
-  return { cluster: row.cluster, privateJwk: row.private_jwk, publicJwk: row.public_jwk, createdAt: row.created_at };
+function toPinnedKey(row: ClusterKeyRow): PinnedClusterKey {
+  return { cluster: row.cluster, publicJwk: row.public_jwk, pinnedAt: row.pinned_at };
 }

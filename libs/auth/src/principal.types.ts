@@ -31,12 +31,12 @@ export interface ProjectPrincipal {
 
 /**
  * An operator of the installation: mints project tokens, enables and disables clusters, and may
- * act on every project. Only someone with access to the database (and so to a cluster's signing
- * key) can mint one: `infrabox admin token`.
+ * act on every project. Only the master issues one: whoever holds its key file
+ * (`infrabox admin token` with the master's config).
  */
 export interface AdminPrincipal {
   kind: 'admin';
-  /** The cluster whose key signed the token. */
+  /** The cluster whose key signed the token (the master). */
   issuer: string;
 }
 
@@ -54,5 +54,16 @@ export class InvalidTokenError extends Error {
   constructor(readonly reason: string) {
     super(reason);
     this.name = 'InvalidTokenError';
+  }
+}
+
+/** This cluster may not issue tokens of this kind: admin and project tokens come from the master only. */
+export class NotTheIssuerError extends Error {
+  constructor(
+    readonly kind: 'admin' | 'project',
+    readonly cluster: string,
+  ) {
+    super(`${kind} tokens are issued by the master cluster only, not by cluster '${cluster}'`);
+    this.name = 'NotTheIssuerError';
   }
 }

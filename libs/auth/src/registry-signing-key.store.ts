@@ -1,6 +1,5 @@
-import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createOnce, readIfExists, replaceFile } from './key-file';
 import { createRegistrySigningKey, loadRegistrySigningKey, publicKeyOfCertificate, type RegistrySigningKey } from './registry-token.signer';
 
 /** PKCS#8, as this store writes it, or SEC1 (`EC PRIVATE KEY`), as Helm's genPrivateKey and `openssl ecparam -genkey` write it. */
@@ -18,10 +17,8 @@ export interface StoredRegistrySigningKey extends RegistrySigningKey {
  * or EC, and its self-signed certificate, mode 600), created once when missing; and its certificate
  * alone in `certificateFile` (what distribution's `rootcertbundle` reads), rewritten when it is
  * missing or differs. Both the api (on its first token request) and `infrabox up` (before it
- * starts the registry) call this; whichever comes first creates the key, the other reads it:
- * the new file is written to a temporary name and then linked into place, which fails rather
- * than replaces when the other won (a rename would let the second key replace the first after
- * the registry read its certificate). The key never goes into the database.
+ * starts the registry) call this; whichever comes first creates the key, the other reads it
+ * ({@link createOnce}). The key never goes into the database.
  */
 export async function ensureRegistrySigningKey(keyFile: string, certificateFile: string, cluster: string): Promise<StoredRegistrySigningKey> {
   const text = (await readIfExists(keyFile)) ?? (await createKeyFile(keyFile, cluster));
@@ -46,40 +43,5 @@ export async function ensureRegistrySigningKey(keyFile: string, certificateFile:
 
 async function createKeyFile(keyFile: string, cluster: string): Promise<string> {
   const { privatePem, certificatePem } = await createRegistrySigningKey(cluster);
-  const text = `${privatePem}${certificatePem}`;
-  await mkdir(path.dirname(keyFile), { recursive: true, mode: 0o700 });
-  const temporary = temporaryName(keyFile);
-  await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
-  try {
-    await link(temporary, keyFile);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    // Another process made one first: use that one.
-    return readFile(keyFile, 'utf8');
-  } finally {
-    await unlink(temporary).catch(() => undefined);
-  }
-  return text;
-}
-
-/** Writes `text` to `file` through a temporary file and a rename, so a reader never sees half of it. */
-async function replaceFile(file: string, text: string, mode: number): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temporary = temporaryName(file);
-  await writeFile(temporary, text, { mode, flag: 'wx' });
-  await chmod(temporary, mode); // writeFile's mode is masked by the umask
-  await rename(temporary, file);
-}
-
-function temporaryName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-}
-
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  return createOnce(keyFile, `${privatePem}${certificatePem}`);
 }

@@ -1,21 +1,26 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { Database } from '@infrabox/database';
-import { nowSeconds, signingKeyOf, signRaw, strayKey, tokenServiceFor } from '../../../test/support/auth';
-import { uniqueClusterName } from '../../../test/support/clusters';
+import { MASTER_CLUSTER } from '@infrabox/config';
+import { nowSeconds, placedJob, signingKeyOf, signRaw, strayKey, tokenServiceFor } from '../../../test/support/auth';
 import { openDatabase } from '../../../test/support/database';
-import { InvalidTokenError } from './principal.types';
+import { InvalidTokenError, JobTokenSubject } from './principal.types';
 import { TokenService } from './token.service';
 
 describe('TokenService (real PostgreSQL)', () => {
   let db: Database;
   let cluster: string;
   let tokens: TokenService;
+  let subject: JobTokenSubject;
+  let parentIds: string[];
 
   beforeAll(async () => {
     db = openDatabase();
-    cluster = uniqueClusterName('tok');
+    // The master: it issues every kind (admin and project tokens only it does).
+    cluster = MASTER_CLUSTER;
     tokens = tokenServiceFor(db, cluster);
     await tokens.onModuleInit();
+    parentIds = [(await placedJob(db, cluster)).id, (await placedJob(db, cluster)).id].sort();
+    subject = await placedJob(db, cluster, parentIds);
   });
   afterAll(() => db.close());
 
@@ -32,28 +37,29 @@ describe('TokenService (real PostgreSQL)', () => {
 
   it('a job token carries the job, its build, project and direct parents, signed EdDSA by this cluster', async () => {
     const before = nowSeconds();
-    const token = await tokens.issueJobToken({ id: 'j1', buildId: 'b1', projectId: 'p1', parentIds: ['pa', 'pb'] }, 600);
+    const token = await tokens.issueJobToken(subject, 600);
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'EdDSA', typ: 'JWT' });
     const claims = decodeJwt(token);
     expect(claims).toEqual({
       kind: 'job',
-      jobId: 'j1',
-      buildId: 'b1',
-      projectId: 'p1',
-      parents: ['pa', 'pb'],
+      jobId: subject.id,
+      buildId: subject.buildId,
+      projectId: subject.projectId,
+      parents: parentIds,
       iss: cluster,
-      sub: 'job:j1',
+      sub: `job:${subject.id}`,
       iat: expect.any(Number),
       nbf: claims.iat,
       exp: claims.iat! + 600,
     });
     expect(claims.iat).toBeGreaterThanOrEqual(before);
-    expect(await tokens.verify(token)).toEqual({
+    const principal = await tokens.verify(token);
+    expect(principal.kind === 'job' && { ...principal, parents: [...principal.parents].sort() }).toEqual({
       kind: 'job',
-      jobId: 'j1',
-      buildId: 'b1',
-      projectId: 'p1',
-      parents: ['pa', 'pb'],
+      jobId: subject.id,
+      buildId: subject.buildId,
+      projectId: subject.projectId,
+      parents: parentIds,
       issuer: cluster,
     });
   });
@@ -83,7 +89,7 @@ describe('TokenService (real PostgreSQL)', () => {
     await expect(tokens.issueAdminToken(0)).rejects.toThrow(RangeError);
     const times = { iat: nowSeconds(), exp: nowSeconds() + 60 };
     const key = await privateKey();
-    expect(await reasonOf(await signRaw({ iss: cluster, sub: 'admin:master', kind: 'admin', ...times }, key))).toBe('subject does not match the issuer');
+    expect(await reasonOf(await signRaw({ iss: cluster, sub: 'admin:worker', kind: 'admin', ...times }, key))).toBe('subject does not match the issuer');
     // An admin token signed by any key but its issuer's is refused.
     expect(await reasonOf(await signRaw({ iss: cluster, sub: `admin:${cluster}`, kind: 'admin', ...times }, (await strayKey()).privateKey))).toBe('bad signature');
   });
@@ -129,8 +135,8 @@ describe('TokenService (real PostgreSQL)', () => {
   it('refuses claims that do not fit their kind, even when signed by the right key', async () => {
     const key = await privateKey();
     const times = { iat: nowSeconds(), exp: nowSeconds() + 60 };
-    const job = { iss: cluster, sub: 'job:j', kind: 'job', jobId: 'j', buildId: 'b', projectId: 'p', parents: [], ...times };
-    expect(await tokens.verify(await signRaw(job, key))).toMatchObject({ kind: 'job', jobId: 'j' });
+    const job = { iss: cluster, sub: `job:${subject.id}`, kind: 'job', jobId: subject.id, buildId: subject.buildId, projectId: subject.projectId, parents: [], ...times };
+    expect(await tokens.verify(await signRaw(job, key))).toMatchObject({ kind: 'job', jobId: subject.id });
     expect(await reasonOf(await signRaw({ ...job, sub: 'job:other' }, key))).toBe('subject does not match the job');
     expect(await reasonOf(await signRaw({ ...job, parents: 'p0' }, key))).toBe('malformed job claims');
     expect(await reasonOf(await signRaw({ ...job, parents: [1] }, key))).toBe('malformed job claims');
@@ -144,7 +150,7 @@ describe('TokenService (real PostgreSQL)', () => {
     const peer = { iss: cluster, sub: `cluster:${cluster}`, kind: 'cluster', aud: cluster, ...times };
     expect(await tokens.verify(await signRaw(peer, key))).toEqual({ kind: 'cluster', cluster });
     expect(await tokens.verify(await signRaw({ ...peer, aud: ['x', cluster] }, key))).toEqual({ kind: 'cluster', cluster });
-    expect(await reasonOf(await signRaw({ ...peer, sub: 'cluster:master' }, key))).toBe('subject does not match the issuer');
+    expect(await reasonOf(await signRaw({ ...peer, sub: 'cluster:worker' }, key))).toBe('subject does not match the issuer');
     expect(await reasonOf(await signRaw({ ...peer, aud: undefined }, key))).toBe('wrong audience');
 
     const project = { iss: cluster, sub: 'project:p', kind: 'project', projectId: 'p', projectName: 'n', ...times };
@@ -164,10 +170,10 @@ describe('TokenService (real PostgreSQL)', () => {
   it('honours the clock tolerance on expiry, and no further', async () => {
     let now = Date.now();
     const clocked = tokenServiceFor(db, cluster, { now: () => now, clockToleranceSeconds: 30 });
-    const token = await clocked.issueJobToken({ id: 'j', buildId: 'b', projectId: 'p', parentIds: [] }, 60);
+    const token = await clocked.issueJobToken(subject, 60);
     const issuedAt = decodeJwt(token).iat! * 1000;
     now = issuedAt + 89_000; // 60 s lifetime + 29 s of clock difference
-    expect(await clocked.verify(token)).toMatchObject({ jobId: 'j' });
+    expect(await clocked.verify(token)).toMatchObject({ jobId: subject.id });
     now = issuedAt + 90_000;
     expect(await reasonOf(token, clocked)).toBe('token expired');
   });

@@ -115,27 +115,6 @@ export class ClusterRepository {
     const unchanged = await this.findByName(name);
     return unchanged ? { cluster: unchanged, changed: false } : null;
   }
-
-  /**
-   * Publishes the key peers verify this cluster's tokens with (a public JWK) in its row.
-   * False when the cluster has no row yet (the registry creates it); nothing is written then.
-   */
-  async setPublicKey(name: string, publicJwk: object): Promise<boolean> {
-    const rows = await this.db.query(
-      `UPDATE cluster SET public_key = $2::jsonb WHERE name = $1 RETURNING name`,
-      [name, JSON.stringify(publicJwk)],
-    );
-    return rows.length > 0;
-  }
-
-  /** The public JWK a cluster published; null when it published none or is unknown. */
-  async findPublicKey(name: string): Promise<Record<string, unknown> | null> {
-    const [row] = await this.db.query<{ public_key: Record<string, unknown> | null }>(
-      'SELECT public_key FROM cluster WHERE name = $1',
-      [name],
-    );
-    return row?.public_key ?? null;
-  }
 }
 
 function toCluster(row: ClusterRow): Cluster {

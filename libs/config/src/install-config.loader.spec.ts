@@ -100,6 +100,7 @@ describe('loadInstallConfig', () => {
     expect(config).toEqual({
       apiUrl: 'http://127.0.0.1:8080',
       listenPort: 8080,
+      bindAddress: '127.0.0.1',
       cluster: { name: 'master', labels: [], isMaster: true },
       database: { kind: 'embedded', dataDir: '/srv/infrabox/.infrabox/postgres', port: 54329 },
       storage: { kind: 'local', path: '/srv/infrabox/.infrabox/storage' },
@@ -108,7 +109,28 @@ describe('loadInstallConfig', () => {
       scheduler: { executor: 'container', container: { pullPolicy: 'if-not-present', allowPrivileged: false }, orProcess: true },
       events: { retentionSeconds: 7 * 86_400 },
       registry: { url: 'http://127.0.0.1:9080', port: 9080, signingKey: '/srv/infrabox/.infrabox/registry/master/signing-key.pem' },
+      auth: { signingKey: '/srv/infrabox/.infrabox/keys/master/token-key.pem' },
     });
+  });
+
+  it('listens on loopback when the cluster URL is a loopback one, else on every interface, unless api.bind says', () => {
+    expect(parse('host: http://127.0.0.1:8080\n').bindAddress).toBe('127.0.0.1');
+    expect(parse('host: http://localhost:8080\n').bindAddress).toBe('127.0.0.1');
+    expect(parse('host: http://[::1]:8080\n').bindAddress).toBe('::1');
+    expect(parse('host: https://master.ci.example.com\n').bindAddress).toBe('0.0.0.0');
+    expect(parse('host: http://127.0.0.1:8080\napi:\n  bind: 0.0.0.0\n').bindAddress).toBe('0.0.0.0');
+    expect(parse('host: https://ci.example.com\napi:\n  bind: "::"\n').bindAddress).toBe('::');
+    expect(problemsOf('host: x\napi:\n  bind: everywhere\n')).toEqual(['api.bind: expected an IP address to listen on (0.0.0.0 for every interface), got "everywhere"']);
+  });
+
+  it('reads auth.signing_key relative to cwd, per cluster by default, and names a folder given for it', () => {
+    expect(parse('host: x\ncluster:\n  name: w1\n').auth).toEqual({ signingKey: `${CWD}/.infrabox/keys/w1/token-key.pem` });
+    expect(loadInstallConfig({ file: 'worker.yaml', env: {}, cwd: dir }).auth!.signingKey).toBe(join(dir, '.infrabox/keys/worker/token-key.pem'));
+    expect(parse('host: x\nauth:\n  signing_key: keys/master.pem\n').auth).toEqual({ signingKey: `${CWD}/keys/master.pem` });
+    expect(problemsOf('host: x\nauth:\n  signing_key: keys/\n  issuer: me\n')).toEqual([
+      'auth.signing_key: expected a file (the PEM private key), not a folder, got "keys/"',
+      'auth.issuer: unknown field',
+    ]);
   });
 
   it('reads the ha section (seconds, fractions allowed) and names bad values', () => {

@@ -18,6 +18,9 @@ import {
   REGISTRY_PORT_OFFSET,
   RegistryConfig,
   defaultRegistrySigningKey,
+  defaultTokenSigningKey,
+  MASTER_CLUSTER,
+  bindAddressOf,
 } from './install-config.schema';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -113,15 +116,16 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
 
-  const { host, api, cluster, database, storage, scheduler, ha, events, registry } = parsed.data;
-  const name = cluster?.name ?? 'master';
+  const { host, api, cluster, database, storage, scheduler, ha, events, registry, auth } = parsed.data;
+  const name = cluster?.name ?? MASTER_CLUSTER;
   const listenPort = host.port ?? api?.port ?? DEFAULT_LISTEN_PORT;
   const registryConfig = toRegistry(registry, host.apiUrl, listenPort, registry?.signing_key === undefined ? defaultRegistrySigningKey(name, cwd) : resolve(cwd, registry.signing_key));
   if (typeof registryConfig === 'string') throw new ConfigError(source, [registryConfig]);
   return deepFreeze<InstallConfig>({
     apiUrl: host.apiUrl,
     listenPort,
-    cluster: { name, labels: cluster?.labels ?? [], isMaster: name === 'master' },
+    bindAddress: bindAddressOf({ apiUrl: host.apiUrl, bindAddress: api?.bind }),
+    cluster: { name, labels: cluster?.labels ?? [], isMaster: name === MASTER_CLUSTER },
     database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : toDatabase(database, cwd),
     storage: toStorage(storage, cwd),
     ha: {
@@ -132,6 +136,7 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
     scheduler: toScheduler(scheduler, host.apiUrl, cwd),
     events: { retentionSeconds: events?.retention ?? DEFAULT_EVENT_RETENTION_SECONDS },
     registry: registryConfig,
+    auth: { signingKey: auth?.signing_key === undefined ? defaultTokenSigningKey(name, cwd) : resolve(cwd, auth.signing_key) },
   });
 }
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -137,10 +138,45 @@ export function registryOf(config: { apiUrl: string; listenPort: number; cluster
   return { url: `${api.protocol}//${api.hostname}:${port}`, port, signingKey: defaultRegistrySigningKey(config.cluster.name, process.cwd()) };
 }
 
+/**
+ * The address the apps listen on: `api.bind`, else loopback when the cluster's own URL is a
+ * loopback one (a local run: nothing else could reach it there anyway), else every interface.
+ */
+export function bindAddressOf(config: { apiUrl: string; bindAddress?: string }): string {
+  if (config.bindAddress !== undefined) return config.bindAddress;
+  const host = new URL(config.apiUrl).hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'))) return '127.0.0.1';
+  return host === '::1' ? '::1' : '0.0.0.0';
+}
+
+/** The name of the master cluster: the one that issues admin and project tokens. */
+export const MASTER_CLUSTER = 'master';
+
+/** This cluster's token signing key (the JWTs of jobs, peers, projects and admins). */
+export interface AuthConfig {
+  /**
+   * Absolute path of the PEM file (PKCS#8 Ed25519, mode 600) with the private key that signs this
+   * cluster's tokens, created once when missing. Only its public half goes into the database.
+   */
+  readonly signingKey: string;
+}
+
+/** Where a cluster keeps its token signing key when the config says nothing (relative to the working directory). */
+export function defaultTokenSigningKey(cluster: string, cwd: string): string {
+  return path.resolve(cwd, '.infrabox', 'keys', cluster, 'token-key.pem');
+}
+
+/** The config's token signing key, or the default (configs built in code may leave it out). */
+export function authOf(config: { cluster: { name: string }; auth?: AuthConfig }): AuthConfig {
+  return config.auth ?? { signingKey: defaultTokenSigningKey(config.cluster.name, process.cwd()) };
+}
+
 export type InstallConfig = Readonly<{
   /** Normalized API root of this cluster, e.g. `https://master.example.com` (no trailing slash). */
   apiUrl: string;
   listenPort: number;
+  /** The address the apps listen on; configs built in code may leave it out: read it through bindAddressOf(). */
+  bindAddress?: string;
   cluster: ClusterConfig;
   database: DatabaseConfig;
   storage: StorageConfig;
@@ -153,6 +189,8 @@ export type InstallConfig = Readonly<{
   events?: EventsConfig;
   /** The loader always sets it; configs built in code may leave it out: read it through registryOf(). */
   registry?: RegistryConfig;
+  /** The loader always sets it; configs built in code may leave it out: read it through authOf(). */
+  auth?: AuthConfig;
 }>;
 
 /** Renders an offending value for messages: strings quoted, collections by kind. */
@@ -438,9 +476,20 @@ const signingKeyFile = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, got ${describeValue(value)}` });
 });
 
+/** An IP address to listen on: IPv4 or IPv6, e.g. `0.0.0.0`, `127.0.0.1`, `::`. */
+const bindAddress = z.string().superRefine((value, ctx) => {
+  if (isIP(value) === 0) ctx.addIssue({ code: 'custom', message: `expected an IP address to listen on (0.0.0.0 for every interface), got ${describeValue(value)}` });
+});
+
+/** A file for a private key (PEM). */
+const privateKeyFile = z.string().superRefine((value, ctx) => {
+  const problem = value.trim() === '' ? 'must not be empty' : value.endsWith('/') ? 'expected a file (the PEM private key), not a folder' : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, got ${describeValue(value)}` });
+});
+
 export const rawInstallConfigSchema = z.strictObject({
   host: host,
-  api: z.strictObject({ port: port.optional() }).nullish(),
+  api: z.strictObject({ port: port.optional(), bind: bindAddress.optional() }).nullish(),
   cluster: z.strictObject({ name: clusterName.optional(), labels: labels.optional() }).nullish(),
   database: database.nullish(),
   storage: storage.nullish(),
@@ -448,6 +497,7 @@ export const rawInstallConfigSchema = z.strictObject({
   ha: ha.nullish(),
   events: events.nullish(),
   registry: z.strictObject({ url: httpUrl.optional(), port: port.optional(), signing_key: signingKeyFile.optional() }).nullish(),
+  auth: z.strictObject({ signing_key: privateKeyFile.optional() }).nullish(),
 });
 
 export type RawInstallConfig = z.output<typeof rawInstallConfigSchema>;

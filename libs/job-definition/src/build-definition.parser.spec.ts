@@ -459,4 +459,10 @@ describe('depends_on entries', () => {
   it('rejects unknown properties in the object form', () => {
     expect(errorsOf(dependent([{ job: 'a', on: ['*'], when: 'x' }]))).toEqual(['#jobs[1].depends_on[0].when: unknown property']);
   });
+
+  it('refuses a timeout over 7 days (a timer of over 2^31 ms fired at once), naming the maximum', () => {
+    expect(errorsOf({ version: 1, jobs: [image({ timeout: 604_800 })] })).toEqual([]);
+    expect(errorsOf({ version: 1, jobs: [image({ timeout: 604_801 })] })).toEqual(['#jobs[0].timeout: must be at most 604800 (7 days, in seconds), got 604801']);
+    expect(errorsOf({ version: 1, jobs: [image({ timeout: 2_147_484 })] })).toEqual(['#jobs[0].timeout: must be at most 604800 (7 days, in seconds), got 2147484']);
+  });
 });

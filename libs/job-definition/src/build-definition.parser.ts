@@ -37,6 +37,8 @@ import {
 
 export const JOB_TYPES: readonly JobType[] = ['docker-image', 'docker', 'docker-compose', 'wait', 'workflow'];
 export const DEFAULT_TIMEOUT_SECONDS = 3600;
+/** The longest `timeout` a job may ask for: 7 days, in seconds (timers hold far less than 2^31 ms). */
+export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 /** InfraBox requires `resources.limits`; we make `resources` optional and default to 1 CPU / 1024 MiB. */
 export const DEFAULT_RESOURCES: Readonly<{ limits: Readonly<Resources['limits']> }> = Object.freeze({
   limits: Object.freeze({ cpu: 1, memory: 1024 }),
@@ -166,7 +168,7 @@ const runnableFields = {
   ...commonFields,
   environment: optional(environment),
   resources: optional(resources),
-  timeout: optional(integer(1)),
+  timeout: optional(integer(1, undefined, { value: MAX_TIMEOUT_SECONDS, why: '7 days, in seconds' })),
   repository: optional(repository),
   cache: optional(cache),
 };

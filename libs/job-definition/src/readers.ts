@@ -98,8 +98,11 @@ export const boolean: Reader<boolean> = (value, path, issues) => {
   return undefined;
 };
 
-/** A safe integer of at least `min`; `why`, when given, says whose minimum it is, in the message. */
-export function integer(min: number, why?: string): Reader<number> {
+/**
+ * A safe integer of at least `min` (and at most `max.value` when given); `why`, when given, says
+ * whose minimum it is, and `max.why` what the maximum is, in the message.
+ */
+export function integer(min: number, why?: string, max?: { value: number; why: string }): Reader<number> {
   return (value, path, issues) => {
     if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
       issues.add(path, expected('an integer', value));
@@ -107,6 +110,10 @@ export function integer(min: number, why?: string): Reader<number> {
     }
     if (value < min) {
       issues.add(path, `must be at least ${min}${why === undefined ? '' : ` (${why})`}, got ${value}`);
+      return undefined;
+    }
+    if (max !== undefined && value > max.value) {
+      issues.add(path, `must be at most ${max.value} (${max.why}), got ${value}`);
       return undefined;
     }
     return value;

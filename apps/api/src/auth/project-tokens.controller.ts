@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Param, Post } from '@nestjs/common';
+import { BadRequestException, Body, Controller, ForbiddenException, Param, Post } from '@nestjs/common';
 import { Authenticated, TokenService } from '@infrabox/auth';
 import { ProjectRepository } from '@infrabox/jobs';
 import { PROJECT_NAME } from '../builds/builds.service';
@@ -28,6 +28,12 @@ export class ProjectTokensController {
     const { ttlSeconds } = jsonBodyFields(body, ['ttlSeconds']);
     if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && (ttlSeconds as number) > 0 && (ttlSeconds as number) <= MAX_PROJECT_TOKEN_TTL_SECONDS)) {
       throw new BadRequestException(`ttlSeconds: expected a whole number of seconds from 1 to ${MAX_PROJECT_TOKEN_TTL_SECONDS} (10 years)`);
+    }
+    if (!this.tokens.issuesUserTokens) {
+      throw new ForbiddenException({
+        statusCode: 403,
+        message: `project tokens are issued by the master cluster only, not by cluster '${this.tokens.cluster}': ask the master's api`,
+      });
     }
     const project = await this.projects.findOrCreate(name);
     return { token: await this.tokens.issueProjectToken(project.id, project.name, ttlSeconds as number | undefined) };

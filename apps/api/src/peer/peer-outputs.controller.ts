@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Authenticated } from '@infrabox/auth';
+import { Authenticated, CurrentPrincipal, type Principal } from '@infrabox/auth';
+import { PeerAccessPolicy } from './peer-access.policy';
 import { TarBody } from '../http/content-type.guard';
 import { sendArchive } from './archive-response';
 import { parseRangeHeader } from './range-header';
@@ -10,11 +11,20 @@ import { PeerOutputsService } from './peer-outputs.service';
 @Controller('api/v1/peer/jobs/:id/output')
 @Authenticated('cluster')
 export class PeerOutputsController {
-  constructor(private readonly outputs: PeerOutputsService) {}
+  constructor(
+    private readonly outputs: PeerOutputsService,
+    private readonly access: PeerAccessPolicy,
+  ) {}
 
   /** The output tar; `Range: bytes=N-` resumes a cut transfer. */
   @Get()
-  async download(@Param('id', ParseUUIDPipe) jobId: string, @Headers('range') rangeHeader: string | undefined, @Res() res: Response): Promise<void> {
+  async download(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) jobId: string,
+    @Headers('range') rangeHeader: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.access.mayFetchOutput(principal, jobId);
     const { output, stream, range } = await this.outputs.open(jobId, parseRangeHeader(rangeHeader));
     sendArchive(res, output, stream, range);
   }
@@ -22,7 +32,8 @@ export class PeerOutputsController {
   @Put()
   @HttpCode(201)
   @TarBody()
-  async upload(@Param('id', ParseUUIDPipe) jobId: string, @Req() req: Request) {
+  async upload(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) jobId: string, @Req() req: Request) {
+    await this.access.mayPushOutput(principal, jobId);
     const copy = await this.outputs.receive(jobId, req);
     return { jobId: copy.jobId, cluster: copy.cluster, size: copy.size, sha256: copy.sha256 };
   }

@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Authenticated } from '@infrabox/auth';
+import { Authenticated, CurrentPrincipal, type Principal } from '@infrabox/auth';
+import { PeerAccessPolicy } from './peer-access.policy';
 import { TarBody } from '../http/content-type.guard';
 import { sendArchive } from './archive-response';
 import { parseRangeHeader } from './range-header';
@@ -13,11 +14,20 @@ import { PeerSourcesService } from './peer-sources.service';
 @Controller('api/v1/peer/builds/:id/source')
 @Authenticated('cluster')
 export class PeerSourcesController {
-  constructor(private readonly sources: PeerSourcesService) {}
+  constructor(
+    private readonly sources: PeerSourcesService,
+    private readonly access: PeerAccessPolicy,
+  ) {}
 
   /** The source tar; `Range: bytes=N-` resumes a cut transfer. */
   @Get()
-  async download(@Param('id', ParseUUIDPipe) buildId: string, @Headers('range') rangeHeader: string | undefined, @Res() res: Response): Promise<void> {
+  async download(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) buildId: string,
+    @Headers('range') rangeHeader: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.access.mayFetchSource(principal, buildId);
     const { source, stream, range } = await this.sources.open(buildId, parseRangeHeader(rangeHeader));
     sendArchive(res, source, stream, range);
   }
@@ -26,7 +36,8 @@ export class PeerSourcesController {
   @Put()
   @HttpCode(201)
   @TarBody()
-  async upload(@Param('id', ParseUUIDPipe) buildId: string, @Req() req: Request) {
+  async upload(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) buildId: string, @Req() req: Request) {
+    await this.access.mayPushSource(principal, buildId);
     const copy = await this.sources.receive(buildId, req);
     return { buildId: copy.buildId, cluster: copy.cluster, size: copy.size, sha256: copy.sha256 };
   }

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '@infrabox/jobs';
+import { PeerAccessPolicy } from './peer-access.policy';
+import { PeerAccessRepository } from './peer-access.repository';
 import { PeerOutputsController } from './peer-outputs.controller';
 import { PeerOutputsService } from './peer-outputs.service';
 import { PeerSourcesController } from './peer-sources.controller';
@@ -8,6 +10,6 @@ import { PeerSourcesService } from './peer-sources.service';
 @Module({
   imports: [JobsModule],
   controllers: [PeerOutputsController, PeerSourcesController],
-  providers: [PeerOutputsService, PeerSourcesService],
+  providers: [PeerAccessRepository, PeerAccessPolicy, PeerOutputsService, PeerSourcesService],
 })
 export class PeerModule {}

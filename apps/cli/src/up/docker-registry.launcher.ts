@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureRegistrySigningKey } from '@infrabox/auth';
-import { type InstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf, renderRegistryConfig } from '@infrabox/config';
+import { bindAddressOf, type InstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf, renderRegistryConfig } from '@infrabox/config';
 import { CliError } from '../cli-error';
 import { displayPath } from '../cli-paths';
 
@@ -46,7 +46,7 @@ export async function prepareDockerRegistry(config: InstallConfig, stateDir: str
   }
   const configFile = path.resolve(stateDir, 'registry', config.cluster.name, 'config.yml');
   await mkdir(path.dirname(configFile), { recursive: true, mode: 0o700 });
-  await writeFile(configFile, renderRegistryConfig(config, '0.0.0.0', registryTokenAuthOf(config)));
+  await writeFile(configFile, renderRegistryConfig(config, bindAddressOf(config), registryTokenAuthOf(config)));
   const storage = config.storage.kind === 'local' ? displayPath(path.join(config.storage.path, 'registry')) : `${config.storage.kind} bucket ${config.storage.bucket}, under /registry`;
   return { configFile, localUrl: `http://127.0.0.1:${registry.port}`, url: registry.url, storage };
 }

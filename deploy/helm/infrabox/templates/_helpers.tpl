@@ -100,7 +100,7 @@ app.kubernetes.io/part-of: infrabox
 
 {{/*
 The install configuration without secrets: the values' host, cluster, database, storage,
-scheduler and ha, the registry (dockerRegistry.url, the api's mounted signing key), plus extraConfig. Secret fields come from the Secret through env vars (see infrabox.secretEnv).
+scheduler and ha, the registry (dockerRegistry.url, the api's mounted signing key), the token signing key (mounted into every app), plus extraConfig. Secret fields come from the Secret through env vars (see infrabox.secretEnv).
 */}}
 {{- define "infrabox.config" -}}
 {{- include "infrabox.validate" . -}}
@@ -120,6 +120,7 @@ scheduler and ha, the registry (dockerRegistry.url, the api's mounted signing ke
 {{- $_ := set $config "storage" $storage -}}
 {{- $_ := set $config "scheduler" (include "infrabox.schedulerConfig" . | fromYaml) -}}
 {{- $_ := set $config "registry" (dict "url" (include "infrabox.registryUrl" .) "signing_key" (printf "%s/signing-key.pem" (include "infrabox.registryKeyMountPath" .))) -}}
+{{- $_ := set $config "auth" (dict "signing_key" (printf "%s/token-key.pem" (include "infrabox.tokenKeyMountPath" .))) -}}
 {{- with include "infrabox.compact" (dict "map" (.Values.ha | default dict) "drop" list) | fromYaml -}}
 {{- $_ := set $config "ha" . -}}
 {{- end -}}
@@ -222,6 +223,16 @@ names are the ones libs/config reads to replace a secret of the YAML.
 {{/* The Secret with the registry token signing key (signing-key.pem, for the api) and its certificate (signing-key.crt, for the registry). */}}
 {{- define "infrabox.registryKeySecretName" -}}
 {{- default (printf "%s-registry-key" (include "infrabox.fullname" .)) .Values.dockerRegistry.signingKey.existingSecret -}}
+{{- end -}}
+
+{{/* The Secret with the cluster's token signing key (token-key.pem, PKCS#8 Ed25519), mounted into every app. */}}
+{{- define "infrabox.tokenKeySecretName" -}}
+{{- default (printf "%s-token-key" (include "infrabox.fullname" .)) .Values.auth.signingKey.existingSecret -}}
+{{- end -}}
+
+{{/* Where every app finds the token signing key: auth.signing_key of its config is token-key.pem in there. */}}
+{{- define "infrabox.tokenKeyMountPath" -}}
+/etc/infrabox-token-key
 {{- end -}}
 
 {{/* Where the api finds the signing key: registry.signing_key of its config is signing-key.pem in there. */}}

@@ -10,6 +10,7 @@ import { eventNotifyClusterChannels } from './0013-event-notify-cluster-channels
 import { eventNotifyOncePerChannel } from './0014-event-notify-once-per-channel.migration';
 import { eventClusterPosition } from './0015-event-cluster-position.migration';
 import { jobImages } from './0016-job-images.migration';
+import { publicKeysOnly } from './0017-public-keys-only.migration';
 
 export interface Migration {
   version: number;
@@ -31,4 +32,5 @@ export const migrations: readonly Migration[] = [
   eventNotifyOncePerChannel,
   eventClusterPosition,
   jobImages,
+  publicKeysOnly,
 ];
