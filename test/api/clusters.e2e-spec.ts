@@ -47,6 +47,7 @@ describe('api: clusters (real PostgreSQL, real HTTP)', () => {
       enabled: true,
       active: true,
       capacity: 4,
+      projects: null,
       lastHeartbeatAt: (await clusters.findByName(name))!.lastHeartbeatAt.toISOString(),
       heartbeatAgeSeconds: expect.any(Number),
     });

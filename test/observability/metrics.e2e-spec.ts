@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { BuildDto } from '@infrabox/jobs';
 import { uniqueClusterName } from '../support/clusters';
+import { eventually } from '../support/database';
 import { api, apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
 import { loggedPort, Sample, scrape, valueOf } from '../support/prometheus';
 import { TestProcess } from '../support/processes';
@@ -120,6 +121,26 @@ describe('metrics and logs of the apps', () => {
       .lines.map((line) => JSON.parse(line) as Record<string, unknown>)
       .find((entry) => entry.msg === `job ${producerId} 'producer' finished`);
     expect(ended).toMatchObject({ app: 'scheduler', cluster: names.worker, level: 'debug', jobId: producerId, buildId: crossingBuildId });
+  });
+
+  it('never logs a token: Authorization headers, ?token= links and Basic credentials are redacted from every line', async () => {
+    // The admin token went in the Authorization header of the builds above (logged at debug level);
+    // now as a download link's ?token= and as Basic credentials, on routes that refuse them.
+    const secret = main.adminToken.split('.')[2];
+    expect((await fetch(`${main.apiUrl}/api/v1/jobs/${crossingBuildId}/source?token=${main.adminToken}`)).status).toBe(403);
+    const basic = Buffer.from(`x:${main.adminToken}`).toString('base64');
+    expect((await fetch(`${main.apiUrl}/api/v1/auth/whoami`, { headers: { authorization: `Basic ${basic}` } })).status).toBe(401);
+    const apiLines = () => app(main, 'api').lines.join('\n');
+    await eventually(() => apiLines().includes('"url":"/api/v1/auth/whoami"'), 5_000, 'the refused request in the api log');
+    const everything = [main, worker].flatMap((cluster) => cluster.processes.flatMap((p) => [...p.lines, ...p.stderr])).join('\n');
+    expect(everything).not.toContain(secret);
+    expect(everything).not.toContain(basic);
+    const logged = apiLines()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { req?: { url?: string; headers?: Record<string, string> } });
+    expect(logged.find((entry) => entry.req?.url?.includes('/source?token='))?.req?.url).toBe(`/api/v1/jobs/${crossingBuildId}/source?token=[redacted]`);
+    expect(logged.find((entry) => entry.req?.url === '/api/v1/auth/whoami')?.req?.headers?.authorization).toBe('[redacted]');
   });
 
   it('answers in the Prometheus text format on every app', async () => {

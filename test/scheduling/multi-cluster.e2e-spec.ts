@@ -13,7 +13,7 @@ import { api, apiAs, onlyTheseActive, RunningCluster, startCluster } from '../su
  */
 describe('scheduling across a master and two workers (separate processes)', () => {
   const suffix = uniqueClusterName('');
-  const names = { master: `master${suffix}`, gcp: `worker-gcp${suffix}`, aws: `worker-aws${suffix}` };
+  const names = { master: `master${suffix}`, gcp: `worker-gcp${suffix}`, aws: `worker-aws${suffix}`, secure: `worker-secure${suffix}` };
   const registry = {
     heartbeatIntervalMs: 200,
     heartbeatTimeoutMs: 2_000,
@@ -25,19 +25,22 @@ describe('scheduling across a master and two workers (separate processes)', () =
   let master: RunningCluster;
   let gcp: RunningCluster;
   let aws: RunningCluster;
+  let secure: RunningCluster;
 
   beforeAll(async () => {
-    [master, gcp, aws] = await Promise.all([
+    [master, gcp, aws, secure] = await Promise.all([
       startCluster({ name: names.master }, { registry }),
       startCluster({ name: names.gcp, labels: ['my-worker', 'GCP'] }, { registry }),
       startCluster({ name: names.aws, labels: ['AWS'] }, { registry, schedulers: 2 }),
+      // Protected: it runs the jobs of this suite's project only.
+      startCluster({ name: names.secure, labels: ['SECURE'], projects: ['scheduling'] }, { registry }),
     ]);
     // Clusters left registered by other test files are swept as lost before we place anything.
     await onlyTheseActive(master.apiUrl, Object.values(names));
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([master, gcp, aws].filter(Boolean).map((c) => c.stop()));
+    await Promise.all([master, gcp, aws, secure].filter(Boolean).map((c) => c.stop()));
     await rm(runsLog, { force: true });
   });
 
@@ -50,8 +53,8 @@ describe('scheduling across a master and two workers (separate processes)', () =
     ...extra,
   });
 
-  async function push(jobs: unknown[]): Promise<BuildDto> {
-    const response = await apiAs<BuildDto>(master.adminToken, master.apiUrl, 'POST', '/api/v1/projects/scheduling/builds', { definition: { version: 1, jobs } });
+  async function push(jobs: unknown[], project = 'scheduling'): Promise<BuildDto> {
+    const response = await apiAs<BuildDto>(master.adminToken, master.apiUrl, 'POST', `/api/v1/projects/${project}/builds`, { definition: { version: 1, jobs } });
     expect(response.status).toBe(201);
     return response.body;
   }
@@ -100,6 +103,17 @@ describe('scheduling across a master and two workers (separate processes)', () =
     expect(nowhere.message).toContain(`${names.gcp} [my-worker, GCP] (active)`);
     expect(nowhere.message).toContain(`${names.aws} [AWS] (active)`);
   }, 60_000);
+
+  it("runs a protected cluster's own project there, and puts another project's job whose selector names it in error, saying so", async () => {
+    const own = await settled((await push([job('secured', { cluster: { selector: ['SECURE'] } })])).id);
+    expect(own.map((j) => [j.state, j.cluster])).toEqual([['finished', names.secure]]);
+    const [other] = await settled((await push([job('intruder', { cluster: { selector: ['SECURE'] } })], `other${suffix}`)).id);
+    expect([other.state, other.cluster]).toEqual(['error', null]);
+    expect(other.message).toBe(`job 'intruder': every matching cluster is protected and does not run project 'other${suffix}': ${names.secure} runs only 'scheduling'`);
+    // Without a selector, another project's jobs go anywhere but there.
+    const spread = await settled((await push(Array.from({ length: 8 }, (_, i) => job(`free${i}`)), `other${suffix}`)).id);
+    expect(spread.every((j) => j.state === 'finished' && j.cluster !== names.secure)).toBe(true);
+  }, 120_000);
 
   it('keeps new jobs off a disabled worker, and uses it again once enabled', async () => {
     expect((await apiAs(master.adminToken, master.apiUrl, 'POST', `/api/v1/admin/clusters/${names.aws}/disable`)).status).toBe(200);
@@ -173,7 +187,7 @@ describe('scheduling across a master and two workers (separate processes)', () =
   it('gives a job its environment and folders, stores its console output, and ends it at its timeout', async () => {
     const build = await push([
       job('env', {
-        command: ['sh', '-c', 'echo "job=$INFRABOX_JOB_ID build=$INFRABOX_BUILD_ID cluster=$INFRABOX_CLUSTER_NAME"; test -d "$INFRABOX_OUTPUT" && test -d "$INFRABOX_INPUTS/first" && echo folders-ok; echo to-stderr >&2'],
+        command: ['sh', '-c', 'echo "job=$INFRABOX_JOB_ID build=$INFRABOX_BUILD_ID cluster=$INFRABOX_CLUSTER_NAME"; test -d "$INFRABOX_OUTPUT" && test -d "$INFRABOX_INPUTS/first" && echo folders-ok; echo to-stderr >&2; printf "nul:\\000:end\\n"'],
         depends_on: ['first'],
         cluster: { selector: ['GCP'] },
       }),
@@ -188,6 +202,8 @@ describe('scheduling across a master and two workers (separate processes)', () =
     expect(text).toContain(`job=${env.id} build=${build.id} cluster=${names.gcp}`);
     expect(text).toContain('folders-ok');
     expect(text).toContain('to-stderr');
+    // PostgreSQL text holds no NUL: it shows as ␀, and the chunk around it is kept.
+    expect(text).toContain('nul:\u2400:end');
     expect(jobs.get('slow')).toMatchObject({ state: 'error', message: 'timed out after 1 s' });
   }, 60_000);
 

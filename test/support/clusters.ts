@@ -32,8 +32,8 @@ export function authSection(name: string): string {
 }
 
 /** An install config for cluster `name` on the test database. */
-export function clusterConfig(name: string, options: { labels?: string[]; apiUrl?: string; registryPort?: number } = {}): InstallConfig {
-  const labels = options.labels?.length ? `\n  labels: ${options.labels.join(',')}` : '';
+export function clusterConfig(name: string, options: { labels?: string[]; projects?: string[]; apiUrl?: string; registryPort?: number } = {}): InstallConfig {
+  const labels = (options.labels?.length ? `\n  labels: ${options.labels.join(',')}` : '') + (options.projects ? `\n  projects: [${options.projects.join(', ')}]` : '');
   const registry = options.registryPort === undefined ? '' : `registry:\n  port: ${options.registryPort}\n`;
   return parseInstallConfig(`host: ${options.apiUrl ?? 'http://127.0.0.1:1'}\ncluster:\n  name: ${name}${labels}\n${registry}${authSection(name)}`, {
     DATABASE_URL: databaseUrl(),

@@ -19,6 +19,8 @@ export interface ClusterSpec {
   /** Write no `cluster` section: the installation is the master (it serves the dashboard). */
   master?: boolean;
   labels?: string[];
+  /** `cluster.projects`: a protected cluster runs these projects' jobs only. */
+  projects?: string[];
   /** The `storage:` section's body (indented by two spaces); default: a local folder. */
   storage?: (dir: string) => string;
   /** More top-level YAML for the config file (e.g. a `scheduler:` section). */
@@ -60,7 +62,7 @@ export async function startCluster(
   const dir = await mkdtemp(path.join(tmpdir(), `infrabox-${spec.name}-`));
   const apiUrl = `http://127.0.0.1:${port}`;
   const configFile = path.join(dir, 'config.yaml');
-  const labels = spec.labels?.length ? `\n  labels: ${spec.labels.join(',')}` : '';
+  const labels = (spec.labels?.length ? `\n  labels: ${spec.labels.join(',')}` : '') + (spec.projects ? `\n  projects: [${spec.projects.join(', ')}]` : '');
   const storage = spec.storage?.(dir) ?? `  local:\n    enabled: true\n    path: ${dir}/storage\n`;
   const cluster = spec.master ? '' : `cluster:\n  name: ${spec.name}${labels}\n`;
   const registryPort = spec.imageRegistry ? await freePort() : undefined;
@@ -73,7 +75,7 @@ export async function startCluster(
   const processes = [
     new TestProcess('apps/api/src/main.js', ['--config', configFile], env),
     new TestProcess('test/support/registry-peer.js', [
-      JSON.stringify({ cluster: spec.name, labels: spec.labels ?? [], apiUrl, registryPort, options: options.registry }),
+      JSON.stringify({ cluster: spec.name, labels: spec.labels ?? [], projects: spec.projects, apiUrl, registryPort, options: options.registry }),
     ], env),
     ...Array.from({ length: options.schedulers ?? 1 }, () => new TestProcess('apps/scheduler/src/main.js', ['--config', configFile], env, dir)),
     ...(options.forwarder ? [new TestProcess('apps/output-forwarder/src/main.js', ['--config', configFile], env, dir)] : []),

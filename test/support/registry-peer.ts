@@ -1,6 +1,6 @@
 /**
  * A registry in its own process, for tests that need one to die (SIGKILL) rather than stop.
- * Argument: {"cluster":"name","labels":[…],"apiUrl":"…","registryPort":N,"options":{…RegistryOptions}}. Prints READY once started, then
+ * Argument: {"cluster":"name","labels":[…],"projects":[…],"apiUrl":"…","registryPort":N,"options":{…RegistryOptions}}. Prints READY once started, then
  * LEADS / FOLLOWS whenever its liveness leadership changes.
  */
 import 'reflect-metadata';
@@ -9,8 +9,9 @@ import { RegistryOptions } from '../../apps/registry/src/registry.options';
 import { clusterConfig, startRegistry } from './clusters';
 
 async function main(): Promise<void> {
-  const args = JSON.parse(process.argv[2]) as { cluster: string; labels?: string[]; apiUrl?: string; registryPort?: number; options: Partial<RegistryOptions> };
-  const app = await startRegistry(clusterConfig(args.cluster, { labels: args.labels, apiUrl: args.apiUrl, registryPort: args.registryPort }), args.options);
+  const args = JSON.parse(process.argv[2]) as { cluster: string; labels?: string[]; projects?: string[]; apiUrl?: string; registryPort?: number; options: Partial<RegistryOptions> };
+  const config = clusterConfig(args.cluster, { labels: args.labels, projects: args.projects, apiUrl: args.apiUrl, registryPort: args.registryPort });
+  const app = await startRegistry(config, args.options);
   const liveness = app.get(LivenessService);
   process.stdout.write('READY\n');
   let leading = false;

@@ -10,6 +10,7 @@ describe('cluster DTOs', () => {
       enabled: true,
       active: false,
       capacity: 10,
+      projects: ['infra'],
       registeredAt: new Date('2025-01-01T00:00:00Z'),
       lastHeartbeatAt: new Date('2025-01-02T03:04:05.678Z'),
       heartbeatAgeSeconds: 31.23456,
@@ -21,6 +22,7 @@ describe('cluster DTOs', () => {
       enabled: true,
       active: false,
       capacity: 10,
+      projects: ['infra'],
       lastHeartbeatAt: '2025-01-02T03:04:05.678Z',
       heartbeatAgeSeconds: 31.235,
     });

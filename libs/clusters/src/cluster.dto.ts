@@ -8,6 +8,8 @@ export interface ClusterDto {
   enabled: boolean;
   active: boolean;
   capacity: number;
+  /** A protected cluster's projects (it runs no other project's jobs); null: every project's. */
+  projects: string[] | null;
   /** ISO 8601. */
   lastHeartbeatAt: string;
   /** By the database clock, in seconds with millisecond precision. */
@@ -34,6 +36,7 @@ export function toClusterDto(cluster: Cluster): ClusterDto {
     enabled: cluster.enabled,
     active: cluster.active,
     capacity: cluster.capacity,
+    projects: cluster.projects === null ? null : [...cluster.projects],
     lastHeartbeatAt: cluster.lastHeartbeatAt.toISOString(),
     heartbeatAgeSeconds: Math.round(cluster.heartbeatAgeSeconds * 1000) / 1000,
   };

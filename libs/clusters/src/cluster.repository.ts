@@ -10,13 +10,14 @@ interface ClusterRow {
   enabled: boolean;
   active: boolean;
   capacity: number;
+  projects: string[] | null;
   registered_at: Date;
   last_heartbeat_at: Date;
   heartbeat_age_seconds: number;
 }
 
 /** Every statement returns rows in this shape; the age is measured by the database clock. */
-const COLUMNS = `name, labels, api_url, registry_url, enabled, active, capacity, registered_at, last_heartbeat_at,
+const COLUMNS = `name, labels, api_url, registry_url, enabled, active, capacity, projects, registered_at, last_heartbeat_at,
   greatest(0, extract(epoch FROM now() - last_heartbeat_at))::float8 AS heartbeat_age_seconds`;
 
 /** SQL for the `cluster` table. All times come from the database, never from a host's clock. */
@@ -43,11 +44,11 @@ export class ClusterRepository {
     return this.db.transaction(async () => {
       const withCapacity = cluster.capacity !== undefined;
       const [created] = await this.db.query<ClusterRow>(
-        `INSERT INTO cluster (name, labels, api_url, registry_url${withCapacity ? ', capacity' : ''})
-         VALUES ($1, $2, $3, $4${withCapacity ? ', $5' : ''})
+        `INSERT INTO cluster (name, labels, api_url, registry_url, projects${withCapacity ? ', capacity' : ''})
+         VALUES ($1, $2, $3, $4, $5${withCapacity ? ', $6' : ''})
          ON CONFLICT (name) DO NOTHING
          RETURNING ${COLUMNS}`,
-        [cluster.name, cluster.labels, cluster.apiUrl, cluster.registryUrl ?? null, ...(withCapacity ? [cluster.capacity] : [])],
+        [cluster.name, cluster.labels, cluster.apiUrl, cluster.registryUrl ?? null, cluster.projects ?? null, ...(withCapacity ? [cluster.capacity] : [])],
       );
       if (created) return { previous: null, current: toCluster(created) };
 
@@ -57,10 +58,10 @@ export class ClusterRepository {
       ]);
       const [current] = await this.db.query<ClusterRow>(
         `UPDATE cluster
-            SET labels = $2, api_url = $3, registry_url = $5, capacity = coalesce($4, capacity), active = true, last_heartbeat_at = now()
+            SET labels = $2, api_url = $3, registry_url = $5, projects = $6, capacity = coalesce($4, capacity), active = true, last_heartbeat_at = now()
           WHERE name = $1
           RETURNING ${COLUMNS}`,
-        [cluster.name, cluster.labels, cluster.apiUrl, cluster.capacity ?? null, cluster.registryUrl ?? null],
+        [cluster.name, cluster.labels, cluster.apiUrl, cluster.capacity ?? null, cluster.registryUrl ?? null, cluster.projects ?? null],
       );
       return { previous: toCluster(previous), current: toCluster(current) };
     });
@@ -126,6 +127,7 @@ function toCluster(row: ClusterRow): Cluster {
     enabled: row.enabled,
     active: row.active,
     capacity: row.capacity,
+    projects: row.projects,
     registeredAt: row.registered_at,
     lastHeartbeatAt: row.last_heartbeat_at,
     heartbeatAgeSeconds: row.heartbeat_age_seconds,

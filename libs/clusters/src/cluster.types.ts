@@ -10,6 +10,8 @@ export interface Cluster {
   /** Set by the liveness sweep: false once the heartbeat is older than the timeout. */
   active: boolean;
   capacity: number;
+  /** A protected cluster's projects (the only ones whose jobs it runs); null: every project's. */
+  projects: string[] | null;
   registeredAt: Date;
   lastHeartbeatAt: Date;
   /** Measured by the database clock when the row was read, so hosts' clocks do not matter. */
@@ -25,6 +27,8 @@ export interface ClusterRegistration {
   registryUrl?: string;
   /** Left out: a new row gets the database default, an existing row keeps its value. */
   capacity?: number;
+  /** The install config's `cluster.projects`; left out: every project. */
+  projects?: readonly string[];
 }
 
 export interface RegistrationResult {

@@ -9,6 +9,7 @@ export {
 export { INSTALL_CONFIG, InjectInstallConfig, InstallConfigModule } from './install-config.module';
 export {
   CLUSTER_NAME_PATTERN,
+  PROJECT_NAME_PATTERN,
   DEFAULT_HA,
   haOf,
   defaultRegistrySigningKey,

@@ -125,7 +125,7 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
     apiUrl: host.apiUrl,
     listenPort,
     bindAddress: bindAddressOf({ apiUrl: host.apiUrl, bindAddress: api?.bind }),
-    cluster: { name, labels: cluster?.labels ?? [], isMaster: name === MASTER_CLUSTER },
+    cluster: { name, labels: cluster?.labels ?? [], isMaster: name === MASTER_CLUSTER, ...(cluster?.projects ? { projects: cluster.projects } : {}) },
     database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : toDatabase(database, cwd),
     storage: toStorage(storage, cwd),
     ha: {

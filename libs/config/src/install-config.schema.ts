@@ -15,6 +15,11 @@ export interface ClusterConfig {
   readonly name: string;
   readonly labels: readonly string[];
   readonly isMaster: boolean;
+  /**
+   * A protected cluster runs jobs of these projects only (`cluster.projects`); undefined: every
+   * project's. Placement never puts another project's job here.
+   */
+  readonly projects?: readonly string[];
 }
 
 export type DatabaseConfig =
@@ -285,6 +290,22 @@ const labels = z.unknown().transform((value, ctx): string[] => {
   return result;
 });
 
+/** A project name, as the api accepts it. */
+export const PROJECT_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$/;
+
+/** `cluster.projects`: the projects a protected cluster runs (a non-empty list of project names). */
+const projects = z.array(z.unknown()).min(1, 'expected at least one project (leave the field out for every project)').transform((items, ctx): string[] => {
+  const result: string[] = [];
+  items.forEach((item, index) => {
+    if (typeof item !== 'string' || !PROJECT_NAME_PATTERN.test(item)) {
+      ctx.addIssue({ code: 'custom', path: [index], message: `expected a project name (letters, digits, _ . -, at most 100), got ${describeValue(item)}` });
+    } else if (!result.includes(item)) {
+      result.push(item);
+    }
+  });
+  return result;
+});
+
 const clusterName = z.string().regex(CLUSTER_NAME_PATTERN, {
   error: (issue) =>
     'must be a DNS label (lowercase letters, digits and "-", at most 63 characters, ' +
@@ -490,7 +511,7 @@ const privateKeyFile = z.string().superRefine((value, ctx) => {
 export const rawInstallConfigSchema = z.strictObject({
   host: host,
   api: z.strictObject({ port: port.optional(), bind: bindAddress.optional() }).nullish(),
-  cluster: z.strictObject({ name: clusterName.optional(), labels: labels.optional() }).nullish(),
+  cluster: z.strictObject({ name: clusterName.optional(), labels: labels.optional(), projects: projects.optional() }).nullish(),
   database: database.nullish(),
   storage: storage.nullish(),
   scheduler: scheduler.nullish(),

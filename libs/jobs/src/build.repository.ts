@@ -31,6 +31,15 @@ export class BuildRepository {
     return row ? toBuild(row) : null;
   }
 
+  /** The project name of each build (placement's question for protected clusters). */
+  async projectNames(buildIds: readonly string[]): Promise<Map<string, string>> {
+    const rows = await this.db.query<{ id: string; name: string }>(
+      'SELECT b.id, p.name FROM build b JOIN project p ON p.id = b.project_id WHERE b.id = ANY($1::uuid[])',
+      [buildIds],
+    );
+    return new Map(rows.map((row) => [row.id, row.name]));
+  }
+
   async findRecent(limit: number): Promise<Array<Build & { projectName: string }>> {
     const rows = await this.db.query<BuildRow & { project_name: string }>(
       `SELECT b.id, b.project_id, b.number, b.created_at, p.name AS project_name

@@ -2,7 +2,7 @@ import { BadRequestException, Injectable, NotFoundException, Optional } from '@n
 import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
-import { InjectInstallConfig, InstallConfig } from '@infrabox/config';
+import { InjectInstallConfig, InstallConfig, PROJECT_NAME_PATTERN } from '@infrabox/config';
 import { validateBuildDefinitionReading } from '@infrabox/job-definition';
 import {
   BUILD_CREATED,
@@ -17,7 +17,7 @@ import {
 } from '@infrabox/jobs';
 import { ResolvedUpload, SourceUploadsService } from '../sources/source-uploads.service';
 
-export const PROJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$/;
+export const PROJECT_NAME = PROJECT_NAME_PATTERN;
 
 /** How many of a refused definition's reasons the one-line `message` repeats (`errors` has all). */
 const REASONS_IN_MESSAGE = 10;

@@ -63,6 +63,7 @@ export class RegistrationService implements OnApplicationBootstrap, OnModuleDest
         labels: this.config.cluster.labels,
         apiUrl: this.config.apiUrl,
         registryUrl: registryOf(this.config).url,
+        projects: this.config.cluster.projects,
       });
       const event = registrationEvent(result);
       if (event) await lastValueFrom(this.events.emit(event.type, event.payload));
@@ -108,7 +109,8 @@ function sameLabels(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function describeRegistration({ previous, current }: RegistrationResult): string {
-  const what = `cluster '${current.name}' (labels: ${current.labels.join(', ') || 'none'}; api ${current.apiUrl})`;
+  const protectedFor = current.projects === null ? '' : `; runs only projects ${current.projects.join(', ')}`;
+  const what = `cluster '${current.name}' (labels: ${current.labels.join(', ') || 'none'}; api ${current.apiUrl}${protectedFor})`;
   if (!previous) return `registered ${what}`;
   if (!previous.active) return `registered ${what}: active again after ${previous.heartbeatAgeSeconds.toFixed(1)} s without heartbeat`;
   const changes = [

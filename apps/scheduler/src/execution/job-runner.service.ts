@@ -274,7 +274,10 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
     // Executors whose jobs outlive this process enforce the timeout themselves.
     const timer = this.executor.reattach ? null : setTimeout(() => controller.abort('timeout' satisfies AbortReason), timeoutSeconds * 1000);
     try {
-      const console = new ConsoleWriter((text) => this.storeConsole(job.id, text));
+      const console = new ConsoleWriter((text) => this.storeConsole(job.id, text), {
+        onFailedWrite: (error, bytes) =>
+          this.logger.error(`job ${job.id} '${job.name}': ${bytes} bytes of console output could not be stored: ${(error as Error).message}`),
+      });
       const env = { INFRABOX_JOB_ID: job.id, INFRABOX_JOB_NAME: job.name, INFRABOX_BUILD_ID: job.buildId, INFRABOX_CLUSTER_NAME: this.cluster };
       const result = await run({ env, signal: controller.signal, onOutput: (text) => console.write(text) }).finally(() => console.close());
       if (result.handedBack) return await this.handBack(job);

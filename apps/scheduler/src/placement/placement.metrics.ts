@@ -10,7 +10,7 @@ export class PlacementMetrics {
   constructor(registry: Registry) {
     this.failures = new Counter({
       name: 'infrabox_placement_failures_total',
-      help: 'Jobs no cluster could take, by reason (no-matching-cluster, inputs-unreachable) and outcome (error: the job ended; waiting: it waits for its lost cluster)',
+      help: 'Jobs no cluster could take, by reason (no-matching-cluster, protected-cluster, inputs-unreachable) and outcome (error: the job ended; waiting: it waits for its lost cluster)',
       labelNames: ['reason', 'outcome'],
       registers: [registry],
     });

@@ -6,6 +6,8 @@ export interface CandidateCluster {
   active: boolean;
   enabled: boolean;
   capacity: number;
+  /** A protected cluster's projects; null: it runs every project's jobs. */
+  projects: readonly string[] | null;
   /** Jobs placed on it that have not ended. */
   load: number;
 }
@@ -17,6 +19,8 @@ export interface PlacedParent {
 
 export interface PlacementRequest {
   job: string;
+  /** The job's project: a protected cluster takes only its own projects' jobs. */
+  project: string;
   requirement?: ClusterRequirement;
   /** Parents already placed (in this build's placement or earlier). */
   parents: readonly PlacedParent[];
@@ -26,15 +30,16 @@ export interface PlacementRequest {
 export type CanTransfer = (from: string, to: string) => boolean;
 
 /** Why no cluster was found: the label of the placement-failure metric. */
-export type PlacementFailure = 'no-matching-cluster' | 'inputs-unreachable';
+export type PlacementFailure = 'no-matching-cluster' | 'protected-cluster' | 'inputs-unreachable';
 
 export type PlacementDecision = { cluster: string; reason: string } | { error: string; failure: PlacementFailure };
 
 /**
  * Chooses the cluster for one job:
  * 1. only active, enabled clusters carrying every label of `cluster.selector`;
- * 2. only those that can get each parent's output (same cluster, or a transfer either way);
- * 3. `cluster.prefer` when it qualifies; else a parent's cluster (no transfer at all); else the
+ * 2. only those that run the job's project (a protected cluster runs its `projects` only);
+ * 3. only those that can get each parent's output (same cluster, or a transfer either way);
+ * 4. `cluster.prefer` when it qualifies; else a parent's cluster (no transfer at all); else the
  *    least loaded relative to capacity, ties by name.
  */
 export function choosePlacement(request: PlacementRequest, clusters: readonly CandidateCluster[], canTransfer: CanTransfer): PlacementDecision {
@@ -46,9 +51,15 @@ export function choosePlacement(request: PlacementRequest, clusters: readonly Ca
     return { error: `job '${request.job}': no active, enabled cluster${wanted}; clusters: ${describeClusters(clusters)}`, failure: 'no-matching-cluster' };
   }
 
-  const reachable = matching.filter((c) => request.parents.every((p) => p.cluster === c.name || canTransfer(p.cluster, c.name)));
+  const allowed = matching.filter((c) => c.projects === null || c.projects.includes(request.project));
+  if (allowed.length === 0) {
+    const protectedOnes = matching.map((c) => `${c.name} runs only ${c.projects!.map((p) => `'${p}'`).join(', ')}`).join('; ');
+    return { error: `job '${request.job}': every matching cluster is protected and does not run project '${request.project}': ${protectedOnes}`, failure: 'protected-cluster' };
+  }
+
+  const reachable = allowed.filter((c) => request.parents.every((p) => p.cluster === c.name || canTransfer(p.cluster, c.name)));
   if (reachable.length === 0) {
-    const blocked = matching
+    const blocked = allowed
       .map((c) => {
         const parent = request.parents.find((p) => p.cluster !== c.name && !canTransfer(p.cluster, c.name))!;
         return `${c.name} cannot get the output of '${parent.name}' from ${parent.cluster} (neither ${parent.cluster} → ${c.name} nor ${c.name} → ${parent.cluster} is reachable)`;

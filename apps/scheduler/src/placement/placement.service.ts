@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
-import { Job, JOB_PLACED, JobPlacedEvent, JobRepository, JobTransitions } from '@infrabox/jobs';
+import { BuildRepository, Job, JOB_PLACED, JobPlacedEvent, JobRepository, JobTransitions } from '@infrabox/jobs';
 import { PlacementMetrics } from './placement.metrics';
 import { CandidateCluster, CanTransfer, choosePlacement, PlacedParent } from './placement.policy';
 
@@ -24,6 +24,7 @@ export class PlacementService {
   constructor(
     private readonly db: Database,
     private readonly jobs: JobRepository,
+    private readonly builds: BuildRepository,
     private readonly clusters: ClusterRepository,
     private readonly reachability: ClusterReachabilityRepository,
     private readonly transitions: JobTransitions,
@@ -86,6 +87,8 @@ export class PlacementService {
     const all = await this.jobs.findByBuilds(buildIds);
     const edges = await this.jobs.dependenciesOfBuilds(buildIds);
     const candidates: CandidateCluster[] = clusters.map((c) => ({ ...c, load: load.get(c.name) ?? 0 }));
+    // Only protected clusters ask which project a job is of.
+    const projectOf = candidates.some((c) => c.projects !== null) ? await this.builds.projectNames(buildIds) : new Map<string, string>();
     const candidateByName = new Map(candidates.map((c) => [c.name, c]));
     const blocked = new Set(unreachable.map((r) => `${r.from}→${r.to}`));
     // Bytes on `from` reach `to` if `to` can pull from `from`, or `from` can push to `to`; pairs
@@ -102,7 +105,7 @@ export class PlacementService {
       const parents: PlacedParent[] = (parentsOf.get(job.id) ?? [])
         .filter((id) => clusterOf.has(id))
         .map((id) => ({ name: byId.get(id)!.name, cluster: clusterOf.get(id)! }));
-      const decision = choosePlacement({ job: job.name, requirement: job.definition.cluster, parents }, candidates, canTransfer);
+      const decision = choosePlacement({ job: job.name, project: projectOf.get(job.buildId) ?? '', requirement: job.definition.cluster, parents }, candidates, canTransfer);
       if ('error' in decision && homeCluster) {
         await this.jobs.place(job.id, homeCluster, `waiting for cluster ${homeCluster} to return: ${decision.error}`);
         clusterOf.set(job.id, homeCluster);

@@ -11,6 +11,7 @@ import { eventNotifyOncePerChannel } from './0014-event-notify-once-per-channel.
 import { eventClusterPosition } from './0015-event-cluster-position.migration';
 import { jobImages } from './0016-job-images.migration';
 import { publicKeysOnly } from './0017-public-keys-only.migration';
+import { protectedClusters } from './0018-protected-clusters.migration';
 
 export interface Migration {
   version: number;
@@ -33,4 +34,5 @@ export const migrations: readonly Migration[] = [
   eventClusterPosition,
   jobImages,
   publicKeysOnly,
+  protectedClusters,
 ];
