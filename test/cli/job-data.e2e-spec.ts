@@ -33,6 +33,11 @@ describe('infrabox job (internal pod steps)', () => {
       code: 2,
       stderr: '$INFRABOX_TOKEN must hold the job token\n',
     });
+    // A pod's data steps read the token from the mounted Secret: a file that is not there is named.
+    expect(await runCli(['job', 'upload-output', JOB], { env: { INFRABOX_API: closedApi, INFRABOX_TOKEN: undefined, INFRABOX_TOKEN_FILE: '/nonexistent/token' } })).toMatchObject({
+      code: 2,
+      stderr: 'INFRABOX_TOKEN_FILE: cannot read /nonexistent/token: ENOENT\n',
+    });
   });
 
   it('says in one line that the API cannot be reached', async () => {

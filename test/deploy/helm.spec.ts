@@ -197,11 +197,18 @@ describe('deploy/helm/infrabox', () => {
       expect(ingress.spec.tls).toEqual([{ hosts: ['master.aws.my-domain.com'], secretName: 'master-tls' }]);
     });
 
-    it('lets the scheduler run batch/v1 Jobs and watch Pods through the ServiceAccount every app uses', () => {
-      const [account] = byKind(objects, 'ServiceAccount');
-      for (const deployment of deployments(objects).values()) {
-        expect(deployment.spec.template.spec.serviceAccountName).toBe(account.metadata.name);
+    it('gives each app its own ServiceAccount; only the scheduler mounts its token, and only it gets the Role for batch/v1 Jobs, Pods and job Secrets', () => {
+      const accounts = byKind<K8sObject & { automountServiceAccountToken?: boolean }>(objects, 'ServiceAccount');
+      expect(accounts.map((a) => a.metadata.name).sort()).toEqual(APPS.map((app) => `ib-infrabox-${app}`).sort());
+      for (const account of accounts) expect(account.automountServiceAccountToken).toBe(false);
+      for (const [app, deployment] of deployments(objects)) {
+        expect([app, deployment.spec.template.spec.serviceAccountName, deployment.spec.template.spec.automountServiceAccountToken]).toEqual([
+          app,
+          `ib-infrabox-${app}`,
+          app === 'scheduler',
+        ]);
       }
+      const account = accounts.find((a) => a.metadata.name === 'ib-infrabox-scheduler')!;
       const [role] = byKind<K8sObject & { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>(objects, 'Role');
       const allows = (group: string, resource: string, verb: string) =>
         role.rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
@@ -292,14 +299,15 @@ describe('deploy/helm/infrabox', () => {
     const [role] = byKind(objects, 'Role');
     const [binding] = byKind<K8sObject & { subjects: unknown[] }>(objects, 'RoleBinding');
     expect([role.metadata, binding.metadata]).toEqual([expect.objectContaining({ namespace: 'ci-jobs' }), expect.objectContaining({ namespace: 'ci-jobs' })]);
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: byKind(objects, 'ServiceAccount')[0].metadata.name, namespace: 'ci' }]);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'ib-infrabox-scheduler', namespace: 'ci' }]);
   });
 
-  it('can keep the process executor, without the Role for Kubernetes Jobs', async () => {
+  it('can keep the process executor, without the Role for Kubernetes Jobs, and then no app mounts a ServiceAccount token', async () => {
     const objects = await render('-f', WORKER_VALUES, '--set', 'scheduler.executor=process');
     expect(loadRenderedConfig(objects, {}).scheduler).toEqual({ executor: 'process' });
     expect(byKind(objects, 'Role')).toEqual([]);
     expect(byKind(objects, 'RoleBinding')).toEqual([]);
+    for (const [app, deployment] of deployments(objects)) expect([app, deployment.spec.template.spec.automountServiceAccountToken]).toEqual([app, false]);
   });
 
   it("uses an existing Secret instead of values, and renders no secret of the apps' then", async () => {

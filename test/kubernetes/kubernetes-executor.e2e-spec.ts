@@ -117,6 +117,13 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
   async function podFolder(pod: any) {
     const dir = await mkdtemp(path.join(tmpdir(), 'infrabox-pod-'));
     const env = Object.fromEntries((pod.spec.initContainers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    // The job token Secret, mounted as the kubelet would: the pod spec itself holds no token.
+    const tokenVolume = (pod.spec.volumes as Array<{ name: string; secret?: { secretName: string } }>).find((v) => v.name === 'job-token')!;
+    await eventually(() => fake.secret(tokenVolume.secret!.secretName) !== undefined, 10_000, 'the job token Secret');
+    const tokenFile = path.join(dir, '.job-token');
+    await writeFile(tokenFile, Buffer.from((fake.secret(tokenVolume.secret!.secretName) as any).data.token, 'base64'));
+    expect(env.INFRABOX_TOKEN_FILE).toBe('/var/run/secrets/infrabox/token');
+    env.INFRABOX_TOKEN_FILE = tokenFile;
     const args = (container: any): string[] =>
       (container.command as string[]).slice(2).map((a) => a.replace(/^\/infrabox/, dir).replace('/dev/termination-log', path.join(dir, 'termination-log')));
     return {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { CliError, EXIT_USAGE } from './cli-error';
 /**
  * The single place in the CLI that reads `process.env` (house rule: besides libs/config, nothing
  * else does). Commands get these values as arguments, which keeps them testable.
@@ -6,12 +8,24 @@
 export interface CliEnvironment {
   /** `INFRABOX_API`: root URL of the InfraBox API to talk to. */
   readonly api?: string;
-  /** `INFRABOX_TOKEN`: sent as a bearer token with every API request. */
+  /**
+   * `INFRABOX_TOKEN`, else the content of the file `INFRABOX_TOKEN_FILE` names (a mounted Secret,
+   * as a job pod's data steps have it): sent as a bearer token with every API request.
+   */
   readonly token?: string;
 }
 
 export function readCliEnvironment(): CliEnvironment {
-  return { api: nonEmpty(process.env.INFRABOX_API), token: nonEmpty(process.env.INFRABOX_TOKEN) };
+  const file = nonEmpty(process.env.INFRABOX_TOKEN_FILE);
+  return { api: nonEmpty(process.env.INFRABOX_API), token: nonEmpty(process.env.INFRABOX_TOKEN) ?? (file === undefined ? undefined : readTokenFile(file)) };
+}
+
+function readTokenFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new CliError(`INFRABOX_TOKEN_FILE: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, EXIT_USAGE);
+  }
 }
 
 /**

@@ -63,7 +63,15 @@ Examples:
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const context = createCliContext(readCliEnvironment());
+  let environment;
+  try {
+    environment = readCliEnvironment();
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return error.exitCode;
+  }
+  const context = createCliContext(environment);
   try {
     await buildProgram(context).parseAsync(argv, { from: 'user' });
     return context.exitCode;

@@ -3,7 +3,7 @@ import type { V1Container, V1Job } from '@kubernetes/client-node';
 import type { DockerImageJob, DockerJob } from '@infrabox/job-definition';
 import type { Job, ParentLink } from '@infrabox/jobs';
 import { builtImageName } from '../images/job-image.names';
-import { buildJobManifest, buildRegistryAuthSecret, JobManifestInput, ManifestError } from './job-manifest.builder';
+import { buildJobManifest, buildJobTokenSecret, buildRegistryAuthSecret, JobManifestInput, ManifestError } from './job-manifest.builder';
 
 const JOB_ID = '11111111-2222-3333-4444-555555555555';
 const BUILD_ID = '99999999-8888-7777-6666-555555555555';
@@ -84,10 +84,12 @@ const labels = {
   'infrabox.net/cluster': 'worker',
 };
 const mounts = [{ name: 'infrabox', mountPath: '/infrabox' }];
+const helperMounts = [...mounts, { name: 'job-token', mountPath: '/var/run/secrets/infrabox', readOnly: true }];
 const helperEnv = [
   { name: 'INFRABOX_API', value: 'http://infrabox-api.infrabox.svc:8080' },
-  { name: 'INFRABOX_TOKEN', value: 'the-job-token' },
+  { name: 'INFRABOX_TOKEN_FILE', value: '/var/run/secrets/infrabox/token' },
 ];
+const tokenVolume = { name: 'job-token', secret: { secretName: `infrabox-${JOB_ID}-token`, defaultMode: 0o400, items: [{ key: 'token', path: 'token' }] } };
 
 describe('buildJobManifest', () => {
   it('builds the exact Job for a job with inputs, source, environment, limits and a timeout', () => {
@@ -104,7 +106,7 @@ describe('buildJobManifest', () => {
           spec: {
             restartPolicy: 'Never',
             automountServiceAccountToken: false,
-            volumes: [{ name: 'infrabox', emptyDir: {} }],
+            volumes: [{ name: 'infrabox', emptyDir: {} }, tokenVolume],
             initContainers: [
               {
                 name: 'fetch-inputs',
@@ -115,7 +117,7 @@ describe('buildJobManifest', () => {
                   '--parent', 'aaaaaaaa-0000-0000-0000-000000000002=lint',
                 ],
                 env: helperEnv,
-                volumeMounts: mounts,
+                volumeMounts: helperMounts,
                 terminationMessagePolicy: 'FallbackToLogsOnError',
               },
             ],
@@ -145,13 +147,32 @@ describe('buildJobManifest', () => {
                   '--wait-for', '/infrabox/.exit', '--result', '/dev/termination-log',
                 ],
                 env: helperEnv,
-                volumeMounts: mounts,
+                volumeMounts: helperMounts,
                 terminationMessagePolicy: 'FallbackToLogsOnError',
               },
             ],
           },
         },
       },
+    });
+  });
+
+  it('puts no token in the pod spec: the data steps read it from the job token Secret, the job container sees none', () => {
+    const job = buildJobManifest(input());
+    expect(JSON.stringify(job)).not.toContain('the-job-token');
+    const spec = job.spec!.template.spec!;
+    expect(spec.volumes).toContainEqual(tokenVolume);
+    for (const step of [...spec.initContainers!, ...spec.containers].filter((c) => c.name !== 'job')) {
+      expect([step.name, step.volumeMounts]).toEqual([step.name, helperMounts]);
+    }
+    expect(spec.containers.find((c) => c.name === 'job')!.volumeMounts).toEqual(mounts);
+    const secret = buildJobTokenSecret({ jobId: JOB_ID, namespace: 'ci', labels, token: 'the-job-token', owner: { name: `infrabox-${JOB_ID}`, uid: 'u-1' } });
+    expect(secret).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `infrabox-${JOB_ID}-token`, namespace: 'ci', labels, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: `infrabox-${JOB_ID}`, uid: 'u-1' }] },
+      type: 'Opaque',
+      data: { token: Buffer.from('the-job-token').toString('base64') },
     });
   });
 
@@ -270,6 +291,7 @@ describe('buildJobManifest for a docker job (rootless BuildKit, then the built i
     ]);
     expect(pod(m).volumes).toEqual([
       { name: 'infrabox', emptyDir: {} },
+      tokenVolume,
       { name: 'buildkit', emptyDir: {} },
       { name: 'registry-auth', secret: { secretName: `infrabox-${JOB_ID}-registry`, items: [{ key: '.dockerconfigjson', path: 'config.json' }] } },
     ]);

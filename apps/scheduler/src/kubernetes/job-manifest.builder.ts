@@ -51,6 +51,15 @@ export function registryAuthSecretName(jobId: string): string {
   return `infrabox-${jobId}-registry`;
 }
 
+/** The Secret with the job token of a job's data steps (never a plain value in the pod spec). */
+export function jobTokenSecretName(jobId: string): string {
+  return `infrabox-${jobId}-token`;
+}
+
+/** Where the data steps (fetch-inputs, upload-output) read the job token: `$INFRABOX_TOKEN_FILE`. */
+export const JOB_TOKEN_DIR = '/var/run/secrets/infrabox';
+const JOB_TOKEN_KEY = 'token';
+
 /** Where a `docker` job's image goes: this cluster's registry. */
 export interface ImageBuild {
   /** `<registry>/<project>/<job name>:build_<number>` (builtImageName). */
@@ -122,10 +131,13 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
   const resources: V1ResourceRequirements = {
     limits: { cpu: String(definition.resources.limits.cpu), memory: `${definition.resources.limits.memory}Mi` },
   };
+  // The job token comes from the job's token Secret, mounted into the data steps only: the pod
+  // spec (readable by whoever may get pods) holds no token, and the job's own container none.
   const helperEnv: V1EnvVar[] = [
     { name: 'INFRABOX_API', value: config.apiUrl },
-    { name: 'INFRABOX_TOKEN', value: input.token },
+    { name: 'INFRABOX_TOKEN_FILE', value: `${JOB_TOKEN_DIR}/${JOB_TOKEN_KEY}` },
   ];
+  const helperMounts: V1VolumeMount[] = [...mounts, { name: 'job-token', mountPath: JOB_TOKEN_DIR, readOnly: true }];
   const fetchArgs = [
     ...(input.hasSource ? ['--source'] : []),
     ...input.parents.flatMap((p) => ['--parent', `${p.parentId}=${p.parentName}`]),
@@ -135,7 +147,7 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
     image: config.helperImage,
     command: [...HELPER_CLI, 'job', 'fetch-inputs', job.id, '--dir', POD_ROOT, ...fetchArgs],
     env: helperEnv,
-    volumeMounts: mounts,
+    volumeMounts: helperMounts,
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
   const main: V1Container = {
@@ -158,10 +170,14 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
       '--result', '/dev/termination-log',
     ],
     env: helperEnv,
-    volumeMounts: mounts,
+    volumeMounts: helperMounts,
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
-  const volumes: V1Volume[] = [{ name: 'infrabox', emptyDir: {} }];
+  const volumes: V1Volume[] = [
+    { name: 'infrabox', emptyDir: {} },
+    // Created right after the Job (owned by it); the kubelet waits for it before the pod starts.
+    { name: 'job-token', secret: { secretName: jobTokenSecretName(job.id), defaultMode: 0o400, items: [{ key: JOB_TOKEN_KEY, path: JOB_TOKEN_KEY }] } },
+  ];
   const initContainers = [fetch];
   if (definition.type === 'docker') {
     initContainers.push(buildContainer(job, definition, input.build!, resources));
@@ -272,6 +288,26 @@ export function buildRegistryAuthSecret(input: {
     },
     type: 'kubernetes.io/dockerconfigjson',
     data: { [DOCKER_CONFIG_KEY]: Buffer.from(JSON.stringify(config)).toString('base64') },
+  };
+}
+
+/**
+ * The job token of a job's data steps as an Opaque Secret (key `token`), mounted at
+ * {@link JOB_TOKEN_DIR} into fetch-inputs and upload-output. Owned by the Kubernetes Job, so
+ * Kubernetes deletes it with the Job.
+ */
+export function buildJobTokenSecret(input: { jobId: string; namespace: string; labels: Record<string, string>; token: string; owner: { name: string; uid: string } }): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: jobTokenSecretName(input.jobId),
+      namespace: input.namespace,
+      labels: input.labels,
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: input.owner.name, uid: input.owner.uid }],
+    },
+    type: 'Opaque',
+    data: { [JOB_TOKEN_KEY]: Buffer.from(input.token).toString('base64') },
   };
 }
 

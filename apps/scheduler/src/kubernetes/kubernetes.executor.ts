@@ -7,7 +7,7 @@ import { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job
 import { JOB_VIEW, sandboxEnvironment } from '@infrabox/job-sandbox';
 import { BuiltImages } from '../images/built-images.service';
 import { JobImageNames } from '../images/job-image.names';
-import { buildJobManifest, buildRegistryAuthSecret, ImageBuild, kubernetesJobName, ManifestError } from './job-manifest.builder';
+import { buildJobManifest, buildJobTokenSecret, buildRegistryAuthSecret, ImageBuild, kubernetesJobName, ManifestError } from './job-manifest.builder';
 import { JobPodWatch, WatchChange } from './job-pod.watch';
 import { describeKubernetesError, KubernetesApi, statusCodeOf } from './kubernetes.api';
 import { PodConsoleFollower } from './pod-console.follower';
@@ -115,16 +115,14 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
         return { exitCode: null, error: `creating the Kubernetes Job failed: ${describeKubernetesError(error)}` };
       }
     }
-    if (imageBuild || builtImage) {
-      // After the Job, so that the Job owns it (and Kubernetes deletes it with the Job); the pod's
-      // build container (or the kubelet's pull) waits for it meanwhile.
-      try {
-        await this.createRegistryAuth(job, token, created);
-      } catch (error) {
-        followed.cancel();
-        await this.api.deleteJob(name).catch(() => undefined);
-        return { exitCode: null, error: `creating the registry credentials of the image build failed: ${describeKubernetesError(error)}` };
-      }
+    // After the Job, so that the Job owns them (and Kubernetes deletes them with the Job); the
+    // kubelet waits for them before the pod starts (volumes) or pulls (imagePullSecrets).
+    try {
+      await this.createJobSecrets(job, token, created, Boolean(imageBuild || builtImage));
+    } catch (error) {
+      followed.cancel();
+      await this.api.deleteJob(name).catch(() => undefined);
+      return { exitCode: null, error: `creating the job's Secrets (its token, its registry credentials) failed: ${describeKubernetesError(error)}` };
     }
     // Aborted while the Job was being created: the abort's delete may have come first.
     if (context.signal.aborted && context.signal.reason !== 'shutdown') await this.api.deleteJob(name).catch(() => undefined);
@@ -148,21 +146,21 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
     }
   }
 
-  /** The job's registry Secret (buildRegistryAuthSecret), owned by its Kubernetes Job; one left by an earlier try is fine. */
-  private async createRegistryAuth(job: Job, token: string, created: V1Job | undefined): Promise<void> {
+  /**
+   * The job's token Secret (buildJobTokenSecret) and, for an image it builds or runs from a parent,
+   * its registry Secret (buildRegistryAuthSecret), owned by its Kubernetes Job; ones left by an
+   * earlier try are fine.
+   */
+  private async createJobSecrets(job: Job, token: string, created: V1Job | undefined, registry: boolean): Promise<void> {
     const owner = created ?? (await this.api.readJob(kubernetesJobName(job.id)));
-    const secret = buildRegistryAuthSecret({
-      jobId: job.id,
-      namespace: this.settings.namespace,
-      labels: owner.metadata?.labels ?? {},
-      registryHost: this.registry.images.registryHost,
-      token,
-      owner: { name: owner.metadata!.name!, uid: owner.metadata!.uid! },
-    });
-    try {
-      await this.api.createSecret(secret);
-    } catch (error) {
-      if (statusCodeOf(error) !== 409) throw error;
+    const common = { jobId: job.id, namespace: this.settings.namespace, labels: owner.metadata?.labels ?? {}, token, owner: { name: owner.metadata!.name!, uid: owner.metadata!.uid! } };
+    const secrets = [buildJobTokenSecret(common), ...(registry ? [buildRegistryAuthSecret({ ...common, registryHost: this.registry.images.registryHost })] : [])];
+    for (const secret of secrets) {
+      try {
+        await this.api.createSecret(secret);
+      } catch (error) {
+        if (statusCodeOf(error) !== 409) throw error;
+      }
     }
   }
 

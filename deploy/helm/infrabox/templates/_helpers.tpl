@@ -33,11 +33,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: infrabox
 {{- end -}}
 
+{{/* The ServiceAccount of one app (dict "root" $ "app" name): `<fullname>-<app>`, or serviceAccount.name for every app when the chart creates none. */}}
 {{- define "infrabox.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create -}}
-{{- default (include "infrabox.fullname" .) .Values.serviceAccount.name -}}
+{{- if .root.Values.serviceAccount.create -}}
+{{- printf "%s-%s" (include "infrabox.fullname" .root) .app -}}
 {{- else -}}
-{{- default "default" .Values.serviceAccount.name -}}
+{{- default "default" .root.Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
 
