@@ -51,6 +51,9 @@ function expectNoFailures(section: string): void {
   }
 }
 
+/** The api's archive caps in this sweep (small, so archives over them stay small). */
+const ARCHIVE_CAPS = { entries: 300, bytes: 4 * 1024 * 1024 };
+
 const VALID_DEFINITION = { version: 1, jobs: [{ type: 'wait', name: 'a' }, { type: 'wait', name: 'b', depends_on: ['a'] }] };
 
 describe('bad-input sweep', () => {
@@ -90,7 +93,7 @@ describe('bad-input sweep', () => {
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     const configFile = path.join(dir, 'config.yaml');
-    await writeFile(configFile, `host: ${baseUrl}\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n${PROCESS_EXECUTOR}${authSection(here)}`);
+    await writeFile(configFile, `host: ${baseUrl}\ncluster:\n  name: ${here}\nstorage:\n  local:\n    enabled: true\n    path: ${storageDir}\n${PROCESS_EXECUTOR}${authSection(here)}archives:\n  max_entries: ${ARCHIVE_CAPS.entries}\n  max_unpacked_bytes: ${ARCHIVE_CAPS.bytes}\n`);
     const clusters = new ClusterRepository(db);
     for (const name of [here, peer]) await clusters.register({ name, labels: [], apiUrl: baseUrl });
 
@@ -270,17 +273,36 @@ describe('bad-input sweep', () => {
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     for (const testCase of await archiveCases(random, 60)) {
       const source = await tar(`/api/v1/projects/${project}/source`, testCase.bytes, bearer(projectToken));
-      const sourceProblems = clientErrorProblems(source, 422, internalPaths);
+      // 413 when a header passes a cap of the api's archives (a huge size) before anything else is wrong.
+      const sourceProblems = clientErrorProblems(source, [422, 413], internalPaths);
       if (source.status === 422 && !testCase.expectError.test(source.text)) sourceProblems.push(`message does not match ${testCase.expectError}`);
+      if (source.status === 413 && !/the cap of an archive/.test(source.text)) sourceProblems.push('a 413 that names no cap');
       check(`PUT source: ${testCase.label}`, sourceProblems);
       const output = await tar(`/api/v1/jobs/${runningJobId}/output`, testCase.bytes, bearer(jobToken));
-      check(`PUT job output: ${testCase.label}`, clientErrorProblems(output, 422, internalPaths));
+      check(`PUT job output: ${testCase.label}`, clientErrorProblems(output, [422, 413], internalPaths));
       const peerOutput = await tar(`/api/v1/peer/jobs/${peerJobId}/output`, testCase.bytes, bearer(clusterToken));
       check(`PUT peer output: ${testCase.label}`, clientErrorProblems(peerOutput, 422, internalPaths));
       const peerSource = await tar(`/api/v1/peer/builds/${peerBuildId}/source`, testCase.bytes, bearer(clusterToken));
       check(`PUT peer source: ${testCase.label}`, clientErrorProblems(peerSource, 422, internalPaths));
     }
     const good = await craftTar([{ name: 'ok.txt', content: 'fine' }]);
+    // Over a cap of the api's archives: 413 naming the cap, for a source and for a job's output.
+    const manyEntries = await craftTar(Array.from({ length: ARCHIVE_CAPS.entries + 1 }, (_, i) => ({ name: `e${i}`, content: '' })));
+    const manyBytes = await craftTar([{ name: 'a', content: 'a'.repeat(ARCHIVE_CAPS.bytes / 2) }, { name: 'b', content: 'b'.repeat(ARCHIVE_CAPS.bytes / 2 + 1) }]);
+    for (const [cap, body, message] of [
+      ['entries', manyEntries, `the archive has more than ${ARCHIVE_CAPS.entries} entries (the cap of an archive)`],
+      ['unpacked bytes', manyBytes, `the archive unpacks to more than ${ARCHIVE_CAPS.bytes} bytes (the cap of an archive)`],
+    ] as const) {
+      for (const [what, route, token] of [
+        ['source', `/api/v1/projects/${project}/source`, projectToken],
+        ['job output', `/api/v1/jobs/${runningJobId}/output`, jobToken],
+      ] as const) {
+        const response = await tar(route, body, bearer(token));
+        const problems = clientErrorProblems(response, 413, internalPaths);
+        if (!response.text.includes(message)) problems.push(`message does not name the cap (${message}): ${response.text.slice(0, 200)}`);
+        check(`PUT ${what} over the cap of ${cap}`, problems);
+      }
+    }
     const names = ['..', '../..', '%2e%2e', '%2e%2e%2f%2e%2e%2fetc', 'a%00b', '%ff%fe', `${'p'.repeat(300)}`, '%E2%80%AEtxt', 'a%2fb', '.', '%20'];
     for (const name of names) {
       const response = await tar(`/api/v1/projects/${name}/source`, good, bearer(projectToken));

@@ -37,6 +37,20 @@ export class ArchiveIntegrityError extends ArchiveError {
   }
 }
 
+/** The archive is over one of its caps (`ArchiveLimits`): too many entries, or too many bytes unpacked. */
+export class ArchiveLimitError extends ArchiveError {
+  constructor(
+    readonly limit: 'entries' | 'unpacked-bytes',
+    readonly cap: number,
+  ) {
+    super(
+      limit === 'entries'
+        ? `the archive has more than ${cap} entries (the cap of an archive)`
+        : `the archive unpacks to more than ${cap} bytes (the cap of an archive)`,
+    );
+  }
+}
+
 /** The stream is not a well-formed tar archive (bad header checksum, truncated data, no end marker). */
 export class ArchiveFormatError extends ArchiveError {}
 

@@ -29,7 +29,24 @@ export interface PackedDirectory {
   readonly done: Promise<ArchiveSummary>;
 }
 
+/**
+ * Caps of one archive, checked entry by entry as it streams (by `TarChecker` on its way into
+ * storage, and by `unpackTar`): over one, the archive is refused with an `ArchiveLimitError`
+ * naming the cap, and nothing of it is kept. Path length has a fixed cap (MAX_PATH_BYTES).
+ */
+export interface ArchiveLimits {
+  /** Entries (files, directories, links). */
+  readonly maxEntries: number;
+  /** Bytes of the files once unpacked (the sum of the entries' sizes). */
+  readonly maxUnpackedBytes: number;
+}
+
+/** 500,000 entries and 8 GiB unpacked (a source or output past those is not a CI job's). */
+export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = { maxEntries: 500_000, maxUnpackedBytes: 8 * 1024 ** 3 };
+
 export interface UnpackOptions {
+  /** Caps of the archive; default DEFAULT_ARCHIVE_LIMITS. */
+  readonly limits?: ArchiveLimits;
   /** Lowercase hex SHA-256 the archive's bytes must have; checked before anything becomes visible. */
   readonly expectedSha256?: string;
   /** Byte count the archive must have; a longer stream is stopped as soon as it passes this size. */

@@ -1,9 +1,11 @@
-export type { ArchiveSummary, PackOptions, PackedDirectory, UnpackOptions } from './archive.types';
+export type { ArchiveLimits, ArchiveSummary, PackOptions, PackedDirectory, UnpackOptions } from './archive.types';
+export { DEFAULT_ARCHIVE_LIMITS } from './archive.types';
 export {
   ArchiveDestinationError,
   ArchiveError,
   ArchiveFormatError,
   ArchiveIntegrityError,
+  ArchiveLimitError,
   UnsafeArchiveEntryError,
   describeName,
 } from './archive.errors';

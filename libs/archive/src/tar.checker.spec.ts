@@ -1,12 +1,13 @@
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { END_OF_ARCHIVE, type CraftedEntry, collect, craftTar, rawHeader, streamOf } from '../../../test/support/archive';
-import { ArchiveFormatError, UnsafeArchiveEntryError } from './archive.errors';
+import { ArchiveFormatError, ArchiveLimitError, UnsafeArchiveEntryError } from './archive.errors';
+import type { ArchiveLimits } from './archive.types';
 import { TarChecker } from './tar.checker';
 
 /** Runs `bytes` through a checker into a sink; what came out, or the error. */
-async function check(bytes: Buffer, chunkSize = 700): Promise<{ out: Buffer } | { error: unknown; checker: TarChecker }> {
-  const checker = new TarChecker();
+async function check(bytes: Buffer, chunkSize = 700, limits?: ArchiveLimits): Promise<{ out: Buffer } | { error: unknown; checker: TarChecker }> {
+  const checker = new TarChecker(limits);
   const sink = new PassThrough();
   const out = collect(sink);
   out.catch(() => undefined); // the pipeline's error is the one looked at
@@ -72,5 +73,17 @@ describe('TarChecker', () => {
   ])('refuses a stream %s as ArchiveFormatError', async (_, make) => {
     const result = await check(await make());
     expect((result as { error: unknown }).error).toBeInstanceOf(ArchiveFormatError);
+  });
+});
+
+describe('TarChecker caps', () => {
+  it('stops an archive with more entries or unpacked bytes than its caps, naming the cap', async () => {
+    const tar = await craftTar(Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, content: 'x'.repeat(1_000) })));
+    const entries = await check(tar, 700, { maxEntries: 4, maxUnpackedBytes: 1_000_000 });
+    expect('error' in entries && entries.error).toBeInstanceOf(ArchiveLimitError);
+    expect('error' in entries && (entries.error as Error).message).toBe('the archive has more than 4 entries (the cap of an archive)');
+    const bytes = await check(tar, 700, { maxEntries: 100, maxUnpackedBytes: 4_999 });
+    expect('error' in bytes && (bytes.error as Error).message).toBe('the archive unpacks to more than 4999 bytes (the cap of an archive)');
+    expect(await check(tar, 700, { maxEntries: 5, maxUnpackedBytes: 5_000 })).toEqual({ out: tar });
   });
 });

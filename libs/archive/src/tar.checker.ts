@@ -4,6 +4,8 @@ import { END_MARKER, keepTail, roundUp } from './tar-blocks';
 import { entryPathSegments } from './archive-path.validator';
 import { ArchiveTreeModel } from './archive-tree.model';
 import { ArchiveError, ArchiveFormatError, UnsafeArchiveEntryError, describeName } from './archive.errors';
+import { ArchiveLimitsCounter } from './archive-limits.counter';
+import type { ArchiveLimits } from './archive.types';
 
 const ACCEPTED_TYPES = new Set(['file', 'contiguous-file', 'directory', 'symlink', 'link']);
 
@@ -13,9 +15,10 @@ const ACCEPTED_TYPES = new Set(['file', 'contiguous-file', 'directory', 'symlink
  * absolute path, no `..` out, no NUL, valid UTF-8, not too long), a file, directory or link (no
  * devices, FIFOs or unknown types), no path through a symlink, no link that leads out (checked
  * on a model of the tree, `ArchiveTreeModel`) — and the stream must be a whole tar archive
- * ending with its end-of-archive marker. Bytes flow on as they pass; on the first problem
- * the stream is destroyed with an `UnsafeArchiveEntryError` or `ArchiveFormatError`, so whatever
- * it feeds fails too and the error is kept in `failure`.
+ * ending with its end-of-archive marker, within its caps (`limits`: entries, unpacked bytes).
+ * Bytes flow on as they pass; on the first problem the stream is destroyed with an
+ * `UnsafeArchiveEntryError`, `ArchiveLimitError` or `ArchiveFormatError`, so whatever it feeds
+ * fails too and the error is kept in `failure`.
  */
 export class TarChecker extends Transform {
   /** The archive problem that stopped the stream, if any. */
@@ -26,14 +29,17 @@ export class TarChecker extends Transform {
   private tail: Buffer = Buffer.alloc(0);
   private readonly parsed: Promise<void>;
   private readonly tree = new ArchiveTreeModel();
+  private readonly counter: ArchiveLimitsCounter;
 
-  constructor() {
+  constructor(limits?: ArchiveLimits) {
     super();
+    this.counter = new ArchiveLimitsCounter(limits);
     this.parsed = new Promise<void>((resolve) => {
       this.extract.on('entry', (header: Header & { byteOffset?: number }, body, next) => {
         body.on('error', () => undefined); // the parser reports the same problem on itself
         this.archiveEnd = Math.max(this.archiveEnd, (header.byteOffset ?? 0) + roundUp(header.type === 'directory' ? 0 : header.size ?? 0));
         try {
+          this.counter.count(header.type === 'directory' ? 0 : header.size ?? 0);
           checkEntry(header, this.tree);
         } catch (error) {
           this.fail(error as ArchiveError);

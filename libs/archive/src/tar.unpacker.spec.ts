@@ -18,6 +18,7 @@ import {
   ArchiveError,
   ArchiveFormatError,
   ArchiveIntegrityError,
+  ArchiveLimitError,
   UnsafeArchiveEntryError,
 } from './archive.errors';
 import { unpackTar } from './tar.unpacker';
@@ -426,5 +427,23 @@ describe('unpackTar is all or nothing', () => {
     const error = await refusal(unpackTar(Readable.from([Buffer.from('x')]), dest));
 
     expect(error).toBeInstanceOf(ArchiveError);
+  });
+});
+
+describe('unpackTar caps', () => {
+  it.each([
+    ['entries', { maxEntries: 5, maxUnpackedBytes: 10_000_000 }, 'the archive has more than 5 entries (the cap of an archive)'],
+    ['unpacked bytes', { maxEntries: 1_000, maxUnpackedBytes: 4_000 }, 'the archive unpacks to more than 4000 bytes (the cap of an archive)'],
+  ])('refuses an archive over its cap of %s, naming the cap, and leaves nothing', async (_, limits, message) => {
+    const entries: CraftedEntry[] = [{ name: 'dir', type: 'directory' }, ...Array.from({ length: 6 }, (_, i) => ({ name: `dir/f${i}`, content: 'y'.repeat(1_000) }))];
+    const failure = unpackTar(streamOf(await craftTar(entries)), dest, { limits });
+    await expect(failure).rejects.toThrow(ArchiveLimitError);
+    await expect(failure).rejects.toThrow(message);
+    expect(await readdir(work).catch(() => [])).toEqual([]);
+  });
+
+  it('takes an archive right at its caps', async () => {
+    const entries: CraftedEntry[] = Array.from({ length: 4 }, (_, i) => ({ name: `f${i}`, content: 'z'.repeat(1_000) }));
+    expect(await unpackTar(streamOf(await craftTar(entries)), dest, { limits: { maxEntries: 4, maxUnpackedBytes: 4_000 } })).toMatchObject({ entries: 4 });
   });
 });

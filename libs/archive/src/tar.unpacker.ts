@@ -18,6 +18,7 @@ import {
   UnsafeArchiveEntryError,
   describeName,
 } from './archive.errors';
+import { ArchiveLimitsCounter } from './archive-limits.counter';
 import type { ArchiveSummary, UnpackOptions } from './archive.types';
 
 /** Symlinks followed at most while resolving one link (the kernel's limit too). */
@@ -59,6 +60,7 @@ async function lstatOrNull(target: string): Promise<Stats | null> {
  * any path that goes through a symlink or a non-directory; a non-directory replacing a directory.
  * Later entries otherwise replace earlier ones, as with tar (a replaced symlink is removed, never followed).
  *
+ * Over a cap of `options.limits` (entries, unpacked bytes; default DEFAULT_ARCHIVE_LIMITS): `ArchiveLimitError`.
  * Other failures: `ArchiveIntegrityError` (size or SHA-256 differ; with expectations, a stream that is
  * corrupt or truncated is reported as this once its bytes are known to differ), `ArchiveFormatError`
  * (not a tar stream, truncated, no end marker), `ArchiveDestinationError`, or the source's own error.
@@ -153,10 +155,13 @@ class Extraction {
   private readonly symlinks = new Map<string, string>();
   private source: Readable | undefined;
 
+  private readonly counter: ArchiveLimitsCounter;
+
   constructor(
     private readonly root: string,
     private readonly options: UnpackOptions,
   ) {
+    this.counter = new ArchiveLimitsCounter(options.limits);
     this.extract.on('error', (error) => {
       this.extractError ??= error;
     });
@@ -286,6 +291,7 @@ class Extraction {
     // ends in tar-stream and is left alone.
     if (header.type !== 'file' && header.type !== 'contiguous-file' && header.type !== 'directory') entry.resume();
 
+    this.counter.count(header.type === 'directory' ? 0 : header.size);
     const segments = entryPathSegments(name);
     switch (header.type) {
       case 'directory':

@@ -16,6 +16,7 @@ export {
   authOf,
   bindAddressOf,
   type AuthConfig,
+  type ArchivesConfig,
   defaultTokenSigningKey,
   MASTER_CLUSTER,
   REGISTRY_PORT_OFFSET,

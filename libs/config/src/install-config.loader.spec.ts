@@ -110,7 +110,16 @@ describe('loadInstallConfig', () => {
       events: { retentionSeconds: 7 * 86_400 },
       registry: { url: 'http://127.0.0.1:9080', port: 9080, signingKey: '/srv/infrabox/.infrabox/registry/master/signing-key.pem' },
       auth: { signingKey: '/srv/infrabox/.infrabox/keys/master/token-key.pem' },
+      archives: {},
     });
+  });
+
+  it('reads the caps of uploaded archives, naming a bad one', () => {
+    expect(parse('host: x\narchives:\n  max_entries: 1000\n  max_unpacked_bytes: 1048576\n').archives).toEqual({ maxEntries: 1000, maxUnpackedBytes: 1048576 });
+    expect(problemsOf('host: x\narchives:\n  max_entries: 0\n  max_files: 3\n')).toEqual([
+      'archives.max_entries: expected a whole number of at least 1, got 0',
+      'archives.max_files: unknown field',
+    ]);
   });
 
   it('listens on loopback when the cluster URL is a loopback one, else on every interface, unless api.bind says', () => {

@@ -154,6 +154,12 @@ export function bindAddressOf(config: { apiUrl: string; bindAddress?: string }):
   return host === '::1' ? '::1' : '0.0.0.0';
 }
 
+/** `archives:`: caps of one uploaded archive (the archive library's defaults where unset). */
+export interface ArchivesConfig {
+  readonly maxEntries?: number;
+  readonly maxUnpackedBytes?: number;
+}
+
 /** The name of the master cluster: the one that issues admin and project tokens. */
 export const MASTER_CLUSTER = 'master';
 
@@ -196,6 +202,8 @@ export type InstallConfig = Readonly<{
   registry?: RegistryConfig;
   /** The loader always sets it; configs built in code may leave it out: read it through authOf(). */
   auth?: AuthConfig;
+  /** Caps of uploaded archives; unset fields: the archive library's defaults. */
+  archives?: ArchivesConfig;
 }>;
 
 /** Renders an offending value for messages: strings quoted, collections by kind. */
@@ -223,6 +231,13 @@ const bool = z.boolean();
 const port = z.unknown().transform((value, ctx): number => {
   if (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535) return value as number;
   ctx.addIssue({ code: 'custom', message: `expected an integer between 1 and 65535, got ${describeValue(value)}` });
+  return z.NEVER;
+});
+
+/** A count or size: a safe whole number of at least 1. */
+const positiveInteger = z.unknown().transform((value, ctx): number => {
+  if (Number.isSafeInteger(value) && (value as number) >= 1) return value as number;
+  ctx.addIssue({ code: 'custom', message: `expected a whole number of at least 1, got ${describeValue(value)}` });
   return z.NEVER;
 });
 
@@ -519,6 +534,7 @@ export const rawInstallConfigSchema = z.strictObject({
   events: events.nullish(),
   registry: z.strictObject({ url: httpUrl.optional(), port: port.optional(), signing_key: signingKeyFile.optional() }).nullish(),
   auth: z.strictObject({ signing_key: privateKeyFile.optional() }).nullish(),
+  archives: z.strictObject({ max_entries: positiveInteger.optional(), max_unpacked_bytes: positiveInteger.optional() }).nullish(),
 });
 
 export type RawInstallConfig = z.output<typeof rawInstallConfigSchema>;

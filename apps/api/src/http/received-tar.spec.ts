@@ -1,3 +1,4 @@
+import { DEFAULT_ARCHIVE_LIMITS } from '@infrabox/archive';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,7 +31,7 @@ describe('receiveTar', () => {
 
   it('stores a well-formed tar as it came', async () => {
     const tar = await craftTar([{ name: 'src/main.c', content: 'int main() {}' }]);
-    const received = receiveTar(streamOf(tar, 300), 'source');
+    const received = receiveTar(streamOf(tar, 300), 'source', DEFAULT_ARCHIVE_LIMITS);
     const result = await storage.put('upload/a/source.tar', received.stream);
     expect(result.size).toBe(tar.length);
     expect(received.problem()).toBeUndefined();
@@ -43,7 +44,7 @@ describe('receiveTar', () => {
     ['a device', [{ name: 'dev', type: 'block-device' as const }], "source: entry 'dev': device files are not allowed (block-device)"],
   ])('refuses %s with 422 naming the entry, and stores nothing', async (_, entries, message) => {
     const body = streamOf(await craftTar([{ name: 'ok', content: 'x'.repeat(10_000) }, ...entries]), 512);
-    const received = receiveTar(body, 'source');
+    const received = receiveTar(body, 'source', DEFAULT_ARCHIVE_LIMITS);
     await expect(storage.put('upload/b/source.tar', received.stream)).rejects.toThrow();
     const problem = received.problem();
     expect(problem).toBeInstanceOf(UnprocessableEntityException);
@@ -53,7 +54,7 @@ describe('receiveTar', () => {
 
   it('refuses a truncated tar', async () => {
     const tar = await craftTar([{ name: 'a', content: 'x'.repeat(4000) }]);
-    const received = receiveTar(streamOf(tar.subarray(0, 2000)), 'output');
+    const received = receiveTar(streamOf(tar.subarray(0, 2000)), 'output', DEFAULT_ARCHIVE_LIMITS);
     await expect(storage.put('output/x/output.tar', received.stream)).rejects.toThrow();
     expect(received.problem()?.message).toMatch(/^output: the tar stream is truncated|^output: not a valid tar stream/);
     expect(await stored()).toEqual([]);
@@ -62,12 +63,24 @@ describe('receiveTar', () => {
   it('refuses a body over the limit with 413, and drains the rest of it', async () => {
     const tar = await craftTar([{ name: 'big', content: 'x'.repeat(100_000) }]);
     const body = Readable.from([tar.subarray(0, 50_000), tar.subarray(50_000)]);
-    const received = receiveTar(body, 'source', 60_000);
+    const received = receiveTar(body, 'source', DEFAULT_ARCHIVE_LIMITS, 60_000);
     await expect(storage.put('upload/c/source.tar', received.stream)).rejects.toThrow();
     expect(received.problem()).toBeInstanceOf(PayloadTooLargeException);
     expect(received.problem()?.message).toBe('source: more than the limit of 60000 bytes');
     if (!body.readableEnded) await new Promise((resolve) => body.once('end', resolve));
     expect(body.readableEnded).toBe(true);
+    expect(await stored()).toEqual([]);
+  });
+
+  it.each([
+    ['entries', { maxEntries: 3, maxUnpackedBytes: 1_000_000 }, 'source: the archive has more than 3 entries (the cap of an archive)'],
+    ['unpacked bytes', { maxEntries: 100, maxUnpackedBytes: 5_000 }, 'source: the archive unpacks to more than 5000 bytes (the cap of an archive)'],
+  ])('refuses an archive over its cap of %s with 413 naming the cap, and stores nothing', async (_, limits, message) => {
+    const entries = Array.from({ length: 4 }, (_, i) => ({ name: `f${i}`, content: 'x'.repeat(2_000) }));
+    const received = receiveTar(streamOf(await craftTar(entries), 700), 'source', limits);
+    await expect(storage.put('upload/d/source.tar', received.stream)).rejects.toThrow();
+    expect(received.problem()).toBeInstanceOf(PayloadTooLargeException);
+    expect(received.problem()?.message).toBe(message);
     expect(await stored()).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { HttpException, PayloadTooLargeException, UnprocessableEntityException } from '@nestjs/common';
-import { TarChecker } from '@infrabox/archive';
+import { ArchiveLimitError, type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, TarChecker } from '@infrabox/archive';
+import type { InstallConfig } from '@infrabox/config';
 
 /** Largest tar the api takes in one request (a build source, a job output). */
 export const MAX_UPLOAD_BYTES = 4 * 1024 ** 3;
@@ -8,7 +9,7 @@ export const MAX_UPLOAD_BYTES = 4 * 1024 ** 3;
 export interface ReceivedTar {
   /** The request body, checked as it passes (see `TarChecker`); give it to the storage. */
   readonly stream: Readable;
-  /** Why the body was refused (413, 422 naming the entry), once the storage put has failed. */
+  /** Why the body was refused (413 over a size or archive cap, 422 naming the entry), once the storage put has failed. */
   problem(): HttpException | undefined;
 }
 
@@ -17,8 +18,8 @@ export interface ReceivedTar {
  * truncated archive, or one over `MAX_UPLOAD_BYTES`, makes the storage put fail (and store
  * nothing); the rest of a refused body is drained, so the caller still reads the answer.
  */
-export function receiveTar(body: Readable, what: string, maxBytes = MAX_UPLOAD_BYTES): ReceivedTar {
-  const checker = new TarChecker();
+export function receiveTar(body: Readable, what: string, limits: ArchiveLimits, maxBytes = MAX_UPLOAD_BYTES): ReceivedTar {
+  const checker = new TarChecker(limits);
   let tooLarge: PayloadTooLargeException | undefined;
   let received = 0;
   const count = (chunk: Buffer) => {
@@ -40,8 +41,17 @@ export function receiveTar(body: Readable, what: string, maxBytes = MAX_UPLOAD_B
   body.pipe(checker);
   return {
     stream: checker,
-    problem: () => tooLarge ?? (checker.failure ? new UnprocessableEntityException(`${what}: ${checker.failure.message}`) : undefined),
+    problem: () => {
+      if (tooLarge) return tooLarge;
+      if (checker.failure instanceof ArchiveLimitError) return new PayloadTooLargeException(`${what}: ${checker.failure.message}`);
+      return checker.failure ? new UnprocessableEntityException(`${what}: ${checker.failure.message}`) : undefined;
+    },
   };
+}
+
+/** The caps of an uploaded archive: the config's `archives:`, else the archive library's. */
+export function archiveLimitsOf(config: InstallConfig): ArchiveLimits {
+  return { ...DEFAULT_ARCHIVE_LIMITS, ...config.archives };
 }
 
 /** A Content-Length over the limit is refused before a byte is read. */

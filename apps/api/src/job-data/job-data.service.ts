@@ -3,7 +3,8 @@ import { ConflictException, Inject, Injectable, NotFoundException } from '@nestj
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSource, BuildSourceRepository, JobOutput, JobOutputRepository, JobRepository, outputKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
-import { receiveTar } from '../http/received-tar';
+import type { ArchiveLimits } from '@infrabox/archive';
+import { archiveLimitsOf, receiveTar } from '../http/received-tar';
 
 /**
  * The data a running job exchanges with its cluster's API (the Kubernetes executor's pods use
@@ -13,6 +14,7 @@ import { receiveTar } from '../http/received-tar';
 @Injectable()
 export class JobDataService {
   private readonly cluster: string;
+  private readonly limits: ArchiveLimits;
 
   constructor(
     private readonly jobs: JobRepository,
@@ -22,6 +24,7 @@ export class JobDataService {
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
+    this.limits = archiveLimitsOf(config);
   }
 
   /** A parent's output as held on this cluster (forwarded here first when it ran elsewhere). */
@@ -55,7 +58,7 @@ export class JobDataService {
       body.resume();
       throw new ConflictException(`job '${job.name}' is ${job.state} on ${job.cluster ?? 'no cluster'}: only a job running here writes its output`);
     }
-    const tar = receiveTar(body, `output of job '${job.name}'`);
+    const tar = receiveTar(body, `output of job '${job.name}'`, this.limits);
     try {
       return await this.storage.put(outputKey(jobId), tar.stream);
     } catch (error) {

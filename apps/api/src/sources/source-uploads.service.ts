@@ -5,7 +5,7 @@ import { readTarFiles } from '@infrabox/archive';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSourceRepository, Project, ProjectRepository, uploadKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage, StorageNotFoundError } from '@infrabox/storage';
-import { assertUploadSize, receiveTar } from '../http/received-tar';
+import { archiveLimitsOf, assertUploadSize, receiveTar } from '../http/received-tar';
 import { SourceUploadDto } from './source-upload.dto';
 
 /** What is kept next to an upload's tar: whose it is and what its bytes are. */
@@ -54,7 +54,7 @@ export class SourceUploadsService {
   async receive(project: Project, body: Readable, contentLength?: number): Promise<SourceUploadDto> {
     assertUploadSize(contentLength, 'source');
     const uploadId = randomUUID();
-    const tar = receiveTar(body, 'source');
+    const tar = receiveTar(body, 'source', archiveLimitsOf(this.config));
     let stored;
     try {
       stored = await this.storage.put(uploadKey(uploadId), tar.stream, contentLength === undefined ? {} : { contentLength });
