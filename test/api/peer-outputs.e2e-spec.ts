@@ -79,10 +79,10 @@ describe('api: peer output endpoints', () => {
     for (const [child, cluster] of [['a-child', peer], ['b-child', here], ['c-child', peer]]) await jobs.place(id(child), cluster);
     otherName = await registeredCluster(db, uniqueClusterName('other'));
     otherTokens = tokenServiceFor(db, otherName);
-    const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(jobId), Readable.from([bytes]));
+    const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(here, jobId), Readable.from([bytes]));
     const outputs = new JobOutputRepository(db);
-    await outputs.record({ jobId, cluster: here, storageKey: outputKey(jobId), size: stored.size, sha256: stored.sha256 });
-    await outputs.record({ jobId: pushedJobId, cluster: peer, storageKey: outputKey(pushedJobId), size: bytes.length, sha256: sha256(bytes) });
+    await outputs.record({ jobId, cluster: here, storageKey: outputKey(here, jobId), size: stored.size, sha256: stored.sha256 });
+    await outputs.record({ jobId: pushedJobId, cluster: peer, storageKey: outputKey(peer, pushedJobId), size: bytes.length, sha256: sha256(bytes) });
   });
 
   afterAll(async () => {
@@ -91,6 +91,11 @@ describe('api: peer output endpoints', () => {
   });
 
   const get = (id: string, headers: Record<string, string> = {}) => fetch(`${baseUrl}/api/v1/peer/jobs/${id}/output`, { headers });
+  const storedUnder = async (prefix: string) => {
+    const keys: string[] = [];
+    for await (const object of app.get<ObjectStorage>(OBJECT_STORAGE).list(prefix)) keys.push(object.key);
+    return keys;
+  };
   const put = (id: string, body: Buffer, headers: Record<string, string> = {}) =>
     fetch(`${baseUrl}/api/v1/peer/jobs/${id}/output`, { method: 'PUT', headers: { 'content-type': 'application/x-tar', ...headers }, body });
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -167,12 +172,30 @@ describe('api: peer output endpoints', () => {
     expect(response.status).toBe(422);
     expect(((await response.json()) as { message: string }).message).toContain('does not match the recorded');
     expect(await new JobOutputRepository(db).find(pushedJobId, here)).toBeNull();
-    expect(await app.get<ObjectStorage>(OBJECT_STORAGE).head(outputKey(pushedJobId))).toBeNull();
+    expect(await storedUnder(`${here}/output/${pushedJobId}/`)).toEqual([]);
+  });
+
+  it('keeps each pushed copy under a key of its own with the cluster in it: a bad push cannot touch a good copy', async () => {
+    const storage = app.get<ObjectStorage>(OBJECT_STORAGE);
+    const token = bearer(await peerTokens.issueClusterToken(here));
+    const corrupt = Buffer.from(bytes);
+    corrupt[20] ^= 0xff;
+    // A corrupt push and a good one at the same time: each writes its own key; the corrupt one
+    // deletes only its own, the good one is recorded.
+    const [bad, goodPush] = await Promise.all([put(pushedJobId, corrupt, token), put(pushedJobId, bytes, token)]);
+    expect(goodPush.status).toBe(201);
+    expect([422, 201]).toContain(bad.status); // 201 when the good copy was recorded before the corrupt one was read
+    const good = (await new JobOutputRepository(db).find(pushedJobId, here))!.storageKey!;
+    expect(good).toMatch(new RegExp(`^${here}/output/${pushedJobId}/output\\.[0-9a-f]{12}\\.tar$`));
+    expect(await storedUnder(`${here}/output/${pushedJobId}/`)).toEqual([good]);
+    expect(Buffer.concat(await (await storage.get(good)).toArray()).equals(bytes)).toBe(true);
+    // Once recorded, a further push (good or not) stores nothing.
+    expect((await put(pushedJobId, corrupt, token)).status).toBe(201);
+    expect(await storedUnder(`${here}/output/${pushedJobId}/`)).toEqual([good]);
   });
 
   it('stores a pushed output, records the copy and announces it to this cluster, once', async () => {
     const token = bearer(await peerTokens.issueClusterToken(here));
-    expect((await put(pushedJobId, bytes, token)).status).toBe(201);
     expect((await put(pushedJobId, bytes, token)).status).toBe(201); // a retried push changes nothing
     expect(await new JobOutputRepository(db).find(pushedJobId, here)).toMatchObject({ size: bytes.length, sha256: sha256(bytes) });
     const events = await db.query<{ cluster: string }>(`SELECT cluster FROM event WHERE type = 'job.inputs.ready' AND payload->>'jobId' = $1`, [pushedJobId]);
@@ -225,11 +248,11 @@ describe('api: job data endpoints', () => {
     // A job token's parents are the database's, not its claim's.
     await jobs.insertDependencies([{ jobId: ids.child, parentId: ids.parent, on: ['finished'] }]);
     for (const id of Object.values(ids)) await jobs.place(id, here);
-    const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(ids.parent), Readable.from([bytes]));
-    await new JobOutputRepository(db).record({ jobId: ids.parent, cluster: here, storageKey: outputKey(ids.parent), size: stored.size, sha256: stored.sha256 });
+    const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(here, ids.parent), Readable.from([bytes]));
+    await new JobOutputRepository(db).record({ jobId: ids.parent, cluster: here, storageKey: outputKey(here, ids.parent), size: stored.size, sha256: stored.sha256 });
     await jobs.transition(ids.child, ['queued'], 'running');
-    const source = await app.get<ObjectStorage>(OBJECT_STORAGE).put(sourceKey(buildId), Readable.from([sourceBytes]));
-    await new BuildSourceRepository(db).record({ buildId, cluster: here, storageKey: sourceKey(buildId), size: source.size, sha256: source.sha256 });
+    const source = await app.get<ObjectStorage>(OBJECT_STORAGE).put(sourceKey(here, buildId), Readable.from([sourceBytes]));
+    await new BuildSourceRepository(db).record({ buildId, cluster: here, storageKey: sourceKey(here, buildId), size: source.size, sha256: source.sha256 });
   });
 
   afterAll(async () => {

@@ -167,6 +167,31 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('logs: a 10 MB console comes in pages of about 1 MiB, and `infrabox logs` prints all of it, in order', async () => {
+    const jobId = await newJob('chatty');
+    const chunk = (i: number) => `${String(i).padStart(6, '0')}:${'x'.repeat(50 * 1024 - 8)}\n`;
+    for (let i = 0; i < 200; i++) await consoles.append(jobId, chunk(i));
+    const whole = Array.from({ length: 200 }, (_, i) => chunk(i)).join('');
+    let after = 0;
+    let read = '';
+    let pages = 0;
+    for (;;) {
+      const response = await fetch(`${url}/api/v1/jobs/${jobId}/console?after=${after}`);
+      const page = (await response.json()) as Array<{ seq: number; text: string }>;
+      if (page.length === 0) break;
+      pages++;
+      const bytes = page.reduce((sum, c) => sum + Buffer.byteLength(c.text), 0);
+      expect(bytes).toBeLessThanOrEqual(1024 * 1024 + 50 * 1024);
+      read += page.map((c) => c.text).join('');
+      after = page[page.length - 1].seq;
+    }
+    expect(pages).toBeGreaterThanOrEqual(10);
+    expect(read === whole).toBe(true);
+    const printed = await runCli(['logs', jobId, '--api', url]);
+    expect([printed.code, printed.stderr, printed.stdout.length]).toEqual([0, '', whole.length]);
+    expect(printed.stdout === whole).toBe(true);
+  });
+
   it('logs: an unknown job is one line and exit 1', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     expect(await runCli(['logs', missing, '--api', url])).toEqual({ code: 1, stdout: '', stderr: `job '${missing}' not found\n` });

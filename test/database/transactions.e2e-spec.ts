@@ -1,4 +1,4 @@
-import { Database } from '@infrabox/database';
+import { createPool, Database } from '@infrabox/database';
 import { openDatabase } from '../support/database';
 
 const backendPid = async (db: Database) => (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0].pid;
@@ -75,6 +75,26 @@ describe('transactions of two Database instances in one process', () => {
       expect(await a.query(`SELECT owner FROM ${table}`)).toEqual([{ owner: 'b' }]);
     } finally {
       await a.query(`DROP TABLE ${table}`);
+    }
+  });
+});
+
+describe('statement timeout of the pools', () => {
+  it('cancels a statement over the pool’s timeout (60 s by default) and keeps the connection usable', async () => {
+    const url = process.env.DATABASE_URL!;
+    const db = new Database(createPool(url, 1, { statementTimeoutMs: 300 }), url);
+    try {
+      await expect(db.query('SELECT pg_sleep(2)')).rejects.toThrow('canceling statement due to statement timeout');
+      expect(await db.query<{ ok: number }>('SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+      expect((await db.query<{ timeout: string }>("SELECT current_setting('statement_timeout') AS timeout"))[0].timeout).toBe('300ms');
+    } finally {
+      await db.close();
+    }
+    const defaults = new Database(createPool(url, 1), url);
+    try {
+      expect((await defaults.query<{ timeout: string }>("SELECT current_setting('statement_timeout') AS timeout"))[0].timeout).toBe('1min'); // 60 s, as PostgreSQL shows it
+    } finally {
+      await defaults.close();
     }
   });
 });

@@ -1,3 +1,5 @@
+import { ClientRequest, get as httpGet } from 'node:http';
+import { STREAM_LIMITS } from '../../apps/api/src/events/event-stream.service';
 import { spawn } from 'node:child_process';
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -123,6 +125,44 @@ describe('following the event table (EventFeed, the SSE stream, infrabox events 
       child.kill('SIGINT');
     }
   });
+
+  it('caps open event streams per client and in all: 2,000 asked at once get 50 and 429s naming the cap, and the api stays ready and quick', async () => {
+    const opened: ClientRequest[] = [];
+    const answers = await Promise.all(
+      Array.from({ length: 2_000 }, () =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const request = httpGet(`${url}/api/v1/events/stream?after=now`, { agent: false }, (response) => {
+            if (response.statusCode === 200) return resolve({ status: 200, body: '' }); // left open
+            let body = '';
+            response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: response.statusCode!, body }));
+          });
+          request.on('error', reject);
+          opened.push(request);
+        }),
+      ),
+    );
+    try {
+      const statuses = answers.map((a) => a.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(STREAM_LIMITS.perClient);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(2_000 - STREAM_LIMITS.perClient);
+      const refused = JSON.parse(answers.find((a) => a.status === 429)!.body) as { message: string };
+      expect(refused.message).toMatch(new RegExp(`has ${STREAM_LIMITS.perClient} event streams open, the most one client may`));
+      // The api answers everyone else meanwhile.
+      const started = Date.now();
+      expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+      expect((await fetch(`${url}/api/v1/builds`)).status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      for (const request of opened) request.destroy();
+    }
+    // Closed streams free their places.
+    await eventually(async () => {
+      const again = await fetch(`${url}/api/v1/events/stream?after=now`, { signal: AbortSignal.timeout(2_000) }).catch(() => null);
+      const ok = again?.status === 200;
+      await again?.body?.cancel().catch(() => undefined);
+      return ok;
+    }, 10_000, 'a new stream after the others closed');
+  }, 60_000);
 });
 
 interface StreamSeen {

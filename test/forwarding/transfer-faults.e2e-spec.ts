@@ -24,7 +24,8 @@ describe('output transfers under faults', () => {
     db = openDatabase();
     [src, dst] = await Promise.all([
       startCluster({ name: names.src, labels: ['SRC'] }, { registry, forwarder: true }),
-      startCluster({ name: names.dst, labels: ['DST'] }, { registry, forwarder: true }),
+      // A peer that sends nothing for 2 s is cut (and the transfer resumed).
+      startCluster({ name: names.dst, labels: ['DST'], extraConfig: 'timeouts:\n  transfer_idle: 2\n' }, { registry, forwarder: true }),
     ]);
   }, 120_000);
 
@@ -97,6 +98,19 @@ describe('output transfers under faults', () => {
       expect(run.consumed).toBe(run.produced);
       expect(proxy.faultsInjected).toEqual(['cut connection 0 after 10485760 bytes']);
       expect(forwarderOf(dst).lines.join('\n')).toMatch(/cut at \d+ bytes .*; resuming/);
+    } finally {
+      await proxy.close();
+    }
+  }, 240_000);
+
+  it('cuts a peer that stops sending mid-transfer after the idle timeout, and resumes where it stopped', async () => {
+    const proxy = await throughProxy({ stallAfterBytes: 3 * 1048576, faultyConnections: 1 });
+    try {
+      const run = await runPair(8);
+      expect([run.producer.state, run.consumer.state]).toEqual(['finished', 'finished']);
+      expect(run.consumed).toBe(run.produced);
+      expect(proxy.faultsInjected).toEqual(['stalled connection 0 after 3145728 bytes']);
+      expect(forwarderOf(dst).lines.join('\n')).toMatch(new RegExp(`cut at \\d+ bytes \\(${names.src} sent nothing for 2 s\\); resuming`));
     } finally {
       await proxy.close();
     }

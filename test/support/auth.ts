@@ -44,11 +44,16 @@ export async function masterAdminToken(url: string = databaseUrl(), ttlSeconds =
 }
 
 /**
- * A row for cluster `name` (enabled, active) unless it has one: the tokens of a cluster without
- * a row, or of a disabled or lost one, are refused.
+ * A row for cluster `name`, enabled and active with a fresh heartbeat (also when an earlier test
+ * left it disabled or lost, as shared names like 'master' may be): the tokens of a cluster
+ * without a row, or of a disabled or lost one, are refused.
  */
 export async function registeredCluster(db: Database, name: string): Promise<string> {
-  await db.query(`INSERT INTO cluster (name, api_url) VALUES ($1, 'http://127.0.0.1:1') ON CONFLICT (name) DO NOTHING`, [name]);
+  await db.query(
+    `INSERT INTO cluster (name, api_url) VALUES ($1, 'http://127.0.0.1:1')
+     ON CONFLICT (name) DO UPDATE SET enabled = true, active = true, last_heartbeat_at = now()`,
+    [name],
+  );
   return name;
 }
 

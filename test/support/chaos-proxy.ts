@@ -6,13 +6,15 @@ export interface ChaosPlan {
   cutAfterBytes?: number;
   /** Connections (in order) in whose response the byte at this offset is flipped. */
   corruptAtByte?: number;
+  /** Connections (in order) whose response stops after this many bytes, the connection left open (a stalled peer). */
+  stallAfterBytes?: number;
   /** How many connections get the fault; later ones pass untouched. */
   faultyConnections: number;
 }
 
 /**
  * A TCP proxy in front of a cluster's API that breaks responses on purpose: it cuts the first
- * connections after N bytes or flips one byte, then passes everything through. Tests point a
+ * connections after N bytes, stalls them after N bytes, or flips one byte, then passes everything through. Tests point a
  * cluster's `api_url` at it to see transfers resume, retry and refuse corrupt bytes.
  */
 export class ChaosProxy {
@@ -53,6 +55,15 @@ export class ChaosProxy {
         out = Buffer.from(chunk);
         out[this.plan.corruptAtByte - seen] ^= 0xff;
         this.faultsInjected.push(`corrupted byte ${this.plan.corruptAtByte} of connection ${index}`);
+      }
+      if (faulty && this.plan.stallAfterBytes !== undefined && seen + chunk.length > this.plan.stallAfterBytes) {
+        if (seen <= this.plan.stallAfterBytes) {
+          client.write(out.subarray(0, Math.max(0, this.plan.stallAfterBytes - seen)));
+          this.faultsInjected.push(`stalled connection ${index} after ${this.plan.stallAfterBytes} bytes`);
+          upstream.pause(); // nothing more comes; the connection stays open
+        }
+        seen += chunk.length;
+        return;
       }
       if (faulty && this.plan.cutAfterBytes !== undefined && seen + chunk.length > this.plan.cutAfterBytes) {
         client.write(out.subarray(0, Math.max(0, this.plan.cutAfterBytes - seen)));

@@ -138,8 +138,8 @@ describe('bad-input sweep', () => {
     // Its child waits here: what lets the peer push the output and the source here.
     await jobs.place(peerBuild.jobs[1].id, here);
     const recorded = { size: 10_240, sha256: 'ab'.repeat(32) };
-    await new JobOutputRepository(db).record({ jobId: peerJobId, cluster: peer, storageKey: outputKey(peerJobId), ...recorded });
-    await new BuildSourceRepository(db).record({ buildId: peerBuildId, cluster: peer, storageKey: sourceKey(peerBuildId), ...recorded });
+    await new JobOutputRepository(db).record({ jobId: peerJobId, cluster: peer, storageKey: outputKey(peer, peerJobId), ...recorded });
+    await new BuildSourceRepository(db).record({ buildId: peerBuildId, cluster: peer, storageKey: sourceKey(peer, peerBuildId), ...recorded });
 
     // Whatever the api does on its own after a request (events it handles) settles before the snapshot.
     await new Promise((resolve) => setTimeout(resolve, 500));

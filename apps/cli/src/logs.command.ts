@@ -46,9 +46,11 @@ Examples:
           write(chunk.text);
           after = Math.max(after, chunk.seq);
         }
-        // The state was read before the chunks: once it is final, nothing new can follow the read.
-        if (!options.follow || (isFinalState(state) && chunks.length === 0)) return;
-        if (chunks.length === 0) await sleep(FOLLOW_INTERVAL_MS);
+        // The api answers a page at a time: read on until a read brings nothing. The state was
+        // read before the chunks: once it is final, nothing new can follow that empty read.
+        if (chunks.length > 0) continue;
+        if (!options.follow || isFinalState(state)) return;
+        await sleep(FOLLOW_INTERVAL_MS);
         state = await jobState(client, jobId);
       }
     });

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@infrabox/auth';
 import { ClustersModule } from '@infrabox/clusters';
-import { InstallConfig, InstallConfigModule } from '@infrabox/config';
+import { InstallConfig, InstallConfigModule, timeoutsOf } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
 import { JobsModule } from '@infrabox/jobs';
@@ -33,7 +33,7 @@ export class OutputForwarderModule {
         AuthModule,
       ],
       controllers: [TransferHandlers],
-      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, ...overrides } }, PeerDownloadClient, TransferRoutes, TransferClaims, TransferMetrics, OutputTransferService, SourceTransferService, ImageTransferService],
+      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, idleTimeoutMs: timeoutsOf(config).transferIdleMs, ...overrides } }, PeerDownloadClient, TransferRoutes, TransferClaims, TransferMetrics, OutputTransferService, SourceTransferService, ImageTransferService],
     };
   }
 }

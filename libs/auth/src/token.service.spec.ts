@@ -1,7 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { Database } from '@infrabox/database';
 import { MASTER_CLUSTER } from '@infrabox/config';
-import { nowSeconds, placedJob, signingKeyOf, signRaw, strayKey, tokenServiceFor } from '../../../test/support/auth';
+import { nowSeconds, placedJob, registeredCluster, signingKeyOf, signRaw, strayKey, tokenServiceFor } from '../../../test/support/auth';
 import { openDatabase } from '../../../test/support/database';
 import { InvalidTokenError, JobTokenSubject } from './principal.types';
 import { TokenService } from './token.service';
@@ -146,7 +146,8 @@ describe('TokenService (real PostgreSQL)', () => {
     expect(await reasonOf(await signRaw({ ...job, kind: 'admin' }, key))).toBe('subject does not match the issuer');
     expect(await reasonOf(await signRaw({ ...job, kind: undefined }, key))).toBe('unknown token kind');
 
-    // A cluster speaks only for itself: the subject must be the issuer.
+    // A cluster speaks only for itself: the subject must be the issuer (registered and active).
+    await registeredCluster(db, cluster);
     const peer = { iss: cluster, sub: `cluster:${cluster}`, kind: 'cluster', aud: cluster, ...times };
     expect(await tokens.verify(await signRaw(peer, key))).toEqual({ kind: 'cluster', cluster });
     expect(await tokens.verify(await signRaw({ ...peer, aud: ['x', cluster] }, key))).toEqual({ kind: 'cluster', cluster });

@@ -111,6 +111,7 @@ describe('loadInstallConfig', () => {
       registry: { url: 'http://127.0.0.1:9080', port: 9080, signingKey: '/srv/infrabox/.infrabox/registry/master/signing-key.pem' },
       auth: { signingKey: '/srv/infrabox/.infrabox/keys/master/token-key.pem' },
       archives: {},
+      timeouts: { transferIdleMs: 30_000, apiIdleMs: 120_000 },
     });
   });
 

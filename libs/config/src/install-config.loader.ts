@@ -21,6 +21,7 @@ import {
   defaultTokenSigningKey,
   MASTER_CLUSTER,
   bindAddressOf,
+  DEFAULT_TIMEOUTS,
 } from './install-config.schema';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -116,7 +117,7 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
 
-  const { host, api, cluster, database, storage, scheduler, ha, events, registry, auth, archives } = parsed.data;
+  const { host, api, cluster, database, storage, scheduler, ha, events, registry, auth, archives, timeouts } = parsed.data;
   const name = cluster?.name ?? MASTER_CLUSTER;
   const listenPort = host.port ?? api?.port ?? DEFAULT_LISTEN_PORT;
   const registryConfig = toRegistry(registry, host.apiUrl, listenPort, registry?.signing_key === undefined ? defaultRegistrySigningKey(name, cwd) : resolve(cwd, registry.signing_key));
@@ -137,6 +138,10 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
     events: { retentionSeconds: events?.retention ?? DEFAULT_EVENT_RETENTION_SECONDS },
     registry: registryConfig,
     auth: { signingKey: auth?.signing_key === undefined ? defaultTokenSigningKey(name, cwd) : resolve(cwd, auth.signing_key) },
+    timeouts: {
+      transferIdleMs: timeouts?.transfer_idle === undefined ? DEFAULT_TIMEOUTS.transferIdleMs : timeouts.transfer_idle * 1000,
+      apiIdleMs: timeouts?.api_idle === undefined ? DEFAULT_TIMEOUTS.apiIdleMs : timeouts.api_idle * 1000,
+    },
     archives: {
       ...(archives?.max_entries === undefined ? {} : { maxEntries: archives.max_entries }),
       ...(archives?.max_unpacked_bytes === undefined ? {} : { maxUnpackedBytes: archives.max_unpacked_bytes }),

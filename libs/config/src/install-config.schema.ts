@@ -154,6 +154,21 @@ export function bindAddressOf(config: { apiUrl: string; bindAddress?: string }):
   return host === '::1' ? '::1' : '0.0.0.0';
 }
 
+/** How long a peer transfer or an api connection may go without a byte before it is cut. */
+export interface TimeoutsConfig {
+  /** A peer that sends (or takes) nothing for this long: the transfer is cut and resumed or retried. */
+  readonly transferIdleMs: number;
+  /** An api connection idle this long mid-request or mid-response is closed (uploads of any size are fine while bytes flow). */
+  readonly apiIdleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: TimeoutsConfig = { transferIdleMs: 30_000, apiIdleMs: 120_000 };
+
+/** The config's timeouts, or the defaults (configs built in code may leave them out). */
+export function timeoutsOf(config: { timeouts?: TimeoutsConfig }): TimeoutsConfig {
+  return config.timeouts ?? DEFAULT_TIMEOUTS;
+}
+
 /** `archives:`: caps of one uploaded archive (the archive library's defaults where unset). */
 export interface ArchivesConfig {
   readonly maxEntries?: number;
@@ -204,6 +219,8 @@ export type InstallConfig = Readonly<{
   auth?: AuthConfig;
   /** Caps of uploaded archives; unset fields: the archive library's defaults. */
   archives?: ArchivesConfig;
+  /** The loader always sets it; configs built in code may leave it out: read it through timeoutsOf(). */
+  timeouts?: TimeoutsConfig;
 }>;
 
 /** Renders an offending value for messages: strings quoted, collections by kind. */
@@ -535,6 +552,7 @@ export const rawInstallConfigSchema = z.strictObject({
   registry: z.strictObject({ url: httpUrl.optional(), port: port.optional(), signing_key: signingKeyFile.optional() }).nullish(),
   auth: z.strictObject({ signing_key: privateKeyFile.optional() }).nullish(),
   archives: z.strictObject({ max_entries: positiveInteger.optional(), max_unpacked_bytes: positiveInteger.optional() }).nullish(),
+  timeouts: z.strictObject({ transfer_idle: positiveInteger.optional(), api_idle: positiveInteger.optional() }).nullish(),
 });
 
 export type RawInstallConfig = z.output<typeof rawInstallConfigSchema>;

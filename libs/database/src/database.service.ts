@@ -98,11 +98,22 @@ export class Database {
   }
 }
 
-export function createPool(url: string, max = 5): Pool {
+/** The longest a statement of the apps may run: one slow query cannot hold a connection for ever. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+
+export function createPool(url: string, max = 5, options: { statementTimeoutMs?: number } = {}): Pool {
   // A connection that cannot be had within 30 s (every client held, or a connect the server
   // never answers) fails with an error the caller logs and retries, instead of a wait with no end
-  // that would stall the app without a word.
-  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 30_000, keepAlive: true });
+  // that would stall the app without a word. A statement over the timeout is cancelled by the
+  // server (migrations lift it for their own transactions).
+  const pool = new Pool({
+    connectionString: url,
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 30_000,
+    keepAlive: true,
+    statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+  });
   // An idle client that loses its connection (server restart, pg_terminate_backend) emits
   // 'error' on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);

@@ -29,6 +29,8 @@ export async function migrate(pool: Pool, migrations: readonly Migration[] = all
       for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
         if (appliedBefore.has(migration.version)) continue;
         await client.query('BEGIN');
+        // A migration may rewrite a large table: no statement timeout for it (the pool's is for requests).
+        await client.query('SET LOCAL statement_timeout = 0');
         try {
           await client.query(migration.sql);
           await client.query('INSERT INTO schema_migration (version, name) VALUES ($1, $2)', [

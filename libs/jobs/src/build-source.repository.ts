@@ -83,12 +83,3 @@ function toSource(row: BuildSourceRow): BuildSource {
   return { buildId: row.build_id, cluster: row.cluster_name, storageKey: row.storage_key, size: Number(row.size_bytes), sha256: row.sha256 };
 }
 
-/** Where a source fetched from a peer is kept in a cluster's storage. */
-export function sourceKey(buildId: string): string {
-  return `source/${buildId}/source.tar`;
-}
-
-/** Where an uploaded source (`PUT /api/v1/projects/:project/source`) is kept. */
-export function uploadKey(uploadId: string): string {
-  return `upload/${uploadId}/source.tar`;
-}

@@ -7,6 +7,15 @@ export interface ConsoleChunk {
   createdAt: Date;
 }
 
+/** How much of a console one read answers. */
+export interface ConsolePage {
+  maxChunks: number;
+  maxBytes: number;
+}
+
+/** A page of console: at most 500 chunks and about 1 MiB (a 10 MB console is ten reads, not one answer). */
+export const CONSOLE_PAGE: ConsolePage = { maxChunks: 500, maxBytes: 1024 * 1024 };
+
 /** SQL for `job_console`: a job's output in chunks, not a row per line. */
 @Injectable()
 export class JobConsoleRepository {
@@ -28,10 +37,18 @@ export class JobConsoleRepository {
     return Number(row.length);
   }
 
-  async readAfter(jobId: string, afterSeq: number): Promise<ConsoleChunk[]> {
+  /**
+   * The chunks after `afterSeq`, in order: one page of at most `maxChunks` chunks and about
+   * `maxBytes` bytes (always at least one chunk when there is one). Read again after the last
+   * seq for the rest.
+   */
+  async readAfter(jobId: string, afterSeq: number, page: ConsolePage = CONSOLE_PAGE): Promise<ConsoleChunk[]> {
     return this.db.query<ConsoleChunk>(
-      'SELECT seq, text, created_at AS "createdAt" FROM job_console WHERE job_id = $1 AND seq > $2 ORDER BY seq',
-      [jobId, afterSeq],
+      `SELECT seq, text, "createdAt" FROM (
+         SELECT seq, text, created_at AS "createdAt", sum(octet_length(text)) OVER (ORDER BY seq) - octet_length(text) AS before
+           FROM job_console WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
+       ) page WHERE before < $4 ORDER BY seq`,
+      [jobId, afterSeq, page.maxChunks, page.maxBytes],
     );
   }
 }

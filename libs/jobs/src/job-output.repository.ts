@@ -109,7 +109,3 @@ function toOutput(row: JobOutputRow): JobOutput {
   };
 }
 
-/** Where a job's output is kept in a cluster's storage. */
-export function outputKey(jobId: string): string {
-  return `output/${jobId}/output.tar`;
-}

@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, Logger, MessageEvent, OnModuleDestroy } from '@nestjs/common';
+import { BadRequestException, HttpException, HttpStatus, Injectable, Logger, MessageEvent, OnModuleDestroy } from '@nestjs/common';
 import { Observable, Subject, Subscriber } from 'rxjs';
 import { CLUSTER_JOINED, CLUSTER_LOST, CLUSTER_UPDATED } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
@@ -35,6 +35,13 @@ const POLL_INTERVAL_MS = 1_000;
 /** An SSE comment this often keeps proxies and idle timeouts from closing a quiet stream. */
 const KEEP_ALIVE_MS = 15_000;
 
+/**
+ * Open streams this api serves, from one client (its address) and in all: each stream reads the
+ * event table on every wake-up and poll, so without a bound enough of them would queue every other
+ * request behind their reads.
+ */
+export const STREAM_LIMITS = { perClient: 50, total: 500 } as const;
+
 export interface StreamRequest {
   /** `now` (default), `0` (the whole table first) or a cursor from an earlier stream. */
   after?: string;
@@ -42,6 +49,8 @@ export interface StreamRequest {
   lastEventId?: string;
   /** Only events of this type or channel. */
   type?: string;
+  /** Who asks (the remote address): at most STREAM_LIMITS.perClient streams each. */
+  client: string;
 }
 
 /**
@@ -55,6 +64,7 @@ export class EventStreamService implements OnModuleDestroy {
   private readonly logger = new Logger('event-stream');
   private readonly wakeups = new Subject<void>();
   private readonly streams = new Set<Subscriber<MessageEvent>>();
+  private readonly perClient = new Map<string, number>();
   private listener: EventListener | null = null;
 
   constructor(
@@ -62,11 +72,35 @@ export class EventStreamService implements OnModuleDestroy {
     private readonly events: EventRepository,
   ) {}
 
-  /** Validates the request (400 naming the parameter) and returns the stream. */
+  /**
+   * Validates the request (400 naming the parameter), checks the caps (429 naming the cap: the
+   * client's open streams, or the api's) and returns the stream.
+   */
   open(request: StreamRequest): Observable<MessageEvent> {
     const start = startOf(request);
     const type = typeFilter(request.type);
-    return new Observable<MessageEvent>((subscriber) => this.run(subscriber, start, type));
+    const client = request.client;
+    if ((this.perClient.get(client) ?? 0) >= STREAM_LIMITS.perClient) {
+      throw tooMany(`${client} has ${STREAM_LIMITS.perClient} event streams open, the most one client may; close one first`);
+    }
+    if (this.streams.size >= STREAM_LIMITS.total) throw tooMany(`this api serves ${STREAM_LIMITS.total} event streams, the most it takes; try again later`);
+    // Counted now, not at subscription: requests that come together all see each other.
+    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left > 0) this.perClient.set(client, left);
+      else this.perClient.delete(client);
+    };
+    return new Observable<MessageEvent>((subscriber) => {
+      const stop = this.run(subscriber, start, type);
+      return () => {
+        stop();
+        release();
+      };
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -140,6 +174,10 @@ export class EventStreamService implements OnModuleDestroy {
       void failed?.close().catch(() => undefined);
     });
   }
+}
+
+function tooMany(message: string): HttpException {
+  return new HttpException({ statusCode: HttpStatus.TOO_MANY_REQUESTS, message }, HttpStatus.TOO_MANY_REQUESTS);
 }
 
 function startOf(request: StreamRequest): FeedCursor | 'now' {

@@ -1,4 +1,5 @@
-import { Controller, DefaultValuePipe, Get, Headers, MessageEvent, ParseIntPipe, Query, Sse } from '@nestjs/common';
+import { Controller, DefaultValuePipe, Get, Headers, MessageEvent, ParseIntPipe, Query, Req, Sse } from '@nestjs/common';
+import type { Request } from 'express';
 import { Observable } from 'rxjs';
 import { EventConsumerDto, EventConsumersService } from './event-consumers.service';
 import { EventStreamService } from './event-stream.service';
@@ -39,7 +40,8 @@ export class EventsController {
     @Query('after') after: string | undefined,
     @Query('type') type: string | undefined,
     @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() request: Request,
   ): Observable<MessageEvent> {
-    return this.stream.open({ after, type, lastEventId });
+    return this.stream.open({ after, type, lastEventId, client: request.socket.remoteAddress ?? 'unknown' });
   }
 }

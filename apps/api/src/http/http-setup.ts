@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DEFAULT_TIMEOUTS, INSTALL_CONFIG, type InstallConfig, timeoutsOf } from '@infrabox/config';
 
 /** Largest JSON request body (a build's infrabox.json is the biggest the api takes). */
 export const JSON_BODY_LIMIT = '1mb';
@@ -24,8 +25,27 @@ export function configureApiHttp(app: INestApplication): void {
       if (!isUtf8(body)) throw Object.assign(new Error('request body: not valid UTF-8'), { type: NOT_UTF8 });
     },
   });
-  (app.getHttpServer() as Server).on('clientError', answerClientError);
+  const server = app.getHttpServer() as Server;
+  server.on('clientError', answerClientError);
+  // Timeouts sized for large uploads: no cap on a request's whole time (a source of GBs over a
+  // slow link takes what it takes: Node's default of 300 s would cut it), but a connection idle
+  // this long mid-request or mid-response (a stalled peer) is closed, and headers must come soon.
+  server.requestTimeout = 0;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.timeout = apiIdleMsOf(app);
 }
+
+/** The config's timeouts.api_idle; the default for an app without an install config (a bare test app). */
+function apiIdleMsOf(app: INestApplication): number {
+  try {
+    return timeoutsOf(app.get<InstallConfig>(INSTALL_CONFIG, { strict: false })).apiIdleMs;
+  } catch {
+    return DEFAULT_TIMEOUTS.apiIdleMs;
+  }
+}
+
+/** The most a client may take to send a request's headers. */
+export const HEADERS_TIMEOUT_MS = 60_000;
 
 function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {

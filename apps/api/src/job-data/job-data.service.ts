@@ -60,7 +60,7 @@ export class JobDataService {
     }
     const tar = receiveTar(body, `output of job '${job.name}'`, this.limits);
     try {
-      return await this.storage.put(outputKey(jobId), tar.stream);
+      return await this.storage.put(outputKey(this.cluster, jobId), tar.stream);
     } catch (error) {
       throw tar.problem() ?? error;
     }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { CopyRecorder, JobOutput, JobOutputRepository, outputKey } from '@infrabox/jobs';
+import { CopyRecorder, JobOutput, JobOutputRepository, outputKey, receivedCopyKey } from '@infrabox/jobs';
 import { ByteRange, InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 import { storeVerified } from './received-archive';
 
@@ -35,9 +35,11 @@ export class PeerOutputsService {
   }
 
   /**
-   * Receives a job's output pushed by the cluster it ran on. It is stored, checked against the
-   * sha256 recorded when the job ended, and only then recorded here and announced to this
-   * cluster's schedulers; a corrupt or cut upload is deleted and never becomes an input.
+   * Receives a job's output pushed by the cluster it ran on. It is stored under a key of its own
+   * (receivedCopyKey), checked against the sha256 recorded when the job ended, and only then
+   * recorded here and announced to this cluster's schedulers; a corrupt or cut upload is deleted
+   * from its own key and never becomes an input, and a copy recorded meanwhile (a pull, another
+   * push) is left alone: this one is deleted instead.
    */
   async receive(jobId: string, body: Readable): Promise<JobOutput> {
     const origin = await this.outputs.findOrigin(jobId);
@@ -50,10 +52,11 @@ export class PeerOutputsService {
       body.resume();
       return existing;
     }
-    const key = outputKey(jobId);
+    const key = receivedCopyKey(outputKey(this.cluster, jobId));
     const stored = await storeVerified(this.storage, key, body, { size: origin.size, sha256: origin.sha256, what: `output of job '${jobId}'` });
     const copy: JobOutput = { jobId, cluster: this.cluster, storageKey: key, size: stored.size, sha256: stored.sha256 };
-    await this.recorder.recordOutput(copy);
-    return copy;
+    if (await this.recorder.recordOutput(copy)) return copy;
+    await this.storage.delete(key);
+    return (await this.outputs.find(jobId, this.cluster)) ?? copy;
   }
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { BuildSource, BuildSourceRepository, CopyRecorder, sourceKey } from '@infrabox/jobs';
+import { BuildSource, BuildSourceRepository, CopyRecorder, receivedCopyKey, sourceKey } from '@infrabox/jobs';
 import { ByteRange, InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 import { storeVerified } from './received-archive';
 
@@ -36,9 +36,10 @@ export class PeerSourcesService {
 
   /**
    * Receives a build's source pushed by a cluster holding it (this one cannot pull from any
-   * holder). Stored where a pulled copy would be, checked against the size and sha256 recorded
-   * for the build (every copy has the same), and only then recorded here with the scoped
-   * `build.source.ready`; a corrupt or cut upload is deleted and recorded nowhere.
+   * holder). Stored under a key of its own (receivedCopyKey), checked against the size and sha256
+   * recorded for the build (every copy has the same), and only then recorded here with the scoped
+   * `build.source.ready`; a corrupt or cut upload is deleted from its own key and recorded nowhere,
+   * and a copy recorded meanwhile is left alone (this one is deleted instead).
    */
   async receive(buildId: string, body: Readable): Promise<BuildSource> {
     const [recorded] = await this.sources.findAll(buildId);
@@ -51,10 +52,11 @@ export class PeerSourcesService {
       body.resume();
       return existing;
     }
-    const key = sourceKey(buildId);
+    const key = receivedCopyKey(sourceKey(this.cluster, buildId));
     const stored = await storeVerified(this.storage, key, body, { size: recorded.size, sha256: recorded.sha256, what: `source of build '${buildId}'` });
     const copy: BuildSource = { buildId, cluster: this.cluster, storageKey: key, size: stored.size, sha256: stored.sha256 };
-    await this.recorder.recordSource(copy);
-    return copy;
+    if (await this.recorder.recordSource(copy)) return copy;
+    await this.storage.delete(key);
+    return (await this.sources.find(buildId, this.cluster)) ?? copy;
   }
 }

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { readTarFiles } from '@infrabox/archive';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { BuildSourceRepository, Project, ProjectRepository, uploadKey } from '@infrabox/jobs';
+import { BuildSourceRepository, Project, ProjectRepository, uploadKey, uploadRecordKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage, StorageNotFoundError } from '@infrabox/storage';
 import { archiveLimitsOf, assertUploadSize, receiveTar } from '../http/received-tar';
 import { SourceUploadDto } from './source-upload.dto';
@@ -25,9 +25,6 @@ export const MAX_INCLUDED_FILE_BYTES = 1024 * 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function recordKey(uploadId: string): string {
-  return `upload/${uploadId}/upload.json`;
-}
 
 /**
  * Sources uploaded by `infrabox push`: streamed into this cluster's storage (size and sha256
@@ -57,12 +54,12 @@ export class SourceUploadsService {
     const tar = receiveTar(body, 'source', archiveLimitsOf(this.config));
     let stored;
     try {
-      stored = await this.storage.put(uploadKey(uploadId), tar.stream, contentLength === undefined ? {} : { contentLength });
+      stored = await this.storage.put(uploadKey(this.config.cluster.name, uploadId), tar.stream, contentLength === undefined ? {} : { contentLength });
     } catch (error) {
       throw tar.problem() ?? error;
     }
     const record: UploadRecord = { projectId: project.id, size: stored.size, sha256: stored.sha256 };
-    await this.storage.put(recordKey(uploadId), Readable.from([Buffer.from(JSON.stringify(record))]));
+    await this.storage.put(uploadRecordKey(this.config.cluster.name, uploadId), Readable.from([Buffer.from(JSON.stringify(record))]));
     return { uploadId, size: stored.size, sha256: stored.sha256 };
   }
 
@@ -96,13 +93,13 @@ export class SourceUploadsService {
     let record: UploadRecord;
     try {
       const chunks: Buffer[] = [];
-      for await (const chunk of await this.storage.get(recordKey(uploadId))) chunks.push(chunk as Buffer);
+      for await (const chunk of await this.storage.get(uploadRecordKey(this.config.cluster.name, uploadId))) chunks.push(chunk as Buffer);
       record = JSON.parse(Buffer.concat(chunks).toString('utf8')) as UploadRecord;
     } catch (error) {
       if (error instanceof StorageNotFoundError) throw unknown();
       throw error;
     }
     if (record.projectId !== projectId) throw unknown();
-    return { ...record, uploadId, storageKey: uploadKey(uploadId) };
+    return { ...record, uploadId, storageKey: uploadKey(this.config.cluster.name, uploadId) };
   }
 }

@@ -71,19 +71,19 @@ export class SourceTransferService {
         if (await this.sources.find(buildId, this.cluster)) return; // pushed here meanwhile
         const peer = await this.clusters.findByName(from.cluster);
         if (!peer) throw new Error(`cluster '${from.cluster}' is not registered`);
-        const key = sourceKey(buildId);
-        await this.peers.download(
+        const source = from;
+        fetched = await this.peers.download(
           {
             url: `${peer.apiUrl}/api/v1/peer/builds/${buildId}/source`,
-            from: from.cluster,
-            size: from.size,
-            sha256: from.sha256,
+            from: source.cluster,
+            size: source.size,
+            sha256: source.sha256,
             what: `build ${buildId}'s source`,
           },
-          key,
+          sourceKey(this.cluster, buildId),
+          (key) => this.recorder.recordSource({ buildId, cluster: this.cluster, storageKey: key, size: source.size, sha256: source.sha256 }),
         );
         moved += from.size;
-        fetched = await this.recorder.recordSource({ buildId, cluster: this.cluster, storageKey: key, size: from.size, sha256: from.sha256 });
       });
       return moved;
     });

@@ -86,11 +86,10 @@ export class OutputTransferService {
 
   /** Streams the peer's copy into local storage (resuming, verified), then records it here. */
   private async download(origin: JobOutput, apiUrl: string, from: string): Promise<void> {
-    const key = outputKey(origin.jobId);
     await this.peers.download(
       { url: `${apiUrl}/api/v1/peer/jobs/${origin.jobId}/output`, from, size: origin.size, sha256: origin.sha256, what: `job ${origin.jobId}'s output` },
-      key,
+      outputKey(this.cluster, origin.jobId),
+      (key) => this.recorder.recordOutput({ ...origin, cluster: this.cluster, storageKey: key }),
     );
-    await this.recorder.recordOutput({ ...origin, cluster: this.cluster, storageKey: key });
   }
 }

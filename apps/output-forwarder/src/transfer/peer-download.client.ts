@@ -1,3 +1,4 @@
+import { receivedCopyKey } from '@infrabox/jobs';
 import { get as httpGetPlain, IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
@@ -42,10 +43,20 @@ export class PeerDownloadClient {
   }
 
   /**
-   * Streams the peer's archive into `key`. Bytes that fail the sha256 check are deleted and an
-   * IntegrityError is thrown (the caller retries the whole transfer).
+   * Streams the peer's archive into a key of its own (receivedCopyKey of `baseKey`), then
+   * `record`s it there. Bytes that fail the sha256 check are deleted and an IntegrityError is
+   * thrown (the caller retries the whole transfer); a copy `record` finds recorded already (a
+   * push that came first) is deleted too. Answers whether this copy was recorded.
    */
-  async download(archive: PeerArchive, key: string): Promise<void> {
+  async download(archive: PeerArchive, baseKey: string, record: (key: string) => Promise<boolean>): Promise<boolean> {
+    const key = receivedCopyKey(baseKey);
+    await this.receive(archive, key);
+    if (await record(key)) return true;
+    await this.storage.delete(key);
+    return false;
+  }
+
+  private async receive(archive: PeerArchive, key: string): Promise<void> {
     const sink = new PassThrough({ highWaterMark: 256 * 1024 });
     const stored = this.storage.put(key, sink, { contentLength: archive.size });
     stored.catch(() => undefined); // awaited below; a failing put must not go unhandled meanwhile
@@ -54,10 +65,15 @@ export class PeerDownloadClient {
     try {
       while (received < archive.size) {
         try {
-          const response = await httpGet(archive.url, {
-            authorization: `Bearer ${await this.tokens.issueClusterToken(archive.from)}`,
-            ...(received > 0 ? { range: `bytes=${received}-` } : {}),
-          });
+          const response = await httpGet(
+            archive.url,
+            {
+              authorization: `Bearer ${await this.tokens.issueClusterToken(archive.from)}`,
+              ...(received > 0 ? { range: `bytes=${received}-` } : {}),
+            },
+            this.options.idleTimeoutMs,
+            archive.from,
+          );
           if (response.statusCode !== (received > 0 ? 206 : 200)) {
             throw new Error(`${archive.from} answered ${response.statusCode}: ${(await readText(response)).slice(0, 300)}`);
           }
@@ -104,7 +120,7 @@ export class PeerDownloadClient {
       body.destroy();
       throw error;
     });
-    if (!response.ok) throw new Error(`${target.to} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    if (!response.ok) throw new Error(`${target.to} answered ${response.status}: ${(await boundedText(response)).slice(0, 300)}`);
     await response.body?.cancel();
   }
 
@@ -133,19 +149,62 @@ export class PeerDownloadClient {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A streaming GET with Node's own client: for bulk bytes it is leaner than fetch's web streams. */
-function httpGet(url: string, headers: Record<string, string>): Promise<IncomingMessage> {
+/**
+ * A GET whose connection is cut once the peer sends nothing for `idleMs` (before the headers or
+ * between two chunks of the body): a stalled peer ends in an error the caller resumes or
+ * retries, never in a wait without end.
+ */
+function httpGet(url: string, headers: Record<string, string>, idleMs: number, peer: string): Promise<IncomingMessage> {
   const get = url.startsWith('https:') ? httpsGet : httpGetPlain;
-  return new Promise((resolve, reject) => get(url, { headers }, resolve).on('error', reject));
+  return new Promise((resolve, reject) => {
+    let response: IncomingMessage | undefined;
+    const request = get(url, { headers, timeout: idleMs }, (answer) => {
+      response = answer;
+      resolve(answer);
+    });
+    request.on('timeout', () => {
+      // The body's reader sees this error, not a bare "aborted".
+      const stalled = new Error(`${peer} sent nothing for ${idleMs / 1000} s`);
+      response?.destroy(stalled);
+      request.destroy(stalled);
+    });
+    request.on('error', reject);
+  });
 }
 
-async function readText(response: IncomingMessage): Promise<string> {
+/** An error answer's body, read up to 64 KiB (a peer cannot make us buffer more). */
+async function readText(response: IncomingMessage, limit = 64 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
+  let size = 0;
+  for await (const chunk of response as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= limit) {
+      response.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${bytes} B`;
+}
+
+/** A fetch answer's body, read up to 64 KiB. */
+async function boundedText(response: Response, limit = 64 * 1024): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+  }
+  await reader.cancel().catch(() => undefined);
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }

@@ -42,7 +42,7 @@ export class JobFilesService {
 
   /** Packs the job's output folder into this cluster's storage; an empty folder stores nothing. */
   async storeOutput(jobId: string, staging: SandboxStaging): Promise<JobOutput> {
-    const key = outputKey(jobId);
+    const key = outputKey(this.cluster, jobId);
     const report = await staging.stageOut((packed) => this.storage.put(key, packed));
     return { jobId, cluster: this.cluster, storageKey: report.stored ? key : null, size: report.size, sha256: report.sha256 };
   }

@@ -253,6 +253,6 @@ export class KubernetesExecutor implements JobExecutor, OnApplicationShutdown {
 
   private outputOf(jobId: string, report: OutputReport | undefined): JobOutput | undefined {
     if (!report) return undefined;
-    return { jobId, cluster: this.cluster, storageKey: report.stored ? outputKey(jobId) : null, size: report.size, sha256: report.sha256 };
+    return { jobId, cluster: this.cluster, storageKey: report.stored ? outputKey(this.cluster, jobId) : null, size: report.size, sha256: report.sha256 };
   }
 }

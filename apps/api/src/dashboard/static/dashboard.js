@@ -324,14 +324,19 @@ function buildPage(buildId) {
   const readConsole = coalesce(async () => {
     const jobId = selected;
     if (!jobId) return;
-    const chunks = await api(`/api/v1/jobs/${encodeURIComponent(jobId)}/console?after=${consoleSeq}`);
-    if (jobId !== selected) return;
-    for (const chunk of chunks) {
-      if (chunk.seq <= consoleSeq) continue;
-      consoleSeq = chunk.seq;
-      consoleText.append(chunk.text);
+    // The api answers a page at a time: read on until a read brings nothing new.
+    for (;;) {
+      const chunks = await api(`/api/v1/jobs/${encodeURIComponent(jobId)}/console?after=${consoleSeq}`);
+      if (jobId !== selected) return;
+      const before = consoleSeq;
+      for (const chunk of chunks) {
+        if (chunk.seq <= consoleSeq) continue;
+        consoleSeq = chunk.seq;
+        consoleText.append(chunk.text);
+      }
+      consoleText.scrollTop = consoleText.scrollHeight;
+      if (consoleSeq === before) return;
     }
-    consoleText.scrollTop = consoleText.scrollHeight;
   }, 50);
 
   function select(jobId) {
