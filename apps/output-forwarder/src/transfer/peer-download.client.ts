@@ -1,6 +1,6 @@
 import { receivedCopyKey } from '@infrabox/jobs';
-import { get as httpGetPlain, IncomingMessage } from 'node:http';
-import { get as httpsGet } from 'node:https';
+import { get as httpGetPlain, IncomingMessage, request as httpRequestPlain } from 'node:http';
+import { get as httpsGet, request as httpsRequest } from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -107,21 +107,17 @@ export class PeerDownloadClient {
    */
   async upload(target: { url: string; to: string; size: number }, key: string): Promise<void> {
     const body = await this.storage.get(key);
-    const response = await fetch(target.url, {
-      method: 'PUT',
-      headers: {
-        authorization: `Bearer ${await this.tokens.issueClusterToken(target.to)}`,
-        'content-type': 'application/x-tar',
-        'content-length': String(target.size),
-      },
-      body: Readable.toWeb(body) as ReadableStream,
-      duplex: 'half',
-    } as RequestInit).catch((error: Error) => {
-      body.destroy();
-      throw error;
-    });
-    if (!response.ok) throw new Error(`${target.to} answered ${response.status}: ${(await boundedText(response)).slice(0, 300)}`);
-    await response.body?.cancel();
+    const response = await httpPut(
+      target.url,
+      { authorization: `Bearer ${await this.tokens.issueClusterToken(target.to)}`, 'content-type': 'application/x-tar', 'content-length': String(target.size) },
+      body,
+      this.options.idleTimeoutMs,
+      target.to,
+    );
+    if (response.statusCode === undefined || response.statusCode < 200 || response.statusCode >= 300) {
+      throw new Error(`${target.to} answered ${response.statusCode}: ${(await readText(response)).slice(0, 300)}`);
+    }
+    response.resume();
   }
 
   /** Runs `attempt` up to maxAttempts times with exponential backoff, logging each failure. */
@@ -172,6 +168,24 @@ function httpGet(url: string, headers: Record<string, string>, idleMs: number, p
   });
 }
 
+/**
+ * A PUT streaming `body`, cut once the peer takes or sends nothing for `idleMs` (it stopped
+ * reading the upload, or never answers): the caller retries.
+ */
+function httpPut(url: string, headers: Record<string, string>, body: Readable, idleMs: number, peer: string): Promise<IncomingMessage> {
+  const send = url.startsWith('https:') ? httpsRequest : httpRequestPlain;
+  return new Promise((resolve, reject) => {
+    const request = send(url, { method: 'PUT', headers, timeout: idleMs }, resolve);
+    request.on('timeout', () => request.destroy(new Error(`${peer} took nothing and answered nothing for ${idleMs / 1000} s`)));
+    request.on('error', (error) => {
+      body.destroy();
+      reject(error);
+    });
+    body.on('error', (error) => request.destroy(error));
+    body.pipe(request);
+  });
+}
+
 /** An error answer's body, read up to 64 KiB (a peer cannot make us buffer more). */
 async function readText(response: IncomingMessage, limit = 64 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
@@ -191,20 +205,4 @@ export function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${bytes} B`;
-}
-
-/** A fetch answer's body, read up to 64 KiB. */
-async function boundedText(response: Response, limit = 64 * 1024): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (size < limit) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-  }
-  await reader.cancel().catch(() => undefined);
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
