@@ -1,4 +1,3 @@
-import { receivedCopyKey } from '@infrabox/jobs';
 import { get as httpGetPlain, IncomingMessage, request as httpRequestPlain } from 'node:http';
 import { get as httpsGet, request as httpsRequest } from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
@@ -6,6 +5,7 @@ import { once } from 'node:events';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { TokenService } from '@infrabox/auth';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { receivedCopyKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 import { FORWARDER_OPTIONS, ForwarderOptions } from '../forwarder.options';
 
@@ -144,9 +144,9 @@ export class PeerDownloadClient {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A streaming GET with Node's own client: for bulk bytes it is leaner than fetch's web streams. */
 /**
- * A GET whose connection is cut once the peer sends nothing for `idleMs` (before the headers or
+ * A streaming GET with Node's own client (for bulk bytes it is leaner than fetch's web streams),
+ * whose connection is cut once the peer sends nothing for `idleMs` (before the headers or
  * between two chunks of the body): a stalled peer ends in an error the caller resumes or
  * retries, never in a wait without end.
  */
