@@ -217,6 +217,18 @@ describe('api: authentication over HTTP (real PostgreSQL, real HTTP)', () => {
       body: Buffer.alloc(1024),
     });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ message: 'project: not a valid name (letters, digits, _ . -, at most 100)' });
+    // The name is shown, its control characters as '?'.
+    expect(await response.json()).toMatchObject({ message: "project: 'a?b' is not a valid name (letters, digits, _ . -, at most 100)" });
+  });
+
+  // Found by the bad-input sweep too: creating a build looked the project up (and PostgreSQL refused the NUL) before checking its name.
+  it('POST /api/v1/projects/:project/builds refuses a name that is no project name (400)', async () => {
+    const response = await fetch(`${baseUrl}/api/v1/projects/a%00b/builds`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await tokens.issueAdminToken(60)}` },
+      body: JSON.stringify({ definition: { version: 1, jobs: [] } }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ message: "project: 'a?b' is not a valid name (letters, digits, _ . -, at most 100)" });
   });
 });

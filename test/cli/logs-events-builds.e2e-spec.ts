@@ -9,6 +9,7 @@ import { Build, BuildRepository, Job, JobConsoleRepository, JobDto, JobRepositor
 import { ApiModule } from '../../apps/api/src/api.module';
 import { authSection, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, eventually, openDatabase, uniqueEventType } from '../support/database';
+import { masterAdminToken } from '../support/auth';
 import { runCli } from '../support/cli';
 
 /** `infrabox builds`, `logs` and `events` against a real api app (in-process) on the test database. */
@@ -23,6 +24,9 @@ describe('infrabox builds / logs / events (against a real api)', () => {
   /** The first build's one job: placed on cluster `east`, started, ended in failure with exit code 3. */
   const east = uniqueClusterName('east');
   let ran: Job;
+  /** The CLI as an admin (reads need a login; their rules have tests of their own: test/auth). */
+  let adminToken: string;
+  const cli = (args: string[]) => runCli(args, { env: { INFRABOX_TOKEN: adminToken } });
 
   async function newJob(name: string): Promise<string> {
     const project = await new ProjectRepository(db).findOrCreate(projectName);
@@ -33,6 +37,7 @@ describe('infrabox builds / logs / events (against a real api)', () => {
 
   beforeAll(async () => {
     db = openDatabase();
+    adminToken = await masterAdminToken();
     const name = uniqueClusterName('cli');
     const config = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${name}\n${authSection(name)}`, { DATABASE_URL: databaseUrl() });
     app = (await Test.createTestingModule({ imports: [ApiModule.forConfig(config)] }).compile()).createNestApplication({ logger: ['error'] });
@@ -65,7 +70,7 @@ describe('infrabox builds / logs / events (against a real api)', () => {
   });
 
   it('builds: prints the recent builds as a table, and as JSON with --json', async () => {
-    const table = await runCli(['builds', '--limit', '2', '--api', url]);
+    const table = await cli(['builds', '--limit', '2', '--api', url]);
     expect(table.stderr).toBe('');
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
@@ -75,7 +80,7 @@ describe('infrabox builds / logs / events (against a real api)', () => {
       builds.map((b, i) => [b.id, projectName, String(b.number), states[i], toSecond(b.createdAt)]),
     );
 
-    const json = await runCli(['builds', '--json', '--limit', '2', '--api', url]);
+    const json = await cli(['builds', '--json', '--limit', '2', '--api', url]);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual(
       builds.map((b, i) => ({ id: b.id, project: projectName, number: b.number, createdAt: b.createdAt.toISOString(), state: states[i], jobStates: { [states[i]!]: 1 } })),
@@ -83,14 +88,14 @@ describe('infrabox builds / logs / events (against a real api)', () => {
   });
 
   it('jobs: the table and --json give each job its id, state, cluster, exit code, started and finished', async () => {
-    const table = await runCli(['jobs', ran.buildId, '--api', url]);
+    const table = await cli(['jobs', ran.buildId, '--api', url]);
     expect(table).toMatchObject({ code: 0, stderr: '' });
     const lines = table.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+NAME\s+STATE\s+CLUSTER\s+EXIT\s+STARTED\s+FINISHED\s+MESSAGE$/);
     expect(lines.slice(1).map((line) => line.split(/\s{2,}/))).toEqual([[ran.id, 'ran', 'failure', east, '3', toSecond(ran.startedAt), toSecond(ran.finishedAt), 'exit code 3']]);
     expect(ran.startedAt).not.toBeNull();
 
-    const json = await runCli(['jobs', ran.buildId, '--json', '--api', url]);
+    const json = await cli(['jobs', ran.buildId, '--json', '--api', url]);
     expect(json.code).toBe(0);
     const listed = JSON.parse(json.stdout) as JobDto[];
     expect(listed).toEqual([
@@ -111,7 +116,7 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     ]);
     // The id listed is the one `infrabox logs` takes.
     await consoles.append(listed[0]!.id, 'by id\n');
-    expect(await runCli(['logs', listed[0]!.id, '--api', url])).toEqual({ code: 0, stdout: 'by id\n', stderr: '' });
+    expect(await cli(['logs', listed[0]!.id, '--api', url])).toEqual({ code: 0, stdout: 'by id\n', stderr: '' });
   });
 
   it('logs BUILD/JOBNAME: the job of that name in that build; an unknown name lists the build’s jobs', async () => {
@@ -125,18 +130,18 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     expect(included!.name).toBe('sub/x');
     await consoles.append(included!.id, 'included job\n');
     await consoles.append(plain!.id, 'plain job\n');
-    expect(await runCli(['logs', `${build.id}/sub/x`, '--api', url])).toEqual({ code: 0, stdout: 'included job\n', stderr: '' });
-    expect(await runCli(['logs', `${build.id}/sub-x`, '--api', url])).toEqual({ code: 0, stdout: 'plain job\n', stderr: '' });
-    expect(await runCli(['logs', `${build.id}/nope`, '--api', url])).toEqual({
+    expect(await cli(['logs', `${build.id}/sub/x`, '--api', url])).toEqual({ code: 0, stdout: 'included job\n', stderr: '' });
+    expect(await cli(['logs', `${build.id}/sub-x`, '--api', url])).toEqual({ code: 0, stdout: 'plain job\n', stderr: '' });
+    expect(await cli(['logs', `${build.id}/nope`, '--api', url])).toEqual({
       code: 1,
       stdout: '',
       stderr: `build '${build.id}' has no job 'nope' (its jobs: sub-x, sub/x)\n`,
     });
-    expect(await runCli(['logs', 'not-a-build/x', '--api', url])).toEqual({ code: 1, stdout: '', stderr: "build 'not-a-build' not found\n" });
+    expect(await cli(['logs', 'not-a-build/x', '--api', url])).toEqual({ code: 1, stdout: '', stderr: "build 'not-a-build' not found\n" });
   });
 
   it('builds: a bad --limit is a usage error (exit 2)', async () => {
-    const result = await runCli(['builds', '--limit', 'zero', '--api', url]);
+    const result = await cli(['builds', '--limit', 'zero', '--api', url]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
   });
@@ -145,14 +150,14 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     const jobId = await newJob('two-chunks');
     await consoles.append(jobId, 'first line\n');
     await consoles.append(jobId, 'second line\n');
-    expect(await runCli(['logs', jobId, '--api', url])).toEqual({ code: 0, stdout: 'first line\nsecond line\n', stderr: '' });
+    expect(await cli(['logs', jobId, '--api', url])).toEqual({ code: 0, stdout: 'first line\nsecond line\n', stderr: '' });
   });
 
   it('logs --follow: prints output as it comes and exits 0 once the job has ended', async () => {
     const jobId = await newJob('followed');
     await consoles.append(jobId, 'before\n');
     const started = Date.now();
-    const running = runCli(['logs', jobId, '--follow', '--api', url]);
+    const running = cli(['logs', jobId, '--follow', '--api', url]);
     let exited = false;
     void running.then(() => (exited = true));
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -187,15 +192,15 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     }
     expect(pages).toBeGreaterThanOrEqual(10);
     expect(read === whole).toBe(true);
-    const printed = await runCli(['logs', jobId, '--api', url]);
+    const printed = await cli(['logs', jobId, '--api', url]);
     expect([printed.code, printed.stderr, printed.stdout.length]).toEqual([0, '', whole.length]);
     expect(printed.stdout === whole).toBe(true);
   });
 
   it('logs: an unknown job is one line and exit 1', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
-    expect(await runCli(['logs', missing, '--api', url])).toEqual({ code: 1, stdout: '', stderr: `job '${missing}' not found\n` });
-    expect(await runCli(['logs', 'not-a-job', '--follow', '--api', url])).toEqual({ code: 1, stdout: '', stderr: "job 'not-a-job' not found\n" });
+    expect(await cli(['logs', missing, '--api', url])).toEqual({ code: 1, stdout: '', stderr: `job '${missing}' not found\n` });
+    expect(await cli(['logs', 'not-a-job', '--follow', '--api', url])).toEqual({ code: 1, stdout: '', stderr: "job 'not-a-job' not found\n" });
   });
 
   it('events --channel: only that type, by type or channel name, as lines or JSON lines', async () => {
@@ -208,9 +213,9 @@ describe('infrabox builds / logs / events (against a real api)', () => {
 
     const expected = `${a} ${type} - {"n":1}\n${b} ${type} east {"n":3}\n`;
     for (const channel of [type, type.replace('.', '_')]) {
-      expect(await runCli(['events', '--channel', channel, '--api', url])).toEqual({ code: 0, stdout: expected, stderr: '' });
+      expect(await cli(['events', '--channel', channel, '--api', url])).toEqual({ code: 0, stdout: expected, stderr: '' });
     }
-    const json = await runCli(['events', '--channel', type, '--json', '--api', url]);
+    const json = await cli(['events', '--channel', type, '--json', '--api', url]);
     expect(json.code).toBe(0);
     expect(json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual([
       { id: a, type, cluster: null, payload: { n: 1 }, createdAt: expect.any(String) },
@@ -222,7 +227,7 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     const jobId = await newJob('ended');
     await app.get(JobTransitions).end(jobId, ['queued'], 'finished', { exitCode: 0 });
     for (const channel of ['job_finished', 'job.finished']) {
-      const result = await runCli(['events', '--channel', channel, '--api', url]);
+      const result = await cli(['events', '--channel', channel, '--api', url]);
       expect(result.code).toBe(0);
       const lines = result.stdout.trimEnd().split('\n');
       expect(lines.every((line) => / job\.finished /.test(line))).toBe(true);
@@ -254,7 +259,7 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     ['logs', '--follow'],
     ['events', '$ infrabox events --channel job_finished'],
   ])('%s --help shows an example', async (command, example) => {
-    const result = await runCli([command, '--help']);
+    const result = await cli([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Examples:\n  $ infrabox ');
     expect(result.stdout).toContain(example);

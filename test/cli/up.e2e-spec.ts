@@ -73,7 +73,8 @@ describe('infrabox up', () => {
       expect(up.lines).toContain(`InfraBox is up: master API at http://127.0.0.1:${masterPort} (clusters: master, worker-1); Ctrl-C stops everything`);
       // The dashboard URL and the one command that pushes the example, and the URL answers.
       await up.waitFor((lines) => lines.some((l) => l.startsWith('push the example: ')), 10_000, 'the push command');
-      expect(up.lines).toContain(`dashboard: http://127.0.0.1:${masterPort}/dashboard`);
+      // A local run's dashboard link carries the local admin token (in the fragment, which no server sees).
+      expect(up.lines).toContainEqual(expect.stringMatching(new RegExp(`^dashboard: http://127\\.0\\.0\\.1:${masterPort}/dashboard/#token=[\\w.-]+$`)));
       expect(up.lines).toContain(`jobs run in containers on ${process.env.DOCKER_HOST} (podman ${podmanVersion()})`);
       expect(up.lines).toContain('push the example: bin/infrabox push examples/multi-cluster --follow');
       const dashboard = await fetch(`http://127.0.0.1:${masterPort}/dashboard`);
@@ -90,6 +91,7 @@ describe('infrabox up', () => {
         token: expect.any(String),
         adminToken: expect.any(String),
       });
+      expect(up.lines).toContain(`dashboard: http://127.0.0.1:${masterPort}/dashboard/#token=${state.adminToken as string}`);
       expect(up.lines).toContain(`wrote an admin token and a token for project 'default' to ${path.join(stateDir, 'local.json')}`);
       expect(up.stderr.join('')).not.toContain('warning: no');
       // The admin token is signed by the master's key (read from the database up started).

@@ -4,7 +4,9 @@ import { randomInt } from 'node:crypto';
 import { Browser, chromium, Page } from 'playwright-core';
 import type { BuildDto } from '@infrabox/jobs';
 import { createScratchDatabase, eventually, openDatabase } from '../support/database';
+import { freePort } from '../support/cli';
 import { api, apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { OidcTestProvider, startOidcProvider } from '../support/oidc-provider';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -23,14 +25,22 @@ describe('dashboard (headless Chromium)', () => {
   let master: RunningCluster;
   let browser: Browser;
   let page: Page;
+  let provider: OidcTestProvider;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     const db = openDatabase(1);
     const env = { DATABASE_URL: await createScratchDatabase(db) };
     await db.close();
+    // Users log in through a real OpenID provider; its client's redirect URI names the master's port.
+    const port = await freePort();
+    provider = await startOidcProvider({
+      clients: [{ client_id: 'dashboard', redirect_uris: [`http://127.0.0.1:${port}/api/v1/auth/callback`] }],
+      accounts: { alice: { email: 'alice@example.com' } },
+    });
+    const oidc = `  oidc:\n    issuer: ${provider.issuer}\n    client_id: dashboard\n`;
     // The master first: it migrates the new database before the others race for it.
-    master = await startCluster({ name: 'master', master: true }, { registry, forwarder: true, env });
+    master = await startCluster({ name: 'master', master: true, port, auth: oidc }, { registry, forwarder: true, env });
     clusters = [
       master,
       ...(await Promise.all([
@@ -47,6 +57,7 @@ describe('dashboard (headless Chromium)', () => {
   afterAll(async () => {
     await browser?.close();
     await Promise.all(clusters.map((c) => c.stop()));
+    await provider?.stop();
   });
 
   it('is served by the master only', async () => {
@@ -60,8 +71,9 @@ describe('dashboard (headless Chromium)', () => {
   });
 
   it('shows the clusters: labels, state, heartbeat, jobs running and the reachability matrix', async () => {
-    await page.goto(`${master.apiUrl}/`);
-    await page.waitForURL(/\/dashboard#?/);
+    // An admin's link, as `infrabox up` prints one for a local run: the token rides in the fragment.
+    await page.goto(`${master.apiUrl}/dashboard/#token=${master.adminToken}`);
+    await page.waitForURL(/\/dashboard\/#\/clusters$/);
     await page.waitForSelector('#live[data-state="live"]');
     const rows = page.locator('#clusters tbody tr');
     await eventually(async () => (await rows.count()) === 3, 30_000, 'three clusters listed');
@@ -138,5 +150,34 @@ describe('dashboard (headless Chromium)', () => {
 
     expect(await page.evaluate(() => (globalThis as unknown as { __notReloaded?: string }).__notReloaded)).toBe('still the same page');
     expect(pageErrors).toEqual([]);
+  });
+
+  it('asks a new visitor to log in, through the OpenID provider (authorization code with PKCE) and back; a user sees only their projects', async () => {
+    const context = await browser.newContext();
+    try {
+      const fresh = await context.newPage();
+      fresh.on('pageerror', (error) => pageErrors.push(error.message));
+      await fresh.goto(`${master.apiUrl}/`);
+      await fresh.waitForURL(/\/dashboard/);
+      await fresh.locator('#login').waitFor();
+      expect(await fresh.locator('#clusters').count()).toBe(0);
+      const authorize = fresh.waitForRequest((request) => request.url().startsWith(`${provider.issuer}/auth?`));
+      await fresh.click('#login');
+      const url = new URL((await authorize).url());
+      expect([url.searchParams.get('code_challenge_method'), url.searchParams.get('client_id')]).toEqual(['S256', 'dashboard']);
+      await fresh.fill('input[name="login"]', 'alice');
+      await fresh.click('button[type="submit"], input[type="submit"]');
+      await fresh.waitForSelector('#user-name');
+      expect(await fresh.locator('#user-name').textContent()).toBe('alice@example.com');
+      expect(new URL(fresh.url()).hash).toBe('#/clusters'); // the token left the address
+      await fresh.locator('#clusters tbody tr').first().waitFor({ timeout: 30_000 });
+      // Alice is a member of no project: the builds page lists none of the admin's builds (the test above pushed one).
+      expect((await api<unknown[]>(master.apiUrl, 'GET', '/api/v1/builds')).body.length).toBeGreaterThan(0);
+      await fresh.click('nav a[data-nav="builds"]');
+      await fresh.getByText('No builds yet.').waitFor();
+      expect(await fresh.locator('#builds').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
   });
 });

@@ -550,6 +550,41 @@ describe('deploy/helm/infrabox', () => {
       }
     });
 
+    it('logs users in through the OpenID provider of the values (the master): auth.oidc and admins in the config, the client secret mounted into the api only', async () => {
+      const objects = await render(
+        '-f', MASTER_VALUES,
+        '--set', 'auth.oidc.issuer=https://dex.example.com,auth.oidc.clientId=infrabox,auth.oidc.clientSecret.existingSecret=infrabox-oidc',
+        '--set', 'auth.admins={root@example.com}',
+      );
+      // The operator's Secret, as `kubectl create secret generic infrabox-oidc --from-literal=client-secret=…` makes it.
+      const operatorSecret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'infrabox-oidc' }, data: { 'client-secret': Buffer.from('s3cret').toString('base64') } };
+      const config = loadRenderedConfig([...objects, operatorSecret as unknown as K8sObject], {});
+      expect(authOf(config)).toMatchObject({
+        admins: ['root@example.com'],
+        oidc: {
+          issuer: 'https://dex.example.com',
+          clientId: 'infrabox',
+          clientSecretFile: '/etc/infrabox-oidc/client-secret',
+          usernameClaim: 'email',
+          scopes: ['openid', 'email', 'profile'],
+          redirectUri: `${config.apiUrl}/api/v1/auth/callback`,
+        },
+      });
+      for (const [app, deployment] of deployments(objects)) {
+        const pod = deployment.spec.template.spec;
+        const volume = pod.volumes.find((v) => v.name === 'oidc-client-secret');
+        const mount = pod.containers[0].volumeMounts.find((m) => m.name === 'oidc-client-secret');
+        if (app === 'api') {
+          expect(volume).toEqual({ name: 'oidc-client-secret', secret: { secretName: 'infrabox-oidc', defaultMode: 0o440, items: [{ key: 'client-secret', path: 'client-secret' }] } });
+          expect(mount).toEqual({ name: 'oidc-client-secret', mountPath: '/etc/infrabox-oidc', readOnly: true });
+        } else {
+          expect([app, volume, mount]).toEqual([app, undefined, undefined]);
+        }
+      }
+      // Without a provider in the values: tokens only, no auth.oidc in the config.
+      expect(authOf(loadRenderedConfig(await render('-f', MASTER_VALUES), {})).oidc).toBeUndefined();
+    });
+
     it('uses an existing Secret when named (auth.signingKey.existingSecret), and makes none', async () => {
       const objects = await render('-f', MASTER_VALUES, '--set', 'auth.signingKey.existingSecret=infrabox-token-key');
       expect(byKind(objects, 'Secret').map((s) => s.metadata.name).sort()).toEqual(['ib-infrabox-registry-key', 'ib-infrabox-secrets']);
@@ -568,6 +603,8 @@ describe('deploy/helm/infrabox', () => {
     ['a pod grace below the apps\' shutdown grace', ['-f', MASTER_VALUES, '--set', 'terminationGracePeriodSeconds=20'], 'terminationGracePeriodSeconds: must be above ha.shutdown_grace_seconds (30)'],
     ['an unknown app', ['-f', MASTER_VALUES, '--set', 'replicas.web=1'], 'replicas.web: unknown app'],
     ['an unknown registry storage', ['-f', MASTER_VALUES, '--set', 'dockerRegistry.storage=azure'], 'dockerRegistry.storage: expected "" (this cluster\'s storage) or filesystem, got "azure"'],
+    ['a login on a worker', ['-f', WORKER_VALUES, '--set', 'auth.oidc.issuer=https://dex.example.com,auth.oidc.clientId=x'], "auth.oidc: users log in at the master only; leave it out of cluster 'worker'"],
+    ['an OpenID provider without a client', ['-f', MASTER_VALUES, '--set', 'auth.oidc.issuer=https://dex.example.com'], 'auth.oidc.clientId: required with auth.oidc.issuer'],
     ['registry replicas on one folder', ['-f', MASTER_VALUES, '--set', 'dockerRegistry.storage=filesystem,dockerRegistry.replicas=2'], 'dockerRegistry.replicas: must be 1 with dockerRegistry.storage filesystem'],
   ])('refuses values the apps cannot run with: %s', async (_, args, message) => {
     const result = await helmRun(['template', 'ib', CHART, ...args]);

@@ -11,6 +11,7 @@ import { ApiModule } from '../../apps/api/src/api.module';
 import { CLI, cliEnvironment } from '../support/cli';
 import { authSection, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, eventually, openDatabase, uniqueEventType } from '../support/database';
+import { sseMessages } from '../support/sse';
 
 /**
  * An event whose transaction took its id early and commits late (a smaller id committing after a
@@ -179,20 +180,11 @@ async function readStream(url: string, headers: Record<string, string>, done: (s
   const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const decoder = new TextDecoder();
-  let buffer = '';
   try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
-        if (field('id') !== undefined) seen.lastId = field('id');
-        if (field('event') === 'events') seen.ids.push(...(JSON.parse(field('data')!) as Array<{ id: string }>).map((e) => e.id));
-        if (field('event') === 'ready') seen.ready = true;
-      }
+    for await (const message of sseMessages(response.body)) {
+      if (message.id !== undefined) seen.lastId = message.id;
+      if (message.event === 'events') seen.ids.push(...(JSON.parse(message.data!) as Array<{ id: string }>).map((e) => e.id));
+      if (message.event === 'ready') seen.ready = true;
       if (done(seen)) break;
     }
   } catch (error) {

@@ -239,7 +239,7 @@ describe('infrabox push: build sources across clusters', () => {
     expect(buildId).toMatch(/^[0-9a-f-]{36}$/);
     expect(progress).toEqual(expect.arrayContaining([`cli-a ${names.a} finished`, `cli-b ${names.b} finished`]));
 
-    const listed = await runCli(['jobs', buildId, '--json', '--api', master.apiUrl], { cwd: work });
+    const listed = await runCli(['jobs', buildId, '--json', '--api', master.apiUrl, '--token', token], { cwd: work });
     expect(listed.code).toBe(0);
     const jobs = (JSON.parse(listed.stdout) as JobDto[]).sort((x, y) => x.name.localeCompare(y.name));
     const ended = { state: 'finished', message: null, exitCode: 0, startedAt: expect.any(String), finishedAt: expect.any(String) };
@@ -251,7 +251,7 @@ describe('infrabox push: build sources across clusters', () => {
       expect(await consoleOf(job.id)).toBe(`hello from the source ${suffix}\nsecret absent\n`);
     }
 
-    const table = await runCli(['jobs', buildId, '--api', master.apiUrl], { cwd: work });
+    const table = await runCli(['jobs', buildId, '--api', master.apiUrl, '--token', token], { cwd: work });
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+STATE\s+CLUSTER\s+EXIT\s+STARTED\s+FINISHED\s+MESSAGE$/);
   }, 150_000);
 

@@ -19,10 +19,10 @@ export interface CliOptions {
 
 /**
  * Environment for CLI runs: the test's own, without the variables the CLI reads (so the outer
- * shell cannot change results), plus `extra`.
+ * shell cannot change results) and with no saved `infrabox login`, plus `extra`.
  */
 export function cliEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, INFRABOX_API: undefined, INFRABOX_TOKEN: undefined, ...extra };
+  return { ...process.env, INFRABOX_API: undefined, INFRABOX_TOKEN: undefined, INFRABOX_TOKEN_FILE: undefined, INFRABOX_CREDENTIALS: '/nonexistent/infrabox-credentials.json', ...extra };
 }
 
 /** Runs `infrabox ARGS...` to completion. */

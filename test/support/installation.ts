@@ -27,6 +27,10 @@ export interface ClusterSpec {
   extraConfig?: string;
   /** Run the cluster's image registry too (a real docker-registry on a free port, its api as token service). */
   imageRegistry?: boolean;
+  /** The api's port (default: a free one), for configs that must name it before the cluster starts. */
+  port?: number;
+  /** More lines of the `auth:` section (indented by two spaces), e.g. `admins:` and `oidc:`. */
+  auth?: string;
 }
 
 /** One installation (cluster) as separate processes: api, registry, scheduler(s). */
@@ -58,7 +62,7 @@ export async function startCluster(
   },
 ): Promise<RunningCluster> {
   if (spec.master && spec.name !== 'master') throw new Error(`a master installation is named 'master', not '${spec.name}'`);
-  const port = await freePort();
+  const port = spec.port ?? (await freePort());
   const dir = await mkdtemp(path.join(tmpdir(), `infrabox-${spec.name}-`));
   const apiUrl = `http://127.0.0.1:${port}`;
   const configFile = path.join(dir, 'config.yaml');
@@ -67,7 +71,7 @@ export async function startCluster(
   const cluster = spec.master ? '' : `cluster:\n  name: ${spec.name}${labels}\n`;
   const registryPort = spec.imageRegistry ? await freePort() : undefined;
   const registrySection = registryPort === undefined ? '' : `registry:\n  port: ${registryPort}\n  signing_key: ${dir}/registry/signing-key.pem\n`;
-  const configText = `host: ${apiUrl}\n${cluster}storage:\n${storage}${registrySection}${authSection(spec.name)}${haSection(options.ha)}${spec.extraConfig?.includes('scheduler:') ? spec.extraConfig : `${PROCESS_EXECUTOR}${spec.extraConfig ?? ''}`}`;
+  const configText = `host: ${apiUrl}\n${cluster}storage:\n${storage}${registrySection}${authSection(spec.name)}${spec.auth ?? ''}${haSection(options.ha)}${spec.extraConfig?.includes('scheduler:') ? spec.extraConfig : `${PROCESS_EXECUTOR}${spec.extraConfig ?? ''}`}`;
   await writeFile(configFile, configText);
   const env = options.env ?? {};
   const imageRegistry = registryPort === undefined ? undefined : await startDockerRegistry(parseInstallConfig(configText, { DATABASE_URL: env.DATABASE_URL ?? databaseUrl() }, dir), dir);
@@ -90,6 +94,7 @@ export async function startCluster(
     await Promise.all([...processes.map((p) => p.exited), imageRegistry?.stop()]);
   };
   const adminToken = await masterAdminToken(env.DATABASE_URL);
+  adminTokens.set(apiUrl, adminToken);
   return { name: spec.name, apiUrl, configFile, imageRegistry, adminToken, processes, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }
 
@@ -109,8 +114,18 @@ export function haSection(ha?: { leaseSeconds?: number; shutdownGraceSeconds?: n
   return `ha:\n${lines.join('\n')}\n`;
 }
 
+/** A JSON request as an admin (the routes' authorization has tests of its own: test/auth). */
 export async function api<T>(baseUrl: string, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
-  return apiAs<T>(undefined, baseUrl, method, route, body);
+  return apiAs<T>(await adminTokenFor(baseUrl), baseUrl, method, route, body);
+}
+
+/** The admin token {@link api} sends: of the cluster's database for one startCluster started, else of the tests' database. */
+const adminTokens = new Map<string, string>();
+let defaultAdminToken: Promise<string> | undefined;
+
+/** An admin token the API at `baseUrl` accepts (reads need a login). */
+export async function adminTokenFor(baseUrl: string): Promise<string> {
+  return adminTokens.get(baseUrl) ?? (defaultAdminToken ??= masterAdminToken(databaseUrl(), 24 * 3600));
 }
 
 /** {@link api} with `Authorization: Bearer <token>` (none when `token` is undefined). */

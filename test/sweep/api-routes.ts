@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface ApiRoute {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** `/api/v1/projects/:project/builds` */
   path: string;
   /** The controller file, relative to the repository. */
@@ -16,14 +16,14 @@ export interface ApiRoute {
 const REPO = path.resolve(__dirname, '../..');
 
 /**
- * Every POST and PUT route of the api, read from its controllers' decorators, so a route added
+ * Every POST, PUT and DELETE route of the api, read from its controllers' decorators, so a route added
  * later is swept too without anyone listing it.
  */
 export async function discoverWriteRoutes(): Promise<ApiRoute[]> {
   return (await discoverRoutes()).filter((route) => route.method !== 'GET');
 }
 
-/** Every GET, POST and PUT route of the api (SSE streams left out: they never end). */
+/** Every GET, POST, PUT and DELETE route of the api (SSE streams left out: they never end). */
 export async function discoverRoutes(): Promise<ApiRoute[]> {
   const routes: ApiRoute[] = [];
   for (const file of await controllerFiles(path.join(REPO, 'apps/api/src'))) {
@@ -32,7 +32,7 @@ export async function discoverRoutes(): Promise<ApiRoute[]> {
     if (!controller) continue;
     const classAuth = authBefore(source, controller.index, /export class/);
     const prefix = controller[1] ?? '';
-    const handler = /@(Get|Post|Put)\(\s*(?:'([^']*)')?\s*\)/g;
+    const handler = /@(Get|Post|Put|Delete)\(\s*(?:'([^']*)')?\s*\)/g;
     for (let match = handler.exec(source); match; match = handler.exec(source)) {
       const decorators = decoratorBlock(source, match.index);
       const own = /@Authenticated\(([^)]*)\)/.exec(decorators);

@@ -15,6 +15,7 @@ import { masterAdminToken, tokenServiceFor } from '../support/auth';
 import { authSection, uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { freePort, PROCESS_EXECUTOR } from '../support/installation';
+import { startOidcProvider } from '../support/oidc-provider';
 import { DIST, TestProcess } from '../support/processes';
 import { ApiRoute, discoverRoutes, discoverWriteRoutes } from './api-routes';
 import { archiveCases } from './archive-cases';
@@ -418,6 +419,58 @@ describe('bad-input sweep', () => {
     }
     check('GET routes: alive afterwards', await alive());
     expectNoFailures('GET routes');
+  });
+
+  it('the login flow (a master with a real OpenID provider): bad return_to, callbacks, cookies and device codes get a 400 naming the problem', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const provider = await startOidcProvider({
+      clients: [{ client_id: 'sweep', client_secret: 'sweep-secret', redirect_uris: [`${url}/api/v1/auth/callback`] }],
+      accounts: { alice: { email: 'alice@example.com' } },
+    });
+    const secretFile = path.join(dir, 'oidc-secret');
+    await writeFile(secretFile, 'sweep-secret\n', { mode: 0o600 });
+    const configFile = path.join(dir, 'master.yaml');
+    const oidc = `  oidc:\n    issuer: ${provider.issuer}\n    client_id: sweep\n    client_secret_file: ${secretFile}\n`;
+    await writeFile(configFile, `host: ${url}\nstorage:\n  local:\n    enabled: true\n    path: ${path.join(dir, 'master-storage')}\n${PROCESS_EXECUTOR}${authSection(MASTER_CLUSTER)}${oidc}`);
+    const master = new TestProcess('apps/api/src/main.js', ['--config', configFile]);
+    try {
+      await master.waitFor((lines) => lines.some((l) => l.includes('is running')), 60_000, "the master's api");
+      const get = (route: string, headers: Record<string, string> = {}) => send(url, 'GET', route, { headers });
+      for (const target of ['//evil.example', 'https://evil.example/', '/\\evil.example', 'dashboard', '/a#b', `/${'x'.repeat(3000)}`, '/\u0000', ` /x`, random.word()]) {
+        check(`login return_to '${target.slice(0, 30)}'`, clientErrorProblems(await get(`/api/v1/auth/login?return_to=${encodeURIComponent(target)}`), 400, internalPaths));
+      }
+      check('login return_to given twice', clientErrorProblems(await get('/api/v1/auth/login?return_to=/a&return_to=/b'), 400, internalPaths));
+      const started = await get('/api/v1/auth/login?return_to=/dashboard');
+      expect(started.status).toBe(302);
+      const cookie = String(started.headers['set-cookie']).split(';')[0];
+      const state = new URL(String(started.headers.location)).searchParams.get('state')!;
+      const cookies = ['', 'infrabox_login=', 'infrabox_login=garbage', `${cookie}x`, `infrabox_login=${'a'.repeat(8000)}`, cookie, `other=1; ${cookie}`];
+      const queries = ['', 'code=x', `state=${state}`, 'code=x&state=y', `code=${random.word()}&state=${state}`, `error=access_denied&state=${state}`, `code[]=a&state=${state}`, `code=a&code=b&state=${state}`, `code=${'x'.repeat(5000)}&state=${state}`, `iss=http%3A%2F%2Fevil&code=x&state=${state}`, '%00=1', `state=${state}&code=%00`];
+      for (const jar of cookies) {
+        for (const query of queries) {
+          const response = await get(`/api/v1/auth/callback?${query}`, jar === '' ? {} : { cookie: jar });
+          check(`callback ?${query.slice(0, 40)} with cookie '${jar.slice(0, 30)}'`, clientErrorProblems(response, 400, internalPaths));
+        }
+      }
+      const post = (route: string, body: string) => send(url, 'POST', route, { headers: { 'content-type': 'application/json' }, body: Buffer.from(body) });
+      for (let i = 0; i < 12; i++) {
+        const deviceCode = random.wrongValue(['string']);
+        check(`device/token deviceCode ${JSON.stringify(deviceCode)?.slice(0, 30)}`, clientErrorProblems(await post('/api/v1/auth/device/token', JSON.stringify({ deviceCode })), 400, internalPaths));
+      }
+      for (const body of ['{"deviceCode":""}', `{"deviceCode":"${'d'.repeat(3000)}"}`, `{"deviceCode":"${random.word()}"}`, '{"deviceCode":"x","user":"alice"}', '["x"]', '{}']) {
+        check(`device/token body ${body.slice(0, 30)}`, clientErrorProblems(await post('/api/v1/auth/device/token', body), 400, internalPaths));
+      }
+      check('device with a JSON array', clientErrorProblems(await post('/api/v1/auth/device', '[1]'), 400, internalPaths));
+      check('device with an unknown field', clientErrorProblems(await post('/api/v1/auth/device', '{"scope":"admin"}'), 400, internalPaths));
+      const live = await get('/health/live');
+      check("login: the master's api alive afterwards", live.status === 200 ? [] : [`/health/live answered ${live.status}`]);
+    } finally {
+      master.kill('SIGTERM');
+      await master.exited;
+      await provider.stop();
+    }
+    expectNoFailures('login flow');
   });
 
   it(`swept at least ${MINIMUM_INPUTS} inputs, the api still serves, and nothing stored changed`, async () => {

@@ -6,6 +6,7 @@ import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
 import { ObservabilityModule } from '@infrabox/observability';
 import { StorageModule } from '@infrabox/storage';
+import { AccessModule } from './access/access.module';
 import { AuthApiModule } from './auth/auth.module';
 import { BuildsModule } from './builds/builds.module';
 import { ClustersApiModule } from './clusters/clusters.module';
@@ -24,7 +25,7 @@ export class ApiModule {
   static forConfig(config: InstallConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), ObservabilityModule.forApp({ app: 'api' }), AuthModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule, JobMetricsModule, EventsApiModule, RegistryApiModule, ...(config.cluster.isMaster ? [DashboardModule] : [])],
+      imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'api' }), ObservabilityModule.forApp({ app: 'api' }), AuthModule, AccessModule, ClustersApiModule, BuildsModule, AuthApiModule, StorageModule, PeerModule, SourcesModule, JobDataModule, JobMetricsModule, EventsApiModule, RegistryApiModule, ...(config.cluster.isMaster ? [DashboardModule] : [])],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_GUARD, useClass: ContentTypeGuard },

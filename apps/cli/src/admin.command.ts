@@ -2,6 +2,8 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadInstallConfig } from '@infrabox/config';
 import { DEFAULT_ADMIN_TOKEN_TTL_SECONDS, MAX_ADMIN_TOKEN_TTL_SECONDS, mintAdminToken, rotateKey } from './admin/admin-token';
+import type { ProjectMemberDto } from '@infrabox/jobs';
+import { API_OPTION_HELP, apiClientFor, TOKEN_OPTION_HELP } from './api-options';
 import { CliError, EXIT_USAGE } from './cli-error';
 import { DEFAULT_LOCAL_CONFIG_DIR } from './cli-paths';
 import type { CliContext } from './cli.context';
@@ -16,7 +18,8 @@ interface AdminTokenOptions {
 
 /** `infrabox admin token`: an admin token, signed with the master's key file; `infrabox admin rotate-key`. */
 export function registerAdminCommand(program: Command, context: CliContext): void {
-  const admin = program.command('admin').description('operator commands (need a cluster\'s key file and its database)');
+  const admin = program.command('admin').description('operator commands: tokens and keys (a cluster\'s key file and database), project members (an admin token or login)');
+  registerMembersCommand(admin, context);
   admin
     .command('token')
     .description('print an admin token, signed with the master\'s token signing key (auth.signing_key of its config)')
@@ -54,6 +57,63 @@ Example:
     .action(async (options: { config: string }) => {
       const { keyFile, retired } = await rotateKey(readConfig(options.config));
       context.stdout(`new token signing key in ${keyFile} (the old one, if any, is ${retired}); restart the cluster's apps`);
+    });
+}
+
+/** `infrabox admin members list|add|remove`: who sees and pushes a project, through the API. */
+function registerMembersCommand(admin: Command, context: CliContext): void {
+  const members = admin
+    .command('members')
+    .description('list, add or remove the members of a project: the users who see and push it')
+    .addHelpText(
+      'after',
+      `
+Users are named as the OpenID provider names them (auth.oidc.username_claim, email by default).
+Admins (auth.admins of the master's config) see every project without being members.
+
+Examples:
+  $ infrabox admin members add demo alice@example.com bob@example.com
+  $ infrabox admin members list demo
+  $ infrabox admin members remove demo bob@example.com`,
+    );
+  const path = (project: string, user?: string) =>
+    `/api/v1/admin/projects/${encodeURIComponent(project)}/members${user === undefined ? '' : `/${encodeURIComponent(user)}`}`;
+  members
+    .command('list')
+    .argument('<project>')
+    .option('--api <url>', API_OPTION_HELP)
+    .option('--token <token>', `admin ${TOKEN_OPTION_HELP}`)
+    .action(async (project: string, options: { api?: string; token?: string }) => {
+      const client = apiClientFor(context, options, 'admin');
+      const response = await client.request('GET', path(project));
+      if (response.status !== 200) throw client.failure('GET', path(project), response);
+      for (const member of response.body as ProjectMemberDto[]) context.stdout(`${member.username}\t${member.addedAt}`);
+    });
+  members
+    .command('add')
+    .argument('<project>')
+    .argument('<users...>')
+    .option('--api <url>', API_OPTION_HELP)
+    .option('--token <token>', `admin ${TOKEN_OPTION_HELP}`)
+    .action(async (project: string, users: string[], options: { api?: string; token?: string }) => {
+      const client = apiClientFor(context, options, 'admin');
+      for (const user of users) {
+        const response = await client.request('PUT', path(project, user));
+        if (response.status !== 200) throw client.failure('PUT', path(project, user), response);
+        context.stdout(`${user} is a member of ${project}`);
+      }
+    });
+  members
+    .command('remove')
+    .argument('<project>')
+    .argument('<user>')
+    .option('--api <url>', API_OPTION_HELP)
+    .option('--token <token>', `admin ${TOKEN_OPTION_HELP}`)
+    .action(async (project: string, user: string, options: { api?: string; token?: string }) => {
+      const client = apiClientFor(context, options, 'admin');
+      const response = await client.request('DELETE', path(project, user));
+      if (response.status !== 200) throw client.failure('DELETE', path(project, user), response);
+      context.stdout(`${user} is no longer a member of ${project}`);
     });
 }
 

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { API_OPTION_HELP, apiClientFor, positiveInteger } from './api-options';
+import { API_OPTION_HELP, apiClientFor, positiveInteger, TOKEN_OPTION_HELP } from './api-options';
 import { formatBuildsTable, isBuildSummaryList } from './build.view';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
@@ -12,6 +12,7 @@ export function registerBuildsCommand(program: Command, context: CliContext): vo
     .option('--json', 'print the API response as JSON (each build with its state and jobStates) instead of a table')
     .option('--limit <n>', 'how many builds (the API caps this at 500)', positiveInteger, 50)
     .option('--api <url>', API_OPTION_HELP)
+    .option('--token <token>', TOKEN_OPTION_HELP)
     .addHelpText(
       'after',
       `
@@ -19,8 +20,8 @@ Examples:
   $ infrabox builds
   $ infrabox builds --limit 10 --json`,
     )
-    .action(async (options: { json?: boolean; limit: number; api?: string }) => {
-      const client = apiClientFor(context, options.api);
+    .action(async (options: { json?: boolean; limit: number; api?: string; token?: string }) => {
+      const client = apiClientFor(context, options);
       const path = `/api/v1/builds?limit=${options.limit}`;
       const response = await client.request('GET', path);
       if (response.status !== 200) throw client.failure('GET', path, response);

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
 import { CliError, EXIT_USAGE } from './cli-error';
 /**
  * The single place in the CLI that reads `process.env` (house rule: besides libs/config, nothing
@@ -13,11 +15,18 @@ export interface CliEnvironment {
    * as a job pod's data steps have it): sent as a bearer token with every API request.
    */
   readonly token?: string;
+  /** Where `infrabox login` saves user tokens: `$INFRABOX_CREDENTIALS`, else `$XDG_CONFIG_HOME/infrabox/credentials.json`, else under ~/.config. */
+  readonly credentialsFile: string;
 }
 
 export function readCliEnvironment(): CliEnvironment {
   const file = nonEmpty(process.env.INFRABOX_TOKEN_FILE);
-  return { api: nonEmpty(process.env.INFRABOX_API), token: nonEmpty(process.env.INFRABOX_TOKEN) ?? (file === undefined ? undefined : readTokenFile(file)) };
+  const configHome = nonEmpty(process.env.XDG_CONFIG_HOME) ?? path.join(homedir(), '.config');
+  return {
+    api: nonEmpty(process.env.INFRABOX_API),
+    token: nonEmpty(process.env.INFRABOX_TOKEN) ?? (file === undefined ? undefined : readTokenFile(file)),
+    credentialsFile: nonEmpty(process.env.INFRABOX_CREDENTIALS) ?? path.join(configHome, 'infrabox', 'credentials.json'),
+  };
 }
 
 function readTokenFile(file: string): string {

@@ -1,13 +1,9 @@
 import { Command } from 'commander';
-import { resolveApiUrl } from './api-url.resolver';
-import { DEFAULT_STATE_DIR } from './cli-paths';
+import { API_OPTION_HELP, apiClientFor, TOKEN_OPTION_HELP } from './api-options';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
 import { formatClustersTable, isClusterList } from './clusters.table';
-import { errorMessage, InfraboxApiClient } from './infrabox-api.client';
-import { readLocalState } from './local-state.store';
-
-const API_OPTION_HELP = 'InfraBox API root (default: $INFRABOX_API, else the master in .infrabox/local.json, else http://127.0.0.1:8080)';
+import { errorMessage } from './infrabox-api.client';
 
 /** `infrabox clusters [--json]`, `infrabox clusters enable NAME`, `infrabox clusters disable NAME`. */
 export function registerClustersCommand(program: Command, context: CliContext): void {
@@ -16,6 +12,7 @@ export function registerClustersCommand(program: Command, context: CliContext): 
     .description('list the clusters of the installation, or enable/disable one')
     .option('--json', 'print the API response as JSON instead of a table')
     .option('--api <url>', API_OPTION_HELP)
+    .option('--token <token>', TOKEN_OPTION_HELP)
     .addHelpText(
       'after',
       `
@@ -27,8 +24,8 @@ Examples:
   $ infrabox clusters --json --api http://127.0.0.1:8080
   $ infrabox clusters disable worker-gcp`,
     )
-    .action(async (options: { json?: boolean; api?: string }) => {
-      const client = apiClient(context, options.api);
+    .action(async (options: { json?: boolean; api?: string; token?: string }) => {
+      const client = apiClientFor(context, options);
       const path = '/api/v1/clusters';
       const response = await client.request('GET', path);
       if (response.status !== 200) throw client.failure('GET', path, response);
@@ -50,7 +47,7 @@ Examples:
       .description(action === 'enable' ? 'let a cluster take new jobs again' : 'stop placing new jobs on a cluster (running jobs finish)')
       .argument('<name>', 'cluster name, as in `infrabox clusters`')
       .option('--api <url>', API_OPTION_HELP)
-      .option('--token <token>', 'admin token (default: $INFRABOX_TOKEN, else "adminToken" in .infrabox/local.json; see `infrabox admin token`)')
+      .option('--token <token>', `admin ${TOKEN_OPTION_HELP}`)
       .addHelpText(
         'after',
         `
@@ -60,8 +57,7 @@ Example:
       )
       .action(async (name: string, _options: unknown, command: Command) => {
         const options = command.optsWithGlobals<{ api?: string; token?: string }>();
-        const token = options.token ?? context.env.token ?? readLocalState(DEFAULT_STATE_DIR)?.adminToken;
-        const client = new InfraboxApiClient(resolveApiUrl({ flag: options.api, env: context.env.api, stateDir: DEFAULT_STATE_DIR }), token);
+        const client = apiClientFor(context, options, 'admin');
         const path = `/api/v1/admin/clusters/${encodeURIComponent(name)}/${action}`;
         const response = await client.request('POST', path);
         if (response.status === 401 || response.status === 403) {
@@ -74,7 +70,4 @@ Example:
   }
 }
 
-function apiClient(context: CliContext, flag: string | undefined): InfraboxApiClient {
-  const baseUrl = resolveApiUrl({ flag, env: context.env.api, stateDir: DEFAULT_STATE_DIR });
-  return new InfraboxApiClient(baseUrl, context.env.token);
-}
+

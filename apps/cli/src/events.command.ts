@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { API_OPTION_HELP, apiClientFor, sleep } from './api-options';
+import { API_OPTION_HELP, apiClientFor, sleep, TOKEN_OPTION_HELP } from './api-options';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
 import { readServerSentEvents } from './event-stream.reader';
@@ -44,6 +44,7 @@ export function registerEventsCommand(program: Command, context: CliContext): vo
     .option('--follow', 'after the stored events, print each new event as it commits, until Ctrl-C')
     .option('--json', 'print one JSON object per line: {"id","type","cluster","payload","createdAt"}')
     .option('--api <url>', API_OPTION_HELP)
+    .option('--token <token>', TOKEN_OPTION_HELP)
     .addHelpText(
       'after',
       `
@@ -56,8 +57,8 @@ Examples:
   $ infrabox events --channel job_finished
   $ infrabox events --follow --channel job.finished --json`,
     )
-    .action(async (options: { channel?: string; follow?: boolean; json?: boolean; api?: string }) => {
-      const client = apiClientFor(context, options.api);
+    .action(async (options: { channel?: string; follow?: boolean; json?: boolean; api?: string; token?: string }) => {
+      const client = apiClientFor(context, options);
       const print = (event: EventView) => context.stdout(options.json ? JSON.stringify(event) : formatEventLine(event));
       if (options.follow) return follow(client, options.channel, print, context);
       let after = '0';

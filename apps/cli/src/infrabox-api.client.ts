@@ -20,8 +20,13 @@ export class InfraboxApiClient {
     private readonly token?: string,
   ) {}
 
+  /** Whether requests carry a bearer token. */
+  get hasToken(): boolean {
+    return this.token !== undefined;
+  }
+
   /** A request with an optional JSON body. */
-  async request(method: 'GET' | 'POST', path: string, json?: unknown): Promise<ApiResponse> {
+  async request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, json?: unknown): Promise<ApiResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (json !== undefined) headers['content-type'] = 'application/json';

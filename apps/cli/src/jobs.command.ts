@@ -1,12 +1,9 @@
 import { Command } from 'commander';
-import { resolveApiUrl } from './api-url.resolver';
+import { API_OPTION_HELP, apiClientFor, TOKEN_OPTION_HELP } from './api-options';
 import { BuildWithJobs, formatJobsTable, isBuildWithJobs } from './build.view';
-import { DEFAULT_STATE_DIR } from './cli-paths';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
 import { InfraboxApiClient } from './infrabox-api.client';
-
-const API_OPTION_HELP = 'InfraBox API root (default: $INFRABOX_API, else the master in .infrabox/local.json, else http://127.0.0.1:8080)';
 
 /** `infrabox jobs BUILD [--json]`: the jobs of a build: id, state, cluster, exit code, start, end, message. */
 export function registerJobsCommand(program: Command, context: CliContext): void {
@@ -16,6 +13,7 @@ export function registerJobsCommand(program: Command, context: CliContext): void
     .argument('<build>', 'build id (as `infrabox push` prints it)')
     .option('--json', 'print the jobs as the API answers them ([{"id","name","state","cluster","exitCode","startedAt","finishedAt","message",…}]) instead of a table')
     .option('--api <url>', API_OPTION_HELP)
+    .option('--token <token>', TOKEN_OPTION_HELP)
     .addHelpText(
       'after',
       `
@@ -23,8 +21,8 @@ Examples:
   $ infrabox jobs 0d9c2f4e-5b1a-4c7e-9a43-2f8e61b0c7d5
   $ infrabox jobs 0d9c2f4e-5b1a-4c7e-9a43-2f8e61b0c7d5 --json`,
     )
-    .action(async (buildId: string, options: { json?: boolean; api?: string }) => {
-      const client = new InfraboxApiClient(resolveApiUrl({ flag: options.api, env: context.env.api, stateDir: DEFAULT_STATE_DIR }), context.env.token);
+    .action(async (buildId: string, options: { json?: boolean; api?: string; token?: string }) => {
+      const client = apiClientFor(context, options);
       const build = await fetchBuild(client, buildId);
       if (options.json) context.stdout(JSON.stringify(build.jobs, null, 2));
       else for (const line of formatJobsTable(build.jobs)) context.stdout(line);

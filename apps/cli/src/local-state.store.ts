@@ -1,5 +1,6 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writePrivateFile } from './private-file';
 
 /** What `infrabox up` writes to `<state dir>/local.json` so other commands find the local run. */
 export interface LocalState {
@@ -42,11 +43,6 @@ export function readLocalState(stateDir: string): LocalState | undefined {
 /** Writes atomically (temp file + rename), so a reader never sees half a file; mode 600: it holds tokens. */
 export function writeLocalState(stateDir: string, state: LocalState): string {
   const file = localStatePath(stateDir);
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(temporary, 0o600); // the mode of a new file is masked by the umask
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, file);
+  writePrivateFile(file, `${JSON.stringify(state, null, 2)}\n`);
   return file;
 }

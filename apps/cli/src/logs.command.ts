@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { API_OPTION_HELP, apiClientFor, FOLLOW_INTERVAL_MS, sleep } from './api-options';
+import { API_OPTION_HELP, apiClientFor, FOLLOW_INTERVAL_MS, sleep, TOKEN_OPTION_HELP } from './api-options';
 import { isFinalState, isJobDto } from './build.view';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
@@ -26,6 +26,7 @@ export function registerLogsCommand(program: Command, context: CliContext, write
     .argument('<job>', 'job id (the ID column of `infrabox jobs BUILD`, "id" in its --json), or BUILD/JOBNAME (e.g. <build id>/sub/test)')
     .option('--follow', `poll for new output every ${FOLLOW_INTERVAL_MS} ms; exit 0 once the job has ended and all output is printed`)
     .option('--api <url>', API_OPTION_HELP)
+    .option('--token <token>', TOKEN_OPTION_HELP)
     .addHelpText(
       'after',
       `
@@ -34,8 +35,8 @@ Examples:
   $ infrabox logs 7c1e0b7a-3f7d-4b43-9d0e-8a6f1e2d9c41 --follow
   $ infrabox logs 0d9c2f4e-5b1a-4c7e-9a43-2f8e61b0c7d5/build --follow`,
     )
-    .action(async (job: string, options: { follow?: boolean; api?: string }) => {
-      const client = apiClientFor(context, options.api);
+    .action(async (job: string, options: { follow?: boolean; api?: string; token?: string }) => {
+      const client = apiClientFor(context, options);
       const jobId = await resolveJobId(client, job);
       // Also answers "unknown job" before any output.
       let state = await jobState(client, jobId);

@@ -15,6 +15,7 @@ import { registerClustersCommand } from './clusters.command';
 import { registerEventsCommand } from './events.command';
 import { registerJobCommand } from './job/job.command';
 import { registerJobsCommand } from './jobs.command';
+import { registerLoginCommands } from './login.command';
 import { registerLogsCommand } from './logs.command';
 import { registerPushCommand } from './push.command';
 import { registerUpCommand } from './up.command';
@@ -35,7 +36,8 @@ export function buildProgram(context: CliContext): Command {
       'after',
       `
 The API is found through --api, else $INFRABOX_API, else .infrabox/local.json (written by
-"infrabox up"), else http://127.0.0.1:8080. $INFRABOX_TOKEN, when set, is sent as a bearer token.
+"infrabox up"), else http://127.0.0.1:8080. The token sent is --token, else $INFRABOX_TOKEN, else
+the one "infrabox login" saved for that API, else the local run's (.infrabox/local.json).
 
 Examples:
   $ infrabox validate infrabox.json
@@ -47,6 +49,8 @@ Examples:
   $ infrabox builds --limit 10
   $ infrabox logs <job id> --follow
   $ infrabox events --follow --channel job_finished
+  $ infrabox login --api https://infrabox.example.com
+  $ infrabox admin members add demo alice@example.com
   $ infrabox admin token --config /etc/infrabox/config.yaml`,
     );
   registerValidateCommand(program, context);
@@ -58,6 +62,7 @@ Examples:
   registerLogsCommand(program, context);
   registerEventsCommand(program, context);
   registerJobCommand(program, context);
+  registerLoginCommands(program, context);
   registerAdminCommand(program, context);
   return program;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import { loadIgnoreFile, packDirectory } from '@infrabox/archive';
-import { resolveApiUrl } from './api-url.resolver';
+import { API_OPTION_HELP, apiClientFor, TOKEN_OPTION_HELP } from './api-options';
 import type { JobDto } from '@infrabox/jobs';
 import { BuildWithJobs, isBuildWithJobs, isFinalState } from './build.view';
 import { DEFAULT_STATE_DIR } from './cli-paths';
@@ -17,7 +17,6 @@ import { fetchBuild } from './jobs.command';
 import { readLocalState } from './local-state.store';
 import { UploadProgress } from './upload.progress';
 
-const API_OPTION_HELP = 'InfraBox API root (default: $INFRABOX_API, else the master in .infrabox/local.json, else http://127.0.0.1:8080)';
 const FOLLOW_INTERVAL_MS = 500;
 const DEFINITION_FILE = 'infrabox.json';
 
@@ -40,7 +39,7 @@ export function registerPushCommand(program: Command, context: CliContext): void
     .argument('[dir]', 'folder holding infrabox.json (its content becomes the jobs\' working directory)', '.')
     .option('--api <url>', API_OPTION_HELP)
     .option('--project <name>', 'project of the build (default: "project" in .infrabox/local.json, else the folder\'s name)')
-    .option('--token <token>', 'project token (default: $INFRABOX_TOKEN, else "token" in .infrabox/local.json)')
+    .option('--token <token>', `project or user ${TOKEN_OPTION_HELP}`)
     .option('--follow', 'poll the build and print "job cluster state" lines until every job ended; exit 0 only if all finished')
     .option('--json', 'print {"buildId","jobs"} instead of the build id')
     .addHelpText(
@@ -66,12 +65,11 @@ async function push(dir: string, options: PushOptions, context: CliContext): Pro
     return EXIT_FAILURE;
   }
   const local = readLocalState(DEFAULT_STATE_DIR);
-  const token = options.token ?? context.env.token ?? local?.token;
-  if (token === undefined) {
-    throw new CliError('no project token: pass --token, set INFRABOX_TOKEN, or put "token" in .infrabox/local.json', EXIT_USAGE);
+  const client = apiClientFor(context, options, 'push');
+  if (!client.hasToken) {
+    throw new CliError('no token: run `infrabox login`, pass --token, set INFRABOX_TOKEN, or start a local run with `infrabox up`', EXIT_USAGE);
   }
   const project = options.project ?? local?.project ?? path.basename(root);
-  const client = new InfraboxApiClient(resolveApiUrl({ flag: options.api, env: context.env.api, stateDir: DEFAULT_STATE_DIR }), token);
 
   const uploadId = await uploadSource(client, root, project, context);
   const buildsPath = `/api/v1/projects/${encodeURIComponent(project)}/builds`;

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InvalidTokenError, Principal, PrincipalKind } from './principal.types';
+import { InvalidTokenError, isAdmin, Principal, PrincipalKind } from './principal.types';
 import { TokenService } from './token.service';
 
 /** Metadata key of the principal kinds a route accepts (set by `@Authenticated`). */
@@ -25,7 +25,8 @@ export function principalOfRequest(request: object): Principal | undefined {
 /**
  * Authenticates a request by its token, then checks the token's kind against the route's
  * `@Authenticated(...)` kinds. A missing, malformed or invalid token answers 401; a valid token
- * of a kind the route does not accept answers 403.
+ * of a kind the route does not accept answers 403. A route that takes `admin` tokens also takes
+ * users the master's config names admins.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -56,7 +57,7 @@ export class AuthGuard implements CanActivate {
       if (error instanceof InvalidTokenError) throw unauthorized(`invalid token: ${error.reason}`);
       throw error;
     }
-    if (!kinds.includes(principal.kind)) {
+    if (!kinds.includes(principal.kind) && !(kinds.includes('admin') && isAdmin(principal))) {
       throw new ForbiddenException({ statusCode: 403, message: `a ${principal.kind} token may not call this route` });
     }
     principals.set(request, principal);

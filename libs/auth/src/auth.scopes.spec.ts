@@ -1,11 +1,10 @@
 import { ForbiddenException } from '@nestjs/common';
-import { assertJobMayReadOutputOf, assertOwnJob, assertProjectAccess, assertProjectNamedOrAdmin, assertProjectOrAdmin } from './auth.scopes';
-import { AdminPrincipal, ClusterPrincipal, JobPrincipal, ProjectPrincipal } from './principal.types';
+import { assertJobMayReadOutputOf, assertOwnJob } from './auth.scopes';
+import { ClusterPrincipal, JobPrincipal, ProjectPrincipal } from './principal.types';
 
 const job: JobPrincipal = { kind: 'job', jobId: 'child', buildId: 'b', projectId: 'p', parents: ['mother', 'father'], issuer: 'w1' };
 const cluster: ClusterPrincipal = { kind: 'cluster', cluster: 'w2' };
 const project: ProjectPrincipal = { kind: 'project', projectId: 'p', projectName: 'demo' };
-const admin: AdminPrincipal = { kind: 'admin', issuer: 'master' };
 
 function forbiddenBody(action: () => void): unknown {
   try {
@@ -51,32 +50,5 @@ describe('scope checks', () => {
     expect(() => assertOwnJob(job, 'child')).not.toThrow();
     expect(forbiddenBody(() => assertOwnJob(job, 'mother'))).toEqual({ statusCode: 403, message: 'job child may act on its own job only' });
     expect(() => assertOwnJob(cluster, 'child')).toThrow(ForbiddenException);
-  });
-
-  it('assertProjectAccess admits a token of that project only', () => {
-    expect(() => assertProjectAccess(project, 'p')).not.toThrow();
-    expect(forbiddenBody(() => assertProjectAccess(project, 'q'))).toEqual({
-      statusCode: 403,
-      message: "a token of project 'demo' may act on that project only",
-    });
-    // A job of the project carries its project id, but it is not a user of the project.
-    expect(() => assertProjectAccess(job, 'p')).toThrow(ForbiddenException);
-    expect(() => assertProjectAccess(cluster, 'p')).toThrow(ForbiddenException);
-  });
-
-  it('an admin acts on every project; a project token on its own only; job and cluster tokens on none', () => {
-    expect(() => assertProjectOrAdmin(admin, 'anything')).not.toThrow();
-    expect(() => assertProjectNamedOrAdmin(admin, 'anything')).not.toThrow();
-    expect(() => assertProjectOrAdmin(project, 'p')).not.toThrow();
-    expect(() => assertProjectNamedOrAdmin(project, 'demo')).not.toThrow();
-    expect(forbiddenBody(() => assertProjectNamedOrAdmin(project, 'other'))).toEqual({
-      statusCode: 403,
-      message: "a token of project 'demo' may act on that project only, not on 'other'",
-    });
-    expect(() => assertProjectOrAdmin(project, 'q')).toThrow(ForbiddenException);
-    for (const other of [job, cluster]) {
-      expect(() => assertProjectOrAdmin(other, 'p')).toThrow(ForbiddenException);
-      expect(() => assertProjectNamedOrAdmin(other, 'demo')).toThrow(ForbiddenException);
-    }
   });
 });

@@ -1,5 +1,5 @@
 import { ForbiddenException } from '@nestjs/common';
-import { AdminPrincipal, JobPrincipal, Principal, ProjectPrincipal } from './principal.types';
+import { JobPrincipal, Principal } from './principal.types';
 
 /*
  * Scope checks a controller makes after `@Authenticated(...)` let the caller in. Each throws a
@@ -21,27 +21,4 @@ export function assertJobMayReadOutputOf(principal: Principal, jobId: string): a
 export function assertOwnJob(principal: Principal, jobId: string): asserts principal is JobPrincipal {
   if (principal.kind !== 'job') throw forbidden(`only a job token is scoped to a job, not a ${principal.kind} token`);
   if (principal.jobId !== jobId) throw forbidden(`job ${principal.jobId} may act on its own job only`);
-}
-
-/** A project token acts on its own project only. */
-export function assertProjectAccess(principal: Principal, projectId: string): asserts principal is ProjectPrincipal {
-  if (principal.kind !== 'project') throw forbidden(`only a project token is scoped to a project, not a ${principal.kind} token`);
-  if (principal.projectId !== projectId) {
-    throw forbidden(`a token of project '${principal.projectName}' may act on that project only`);
-  }
-}
-
-/** An admin token acts on every project; a project token on its own project only (by name). */
-export function assertProjectNamedOrAdmin(principal: Principal, projectName: string): asserts principal is ProjectPrincipal | AdminPrincipal {
-  if (principal.kind === 'admin') return;
-  if (principal.kind !== 'project') throw forbidden(`only a token of project '${projectName}' or an admin token may do this, not a ${principal.kind} token`);
-  if (principal.projectName !== projectName) {
-    throw forbidden(`a token of project '${principal.projectName}' may act on that project only, not on '${projectName}'`);
-  }
-}
-
-/** An admin token acts on every project; a project token on its own project only (by id). */
-export function assertProjectOrAdmin(principal: Principal, projectId: string): asserts principal is ProjectPrincipal | AdminPrincipal {
-  if (principal.kind === 'admin') return;
-  assertProjectAccess(principal, projectId);
 }

@@ -1,7 +1,7 @@
 /** What a verified token says about its bearer. */
-export type Principal = JobPrincipal | ClusterPrincipal | ProjectPrincipal | AdminPrincipal;
+export type Principal = JobPrincipal | ClusterPrincipal | ProjectPrincipal | UserPrincipal | AdminPrincipal;
 export type PrincipalKind = Principal['kind'];
-export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['job', 'cluster', 'project', 'admin'];
+export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['job', 'cluster', 'project', 'user', 'admin'];
 
 /** A running job: its own source, inputs and output, and the outputs of its direct parents. */
 export interface JobPrincipal {
@@ -27,6 +27,23 @@ export interface ProjectPrincipal {
   kind: 'project';
   projectId: string;
   projectName: string;
+}
+
+/**
+ * A person logged in through the OpenID provider (the dashboard, `infrabox login`): sees and
+ * pushes the projects they are a member of, or every project when the master's config names
+ * them in `auth.admins` — an admin user may then call every route an admin token may.
+ */
+export interface UserPrincipal {
+  kind: 'user';
+  /** As the provider names them (the `auth.oidc.username_claim` of their ID token). */
+  username: string;
+  admin: boolean;
+}
+
+/** An admin token, or a user the master's config names an admin. */
+export function isAdmin(principal: Principal): boolean {
+  return principal.kind === 'admin' || (principal.kind === 'user' && principal.admin);
 }
 
 /**
@@ -60,7 +77,7 @@ export class InvalidTokenError extends Error {
 /** This cluster may not issue tokens of this kind: admin and project tokens come from the master only. */
 export class NotTheIssuerError extends Error {
   constructor(
-    readonly kind: 'admin' | 'project',
+    readonly kind: 'admin' | 'project' | 'user',
     readonly cluster: string,
   ) {
     super(`${kind} tokens are issued by the master cluster only, not by cluster '${cluster}'`);

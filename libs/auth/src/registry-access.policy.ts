@@ -1,11 +1,12 @@
-import type { Principal } from './principal.types';
+import { isAdmin, type Principal } from './principal.types';
 
 /**
  * Who may do what in a cluster's image registry (CNCF distribution, with this cluster's api as
  * its token service). The one place the rule lives: the token route asks it for every scope a
  * client requests, and grants only what it returns.
  *
- * - admin: everything;
+ * - admin (an admin token or an admin user): everything;
+ * - user: pull and push of the repositories of projects they are a member of (`facts.member`);
  * - job: pull and push of its own project's repositories (`<project name>/…`);
  * - project (a user of the project): the same as its jobs;
  * - cluster, this one (its own output-forwarder): pull and push (it stores the copies it receives);
@@ -34,6 +35,8 @@ export interface RegistryAccessFacts {
   peerDelivers?: boolean;
   /** For a cluster token: it is this cluster's own. */
   ownCluster?: boolean;
+  /** For a user: they are a member of the repository's project. */
+  member?: boolean;
 }
 
 /** The project a repository belongs to: its first path component. */
@@ -68,8 +71,8 @@ export function grantedRegistryActions(
   scope: { type: string; name: string; actions: string[] },
   facts: RegistryAccessFacts,
 ): { actions: string[]; refusal?: string } {
-  if (principal.kind === 'admin') return { actions: [...scope.actions] };
-  if (scope.type !== 'repository') return { actions: [], refusal: `only an admin token may access ${scope.type}:${scope.name}` };
+  if (isAdmin(principal)) return { actions: [...scope.actions] };
+  if (scope.type !== 'repository') return { actions: [], refusal: `only an admin may access ${scope.type}:${scope.name}` };
   const project = projectOfRepository(scope.name);
   const known = scope.actions.filter((a) => (REGISTRY_ACTIONS as readonly string[]).includes(a));
   switch (principal.kind) {
@@ -80,6 +83,11 @@ export function grantedRegistryActions(
       }
       return { actions: known };
     }
+    case 'user':
+      if (facts.member) return { actions: known };
+      return { actions: [], refusal: `user '${principal.username}' is not a member of project '${project}'` };
+    case 'admin':
+      return { actions: [...scope.actions] };
     case 'cluster': {
       if (facts.ownCluster) return { actions: known };
       // A peer that delivers also reads what the repository holds already (and is not sent again).

@@ -14,6 +14,9 @@ import { ClusterKeyService, publicPart, TOKEN_ALGORITHM } from './cluster-key.se
 import { InvalidTokenError, JobTokenSubject, NotTheIssuerError, Principal } from './principal.types';
 import { TokenFactsRepository } from './token-facts.repository';
 
+/** How long a login lasts: a working day, then the user logs in again. */
+export const USER_TOKEN_TTL_SECONDS = 12 * 3600;
+
 /** Longer than any token we issue (a job token with many parents is still a few KB). */
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
@@ -36,6 +39,7 @@ interface KeySnapshot {
  * - job:     `sub: job:<id>`, `{ kind: 'job', jobId, buildId, projectId, parents }`
  * - cluster: `sub: cluster:<issuer>`, `aud: <peer cluster>`, `{ kind: 'cluster' }`
  * - project: `sub: project:<id>`, `{ kind: 'project', projectId, projectName }`
+ * - user:    `sub: user:<username>`, `{ kind: 'user', username, admin }`
  * - admin:   `sub: admin:<issuer>`, `{ kind: 'admin' }`
  */
 @Injectable()
@@ -100,6 +104,13 @@ export class TokenService implements OnModuleInit {
     requireText('projectId', projectId);
     requireText('projectName', projectName);
     return this.sign({ kind: 'project', projectId, projectName }, `project:${projectId}`, ttlSeconds);
+  }
+
+  /** A token for a user who logged in (see {@link UserPrincipal}); `admin` as the master's config names them. */
+  async issueUserToken(username: string, admin: boolean, ttlSeconds: number = USER_TOKEN_TTL_SECONDS): Promise<string> {
+    if (!this.issuesUserTokens) throw new NotTheIssuerError('user', this.cluster);
+    requireText('username', username);
+    return this.sign({ kind: 'user', username, admin }, `user:${username}`, ttlSeconds);
   }
 
   /** A token for an operator of the installation (see {@link AdminPrincipal}): whoever can call this holds the master's key file. */
@@ -236,6 +247,13 @@ export class TokenService implements OnModuleInit {
         if (payload.sub !== `project:${projectId}`) throw new InvalidTokenError('subject does not match the project');
         if (issuer !== MASTER_CLUSTER) throw new InvalidTokenError(`project tokens are issued by the master only, not by ${issuer}`);
         return { kind: 'project', projectId, projectName };
+      }
+      case 'user': {
+        const { username, admin } = payload;
+        if (!isText(username) || typeof admin !== 'boolean') throw new InvalidTokenError('malformed user claims');
+        if (payload.sub !== `user:${username}`) throw new InvalidTokenError('subject does not match the user');
+        if (issuer !== MASTER_CLUSTER) throw new InvalidTokenError(`user tokens are issued by the master only, not by ${issuer}`);
+        return { kind: 'user', username, admin };
       }
       case 'admin': {
         if (payload.sub !== `admin:${issuer}`) throw new InvalidTokenError('subject does not match the issuer');

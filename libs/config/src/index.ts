@@ -19,6 +19,8 @@ export {
   type TimeoutsConfig,
   bindAddressOf,
   type AuthConfig,
+  type OidcConfig,
+  OIDC_CALLBACK_PATH,
   type ArchivesConfig,
   defaultTokenSigningKey,
   MASTER_CLUSTER,

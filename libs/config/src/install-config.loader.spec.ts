@@ -143,6 +143,40 @@ describe('loadInstallConfig', () => {
     ]);
   });
 
+  it('reads the login of the master (auth.oidc, auth.admins) with its defaults, and names bad values', () => {
+    const yaml = 'host: https://ci.example.com\nauth:\n  admins: [root@example.com, root@example.com]\n  oidc:\n    issuer: https://dex.example.com/\n    client_id: infrabox\n    client_secret_file: secrets/oidc\n';
+    expect(parse(yaml).auth).toEqual({
+      signingKey: `${CWD}/.infrabox/keys/master/token-key.pem`,
+      admins: ['root@example.com'],
+      oidc: {
+        issuer: 'https://dex.example.com',
+        clientId: 'infrabox',
+        clientSecretFile: `${CWD}/secrets/oidc`,
+        usernameClaim: 'email',
+        scopes: ['openid', 'email', 'profile'],
+        redirectUri: 'https://ci.example.com/api/v1/auth/callback',
+      },
+    });
+    expect(parse('host: x\nauth:\n  oidc:\n    issuer: http://127.0.0.1:9000\n    client_id: cli\n    username_claim: preferred_username\n    scopes: [openid]\n').auth?.oidc).toMatchObject({
+      usernameClaim: 'preferred_username',
+      scopes: ['openid'],
+    });
+    expect(problemsOf('host: x\nauth:\n  admins: ["a b", 7]\n  oidc:\n    issuer: dex\n    client_id: ""\n    scopes: ["open id"]\n    secret: x\n')).toEqual([
+      'auth.admins[0]: expected a username (no spaces, at most 200 characters), got "a b"',
+      'auth.admins[1]: expected a string, got 7',
+      'auth.oidc.issuer: expected an http(s) URL, got "dex"',
+      'auth.oidc.client_id: must not be empty',
+      'auth.oidc.scopes[0]: expected a scope (no spaces or quotes)',
+      'auth.oidc.secret: unknown field',
+    ]);
+    expect(problemsOf('host: x\ncluster:\n  name: w1\nauth:\n  oidc:\n    issuer: https://dex.example.com\n    client_id: c\n')).toEqual([
+      "auth.oidc: users log in at the master only; leave it out of cluster 'w1' (its api accepts the master's user tokens)",
+    ]);
+    expect(problemsOf('host: x\ncluster:\n  name: w1\nauth:\n  admins: [a]\n')).toEqual([
+      "auth.admins: users log in at the master only; leave it out of cluster 'w1' (its api accepts the master's user tokens)",
+    ]);
+  });
+
   it('reads the ha section (seconds, fractions allowed) and names bad values', () => {
     expect(parse('host: x\nha:\n  lease_seconds: 2.5\n  shutdown_grace_seconds: 4\n').ha).toEqual({ leaseMs: 2_500, shutdownGraceMs: 4_000 });
     expect(problemsOf('host: x\nha:\n  lease_seconds: 0\n  shutdown_grace_seconds: soon\n  leader: 1\n')).toEqual([

@@ -22,6 +22,9 @@ import {
   MASTER_CLUSTER,
   bindAddressOf,
   DEFAULT_TIMEOUTS,
+  AuthConfig,
+  DEFAULT_OIDC_SCOPES,
+  OIDC_CALLBACK_PATH,
 } from './install-config.schema';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -119,6 +122,9 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
 
   const { host, api, cluster, database, storage, scheduler, ha, events, registry, auth, archives, timeouts } = parsed.data;
   const name = cluster?.name ?? MASTER_CLUSTER;
+  if (name !== MASTER_CLUSTER && (auth?.oidc !== undefined || auth?.admins !== undefined)) {
+    throw new ConfigError(source, [`auth.${auth?.oidc !== undefined ? 'oidc' : 'admins'}: users log in at the master only; leave it out of cluster '${name}' (its api accepts the master's user tokens)`]);
+  }
   const listenPort = host.port ?? api?.port ?? DEFAULT_LISTEN_PORT;
   const registryConfig = toRegistry(registry, host.apiUrl, listenPort, registry?.signing_key === undefined ? defaultRegistrySigningKey(name, cwd) : resolve(cwd, registry.signing_key));
   if (typeof registryConfig === 'string') throw new ConfigError(source, [registryConfig]);
@@ -137,7 +143,7 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
     scheduler: toScheduler(scheduler, host.apiUrl, cwd),
     events: { retentionSeconds: events?.retention ?? DEFAULT_EVENT_RETENTION_SECONDS },
     registry: registryConfig,
-    auth: { signingKey: auth?.signing_key === undefined ? defaultTokenSigningKey(name, cwd) : resolve(cwd, auth.signing_key) },
+    auth: toAuth(auth, name, host.apiUrl, cwd),
     timeouts: {
       transferIdleMs: timeouts?.transfer_idle === undefined ? DEFAULT_TIMEOUTS.transferIdleMs : timeouts.transfer_idle * 1000,
       apiIdleMs: timeouts?.api_idle === undefined ? DEFAULT_TIMEOUTS.apiIdleMs : timeouts.api_idle * 1000,
@@ -147,6 +153,27 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
       ...(archives?.max_unpacked_bytes === undefined ? {} : { maxUnpackedBytes: archives.max_unpacked_bytes }),
     },
   });
+}
+
+/** `auth:` → the signing key file, and on the master the admins and the OpenID provider. */
+function toAuth(auth: RawInstallConfig['auth'], cluster: string, apiUrl: string, cwd: string): AuthConfig {
+  const oidc = auth?.oidc;
+  return {
+    signingKey: auth?.signing_key === undefined ? defaultTokenSigningKey(cluster, cwd) : resolve(cwd, auth.signing_key),
+    ...(auth?.admins ? { admins: [...new Set(auth.admins)] } : {}),
+    ...(oidc
+      ? {
+          oidc: {
+            issuer: oidc.issuer.replace(/\/+$/, ''),
+            clientId: oidc.client_id,
+            ...(oidc.client_secret_file === undefined ? {} : { clientSecretFile: resolve(cwd, oidc.client_secret_file) }),
+            usernameClaim: oidc.username_claim ?? 'email',
+            scopes: oidc.scopes ?? DEFAULT_OIDC_SCOPES,
+            redirectUri: `${apiUrl}${OIDC_CALLBACK_PATH}`,
+          },
+        }
+      : {}),
+  };
 }
 
 /** `registry:` → url, port and signing key file; a problem line when the default port would not exist. */

@@ -122,6 +122,24 @@ export interface RegistryConfig {
   readonly signingKey: string;
 }
 
+/** The OpenID Connect provider users log in with (Keycloak, Dex, Google, Entra ID, …). */
+export interface OidcConfig {
+  /** The issuer URL; its `/.well-known/openid-configuration` is read at the first login. */
+  readonly issuer: string;
+  readonly clientId: string;
+  /** Absolute path of a file holding the client secret; unset: a public client (PKCE only). */
+  readonly clientSecretFile?: string;
+  /** The ID token claim that names the user (`email` unless told otherwise). */
+  readonly usernameClaim: string;
+  readonly scopes: readonly string[];
+  /** Where the provider sends the browser back: `<api url>/api/v1/auth/callback`. */
+  readonly redirectUri: string;
+}
+
+/** The route the OpenID provider redirects a browser login back to. */
+export const OIDC_CALLBACK_PATH = '/api/v1/auth/callback';
+export const DEFAULT_OIDC_SCOPES: readonly string[] = ['openid', 'email', 'profile'];
+
 /** Default: the api's port + 1000 (8080 → 9080). */
 export const REGISTRY_PORT_OFFSET = 1000;
 
@@ -185,6 +203,10 @@ export interface AuthConfig {
    * cluster's tokens, created once when missing. Only its public half goes into the database.
    */
   readonly signingKey: string;
+  /** Users with every right (`auth.admins`, the master only): usernames as the OpenID provider names them. */
+  readonly admins?: readonly string[];
+  /** How users log in (`auth.oidc`, the master only); unset: no user logins, tokens only. */
+  readonly oidc?: OidcConfig;
 }
 
 /** Where a cluster keeps its token signing key when the config says nothing (relative to the working directory). */
@@ -534,6 +556,9 @@ const bindAddress = z.string().superRefine((value, ctx) => {
   if (isIP(value) === 0) ctx.addIssue({ code: 'custom', message: `expected an IP address to listen on (0.0.0.0 for every interface), got ${describeValue(value)}` });
 });
 
+/** A user as the OpenID provider names them (an email, a login): no spaces or control characters. */
+const username = z.string().regex(/^[^\s\x00-\x1f\x7f]{1,200}$/, { error: (issue) => `expected a username (no spaces, at most 200 characters), got ${describeValue(issue.input)}` });
+
 /** A file for a private key (PEM). */
 const privateKeyFile = z.string().superRefine((value, ctx) => {
   const problem = value.trim() === '' ? 'must not be empty' : value.endsWith('/') ? 'expected a file (the PEM private key), not a folder' : undefined;
@@ -550,7 +575,21 @@ export const rawInstallConfigSchema = z.strictObject({
   ha: ha.nullish(),
   events: events.nullish(),
   registry: z.strictObject({ url: httpUrl.optional(), port: port.optional(), signing_key: signingKeyFile.optional() }).nullish(),
-  auth: z.strictObject({ signing_key: privateKeyFile.optional() }).nullish(),
+  auth: z
+    .strictObject({
+      signing_key: privateKeyFile.optional(),
+      admins: z.array(username).optional(),
+      oidc: z
+        .strictObject({
+          issuer: httpUrl,
+          client_id: z.string().min(1, 'must not be empty'),
+          client_secret_file: privateKeyFile.optional(),
+          username_claim: z.string().min(1, 'must not be empty').optional(),
+          scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope (no spaces or quotes)')).min(1).optional(),
+        })
+        .optional(),
+    })
+    .nullish(),
   archives: z.strictObject({ max_entries: positiveInteger.optional(), max_unpacked_bytes: positiveInteger.optional() }).nullish(),
   timeouts: z.strictObject({ transfer_idle: positiveInteger.optional(), api_idle: positiveInteger.optional() }).nullish(),
 });

@@ -40,12 +40,14 @@ export class BuildRepository {
     return new Map(rows.map((row) => [row.id, row.name]));
   }
 
-  async findRecent(limit: number): Promise<Array<Build & { projectName: string }>> {
+  /** The newest builds of the projects `projectIds` (null: of every project). */
+  async findRecent(limit: number, projectIds: readonly string[] | null): Promise<Array<Build & { projectName: string }>> {
     const rows = await this.db.query<BuildRow & { project_name: string }>(
       `SELECT b.id, b.project_id, b.number, b.created_at, p.name AS project_name
          FROM build b JOIN project p ON p.id = b.project_id
+        WHERE $2::uuid[] IS NULL OR b.project_id = ANY($2::uuid[])
         ORDER BY b.created_at DESC LIMIT $1`,
-      [limit],
+      [limit, projectIds],
     );
     return rows.map((row) => ({ ...toBuild(row), projectName: row.project_name }));
   }

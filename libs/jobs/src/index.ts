@@ -1,5 +1,7 @@
 export { JobsModule } from './jobs.module';
 export { ProjectRepository } from './project.repository';
+export { ProjectMemberRepository } from './project-member.repository';
+export type { ProjectMember } from './project-member.repository';
 export { BuildRepository } from './build.repository';
 export { JobRepository } from './job.repository';
 export type { JobWithParents, NewDependency, TransitionFields } from './job.repository';
@@ -21,3 +23,4 @@ export { SchedulerRunnerRepository } from './scheduler-runner.repository';
 export type { SchedulerRunner } from './scheduler-runner.repository';
 export { buildState, toBuildDto, toBuildSummaryDto, toJobDto } from './build.dto';
 export type { BuildDto, BuildState, BuildSummaryDto, JobDto } from './build.dto';
+export type { ProjectMemberDto } from './project-member.dto';

@@ -7,12 +7,13 @@ import { JobConsoleRepository } from './job-console.repository';
 import { JobOutputRepository } from './job-output.repository';
 import { JobRepository } from './job.repository';
 import { JobTransitions } from './job-transitions.service';
+import { ProjectMemberRepository } from './project-member.repository';
 import { ProjectRepository } from './project.repository';
 import { SchedulerRunnerRepository } from './scheduler-runner.repository';
 
 @Global()
 @Module({
-  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository],
-  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository],
+  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository, ProjectMemberRepository],
+  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository, ProjectMemberRepository],
 })
 export class JobsModule {}

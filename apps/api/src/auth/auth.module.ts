@@ -1,11 +1,15 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '@infrabox/jobs';
 import { AuthController } from './auth.controller';
+import { LoginController } from './login.controller';
+import { OidcLoginService } from './oidc-login.service';
+import { ProjectMembersController } from './project-members.controller';
 import { ProjectTokensController } from './project-tokens.controller';
 
-/** HTTP for tokens: `whoami`, and issuing project tokens. TokenService comes from the global `AuthModule`. */
+/** HTTP for tokens: `whoami`, user logins, and issuing project tokens. TokenService comes from the global `AuthModule`. */
 @Module({
   imports: [JobsModule],
-  controllers: [AuthController, ProjectTokensController],
+  controllers: [AuthController, LoginController, ProjectMembersController, ProjectTokensController],
+  providers: [OidcLoginService],
 })
 export class AuthApiModule {}

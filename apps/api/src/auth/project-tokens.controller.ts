@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, ForbiddenException, Param, Post } from '@nestjs/common';
 import { Authenticated, TokenService } from '@infrabox/auth';
 import { ProjectRepository } from '@infrabox/jobs';
-import { PROJECT_NAME } from '../builds/builds.service';
+import { validProjectName } from '../builds/builds.service';
 import { jsonBodyFields } from '../http/json-body';
 
 /** A token's expiry must stay a date JWT libraries and clients can represent. */
@@ -22,9 +22,7 @@ export class ProjectTokensController {
    */
   @Post(':name/tokens')
   async create(@Param('name') name: string, @Body() body: unknown): Promise<{ token: string }> {
-    if (!PROJECT_NAME.test(name)) {
-      throw new BadRequestException(`project: '${name}' is not a valid name (letters, digits, _ . -, at most 100)`);
-    }
+    validProjectName(name);
     const { ttlSeconds } = jsonBodyFields(body, ['ttlSeconds']);
     if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && (ttlSeconds as number) > 0 && (ttlSeconds as number) <= MAX_PROJECT_TOKEN_TTL_SECONDS)) {
       throw new BadRequestException(`ttlSeconds: expected a whole number of seconds from 1 to ${MAX_PROJECT_TOKEN_TTL_SECONDS} (10 years)`);

@@ -1,16 +1,19 @@
 import { Body, Controller, DefaultValuePipe, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { assertProjectNamedOrAdmin, assertProjectOrAdmin, Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
+import { Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
 import { BuildDto, BuildSummaryDto, ConsoleChunk, JobDto } from '@infrabox/jobs';
+import { ProjectAccess } from '../access/project-access.service';
 import { jsonBodyFields } from '../http/json-body';
 import { BuildsService } from './builds.service';
 import { JobsService } from './jobs.service';
 
-// Writes take a token of the project (or an admin token); reads are open for now.
+/** Builds and jobs, for whoever may see their project: its members, its tokens, admins. */
 @Controller('api/v1')
+@Authenticated('user', 'project', 'admin')
 export class BuildsController {
   constructor(
     private readonly builds: BuildsService,
     private readonly jobs: JobsService,
+    private readonly access: ProjectAccess,
   ) {}
 
   /**
@@ -18,41 +21,44 @@ export class BuildsController {
    * with an uploadId the build's jobs get that source in their work directory.
    */
   @Post('projects/:project/builds')
-  @Authenticated('project', 'admin')
-  create(@Param('project') project: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<BuildDto> {
-    assertProjectNamedOrAdmin(principal, project);
+  async create(@Param('project') project: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<BuildDto> {
+    await this.access.assertMayUse(principal, (await this.builds.findProject(project)) ?? { name: project });
     const { definition, uploadId } = jsonBodyFields(body, ['definition', 'uploadId']);
     return this.builds.create(project, definition, uploadId);
   }
 
+  /** The newest builds of the projects the caller sees. */
   @Get('builds')
-  recent(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number): Promise<BuildSummaryDto[]> {
-    return this.builds.recent(Math.min(Math.max(limit, 1), 500));
+  async recent(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number, @CurrentPrincipal() principal: Principal): Promise<BuildSummaryDto[]> {
+    return this.builds.recent(Math.min(Math.max(limit, 1), 500), await this.access.visibleProjectIds(principal));
   }
 
   @Get('builds/:id')
-  get(@Param('id', ParseUUIDPipe) id: string): Promise<BuildDto> {
+  async get(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<BuildDto> {
+    await this.access.assertMayUse(principal, await this.builds.projectOf(id));
     return this.builds.get(id);
   }
 
   @Get('jobs/:id')
-  job(@Param('id', ParseUUIDPipe) id: string): Promise<JobDto> {
+  async job(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<JobDto> {
+    await this.access.assertMayUse(principal, await this.jobs.projectOf(id));
     return this.jobs.get(id);
   }
 
   @Get('jobs/:id/console')
-  console(
+  async console(
     @Param('id', ParseUUIDPipe) id: string,
     @Query('after', new DefaultValuePipe(0), ParseIntPipe) after: number,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<ConsoleChunk[]> {
+    await this.access.assertMayUse(principal, await this.jobs.projectOf(id));
     return this.jobs.console(id, after);
   }
 
   @Post('jobs/:id/abort')
   @HttpCode(200)
-  @Authenticated('project', 'admin')
   async abort(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<JobDto> {
-    if (principal.kind !== 'admin') assertProjectOrAdmin(principal, await this.jobs.projectOf(id));
+    await this.access.assertMayUse(principal, await this.jobs.projectOf(id));
     return this.jobs.abort(id);
   }
 }

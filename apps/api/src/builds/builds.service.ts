@@ -11,6 +11,7 @@ import {
   BuildRepository,
   BuildSummaryDto,
   JobRepository,
+  Project,
   ProjectRepository,
   toBuildDto,
   toBuildSummaryDto,
@@ -18,6 +19,12 @@ import {
 import { ResolvedUpload, SourceUploadsService } from '../sources/source-uploads.service';
 
 export const PROJECT_NAME = PROJECT_NAME_PATTERN;
+
+/** `name` when it is a project name; else a 400 naming it (shown cut, without control characters). */
+export function validProjectName(name: string): string {
+  if (PROJECT_NAME.test(name)) return name;
+  throw new BadRequestException(`project: '${name.slice(0, 120).replace(/[\x00-\x1f\x7f]/g, '?')}' is not a valid name (letters, digits, _ . -, at most 100)`);
+}
 
 /** How many of a refused definition's reasons the one-line `message` repeats (`errors` has all). */
 const REASONS_IN_MESSAGE = 10;
@@ -45,9 +52,7 @@ export class BuildsService {
    * refused definition answers 400 with `errors`, one `#path: reason` line per problem.
    */
   async create(projectName: string, definitionInput: unknown, uploadId?: unknown): Promise<BuildDto> {
-    if (!PROJECT_NAME.test(projectName)) {
-      throw new BadRequestException(`project: '${projectName}' is not a valid name (letters, digits, _ . -, at most 100)`);
-    }
+    validProjectName(projectName);
     if (definitionInput === undefined) throw new BadRequestException('definition: required (the infrabox.json content)');
     const upload = await this.resolveUpload(projectName, uploadId);
     const result = await validateBuildDefinitionReading(definitionInput, {
@@ -86,6 +91,19 @@ export class BuildsService {
     return this.uploads.resolve(uploadId, project?.id ?? '');
   }
 
+  /** The project named `name` (400 for a name no project can have). */
+  findProject(name: string): Promise<Project | null> {
+    return this.projects.findByName(validProjectName(name));
+  }
+
+  /** The project of a build (404 for an unknown build). */
+  async projectOf(buildId: string): Promise<Project> {
+    const build = await this.builds.findById(buildId);
+    const project = build && (await this.projects.findById(build.projectId));
+    if (!project) throw new NotFoundException(`build '${buildId}' not found`);
+    return project;
+  }
+
   async get(buildId: string): Promise<BuildDto> {
     const build = await this.builds.findById(buildId);
     if (!build) throw new NotFoundException(`build '${buildId}' not found`);
@@ -93,9 +111,9 @@ export class BuildsService {
     return toBuildDto(build, project?.name ?? '', jobs);
   }
 
-  /** The most recent builds, each with its state and its jobs per state. */
-  async recent(limit: number): Promise<BuildSummaryDto[]> {
-    const builds = await this.builds.findRecent(limit);
+  /** The most recent builds of `projectIds` (null: of every project), each with its state and its jobs per state. */
+  async recent(limit: number, projectIds: readonly string[] | null): Promise<BuildSummaryDto[]> {
+    const builds = await this.builds.findRecent(limit, projectIds);
     const counts = await this.jobs.stateCountsOfBuilds(builds.map((b) => b.id));
     return builds.map((build) => toBuildSummaryDto(build, build.projectName, counts.get(build.id) ?? {}));
   }

@@ -12,6 +12,8 @@ import {
   JobRepository,
   JobDto,
   JobTransitions,
+  Project,
+  ProjectRepository,
   toJobDto,
 } from '@infrabox/jobs';
 
@@ -21,6 +23,7 @@ export class JobsService {
     private readonly db: Database,
     private readonly jobs: JobRepository,
     private readonly builds: BuildRepository,
+    private readonly projects: ProjectRepository,
     private readonly consoles: JobConsoleRepository,
     private readonly transitions: JobTransitions,
     private readonly events: PgEventClient,
@@ -32,12 +35,13 @@ export class JobsService {
     return toJobDto(job);
   }
 
-  /** The id of the project the job belongs to (404 for an unknown job). */
-  async projectOf(jobId: string): Promise<string> {
+  /** The project the job belongs to (404 for an unknown job). */
+  async projectOf(jobId: string): Promise<Project> {
     const job = await this.jobs.findById(jobId);
     const build = job && (await this.builds.findById(job.buildId));
-    if (!build) throw new NotFoundException(`job '${jobId}' not found`);
-    return build.projectId;
+    const project = build && (await this.projects.findById(build.projectId));
+    if (!project) throw new NotFoundException(`job '${jobId}' not found`);
+    return project;
   }
 
   async console(jobId: string, afterSeq: number): Promise<ConsoleChunk[]> {

@@ -1,8 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
+import { Authenticated } from '@infrabox/auth';
 import { ClusterDto, ReachabilityDto } from '@infrabox/clusters';
 import { ClustersService } from './clusters.service';
 
+/** The clusters and how they reach each other: for every logged-in user and token of a project. */
 @Controller('api/v1/clusters')
+@Authenticated('user', 'project', 'admin')
 export class ClustersController {
   constructor(private readonly clusters: ClustersService) {}
 

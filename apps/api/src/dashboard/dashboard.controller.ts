@@ -1,5 +1,7 @@
 import { Controller, DefaultValuePipe, Get, Inject, NotFoundException, Param, ParseIntPipe, ParseUUIDPipe, Query, Redirect, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
+import { ProjectAccess } from '../access/project-access.service';
 import { DashboardAsset } from './dashboard-assets';
 import { BuildSummaryDto } from '@infrabox/jobs';
 import { BuildsService } from '../builds/builds.service';
@@ -8,12 +10,16 @@ import { DashboardService } from './dashboard.service';
 
 export const DASHBOARD_ASSETS = Symbol('DASHBOARD_ASSETS');
 
-/** The master's dashboard: its page and files, and the JSON each page reads. Open like the build routes. */
+/**
+ * The master's dashboard: its page and files (open: the page asks for a login), and the JSON each
+ * page reads, for logged-in users and tokens, limited to the projects the caller sees.
+ */
 @Controller()
 export class DashboardController {
   constructor(
     private readonly dashboard: DashboardService,
     private readonly buildList: BuildsService,
+    private readonly access: ProjectAccess,
     @Inject(DASHBOARD_ASSETS) private readonly assets: ReadonlyMap<string, DashboardAsset>,
   ) {}
 
@@ -33,17 +39,21 @@ export class DashboardController {
   }
 
   @Get('api/v1/dashboard/clusters')
+  @Authenticated('user', 'project', 'admin')
   clusters(): Promise<ClustersOverviewDto> {
     return this.dashboard.clustersOverview();
   }
 
   @Get('api/v1/dashboard/builds')
-  builds(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number): Promise<BuildSummaryDto[]> {
-    return this.buildList.recent(Math.min(Math.max(limit, 1), 500));
+  @Authenticated('user', 'project', 'admin')
+  async builds(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number, @CurrentPrincipal() principal: Principal): Promise<BuildSummaryDto[]> {
+    return this.buildList.recent(Math.min(Math.max(limit, 1), 500), await this.access.visibleProjectIds(principal));
   }
 
   @Get('api/v1/dashboard/builds/:id')
-  build(@Param('id', ParseUUIDPipe) id: string): Promise<BuildSummaryDto> {
+  @Authenticated('user', 'project', 'admin')
+  async build(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<BuildSummaryDto> {
+    await this.access.assertMayUse(principal, await this.buildList.projectOf(id));
     return this.dashboard.build(id);
   }
 

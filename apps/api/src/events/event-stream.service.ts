@@ -15,6 +15,7 @@ import {
 } from '@infrabox/jobs';
 import { toEventDto } from './event.dto';
 import { typeFilter } from './events.service';
+import { EventVisibility } from './event-visibility.service';
 
 /** Channels whose NOTIFY wakes the streams at once; events of other types arrive with the poll. */
 const WAKE_TYPES = [
@@ -51,6 +52,8 @@ export interface StreamRequest {
   type?: string;
   /** Who asks (the remote address): at most STREAM_LIMITS.perClient streams each. */
   client: string;
+  /** The projects whose job and build events the caller sees (null: every project's). */
+  projectIds: readonly string[] | null;
 }
 
 /**
@@ -70,6 +73,7 @@ export class EventStreamService implements OnModuleDestroy {
   constructor(
     private readonly db: Database,
     private readonly events: EventRepository,
+    private readonly visibility: EventVisibility,
   ) {}
 
   /**
@@ -95,7 +99,7 @@ export class EventStreamService implements OnModuleDestroy {
       else this.perClient.delete(client);
     };
     return new Observable<MessageEvent>((subscriber) => {
-      const stop = this.run(subscriber, start, type);
+      const stop = this.run(subscriber, start, type, request.projectIds);
       return () => {
         stop();
         release();
@@ -111,7 +115,7 @@ export class EventStreamService implements OnModuleDestroy {
     this.listener = null;
   }
 
-  private run(subscriber: Subscriber<MessageEvent>, start: FeedCursor | 'now', type: string | null): () => void {
+  private run(subscriber: Subscriber<MessageEvent>, start: FeedCursor | 'now', type: string | null, projectIds: readonly string[] | null): () => void {
     this.streams.add(subscriber);
     this.ensureListening();
     let feed: EventFeed | null = null;
@@ -129,7 +133,7 @@ export class EventStreamService implements OnModuleDestroy {
           again = false;
           feed ??= start === 'now' ? await EventFeed.fromNow(this.events, type) : await EventFeed.from(this.events, start, type);
           do {
-            const events = await feed.read();
+            const events = await this.visibility.filter(await feed.read(), projectIds);
             if (subscriber.closed) return;
             if (events.length > 0) subscriber.next({ type: 'events', id: feed.cursor, data: events.map(toEventDto) });
           } while (feed.behind);

@@ -1,21 +1,25 @@
 import { Controller, DefaultValuePipe, Get, Headers, MessageEvent, ParseIntPipe, Query, Req, Sse } from '@nestjs/common';
 import type { Request } from 'express';
 import { Observable } from 'rxjs';
+import { Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
+import { ProjectAccess } from '../access/project-access.service';
 import { EventConsumerDto, EventConsumersService } from './event-consumers.service';
 import { EventStreamService } from './event-stream.service';
 import { EventDto, EventsService, MAX_EVENTS_PAGE } from './events.service';
 
-// Open like the builds routes for now (authentication comes with the data endpoints).
+/** The event log: whole for admins; the stream also for users and project tokens, limited to the projects they see. */
 @Controller('api/v1')
 export class EventsController {
   constructor(
     private readonly events: EventsService,
     private readonly stream: EventStreamService,
     private readonly consumers: EventConsumersService,
+    private readonly access: ProjectAccess,
   ) {}
 
-  /** `GET /api/v1/events?after=<id>&type=<type or channel>&limit=<n>`: events ordered by id, at most 1000. */
+  /** `GET /api/v1/events?after=<id>&type=<type or channel>&limit=<n>`: events ordered by id, at most 1000 (admins). */
   @Get('events')
+  @Authenticated('admin')
   recent(
     @Query('after', new DefaultValuePipe('0')) after: string,
     @Query('type') type: string | undefined,
@@ -26,6 +30,7 @@ export class EventsController {
 
   /** `GET /api/v1/events/consumers`: every durable consumer, when it was last seen, and whether it is gone past the retention. */
   @Get('events/consumers')
+  @Authenticated('admin')
   consumerList(): Promise<EventConsumerDto[]> {
     return this.consumers.list();
   }
@@ -36,12 +41,15 @@ export class EventsController {
    * first catch-up. Every committed event comes once, however late its transaction commits.
    */
   @Sse('events/stream')
-  live(
+  @Authenticated('user', 'project', 'admin')
+  async live(
     @Query('after') after: string | undefined,
     @Query('type') type: string | undefined,
     @Headers('last-event-id') lastEventId: string | undefined,
     @Req() request: Request,
-  ): Observable<MessageEvent> {
-    return this.stream.open({ after, type, lastEventId, client: request.socket.remoteAddress ?? 'unknown' });
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<Observable<MessageEvent>> {
+    const projectIds = await this.access.visibleProjectIds(principal);
+    return this.stream.open({ after, type, lastEventId, client: request.socket.remoteAddress ?? 'unknown', projectIds });
   }
 }

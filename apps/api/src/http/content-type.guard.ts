@@ -36,7 +36,7 @@ export class ContentTypeGuard implements CanActivate {
 }
 
 function hasBody(request: Request): boolean {
-  if (!['POST', 'PUT', 'PATCH'].includes(request.method)) return false;
+  if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(request.method)) return false;
   if (request.headers['transfer-encoding'] !== undefined) return true;
   const length = Number(request.headers['content-length'] ?? 0);
   return !(length === 0);

@@ -12,7 +12,7 @@ export function jsonBodyFields<K extends string>(body: unknown, known: readonly 
   const unknown = Object.keys(body).find((key) => !(known as readonly string[]).includes(key));
   if (unknown !== undefined) {
     const shown = JSON.stringify(unknown.length > 60 ? `${unknown.slice(0, 57)}...` : unknown);
-    throw new BadRequestException(`${shown}: unknown field (expected ${known.join(', ')})`);
+    throw new BadRequestException(`${shown}: unknown field (${known.length === 0 ? 'expected none' : `expected ${known.join(', ')}`})`);
   }
   return body as Partial<Record<K, unknown>>;
 }

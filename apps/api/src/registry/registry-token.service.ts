@@ -9,7 +9,7 @@ import {
   type StoredRegistrySigningKey,
 } from '@infrabox/auth';
 import { INSTALL_CONFIG, type InstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf } from '@infrabox/config';
-import { JobImageRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
+import { JobImageRepository, JobRepository, ProjectMemberRepository, ProjectRepository } from '@infrabox/jobs';
 import { type RequestedScope, requestedScopes } from './registry-request.parser';
 import type { RegistryTokenDto } from './registry-token.dto';
 
@@ -41,6 +41,7 @@ export class RegistryTokenService {
     private readonly projects: ProjectRepository,
     private readonly jobs: JobRepository,
     private readonly images: JobImageRepository,
+    private readonly members: ProjectMemberRepository,
   ) {}
 
   async issue(principal: Principal, request: RegistryTokenRequest): Promise<RegistryTokenDto> {
@@ -56,7 +57,7 @@ export class RegistryTokenService {
     const projectName = scopes.length > 0 ? await this.projectNameOf(principal) : undefined;
     const access: RequestedScope[] = [];
     for (const scope of scopes) {
-      const facts: RegistryAccessFacts = { projectName, ...(await this.clusterFacts(principal, scope)) };
+      const facts: RegistryAccessFacts = { projectName, ...(await this.clusterFacts(principal, scope)), ...(await this.userFacts(principal, scope)) };
       const granted = grantedRegistryActions(principal, scope, facts);
       if (granted.refusal !== undefined) this.logger.log(`${subject}: ${granted.refusal}`);
       if (granted.actions.length > 0) access.push({ ...scope, actions: granted.actions });
@@ -84,6 +85,13 @@ export class RegistryTokenService {
     if (principal.kind !== 'job' && principal.kind !== 'project') return undefined;
     if (!UUID.test(principal.projectId)) return undefined; // signed by a cluster, yet no project of ours
     return (await this.projects.findById(principal.projectId))?.name;
+  }
+
+  /** For a user who is no admin: whether they are a member of the repository's project. */
+  private async userFacts(principal: Principal, scope: RequestedScope): Promise<Pick<RegistryAccessFacts, 'member'>> {
+    if (principal.kind !== 'user' || principal.admin || scope.type !== 'repository') return {};
+    const project = await this.projects.findByName(projectOfRepository(scope.name));
+    return { member: project !== null && (await this.members.isMember(project.id, principal.username)) };
   }
 
   /**
@@ -125,6 +133,8 @@ function subjectOf(principal: Principal): string {
       return `project:${principal.projectId}`;
     case 'cluster':
       return `cluster:${principal.cluster}`;
+    case 'user':
+      return `user:${principal.username}`;
     case 'admin':
       return `admin:${principal.issuer}`;
   }

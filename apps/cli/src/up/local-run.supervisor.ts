@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type InstallConfig, registryOf } from '@infrabox/config';
+import { authOf, type InstallConfig, registryOf } from '@infrabox/config';
 import { ContainerEngine, findContainerEngine, NO_ENGINE_WARNING } from '@infrabox/containers';
 import { childEnvironment } from '../cli-environment';
 import { CliError, EXIT_FAILURE, EXIT_OK } from '../cli-error';
@@ -229,15 +229,17 @@ export class LocalRun {
       .then(async (ready) => {
         clearTimeout(notice);
         if (!ready || !(await registries)) return;
+        let adminToken: string | undefined;
         if (master !== undefined) {
           const tokens = await this.localTokens(master, local(master));
           if (this.stopping !== undefined) return;
           if (tokens.ok) this.saveTokens(installations, tokens);
           else this.context.stderr(tokens.warning);
+          adminToken = tokens.ok ? tokens.adminToken : undefined;
         }
         const where = master ? `master API at ${master.config.apiUrl}` : 'no master among these configurations';
         this.context.stdout(`InfraBox is up: ${where} (clusters: ${clusters}); Ctrl-C stops everything`);
-        if (master !== undefined) this.context.stdout(`dashboard: ${master.config.apiUrl}/dashboard`);
+        if (master !== undefined) this.context.stdout(`dashboard: ${dashboardLink(master.config, adminToken)}`);
         if (existsSync(EXAMPLE_PROJECT)) this.context.stdout(`push the example: ${displayPath(CLI_BIN)} push ${displayPath(EXAMPLE_PROJECT)} --follow`);
       });
   }
@@ -338,4 +340,15 @@ function redact(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
   return parsed.toString();
+}
+
+/**
+ * The dashboard's address: with the provider to log in with, or for a local run without one, with
+ * the local admin token in the fragment (the page keeps it for the tab; a fragment is never sent
+ * to a server or written to its logs).
+ */
+function dashboardLink(config: InstallConfig, adminToken: string | undefined): string {
+  const oidc = authOf(config).oidc;
+  if (oidc !== undefined) return `${config.apiUrl}/dashboard (log in at ${oidc.issuer})`;
+  return adminToken === undefined ? `${config.apiUrl}/dashboard` : `${config.apiUrl}/dashboard/#token=${adminToken}`;
 }

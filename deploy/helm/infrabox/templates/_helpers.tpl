@@ -83,6 +83,13 @@ app.kubernetes.io/part-of: infrabox
 {{- if ne (len $enabled) 1 -}}
 {{- fail (printf "storage: exactly one of s3 and gcs must be enabled, found %d (pods do not share a local folder)" (len $enabled)) -}}
 {{- end -}}
+{{- $worker := and .Values.cluster .Values.cluster.name (ne .Values.cluster.name "master") -}}
+{{- if and $worker (or .Values.auth.admins .Values.auth.oidc.issuer) -}}
+{{- fail (printf "auth.%s: users log in at the master only; leave it out of cluster '%s' (its api accepts the master's user tokens)" (ternary "oidc" "admins" (not (empty .Values.auth.oidc.issuer))) .Values.cluster.name) -}}
+{{- end -}}
+{{- if and .Values.auth.oidc.issuer (not .Values.auth.oidc.clientId) -}}
+{{- fail "auth.oidc.clientId: required with auth.oidc.issuer" -}}
+{{- end -}}
 {{- if not (has .Values.scheduler.executor (list "kubernetes" "process")) -}}
 {{- fail (printf "scheduler.executor: expected kubernetes or process, got %q" (toString .Values.scheduler.executor)) -}}
 {{- end -}}
@@ -121,7 +128,20 @@ scheduler and ha, the registry (dockerRegistry.url, the api's mounted signing ke
 {{- $_ := set $config "storage" $storage -}}
 {{- $_ := set $config "scheduler" (include "infrabox.schedulerConfig" . | fromYaml) -}}
 {{- $_ := set $config "registry" (dict "url" (include "infrabox.registryUrl" .) "signing_key" (printf "%s/signing-key.pem" (include "infrabox.registryKeyMountPath" .))) -}}
-{{- $_ := set $config "auth" (dict "signing_key" (printf "%s/token-key.pem" (include "infrabox.tokenKeyMountPath" .))) -}}
+{{- $auth := dict "signing_key" (printf "%s/token-key.pem" (include "infrabox.tokenKeyMountPath" .)) -}}
+{{- with .Values.auth.admins -}}
+{{- $_ := set $auth "admins" . -}}
+{{- end -}}
+{{- with .Values.auth.oidc -}}
+{{- if .issuer -}}
+{{- $oidc := dict "issuer" .issuer "client_id" .clientId "username_claim" .usernameClaim "scopes" .scopes -}}
+{{- if .clientSecret.existingSecret -}}
+{{- $_ := set $oidc "client_secret_file" (printf "%s/client-secret" (include "infrabox.oidcSecretMountPath" $)) -}}
+{{- end -}}
+{{- $_ := set $auth "oidc" $oidc -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $config "auth" $auth -}}
 {{- with include "infrabox.compact" (dict "map" (.Values.ha | default dict) "drop" list) | fromYaml -}}
 {{- $_ := set $config "ha" . -}}
 {{- end -}}
@@ -234,6 +254,11 @@ names are the ones libs/config reads to replace a secret of the YAML.
 {{/* Where every app finds the token signing key: auth.signing_key of its config is token-key.pem in there. */}}
 {{- define "infrabox.tokenKeyMountPath" -}}
 /etc/infrabox-token-key
+{{- end -}}
+
+{{/* Where the api finds the OpenID client's secret (auth.oidc.clientSecret.existingSecret): client-secret in there. */}}
+{{- define "infrabox.oidcSecretMountPath" -}}
+/etc/infrabox-oidc
 {{- end -}}
 
 {{/* Where the api finds the signing key: registry.signing_key of its config is signing-key.pem in there. */}}

@@ -12,6 +12,7 @@ import { eventClusterPosition } from './0015-event-cluster-position.migration';
 import { jobImages } from './0016-job-images.migration';
 import { publicKeysOnly } from './0017-public-keys-only.migration';
 import { protectedClusters } from './0018-protected-clusters.migration';
+import { projectMembers } from './0019-project-members.migration';
 
 export interface Migration {
   version: number;
@@ -35,4 +36,5 @@ export const migrations: readonly Migration[] = [
   jobImages,
   publicKeysOnly,
   protectedClusters,
+  projectMembers,
 ];

@@ -1,7 +1,9 @@
 // The InfraBox dashboard: plain DOM, no framework, no build step. Pages are routed by the URL's
 // hash (#/clusters, #/builds, #/builds/<id>); live updates come from the event table through one
 // server-sent event stream (GET /api/v1/events/stream), and each page re-reads only what an event
-// says has changed.
+// says has changed. Every read carries the user's token: a login through the OpenID provider
+// (GET /api/v1/auth/login) or a local run's link end on `#token=…`, which the page keeps for the
+// tab (sessionStorage) and removes from the address.
 
 /** Heartbeats and reachability probes are not events: the clusters page re-reads them this often. */
 const CLUSTER_REFRESH_MS = 5000;
@@ -9,6 +11,67 @@ const CLUSTER_REFRESH_MS = 5000;
 const view = document.getElementById('view');
 const live = document.getElementById('live');
 const errorBar = document.getElementById('error');
+const userBar = document.getElementById('user');
+
+// ---- the login -----------------------------------------------------------------------------
+
+const TOKEN_KEY = 'infrabox.token';
+
+/** A `#token=…` in the address (a finished login) is kept for the tab and taken out of the address. */
+function takeTokenFromAddress() {
+  const match = /^#token=([^&]+)/.exec(location.hash);
+  if (!match) return;
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+  history.replaceState(null, '', `${location.pathname}${location.search}#/clusters`);
+}
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** Thrown by api() for a 401: the page shows the login instead. */
+class LoginNeeded extends Error {}
+
+/** The login page: the provider's login when there is one, else a field for a token. */
+async function showLogin(reason) {
+  live.dataset.state = 'offline';
+  live.textContent = 'not logged in';
+  const config = await fetch('/api/v1/auth/config').then((r) => r.json()).catch(() => ({ login: 'token' }));
+  const returnTo = encodeURIComponent(location.pathname);
+  const field = el('input', { id: 'token-input', type: 'password', placeholder: 'token', autocomplete: 'off', size: 40 });
+  const useToken = (event) => {
+    event.preventDefault();
+    if (field.value.trim() === '') return;
+    sessionStorage.setItem(TOKEN_KEY, field.value.trim());
+    location.reload();
+  };
+  view.replaceChildren(
+    el('h2', {}, 'Log in'),
+    reason ? el('p', { class: 'muted', id: 'login-reason' }, reason) : null,
+    config.login === 'oidc'
+      ? el('p', {}, el('a', { id: 'login', class: 'button', href: `/api/v1/auth/login?return_to=${returnTo}` }, 'Log in'), ` with ${config.issuer}`)
+      : null,
+    el(
+      'form',
+      { id: 'token-form', onsubmit: useToken },
+      el('p', { class: 'muted' }, config.login === 'oidc' ? 'or use a token:' : 'Paste a token (`infrabox admin token`; a local run prints a dashboard link that carries one):'),
+      field,
+      ' ',
+      el('button', { type: 'submit' }, 'Use token'),
+    ),
+  );
+}
+
+/** Who is logged in, and a way out. */
+async function showUser() {
+  if (!token()) return;
+  const response = await fetch('/api/v1/auth/whoami', { headers: { authorization: `Bearer ${token()}` } }).catch(() => null);
+  if (!response || !response.ok) return;
+  const who = await response.json();
+  const name = who.kind === 'user' ? `${who.username}${who.admin ? ' (admin)' : ''}` : who.kind === 'project' ? `project ${who.projectName}` : who.kind;
+  const logout = el('a', { href: '#/clusters', id: 'logout', onclick: () => { sessionStorage.removeItem(TOKEN_KEY); location.reload(); } }, 'log out');
+  userBar.replaceChildren(el('span', { id: 'user-name' }, name), ' · ', logout);
+}
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -37,16 +100,25 @@ function showError(message) {
   errorBar.hidden = message === '';
 }
 
-/** GET a JSON route; an error is shown as one line and rethrown. */
+/** GET a JSON route with the token; an error is shown as one line and rethrown, a 401 shows the login. */
 async function api(path) {
   let response;
+  const headers = { accept: 'application/json' };
+  if (token()) headers.authorization = `Bearer ${token()}`;
   try {
-    response = await fetch(path, { headers: { accept: 'application/json' } });
+    response = await fetch(path, { headers });
   } catch (error) {
     showError(`cannot reach the InfraBox API (${error.message})`);
     throw error;
   }
   const body = await response.json().catch(() => undefined);
+  if (response.status === 401) {
+    if (token()) sessionStorage.removeItem(TOKEN_KEY);
+    showError('');
+    current?.stop();
+    void showLogin(token() === null && body?.message ? `${body.message}` : undefined);
+    throw new LoginNeeded(body?.message ?? 'login needed');
+  }
   if (!response.ok) {
     const message = body && body.message ? (Array.isArray(body.message) ? body.message.join('; ') : body.message) : response.statusText;
     showError(`GET ${path}: HTTP ${response.status}: ${message}`);
@@ -111,7 +183,8 @@ const listeners = new Set();
 
 /** One EventSource for the page; it resumes after a drop with Last-Event-ID (the feed's cursor). */
 function connectLive() {
-  const source = new EventSource('/api/v1/events/stream?after=now');
+  if (!token()) return;
+  const source = new EventSource(`/api/v1/events/stream?after=now&token=${encodeURIComponent(token())}`);
   source.addEventListener('ready', () => {
     live.dataset.state = 'live';
     live.textContent = 'live';
@@ -492,7 +565,15 @@ function route() {
   current.start();
 }
 
-window.addEventListener('hashchange', route);
-connectLive();
-route();
+window.addEventListener('hashchange', () => {
+  if (token()) route();
+});
+takeTokenFromAddress();
+if (token()) {
+  connectLive();
+  void showUser();
+  route();
+} else {
+  void showLogin();
+}
 
