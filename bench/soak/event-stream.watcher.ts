@@ -10,7 +10,11 @@ export class EventStreamWatcher {
   messages = 0;
   reconnects = 0;
 
-  constructor(private readonly apiUrl: string) {}
+  /** `token`: an admin's (the stream needs a login); awaited at each (re)connect. */
+  constructor(
+    private readonly apiUrl: string,
+    private readonly token: Promise<string>,
+  ) {}
 
   start(): void {
     this.running = this.loop();
@@ -28,7 +32,7 @@ export class EventStreamWatcher {
       try {
         if (opened++ > 0) this.reconnects++;
         const response = await fetch(`${this.apiUrl}/api/v1/events/stream?after=now`, {
-          headers: lastId ? { 'last-event-id': lastId } : {},
+          headers: { authorization: `Bearer ${await this.token}`, ...(lastId ? { 'last-event-id': lastId } : {}) },
           signal: this.abort.signal,
         });
         if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);

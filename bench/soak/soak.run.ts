@@ -140,7 +140,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     killer.start();
     await Promise.all(installations.map((i) => i.start()));
     log(`master and ${WORKERS.length} workers running (${installations.length * 4} processes)`);
-    watcher = new EventStreamWatcher(master.apiUrl);
+    const adminToken = mintAdminToken(parseInstallConfig(`host: ${master.apiUrl}\nauth:\n  signing_key: ${master.signingKey}\n`, { DATABASE_URL: databaseUrl }), 7 * 24 * 3600, databaseUrl);
+    adminToken.catch(() => undefined); // awaited by push, which reports a failure
+    watcher = new EventStreamWatcher(master.apiUrl, adminToken);
     watcher.start();
     await waitForClusters(db, installations.length);
 
@@ -165,8 +167,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     };
 
     // Builds are created as the admin, with a token signed by the master's key as `infrabox admin token` does.
-    const adminToken = mintAdminToken(parseInstallConfig(`host: ${master.apiUrl}\nauth:\n  signing_key: ${master.signingKey}\n`, { DATABASE_URL: databaseUrl }), 7 * 24 * 3600, databaseUrl);
-    adminToken.catch(() => undefined); // awaited by push, which reports a failure
     const push = async (build: BuildSpec): Promise<void> => {
       for (let attempt = 1; ; attempt++) {
         try {

@@ -37,7 +37,7 @@ describe('api: clusters (real PostgreSQL, real HTTP)', () => {
     const name = uniqueClusterName('w');
     await clusters.register({ name, labels: ['gpu', 'eu'], apiUrl: 'http://10.1.0.1:8080', capacity: 4 });
 
-    const { status, body } = await call('GET', '/api/v1/clusters');
+    const { status, body } = await call('GET', '/api/v1/clusters', admin);
     expect(status).toBe(200);
     const listed = (body as Array<Record<string, unknown>>).find((cluster) => cluster.name === name);
     expect(listed).toEqual({
@@ -62,7 +62,7 @@ describe('api: clusters (real PostgreSQL, real HTTP)', () => {
     const ab = await reachability.record({ from: a, to: b, reachable: true, rttMs: 3.25, error: null });
     await reachability.record({ from: b, to: a, reachable: false, rttMs: null, error: 'connect ECONNREFUSED 10.1.0.2:8080' });
 
-    const { status, body } = await call('GET', '/api/v1/clusters/reachability');
+    const { status, body } = await call('GET', '/api/v1/clusters/reachability', admin);
     expect(status).toBe(200);
     const ours = (body as Array<Record<string, unknown>>).filter((row) => [a, b].includes(row.from as string));
     expect(ours).toEqual(
@@ -93,7 +93,7 @@ describe('api: clusters (real PostgreSQL, real HTTP)', () => {
       { type: 'cluster.updated', payload: { cluster: name, enabled: false } },
       { type: 'cluster.updated', payload: { cluster: name, enabled: true } },
     ]);
-    const listed = (await call('GET', '/api/v1/clusters')).body as Array<{ name: string; enabled: boolean }>;
+    const listed = (await call('GET', '/api/v1/clusters', admin)).body as Array<{ name: string; enabled: boolean }>;
     expect(listed.find((cluster) => cluster.name === name)?.enabled).toBe(true);
   });
 

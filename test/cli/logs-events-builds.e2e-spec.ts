@@ -181,7 +181,7 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     let read = '';
     let pages = 0;
     for (;;) {
-      const response = await fetch(`${url}/api/v1/jobs/${jobId}/console?after=${after}`);
+      const response = await fetch(`${url}/api/v1/jobs/${jobId}/console?after=${after}`, { headers: { authorization: `Bearer ${adminToken}` } });
       const page = (await response.json()) as Array<{ seq: number; text: string }>;
       if (page.length === 0) break;
       pages++;
@@ -240,7 +240,7 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     const events = new EventRepository(db);
     const { spawn } = await import('node:child_process');
     const { CLI, cliEnvironment } = await import('../support/cli');
-    const child = spawn(process.execPath, [CLI, 'events', '--follow', '--channel', type, '--api', url], { env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'events', '--follow', '--channel', type, '--api', url], { env: cliEnvironment({ INFRABOX_TOKEN: adminToken }), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     try {

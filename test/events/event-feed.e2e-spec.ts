@@ -11,6 +11,7 @@ import { ApiModule } from '../../apps/api/src/api.module';
 import { CLI, cliEnvironment } from '../support/cli';
 import { authSection, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, eventually, openDatabase, uniqueEventType } from '../support/database';
+import { masterAdminToken } from '../support/auth';
 import { sseMessages } from '../support/sse';
 
 /**
@@ -22,9 +23,12 @@ describe('following the event table (EventFeed, the SSE stream, infrabox events 
   let events: EventRepository;
   let app: INestApplication;
   let url: string;
+  /** Reads need a login; the stream's rules per caller have tests of their own (test/auth). */
+  let admin: Record<string, string>;
 
   beforeAll(async () => {
     db = openDatabase();
+    admin = { authorization: `Bearer ${await masterAdminToken()}` };
     events = new EventRepository(db);
     const name = uniqueClusterName('feed');
     const config = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${name}\n${authSection(name)}`, { DATABASE_URL: databaseUrl() });
@@ -94,21 +98,21 @@ describe('following the event table (EventFeed, the SSE stream, infrabox events 
     const type = uniqueEventType('sse');
     const late = await openTransactionWithEvent(type, 'late');
     const early = await events.insert(type, null, 'early');
-    const first = await readStream(`${url}/api/v1/events/stream?after=0&type=${type}`, {}, (seen) => seen.ready);
+    const first = await readStream(`${url}/api/v1/events/stream?after=0&type=${type}`, admin, (seen) => seen.ready);
     expect(first.ids).toEqual([early]);
 
     await late.commit();
-    const second = await readStream(`${url}/api/v1/events/stream?type=${type}`, { 'last-event-id': first.lastId! }, (seen) => seen.ids.length > 0);
+    const second = await readStream(`${url}/api/v1/events/stream?type=${type}`, { ...admin, 'last-event-id': first.lastId! }, (seen) => seen.ids.length > 0);
     expect(second.ids).toEqual([late.id]);
 
-    const bad = await fetch(`${url}/api/v1/events/stream?after=12:abc`);
+    const bad = await fetch(`${url}/api/v1/events/stream?after=12:abc`, { headers: admin });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/^after: '12:abc' is not a feed position/);
   });
 
   it('infrabox events --follow prints an event that commits after a later one, each once', async () => {
     const type = uniqueEventType('follow');
-    const child = spawn(process.execPath, [CLI, 'events', '--follow', '--channel', type, '--api', url], { env: cliEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'events', '--follow', '--channel', type, '--api', url], { env: cliEnvironment({ INFRABOX_TOKEN: admin.authorization.slice('Bearer '.length) }), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -132,7 +136,7 @@ describe('following the event table (EventFeed, the SSE stream, infrabox events 
     const answers = await Promise.all(
       Array.from({ length: 2_000 }, () =>
         new Promise<{ status: number; body: string }>((resolve, reject) => {
-          const request = httpGet(`${url}/api/v1/events/stream?after=now`, { agent: false }, (response) => {
+          const request = httpGet(`${url}/api/v1/events/stream?after=now`, { agent: false, headers: admin }, (response) => {
             if (response.statusCode === 200) return resolve({ status: 200, body: '' }); // left open
             let body = '';
             response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: response.statusCode!, body }));
@@ -151,14 +155,14 @@ describe('following the event table (EventFeed, the SSE stream, infrabox events 
       // The api answers everyone else meanwhile.
       const started = Date.now();
       expect((await fetch(`${url}/health/ready`)).status).toBe(200);
-      expect((await fetch(`${url}/api/v1/builds`)).status).toBe(200);
+      expect((await fetch(`${url}/api/v1/builds`, { headers: admin })).status).toBe(200);
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       for (const request of opened) request.destroy();
     }
     // Closed streams free their places.
     await eventually(async () => {
-      const again = await fetch(`${url}/api/v1/events/stream?after=now`, { signal: AbortSignal.timeout(2_000) }).catch(() => null);
+      const again = await fetch(`${url}/api/v1/events/stream?after=now`, { headers: admin, signal: AbortSignal.timeout(2_000) }).catch(() => null);
       const ok = again?.status === 200;
       await again?.body?.cancel().catch(() => undefined);
       return ok;

@@ -1,6 +1,6 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { createPool, Database } from './database.service';
+import { createPool, Database, READ_POOL_SIZE } from './database.service';
 import { startEmbeddedPostgres, RunningPostgres } from './embedded-postgres';
 import { migrate } from './migration.runner';
 
@@ -46,7 +46,7 @@ class DatabaseLifecycle implements OnApplicationShutdown {
         const pool = createPool(url);
         const { applied } = await migrate(pool);
         if (applied.length > 0) new Logger('Database').log(`applied migrations ${applied.join(', ')}`);
-        return new Database(pool, url);
+        return new Database(pool, url, createPool(url, READ_POOL_SIZE));
       },
     },
     DatabaseLifecycle,

@@ -22,6 +22,9 @@ interface OpenTransaction {
   open: boolean;
 }
 
+/** The Database whose read lane the current async context is in (see `inReadLane`). */
+const readLanes = new AsyncLocalStorage<Database>();
+
 /**
  * The one door to PostgreSQL. Repositories call `query()`; services wrap several repository
  * calls in `transaction()`. Inside a transaction every `query()` on this object — from any
@@ -29,14 +32,30 @@ interface OpenTransaction {
  * AsyncLocalStorage, so an event row commits or rolls back with the state change it announces.
  */
 export class Database {
-  constructor(readonly pool: Pool, readonly url: string) {}
+  /**
+   * `readPool`: the connections of the read lane (`inReadLane`); without one, reads share `pool`.
+   */
+  constructor(
+    readonly pool: Pool,
+    readonly url: string,
+    private readonly readPool?: Pool,
+  ) {}
+
+  /**
+   * Runs `work` in the read lane: its queries outside a transaction go to the read pool, so that
+   * however many dashboard reads, console pages and event streams wait for a connection, uploads,
+   * transfers and the scheduling writes on `pool` do not queue behind them.
+   */
+  inReadLane<T>(work: () => T): T {
+    return this.readPool ? readLanes.run(this, work) : work();
+  }
 
   /**
    * `name` makes it a prepared statement (parsed and planned once per connection): worth it for
    * the few statements on a hot path, such as writing an event.
    */
   async query<T extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = [], name?: string): Promise<T[]> {
-    const target: Queryable = this.transactionClient ?? this.pool;
+    const target: Queryable = this.transactionClient ?? (this.readPool !== undefined && readLanes.getStore() === this ? this.readPool : this.pool);
     const result = await target.query<T>({ text: sql, values: params, name });
     return result.rows;
   }
@@ -94,9 +113,12 @@ export class Database {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.readPool?.end()]);
   }
 }
+
+/** Connections of an app's read lane (Database.inReadLane), beside the main pool's 5. */
+export const READ_POOL_SIZE = 3;
 
 /** The longest a statement of the apps may run: one slow query cannot hold a connection for ever. */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;

@@ -1,4 +1,4 @@
-export { Database, createPool, DEFAULT_STATEMENT_TIMEOUT_MS } from './database.service';
+export { Database, createPool, DEFAULT_STATEMENT_TIMEOUT_MS, READ_POOL_SIZE } from './database.service';
 export { DatabaseModule } from './database.module';
 export { migrate } from './migration.runner';
 export { migrations } from './migrations';

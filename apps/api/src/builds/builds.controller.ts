@@ -3,6 +3,7 @@ import { Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
 import { BuildDto, BuildSummaryDto, ConsoleChunk, JobDto } from '@infrabox/jobs';
 import { ProjectAccess } from '../access/project-access.service';
 import { jsonBodyFields } from '../http/json-body';
+import { ReadLane } from '../http/read-lane.interceptor';
 import { BuildsService } from './builds.service';
 import { JobsService } from './jobs.service';
 
@@ -29,23 +30,27 @@ export class BuildsController {
 
   /** The newest builds of the projects the caller sees. */
   @Get('builds')
+  @ReadLane()
   async recent(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number, @CurrentPrincipal() principal: Principal): Promise<BuildSummaryDto[]> {
     return this.builds.recent(Math.min(Math.max(limit, 1), 500), await this.access.visibleProjectIds(principal));
   }
 
   @Get('builds/:id')
+  @ReadLane()
   async get(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<BuildDto> {
     await this.access.assertMayUse(principal, await this.builds.projectOf(id));
     return this.builds.get(id);
   }
 
   @Get('jobs/:id')
+  @ReadLane()
   async job(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<JobDto> {
     await this.access.assertMayUse(principal, await this.jobs.projectOf(id));
     return this.jobs.get(id);
   }
 
   @Get('jobs/:id/console')
+  @ReadLane()
   async console(
     @Param('id', ParseUUIDPipe) id: string,
     @Query('after', new DefaultValuePipe(0), ParseIntPipe) after: number,

@@ -1,11 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
 import { Authenticated } from '@infrabox/auth';
 import { ClusterDto, ReachabilityDto } from '@infrabox/clusters';
+import { ReadLane } from '../http/read-lane.interceptor';
 import { ClustersService } from './clusters.service';
 
 /** The clusters and how they reach each other: for every logged-in user and token of a project. */
 @Controller('api/v1/clusters')
 @Authenticated('user', 'project', 'admin')
+@ReadLane()
 export class ClustersController {
   constructor(private readonly clusters: ClustersService) {}
 

@@ -2,6 +2,7 @@ import { Controller, DefaultValuePipe, Get, Inject, NotFoundException, Param, Pa
 import type { Response } from 'express';
 import { Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
 import { ProjectAccess } from '../access/project-access.service';
+import { ReadLane } from '../http/read-lane.interceptor';
 import { DashboardAsset } from './dashboard-assets';
 import { BuildSummaryDto } from '@infrabox/jobs';
 import { BuildsService } from '../builds/builds.service';
@@ -39,18 +40,21 @@ export class DashboardController {
   }
 
   @Get('api/v1/dashboard/clusters')
+  @ReadLane()
   @Authenticated('user', 'project', 'admin')
   clusters(): Promise<ClustersOverviewDto> {
     return this.dashboard.clustersOverview();
   }
 
   @Get('api/v1/dashboard/builds')
+  @ReadLane()
   @Authenticated('user', 'project', 'admin')
   async builds(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number, @CurrentPrincipal() principal: Principal): Promise<BuildSummaryDto[]> {
     return this.buildList.recent(Math.min(Math.max(limit, 1), 500), await this.access.visibleProjectIds(principal));
   }
 
   @Get('api/v1/dashboard/builds/:id')
+  @ReadLane()
   @Authenticated('user', 'project', 'admin')
   async build(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<BuildSummaryDto> {
     await this.access.assertMayUse(principal, await this.buildList.projectOf(id));

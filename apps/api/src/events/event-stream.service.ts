@@ -122,7 +122,8 @@ export class EventStreamService implements OnModuleDestroy {
     let pumping = false;
     let again = false;
     let ready = false;
-    const pump = async (): Promise<void> => {
+    const pump = (): Promise<void> => this.db.inReadLane(read);
+    const read = async (): Promise<void> => {
       if (pumping) {
         again = true;
         return;

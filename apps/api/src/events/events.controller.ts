@@ -3,12 +3,14 @@ import type { Request } from 'express';
 import { Observable } from 'rxjs';
 import { Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
 import { ProjectAccess } from '../access/project-access.service';
+import { ReadLane } from '../http/read-lane.interceptor';
 import { EventConsumerDto, EventConsumersService } from './event-consumers.service';
 import { EventStreamService } from './event-stream.service';
 import { EventDto, EventsService, MAX_EVENTS_PAGE } from './events.service';
 
 /** The event log: whole for admins; the stream also for users and project tokens, limited to the projects they see. */
 @Controller('api/v1')
+@ReadLane()
 export class EventsController {
   constructor(
     private readonly events: EventsService,
