@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { ApiModule } from '../../apps/api/src/api.module';
 import { craftTar } from '../support/archive';
 import { placedJob, registeredCluster, tokenServiceFor } from '../support/auth';
 import { authSection, uniqueClusterName } from '../support/clusters';
-import { databaseUrl, openDatabase } from '../support/database';
+import { databaseUrl, eventually, openDatabase } from '../support/database';
 import { sha256 } from '../support/storage';
 
 /** The peer data endpoints of one cluster's api: who may call them, and what they accept. */
@@ -32,6 +33,9 @@ describe('api: peer output endpoints', () => {
   let jobId: string;
   let pushedJobId: string;
   let nowhereJobId: string;
+  /** Ran on the peer, its child waits here: pushed in parts. */
+  let resumedJobId: string;
+  const big = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `line ${i} of an output pushed in parts\n`).join(''));
   let otherTokens: TokenService;
   let otherName: string;
 
@@ -59,7 +63,9 @@ describe('api: peer output endpoints', () => {
         { name: 'a', type: 'wait' },
         { name: 'b', type: 'wait' },
         { name: 'c', type: 'wait' },
+        { name: 'd', type: 'wait' },
         { name: 'a-child', type: 'wait', depends_on: ['a'] },
+        { name: 'd-child', type: 'wait', depends_on: ['d'] },
         { name: 'b-child', type: 'wait', depends_on: ['b'] },
         { name: 'c-child', type: 'wait', depends_on: ['c'] },
       ],
@@ -71,18 +77,20 @@ describe('api: peer output endpoints', () => {
       return jobs.insertMany(build.id, definition.jobs);
     });
     const id = (name: string) => created.find((j) => j.name === name)!.id;
-    [jobId, pushedJobId, nowhereJobId] = [id('a'), id('b'), id('c')];
-    await jobs.insertDependencies(['a', 'b', 'c'].map((parent) => ({ jobId: id(`${parent}-child`), parentId: id(parent), on: ['finished'] })));
+    [jobId, pushedJobId, nowhereJobId, resumedJobId] = [id('a'), id('b'), id('c'), id('d')];
+    await jobs.insertDependencies(['a', 'b', 'c', 'd'].map((parent) => ({ jobId: id(`${parent}-child`), parentId: id(parent), on: ['finished'] })));
     await jobs.place(jobId, here);
     await jobs.place(pushedJobId, peer);
     await jobs.place(nowhereJobId, here);
-    for (const [child, cluster] of [['a-child', peer], ['b-child', here], ['c-child', peer]]) await jobs.place(id(child), cluster);
+    await jobs.place(resumedJobId, peer);
+    for (const [child, cluster] of [['a-child', peer], ['b-child', here], ['c-child', peer], ['d-child', here]]) await jobs.place(id(child), cluster);
     otherName = await registeredCluster(db, uniqueClusterName('other'));
     otherTokens = tokenServiceFor(db, otherName);
     const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(here, jobId), Readable.from([bytes]));
     const outputs = new JobOutputRepository(db);
     await outputs.record({ jobId, cluster: here, storageKey: outputKey(here, jobId), size: stored.size, sha256: stored.sha256 });
     await outputs.record({ jobId: pushedJobId, cluster: peer, storageKey: outputKey(peer, pushedJobId), size: bytes.length, sha256: sha256(bytes) });
+    await outputs.record({ jobId: resumedJobId, cluster: peer, storageKey: outputKey(peer, resumedJobId), size: big.length, sha256: sha256(big) });
   });
 
   afterAll(async () => {
@@ -192,6 +200,38 @@ describe('api: peer output endpoints', () => {
     // Once recorded, a further push (good or not) stores nothing.
     expect((await put(pushedJobId, corrupt, token)).status).toBe(201);
     expect(await storedUnder(`${here}/output/${pushedJobId}/`)).toEqual([good]);
+  });
+
+  it('resumes a push cut part way: asks how much arrived (308 with Range), sends only the rest, and records the copy', async () => {
+    const token = bearer(await peerTokens.issueClusterToken(here));
+    const url = `${baseUrl}/api/v1/peer/jobs/${resumedJobId}/output`;
+    const ask = () => put(resumedJobId, Buffer.alloc(0), { ...token, 'content-range': `bytes */${big.length}` });
+    expect((await ask()).status).toBe(308); // nothing here yet: no Range
+    // The first push sends 300,000 bytes of the whole, then its connection is cut.
+    const sent = 300_000;
+    await new Promise<void>((resolve) => {
+      const request = httpRequest(url, { method: 'PUT', headers: { 'content-type': 'application/x-tar', 'content-length': String(big.length), ...token } });
+      request.on('error', () => resolve());
+      request.write(big.subarray(0, sent), () => setTimeout(() => (request.destroy(), resolve()), 200));
+    });
+    let held = 0;
+    await eventually(async () => {
+      const answer = await ask();
+      held = Number(/^bytes=0-(\d+)$/.exec(answer.headers.get('range') ?? '')?.[1] ?? -1) + 1;
+      return answer.status === 308 && held === sent;
+    }, 10_000, 'the receiver to hold the bytes of the cut push');
+    expect(await new JobOutputRepository(db).find(resumedJobId, here)).toBeNull();
+    // A continuation from elsewhere than what is held is answered with what is held.
+    const elsewhere = await put(resumedJobId, big.subarray(sent + 10), { ...token, 'content-range': `bytes ${sent + 10}-${big.length - 1}/${big.length}` });
+    expect([elsewhere.status, elsewhere.headers.get('range')]).toEqual([308, `bytes=0-${sent - 1}`]);
+    for (const [range, status] of [[`bytes 0-10/${big.length}`, 400], ['bytes=0-', 400], [`bytes ${sent}-${big.length - 1}/${big.length + 1}`, 422]] as const) {
+      expect([range, (await put(resumedJobId, Buffer.from('x'), { ...token, 'content-range': range })).status]).toEqual([range, status]);
+    }
+    const rest = await put(resumedJobId, big.subarray(sent), { ...token, 'content-range': `bytes ${sent}-${big.length - 1}/${big.length}` });
+    expect(rest.status).toBe(201);
+    const copy = (await new JobOutputRepository(db).find(resumedJobId, here))!;
+    expect(copy).toMatchObject({ size: big.length, sha256: sha256(big) });
+    expect(Buffer.concat(await (await app.get<ObjectStorage>(OBJECT_STORAGE).get(copy.storageKey!)).toArray()).equals(big)).toBe(true);
   });
 
   it('stores a pushed output, records the copy and announces it to this cluster, once', async () => {

@@ -119,8 +119,9 @@ describe('api: write routes need the right token (real PostgreSQL, real HTTP)', 
     const own = await createBuild(project, ours);
     expect(own).toMatchObject({ status: 201, body: { project, jobs: [{ name: 'only' }] } });
     expect(await createBuild(other, admin)).toMatchObject({ status: 201, body: { project: other } });
-    // Reads stay open.
-    expect(await call('GET', `/api/v1/builds/${(own.body as BuildDto).id}`)).toMatchObject({ status: 200 });
+    // Reads need a token too (who may read what: test/auth/user-login.e2e-spec.ts).
+    expect(await call('GET', `/api/v1/builds/${(own.body as BuildDto).id}`)).toMatchObject({ status: 401 });
+    expect(await call('GET', `/api/v1/builds/${(own.body as BuildDto).id}`, ours)).toMatchObject({ status: 200 });
   });
 
   it('POST /api/v1/jobs/:id/abort: 401 without a token, 403 for another project or a job token, 200 for its project or an admin', async () => {
@@ -130,10 +131,10 @@ describe('api: write routes need the right token (real PostgreSQL, real HTTP)', 
     expect(await call('POST', path)).toEqual(missing);
     expect(await call('POST', path, theirs)).toEqual({
       status: 403,
-      body: { statusCode: 403, message: `a token of project '${other}' may act on that project only` },
+      body: { statusCode: 403, message: `a token of project '${other}' may act on that project only, not on '${project}'` },
     });
     expect(await call('POST', path, jobToken)).toEqual(wrongKind('job'));
-    expect(await call('GET', `/api/v1/jobs/${first.id}`)).toMatchObject({ status: 200, body: { state: 'queued' } });
+    expect(await call('GET', `/api/v1/jobs/${first.id}`, ours)).toMatchObject({ status: 200, body: { state: 'queued' } });
 
     expect(await call('POST', path, ours)).toMatchObject({ status: 200, body: { id: first.id, state: 'killed' } });
     const second = await jobOf();

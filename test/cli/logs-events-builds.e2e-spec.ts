@@ -85,6 +85,10 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     expect(JSON.parse(json.stdout)).toEqual(
       builds.map((b, i) => ({ id: b.id, project: projectName, number: b.number, createdAt: b.createdAt.toISOString(), state: states[i], jobStates: { [states[i]!]: 1 } })),
     );
+    // The next page: the builds older than the last one shown.
+    const next = await cli(['builds', '--json', '--limit', '1', '--before', builds[0].id, '--api', url]);
+    expect((JSON.parse(next.stdout) as Array<{ id: string }>).map((b) => b.id)).toEqual([builds[1].id]);
+    expect(await cli(['builds', '--before', 'yesterday', '--api', url])).toMatchObject({ code: 1, stderr: expect.stringContaining('HTTP 400') });
   });
 
   it('jobs: the table and --json give each job its id, state, cluster, exit code, started and finished', async () => {

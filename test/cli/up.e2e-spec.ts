@@ -109,7 +109,9 @@ describe('infrabox up', () => {
       const pushed = await runCli(['push', '--json'], { cwd: dir, env: UP_ENV });
       expect([pushed.code, pushed.stderr.split('\n').filter((l) => l !== '' && !/^upload \d+%$/.test(l))]).toEqual([0, []]);
       const { buildId } = JSON.parse(pushed.stdout) as { buildId: string };
-      const build = await fetch(`http://127.0.0.1:${masterPort}/api/v1/builds/${buildId}`);
+      // Reads need a login: the anonymous read is refused, the project's token reads its build.
+      expect((await fetch(`http://127.0.0.1:${masterPort}/api/v1/builds/${buildId}`)).status).toBe(401);
+      const build = await fetch(`http://127.0.0.1:${masterPort}/api/v1/builds/${buildId}`, { headers: { authorization: `Bearer ${state.token as string}` } });
       expect(build.status).toBe(200);
       expect(await build.json()).toMatchObject({ id: buildId, project: 'default' });
       const pids = startedPids(up.lines);

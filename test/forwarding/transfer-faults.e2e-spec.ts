@@ -23,7 +23,8 @@ describe('output transfers under faults', () => {
   beforeAll(async () => {
     db = openDatabase();
     [src, dst] = await Promise.all([
-      startCluster({ name: names.src, labels: ['SRC'] }, { registry, forwarder: true }),
+      // A peer that takes nothing of a push for 2 s is cut (and the push sent again).
+      startCluster({ name: names.src, labels: ['SRC'], extraConfig: 'timeouts:\n  transfer_idle: 2\n' }, { registry, forwarder: true }),
       // A peer that sends nothing for 2 s is cut (and the transfer resumed).
       startCluster({ name: names.dst, labels: ['DST'], extraConfig: 'timeouts:\n  transfer_idle: 2\n' }, { registry, forwarder: true }),
     ]);
@@ -37,6 +38,7 @@ describe('output transfers under faults', () => {
   afterEach(async () => {
     await db.query('DELETE FROM cluster_reachability WHERE from_cluster = ANY($1) OR to_cluster = ANY($1)', [Object.values(names)]);
     await db.query('UPDATE cluster SET api_url = $2 WHERE name = $1', [names.src, src.apiUrl]);
+    await db.query('UPDATE cluster SET api_url = $2 WHERE name = $1', [names.dst, dst.apiUrl]);
   });
 
   const forwarderOf = (cluster: RunningCluster) => cluster.processes.find((p) => p.script.includes('output-forwarder'))!;
@@ -83,10 +85,11 @@ describe('output transfers under faults', () => {
 
   const runPair = async (megabytes: number) => awaitPair(await createPair(megabytes));
 
-  async function throughProxy(plan: ConstructorParameters<typeof ChaosProxy>[1]): Promise<ChaosProxy> {
-    const url = new URL(src.apiUrl);
+  /** A proxy in front of `cluster`'s api (SRC's unless told), which the other cluster then reaches it through. */
+  async function throughProxy(plan: ConstructorParameters<typeof ChaosProxy>[1], cluster: RunningCluster = src): Promise<ChaosProxy> {
+    const url = new URL(cluster.apiUrl);
     const proxy = new ChaosProxy({ host: url.hostname, port: Number(url.port) }, plan);
-    await db.query('UPDATE cluster SET api_url = $2 WHERE name = $1', [names.src, await proxy.start()]);
+    await db.query('UPDATE cluster SET api_url = $2 WHERE name = $1', [cluster.name, await proxy.start()]);
     return proxy;
   }
 
@@ -111,6 +114,26 @@ describe('output transfers under faults', () => {
       expect(run.consumed).toBe(run.produced);
       expect(proxy.faultsInjected).toEqual(['stalled connection 0 after 3145728 bytes']);
       expect(forwarderOf(dst).lines.join('\n')).toMatch(new RegExp(`cut at \\d+ bytes \\(${names.src} sent nothing for 2 s\\); resuming`));
+    } finally {
+      await proxy.close();
+    }
+  }, 240_000);
+
+  it('cuts a push the peer stops taking after the idle timeout, and sends it again', async () => {
+    // Push only (DST cannot reach SRC), through a proxy in front of DST that stops reading the first upload.
+    await db.query(
+      `INSERT INTO cluster_reachability (from_cluster, to_cluster, reachable, rtt_ms, error) VALUES ($1, $2, true, 1, NULL), ($2, $1, false, NULL, 'firewall')`,
+      [names.src, names.dst],
+    );
+    const proxy = await throughProxy({ stallRequestAfterBytes: 3 * 1048576, faultyConnections: 1 }, dst);
+    try {
+      const run = await runPair(20);
+      expect([run.producer.state, run.consumer.state]).toEqual(['finished', 'finished']);
+      expect(run.consumed).toBe(run.produced);
+      expect(proxy.faultsInjected).toEqual(['stalled the request of connection 0 after 3145728 bytes']);
+      const log = forwarderOf(src).lines.join('\n');
+      expect(log).toContain(`${names.dst} took nothing and answered nothing for 2 s`);
+      expect(log).toContain(`job ${run.producer.id}: pushed`);
     } finally {
       await proxy.close();
     }

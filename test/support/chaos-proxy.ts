@@ -8,6 +8,8 @@ export interface ChaosPlan {
   corruptAtByte?: number;
   /** Connections (in order) whose response stops after this many bytes, the connection left open (a stalled peer). */
   stallAfterBytes?: number;
+  /** Connections (in order) whose request is read no further after this many bytes, the connection left open (a peer that stops taking an upload). */
+  stallRequestAfterBytes?: number;
   /** How many connections get the fault; later ones pass untouched. */
   faultyConnections: number;
 }
@@ -20,6 +22,7 @@ export interface ChaosPlan {
 export class ChaosProxy {
   private server: Server | null = null;
   private connections = 0;
+  private readonly sockets = new Set<Socket>();
   readonly faultsInjected: string[] = [];
 
   constructor(
@@ -38,7 +41,9 @@ export class ChaosProxy {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /** Stops listening and drops every connection (a stalled one would otherwise keep the server open). */
   async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
@@ -47,7 +52,28 @@ export class ChaosProxy {
     const faulty = index < this.plan.faultyConnections;
     const upstream = new Socket();
     upstream.connect(this.target.port, this.target.host);
-    client.pipe(upstream);
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    }
+    const stallRequest = faulty ? this.plan.stallRequestAfterBytes : undefined;
+    if (stallRequest === undefined) {
+      client.pipe(upstream);
+    } else {
+      let taken = 0;
+      client.on('data', (chunk: Buffer) => {
+        if (taken + chunk.length <= stallRequest) {
+          taken += chunk.length;
+          upstream.write(chunk);
+          return;
+        }
+        upstream.write(chunk.subarray(0, stallRequest - taken));
+        taken = stallRequest;
+        this.faultsInjected.push(`stalled the request of connection ${index} after ${stallRequest} bytes`);
+        client.pause(); // read no more: the sender's writes back up, and the connection stays open
+        client.removeAllListeners('data');
+      });
+    }
     let seen = 0;
     upstream.on('data', (chunk: Buffer) => {
       let out = chunk;

@@ -11,6 +11,7 @@ export function registerBuildsCommand(program: Command, context: CliContext): vo
     .description('list the most recent builds: id, project, number, state, creation time')
     .option('--json', 'print the API response as JSON (each build with its state and jobStates) instead of a table')
     .option('--limit <n>', 'how many builds (the API caps this at 500)', positiveInteger, 50)
+    .option('--before <build>', 'only builds older than this one (the last id of the previous page)')
     .option('--api <url>', API_OPTION_HELP)
     .option('--token <token>', TOKEN_OPTION_HELP)
     .addHelpText(
@@ -18,11 +19,12 @@ export function registerBuildsCommand(program: Command, context: CliContext): vo
       `
 Examples:
   $ infrabox builds
-  $ infrabox builds --limit 10 --json`,
+  $ infrabox builds --limit 10 --json
+  $ infrabox builds --limit 10 --before <the last id of the page above>`,
     )
-    .action(async (options: { json?: boolean; limit: number; api?: string; token?: string }) => {
+    .action(async (options: { json?: boolean; limit: number; before?: string; api?: string; token?: string }) => {
       const client = apiClientFor(context, options);
-      const path = `/api/v1/builds?limit=${options.limit}`;
+      const path = `/api/v1/builds?limit=${options.limit}${options.before === undefined ? '' : `&before=${encodeURIComponent(options.before)}`}`;
       const response = await client.request('GET', path);
       if (response.status !== 200) throw client.failure('GET', path, response);
       if (!isBuildSummaryList(response.body)) {

@@ -23,7 +23,7 @@ export const NO_ENGINE_WARNING =
 
 /** How long a ping or a started service gets to answer. */
 const PING_TIMEOUT_MS = 2_000;
-const SERVICE_START_MS = 15_000;
+const SERVICE_START_MS = 30_000;
 
 /**
  * Where a Podman service started by InfraBox listens: one per user, shared by every app of every

@@ -49,15 +49,65 @@ export function sha256Digest(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+/** A registry that sends and takes nothing for this long is cut off (the config's `timeouts.transfer_idle`). */
+export const DEFAULT_REGISTRY_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * The abort signal of one request that fires once nothing moved for `ms`: no answer yet, no chunk
+ * of the body sent or received. `touch()` says something moved; `done()` stops watching.
+ */
+class IdleWatch {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ms: number,
+    private readonly what: () => string,
+  ) {
+    this.touch();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  touch(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.controller.abort(new RegistryError(`${this.what()}: nothing moved for ${this.ms / 1000} s`)), this.ms);
+    this.timer.unref();
+  }
+
+  done(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** `stream`, touching the watch at each chunk and stopping it at the end. */
+  watched(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    return stream.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, controller) => {
+          this.touch();
+          controller.enqueue(chunk);
+        },
+        flush: () => this.done(),
+      }),
+    );
+  }
+}
+
 /** One registry, with one identity; bearer tokens are kept per scope until they expire. */
 export class RegistryClient {
   private readonly tokens = new Map<string, { header: string; expires: number }>();
   private basic: string | undefined;
 
-  /** `url`: `http://127.0.0.1:9080` or `https://registry.example.com`. */
+  /**
+   * `url`: `http://127.0.0.1:9080` or `https://registry.example.com`. A request during which the
+   * registry sends and takes nothing for `idleTimeoutMs` fails with a RegistryError saying so.
+   */
   constructor(
     readonly url: string,
     private readonly credentials?: RegistryCredentials,
+    private readonly idleTimeoutMs = DEFAULT_REGISTRY_IDLE_TIMEOUT_MS,
   ) {}
 
   /** The host:port image names start with. */
@@ -130,15 +180,29 @@ export class RegistryClient {
     init: { headers?: Record<string, string>; body?: ReadableStream<Uint8Array> | Buffer } = {},
   ): Promise<Response> {
     const attempt = async (authorization: string | undefined) => {
+      const idle = new IdleWatch(this.idleTimeoutMs, () => `${method} ${this.host}${path.split('?')[0]}`);
       // A stream can be sent once: a request with one is sent with the credentials known beforehand.
-      const response = await fetch(new URL(path, this.url), {
-        method,
-        headers: { ...init.headers, ...(authorization && { authorization }) },
-        body: init.body,
-        ...(init.body instanceof ReadableStream && { duplex: 'half' }),
-        redirect: 'follow',
-      } as RequestInit);
-      return response;
+      const body = init.body instanceof ReadableStream ? idle.watched(init.body) : init.body;
+      let response: Response;
+      try {
+        response = await fetch(new URL(path, this.url), {
+          method,
+          headers: { ...init.headers, ...(authorization && { authorization }) },
+          body,
+          ...(body instanceof ReadableStream && { duplex: 'half' }),
+          redirect: 'follow',
+          signal: idle.signal,
+        } as RequestInit);
+      } catch (error) {
+        idle.done();
+        throw idle.signal.aborted ? idle.signal.reason : error;
+      }
+      idle.touch();
+      if (!response.body || [204, 205, 304].includes(response.status)) {
+        idle.done();
+        return response;
+      }
+      return new Response(idle.watched(response.body), { status: response.status, statusText: response.statusText, headers: response.headers });
     };
     const known = this.knownAuthorization(scope);
     if (init.body instanceof ReadableStream && known === undefined) {
@@ -172,7 +236,7 @@ export class RegistryClient {
     const realm = new URL(challenge.params.realm);
     if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
     realm.searchParams.set('scope', scope);
-    const answer = await fetch(realm, { headers: { authorization: basic } });
+    const answer = await fetch(realm, { headers: { authorization: basic }, signal: AbortSignal.timeout(this.idleTimeoutMs) });
     const text = await answer.text();
     if (!answer.ok) throw new RegistryError(`the token service of ${this.host} (${realm.origin}) refused: ${answer.status} ${text.slice(0, 300)}`, answer.status);
     const body = JSON.parse(text) as { token?: string; access_token?: string; expires_in?: number };

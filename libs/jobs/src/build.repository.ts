@@ -40,14 +40,18 @@ export class BuildRepository {
     return new Map(rows.map((row) => [row.id, row.name]));
   }
 
-  /** The newest builds of the projects `projectIds` (null: of every project). */
-  async findRecent(limit: number, projectIds: readonly string[] | null): Promise<Array<Build & { projectName: string }>> {
+  /**
+   * The newest builds of the projects `projectIds` (null: of every project), newest first; with
+   * `before` (a build id) only those older than that build: the next page of a listing.
+   */
+  async findRecent(limit: number, projectIds: readonly string[] | null, before?: string): Promise<Array<Build & { projectName: string }>> {
     const rows = await this.db.query<BuildRow & { project_name: string }>(
       `SELECT b.id, b.project_id, b.number, b.created_at, p.name AS project_name
          FROM build b JOIN project p ON p.id = b.project_id
-        WHERE $2::uuid[] IS NULL OR b.project_id = ANY($2::uuid[])
-        ORDER BY b.created_at DESC LIMIT $1`,
-      [limit, projectIds],
+        WHERE ($2::uuid[] IS NULL OR b.project_id = ANY($2::uuid[]))
+          AND ($3::uuid IS NULL OR (b.created_at, b.id) < (SELECT created_at, id FROM build WHERE id = $3))
+        ORDER BY b.created_at DESC, b.id DESC LIMIT $1`,
+      [limit, projectIds, before ?? null],
     );
     return rows.map((row) => ({ ...toBuild(row), projectName: row.project_name }));
   }

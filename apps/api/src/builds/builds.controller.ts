@@ -28,11 +28,15 @@ export class BuildsController {
     return this.builds.create(project, definition, uploadId);
   }
 
-  /** The newest builds of the projects the caller sees. */
+  /** The newest builds of the projects the caller sees (at most 500); `before=<build id>`: the page after that build. */
   @Get('builds')
   @ReadLane()
-  async recent(@Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number, @CurrentPrincipal() principal: Principal): Promise<BuildSummaryDto[]> {
-    return this.builds.recent(Math.min(Math.max(limit, 1), 500), await this.access.visibleProjectIds(principal));
+  async recent(
+    @Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number,
+    @Query('before', new ParseUUIDPipe({ optional: true })) before: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<BuildSummaryDto[]> {
+    return this.builds.recent(Math.min(Math.max(limit, 1), 500), await this.access.visibleProjectIds(principal), before);
   }
 
   @Get('builds/:id')

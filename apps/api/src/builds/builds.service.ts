@@ -112,8 +112,8 @@ export class BuildsService {
   }
 
   /** The most recent builds of `projectIds` (null: of every project), each with its state and its jobs per state. */
-  async recent(limit: number, projectIds: readonly string[] | null): Promise<BuildSummaryDto[]> {
-    const builds = await this.builds.findRecent(limit, projectIds);
+  async recent(limit: number, projectIds: readonly string[] | null, before?: string): Promise<BuildSummaryDto[]> {
+    const builds = await this.builds.findRecent(limit, projectIds, before);
     const counts = await this.jobs.stateCountsOfBuilds(builds.map((b) => b.id));
     return builds.map((build) => toBuildSummaryDto(build, build.projectName, counts.get(build.id) ?? {}));
   }

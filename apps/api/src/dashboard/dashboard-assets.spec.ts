@@ -8,7 +8,7 @@ describe('loadDashboardAssets', () => {
     const assets = loadDashboardAssets(DASHBOARD_STATIC_DIR);
     expect([...assets.keys()].sort()).toEqual(['dashboard.css', 'dashboard.js', 'index.html']);
     expect(assets.get('index.html')!.contentType).toBe('text/html; charset=utf-8');
-    expect(assets.get('dashboard.js')!.body.toString()).toContain("new EventSource('/api/v1/events/stream?after=now')");
+    expect(assets.get('dashboard.js')!.body.toString()).toContain('new EventSource(`/api/v1/events/stream?after=now&token=${encodeURIComponent(token())}`)');
   });
 
   it('names the missing file and the build step', async () => {

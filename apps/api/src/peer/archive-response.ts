@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Principal } from '@infrabox/auth';
 import type { Response } from 'express';
 
 /**
@@ -24,4 +25,20 @@ export function sendArchive(
   }
   stream.on('error', () => res.destroy());
   stream.pipe(res);
+}
+
+/**
+ * A push that has not arrived whole (cut, or a question of how much is here): 308 with
+ * `Range: bytes=0-<last>` of the bytes held (none: no Range), as resumable uploads answer.
+ */
+export function answerIncomplete(res: Response, received: number): { received: number } {
+  res.status(308);
+  if (received > 0) res.setHeader('range', `bytes=0-${received - 1}`);
+  return { received };
+}
+
+/** The pushing cluster of a route only cluster tokens reach. */
+export function peerOf(principal: Principal): string {
+  if (principal.kind !== 'cluster') throw new Error(`a peer route was reached with a ${principal.kind} token`);
+  return principal.cluster;
 }

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { Authenticated, CurrentPrincipal, type Principal } from '@infrabox/auth';
 import { PeerAccessPolicy } from './peer-access.policy';
 import { TarBody } from '../http/content-type.guard';
-import { sendArchive } from './archive-response';
+import { answerIncomplete, peerOf, sendArchive } from './archive-response';
 import { parseRangeHeader } from './range-header';
 import { PeerOutputsService } from './peer-outputs.service';
 
@@ -29,12 +29,24 @@ export class PeerOutputsController {
     sendArchive(res, output, stream, range);
   }
 
+  /**
+   * The output tar pushed by a holder: 201 once stored and verified. A cut push resumes:
+   * `Content-Range: bytes *\/<size>` asks how much arrived (308, `Range: bytes=0-<last>`),
+   * `Content-Range: bytes <next>-<size - 1>/<size>` sends the rest.
+   */
   @Put()
   @HttpCode(201)
   @TarBody()
-  async upload(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) jobId: string, @Req() req: Request) {
+  async upload(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) jobId: string,
+    @Headers('content-range') contentRange: string | undefined,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     await this.access.mayPushOutput(principal, jobId);
-    const copy = await this.outputs.receive(jobId, req);
+    const copy = await this.outputs.receive(jobId, req, peerOf(principal), contentRange);
+    if ('received' in copy) return answerIncomplete(res, copy.received);
     return { jobId: copy.jobId, cluster: copy.cluster, size: copy.size, sha256: copy.sha256 };
   }
 }

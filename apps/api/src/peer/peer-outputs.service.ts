@@ -3,7 +3,7 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { CopyRecorder, JobOutput, JobOutputRepository, outputKey, receivedCopyKey } from '@infrabox/jobs';
 import { ByteRange, InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
-import { storeVerified } from './received-archive';
+import { parsePushRange, PushReceipts } from './push-receipts.service';
 
 export interface OutputDownload {
   output: JobOutput;
@@ -19,6 +19,7 @@ export class PeerOutputsService {
   constructor(
     private readonly outputs: JobOutputRepository,
     private readonly recorder: CopyRecorder,
+    private readonly receipts: PushReceipts,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -39,9 +40,10 @@ export class PeerOutputsService {
    * (receivedCopyKey), checked against the sha256 recorded when the job ended, and only then
    * recorded here and announced to this cluster's schedulers; a corrupt or cut upload is deleted
    * from its own key and never becomes an input, and a copy recorded meanwhile (a pull, another
-   * push) is left alone: this one is deleted instead.
+   * push) is left alone: this one is deleted instead. A cut push resumes (`contentRange`, see
+   * PushReceipts): answered with the bytes here so far.
    */
-  async receive(jobId: string, body: Readable): Promise<JobOutput> {
+  async receive(jobId: string, body: Readable, peer: string, contentRange: string | undefined): Promise<JobOutput | { received: number }> {
     const origin = await this.outputs.findOrigin(jobId);
     if (!origin?.storageKey) {
       body.resume();
@@ -52,9 +54,12 @@ export class PeerOutputsService {
       body.resume();
       return existing;
     }
-    const key = receivedCopyKey(outputKey(this.cluster, jobId));
-    const stored = await storeVerified(this.storage, key, body, { size: origin.size, sha256: origin.sha256, what: `output of job '${jobId}'` });
-    const copy: JobOutput = { jobId, cluster: this.cluster, storageKey: key, size: stored.size, sha256: stored.sha256 };
+    const expected = { size: origin.size, sha256: origin.sha256, what: `output of job '${jobId}'` };
+    const range = parsePushRange(contentRange, origin.size);
+    const pushed = await this.receipts.receive(`output:${jobId}`, peer, body, range, expected, () => receivedCopyKey(outputKey(this.cluster, jobId)));
+    if ('incomplete' in pushed) return { received: pushed.incomplete };
+    const { key, size, sha256 } = pushed.complete;
+    const copy: JobOutput = { jobId, cluster: this.cluster, storageKey: key, size, sha256 };
     if (await this.recorder.recordOutput(copy)) return copy;
     await this.storage.delete(key);
     return (await this.outputs.find(jobId, this.cluster)) ?? copy;

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { Authenticated, CurrentPrincipal, type Principal } from '@infrabox/auth';
 import { PeerAccessPolicy } from './peer-access.policy';
 import { TarBody } from '../http/content-type.guard';
-import { sendArchive } from './archive-response';
+import { answerIncomplete, peerOf, sendArchive } from './archive-response';
 import { parseRangeHeader } from './range-header';
 import { PeerSourcesService } from './peer-sources.service';
 
@@ -32,13 +32,23 @@ export class PeerSourcesController {
     sendArchive(res, source, stream, range);
   }
 
-  /** The source tar pushed by a holder: 201 once stored and verified (again for a copy held already), 422 for other bytes. */
+  /**
+   * The source tar pushed by a holder: 201 once stored and verified (again for a copy held
+   * already), 422 for other bytes; a cut push resumes as an output's does (`Content-Range`).
+   */
   @Put()
   @HttpCode(201)
   @TarBody()
-  async upload(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) buildId: string, @Req() req: Request) {
+  async upload(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) buildId: string,
+    @Headers('content-range') contentRange: string | undefined,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     await this.access.mayPushSource(principal, buildId);
-    const copy = await this.sources.receive(buildId, req);
+    const copy = await this.sources.receive(buildId, req, peerOf(principal), contentRange);
+    if ('received' in copy) return answerIncomplete(res, copy.received);
     return { buildId: copy.buildId, cluster: copy.cluster, size: copy.size, sha256: copy.sha256 };
   }
 }

@@ -3,7 +3,7 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSource, BuildSourceRepository, CopyRecorder, receivedCopyKey, sourceKey } from '@infrabox/jobs';
 import { ByteRange, InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
-import { storeVerified } from './received-archive';
+import { parsePushRange, PushReceipts } from './push-receipts.service';
 
 export interface SourceDownload {
   source: BuildSource;
@@ -19,6 +19,7 @@ export class PeerSourcesService {
   constructor(
     private readonly sources: BuildSourceRepository,
     private readonly recorder: CopyRecorder,
+    private readonly receipts: PushReceipts,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -39,9 +40,10 @@ export class PeerSourcesService {
    * holder). Stored under a key of its own (receivedCopyKey), checked against the size and sha256
    * recorded for the build (every copy has the same), and only then recorded here with the scoped
    * `build.source.ready`; a corrupt or cut upload is deleted from its own key and recorded nowhere,
-   * and a copy recorded meanwhile is left alone (this one is deleted instead).
+   * and a copy recorded meanwhile is left alone (this one is deleted instead). A cut push resumes
+   * (`contentRange`, see PushReceipts): answered with the bytes here so far.
    */
-  async receive(buildId: string, body: Readable): Promise<BuildSource> {
+  async receive(buildId: string, body: Readable, peer: string, contentRange: string | undefined): Promise<BuildSource | { received: number }> {
     const [recorded] = await this.sources.findAll(buildId);
     if (!recorded) {
       body.resume();
@@ -52,9 +54,12 @@ export class PeerSourcesService {
       body.resume();
       return existing;
     }
-    const key = receivedCopyKey(sourceKey(this.cluster, buildId));
-    const stored = await storeVerified(this.storage, key, body, { size: recorded.size, sha256: recorded.sha256, what: `source of build '${buildId}'` });
-    const copy: BuildSource = { buildId, cluster: this.cluster, storageKey: key, size: stored.size, sha256: stored.sha256 };
+    const expected = { size: recorded.size, sha256: recorded.sha256, what: `source of build '${buildId}'` };
+    const range = parsePushRange(contentRange, recorded.size);
+    const pushed = await this.receipts.receive(`source:${buildId}`, peer, body, range, expected, () => receivedCopyKey(sourceKey(this.cluster, buildId)));
+    if ('incomplete' in pushed) return { received: pushed.incomplete };
+    const { key, size, sha256 } = pushed.complete;
+    const copy: BuildSource = { buildId, cluster: this.cluster, storageKey: key, size, sha256 };
     if (await this.recorder.recordSource(copy)) return copy;
     await this.storage.delete(key);
     return (await this.sources.find(buildId, this.cluster)) ?? copy;

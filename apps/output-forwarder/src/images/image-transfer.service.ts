@@ -5,6 +5,7 @@ import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { copyImage, type ImageCopy, RegistryClient } from '@infrabox/containers';
 import { withLogFields } from '@infrabox/observability';
 import { CopyRecorder, JobImage, JobImageRepository } from '@infrabox/jobs';
+import { FORWARDER_OPTIONS, ForwarderOptions } from '../forwarder.options';
 import { formatBytes, PeerDownloadClient } from '../transfer/peer-download.client';
 import { TransferClaims } from '../transfer/transfer-claims';
 import { TransferMetrics } from '../transfer/transfer.metrics';
@@ -39,6 +40,7 @@ export class ImageTransferService {
     private readonly claims: TransferClaims,
     private readonly metrics: TransferMetrics,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
+    @Inject(FORWARDER_OPTIONS) private readonly options: ForwarderOptions,
   ) {
     this.cluster = config.cluster.name;
     this.logger = new Logger(`forwarder@${this.cluster}`);
@@ -85,7 +87,7 @@ export class ImageTransferService {
     const row = await this.clusters.findByName(cluster);
     if (!row) throw new Error(`cluster '${cluster}' is not registered`);
     if (!row.registryUrl) throw new Error(`cluster '${cluster}' registered no registry URL`);
-    return new RegistryClient(row.registryUrl, { username: TOKEN_USER, password: await this.tokens.issueClusterToken(cluster, TOKEN_TTL_SECONDS) });
+    return new RegistryClient(row.registryUrl, { username: TOKEN_USER, password: await this.tokens.issueClusterToken(cluster, TOKEN_TTL_SECONDS) }, this.options.idleTimeoutMs);
   }
 
   mayPullFrom(origin: string): Promise<boolean> {

@@ -103,7 +103,7 @@ export class SourceTransferService {
     const started = Date.now();
     await this.metrics.track('source', 'push', async () => {
       await this.peers.withRetries(`push of build ${buildId}'s source to ${to}`, () =>
-        this.peers.upload({ url: `${peer.apiUrl}/api/v1/peer/builds/${buildId}/source`, to, size: here.size }, here.storageKey),
+        this.peers.upload({ url: `${peer.apiUrl}/api/v1/peer/builds/${buildId}/source`, to, size: here.size, what: `build ${buildId}'s source` }, here.storageKey),
       );
       return here.size;
     });

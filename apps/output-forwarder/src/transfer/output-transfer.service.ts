@@ -77,7 +77,7 @@ export class OutputTransferService {
     const started = Date.now();
     await this.metrics.track('output', 'push', async () => {
       await this.peers.withRetries(`push of job ${jobId}'s output to ${to}`, () =>
-        this.peers.upload({ url: `${peer.apiUrl}/api/v1/peer/jobs/${jobId}/output`, to, size: origin.size }, origin.storageKey!),
+        this.peers.upload({ url: `${peer.apiUrl}/api/v1/peer/jobs/${jobId}/output`, to, size: origin.size, what: `job ${jobId}'s output` }, origin.storageKey!),
       );
       return origin.size;
     });

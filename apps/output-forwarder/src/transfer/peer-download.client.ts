@@ -103,21 +103,53 @@ export class PeerDownloadClient {
 
   /**
    * Streams the object at `key` (its recorded size) to a peer's PUT endpoint (push), which
-   * verifies it against the recorded sha256; any answer but 2xx throws (the caller retries).
+   * verifies it against the recorded sha256. A cut push resumes like a pull: the peer is asked
+   * how much arrived (`Content-Range: bytes *\/<size>`, answered 308 with `Range`) and only the
+   * rest is sent; an answer but 2xx or 308 throws (the caller retries the whole push).
    */
-  async upload(target: { url: string; to: string; size: number }, key: string): Promise<void> {
-    const body = await this.storage.get(key);
-    const response = await httpPut(
+  async upload(target: { url: string; to: string; size: number; what: string }, key: string): Promise<void> {
+    let offset = 0;
+    let resumes = 0;
+    for (;;) {
+      try {
+        const response = await this.put(target, offset === 0 ? {} : { 'content-range': `bytes ${offset}-${target.size - 1}/${target.size}` }, await this.storage.get(key, offset > 0 ? { start: offset } : undefined), target.size - offset);
+        if (response.statusCode === 308) {
+          response.resume();
+          throw new Error(`${target.to} holds ${heldBytes(response)} of ${target.size} bytes after the push ended`);
+        }
+        if (response.statusCode === undefined || response.statusCode < 200 || response.statusCode >= 300) {
+          const answer = `${target.to} answered ${response.statusCode}: ${(await readText(response)).slice(0, 300)}`;
+          // 409: the peer has not yet seen the cut connection end; ask again in a moment.
+          throw response.statusCode === 409 ? new Error(answer) : new PushRefused(answer);
+        }
+        response.resume();
+        return;
+      } catch (error) {
+        if (error instanceof PushRefused || ++resumes > this.options.maxAttempts) throw error;
+        const held = await this.heldBy(target).catch(() => 0);
+        this.logger.warn(`${target.what}: push to ${target.to} cut at ${held} of ${target.size} bytes (${(error as Error).message}); resuming`);
+        offset = held;
+        await sleep(this.backoff(resumes));
+      }
+    }
+  }
+
+  /** How many bytes of a push the peer holds (0 when it holds none, or is another replica). */
+  private async heldBy(target: { url: string; to: string; size: number }): Promise<number> {
+    const response = await this.put(target, { 'content-range': `bytes */${target.size}` }, Readable.from([]), 0);
+    if (response.statusCode !== 308) throw new Error(`${target.to} answered ${response.statusCode} to a question of how much it holds: ${(await readText(response)).slice(0, 300)}`);
+    response.resume();
+    return heldBytes(response);
+  }
+
+  private async put(target: { url: string; to: string }, headers: Record<string, string>, body: Readable, length: number): Promise<IncomingMessage> {
+    return httpPut(
       target.url,
-      { authorization: `Bearer ${await this.tokens.issueClusterToken(target.to)}`, 'content-type': 'application/x-tar', 'content-length': String(target.size) },
+      { authorization: `Bearer ${await this.tokens.issueClusterToken(target.to)}`, 'content-type': 'application/x-tar', 'content-length': String(length), ...headers },
       body,
       this.options.idleTimeoutMs,
       target.to,
     );
-    if (response.statusCode === undefined || response.statusCode < 200 || response.statusCode >= 300) {
-      throw new Error(`${target.to} answered ${response.statusCode}: ${(await readText(response)).slice(0, 300)}`);
-    }
-    response.resume();
   }
 
   /** Runs `attempt` up to maxAttempts times with exponential backoff, logging each failure. */
@@ -143,6 +175,15 @@ export class PeerDownloadClient {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A peer refused a push (4xx, 5xx): sending the rest again would not help; the caller retries it whole. */
+class PushRefused extends Error {}
+
+/** The bytes a 308 answer's `Range: bytes=0-<last>` says the peer holds; none without one. */
+function heldBytes(response: IncomingMessage): number {
+  const match = /^bytes=0-(\d+)$/.exec(String(response.headers.range ?? ''));
+  return match ? Number(match[1]) + 1 : 0;
+}
 
 /**
  * A streaming GET with Node's own client (for bulk bytes it is leaner than fetch's web streams),
