@@ -119,7 +119,7 @@ describe('output transfers under faults', () => {
     }
   }, 240_000);
 
-  it('cuts a push the peer stops taking after the idle timeout, and sends it again', async () => {
+  it('cuts a push the peer stops taking after the idle timeout, and resumes it from the bytes the peer holds', async () => {
     // Push only (DST cannot reach SRC), through a proxy in front of DST that stops reading the first upload.
     await db.query(
       `INSERT INTO cluster_reachability (from_cluster, to_cluster, reachable, rtt_ms, error) VALUES ($1, $2, true, 1, NULL), ($2, $1, false, NULL, 'firewall')`,
@@ -133,6 +133,12 @@ describe('output transfers under faults', () => {
       expect(proxy.faultsInjected).toEqual(['stalled the request of connection 0 after 3145728 bytes']);
       const log = forwarderOf(src).lines.join('\n');
       expect(log).toContain(`${names.dst} took nothing and answered nothing for 2 s`);
+      // Resumed, not sent again: the rest went from what DST held (the 3 MiB the proxy let through, less the request's head).
+      const resumed = new RegExp(`job ${run.producer.id}'s output: push to ${names.dst} cut at (\\d+) of (\\d+) bytes .*; resuming`).exec(log);
+      expect(resumed).not.toBeNull();
+      expect(Number(resumed![1])).toBeGreaterThan(3 * 1048576 - 4096);
+      expect(Number(resumed![1])).toBeLessThan(3 * 1048576);
+      expect(log).not.toMatch(new RegExp(`push of job ${run.producer.id}'s output to ${names.dst} failed`));
       expect(log).toContain(`job ${run.producer.id}: pushed`);
     } finally {
       await proxy.close();

@@ -1,5 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
-import { BadRequestException, ConflictException, Inject, Injectable, OnModuleDestroy, UnprocessableEntityException } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, OnModuleDestroy, UnprocessableEntityException } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig, timeoutsOf } from '@infrabox/config';
 import { InjectObjectStorage, ObjectStorage, PutResult, StorageError } from '@infrabox/storage';
 
@@ -26,6 +26,10 @@ interface Receipt {
   stored: Promise<PutResult>;
   /** A request is feeding it right now. */
   busy: boolean;
+  /** Stops the request feeding it (a continuation takes over: the pusher gave that connection up). */
+  detach?: () => void;
+  /** Which request feeds it: bumped by each one, so a request taken over leaves the receipt alone. */
+  generation: number;
   expiry?: NodeJS.Timeout;
 }
 
@@ -66,7 +70,8 @@ export class PushReceipts implements OnModuleDestroy {
   /**
    * One push request of `archive` from `peer` (`id` names the archive: `output:<job>`): stores
    * `body` under `newKey()` (or the key of the push it continues) and answers how far it got.
-   * 422 for bytes of another size or sha256 (deleted), 409 while another request feeds the same push.
+   * 422 for bytes of another size or sha256 (deleted). A continuation takes over from a request
+   * still feeding the push (the pusher gave that connection up).
    */
   async receive(id: string, peer: string, body: Readable, range: PushRange, archive: ExpectedArchive, newKey: () => string): Promise<PushOutcome> {
     const name = `${id}@${peer}`;
@@ -84,12 +89,14 @@ export class PushReceipts implements OnModuleDestroy {
       body.resume();
       return { incomplete: receipt?.received ?? 0 };
     } else if (receipt.busy) {
-      body.resume();
-      throw new ConflictException(`${archive.what}: a push from ${peer} is still being received; ask again (Content-Range: bytes */${archive.size})`);
+      // The pusher gave the connection feeding it up (one it may see as cut before this api does): this one takes over.
+      receipt.detach?.();
     }
     clearTimeout(receipt.expiry);
     receipt.busy = true;
+    const generation = ++receipt.generation;
     const ended = await this.feed(receipt, body);
+    if (receipt.generation !== generation) return { incomplete: receipt.received }; // taken over
     receipt.busy = false;
     const current = this.receipts.get(name) === receipt;
     if (!ended && receipt.received < receipt.size) {
@@ -120,7 +127,7 @@ export class PushReceipts implements OnModuleDestroy {
     const sink = new PassThrough({ highWaterMark: 256 * 1024 });
     const stored = this.storage.put(key, sink, { contentLength: size });
     stored.catch(() => undefined); // awaited when the push ends; a dropped push must not go unhandled
-    return { key, size, received: 0, sink, stored, busy: false };
+    return { key, size, received: 0, sink, stored, busy: false, generation: 0 };
   }
 
   /** Copies `body` into the receipt's put; true when the request ended (all its bytes read), false when it was cut. */
@@ -132,7 +139,12 @@ export class PushReceipts implements OnModuleDestroy {
         settled = true;
         body.off('data', onData);
         receipt.sink.off('drain', onDrain);
+        receipt.detach = undefined;
         resolve(ended);
+      };
+      receipt.detach = () => {
+        settle(false);
+        body.destroy();
       };
       const onDrain = () => body.resume();
       const onData = (chunk: Buffer) => {

@@ -118,9 +118,7 @@ export class PeerDownloadClient {
           throw new Error(`${target.to} holds ${heldBytes(response)} of ${target.size} bytes after the push ended`);
         }
         if (response.statusCode === undefined || response.statusCode < 200 || response.statusCode >= 300) {
-          const answer = `${target.to} answered ${response.statusCode}: ${(await readText(response)).slice(0, 300)}`;
-          // 409: the peer has not yet seen the cut connection end; ask again in a moment.
-          throw response.statusCode === 409 ? new Error(answer) : new PushRefused(answer);
+          throw new PushRefused(`${target.to} answered ${response.statusCode}: ${(await readText(response)).slice(0, 300)}`);
         }
         response.resume();
         return;
