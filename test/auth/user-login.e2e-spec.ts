@@ -9,6 +9,7 @@ import { InstallConfig, MASTER_CLUSTER, OIDC_CALLBACK_PATH } from '@infrabox/con
 import { Database } from '@infrabox/database';
 import type { BuildDto, BuildSummaryDto } from '@infrabox/jobs';
 import { ApiModule } from '../../apps/api/src/api.module';
+import { craftTar } from '../support/archive';
 import { placedJob, registeredCluster, signingKeyOf, signRaw, nowSeconds, tokenServiceFor } from '../support/auth';
 import { CLI, cliEnvironment, freePort, runCli } from '../support/cli';
 import { clusterConfig, testSigningKeyFile, uniqueClusterName } from '../support/clusters';
@@ -75,6 +76,7 @@ describe('users: OpenID Connect login, project members, admins (real OpenID prov
     await writeFile(secretFile, `${CLIENT_SECRET}\n`, { mode: 0o600 });
     const config: InstallConfig = {
       ...clusterConfig(MASTER_CLUSTER, { apiUrl }),
+      storage: { kind: 'local', path: path.join(dir, 'storage') },
       auth: {
         signingKey: testSigningKeyFile(MASTER_CLUSTER),
         admins: ['root@example.com'],
@@ -203,6 +205,12 @@ describe('users: OpenID Connect login, project members, admins (real OpenID prov
     expect((await call('GET', '/api/v1/events', alice)).status).toBe(403);
     const pushed = await call<BuildDto>('POST', `/api/v1/projects/${alpha}/builds`, alice, { definition });
     expect(pushed.status).toBe(201);
+    // …and uploads its sources (`infrabox push`), not another project's.
+    const source = await craftTar([{ name: 'README', content: 'hello' }]);
+    const upload = (project: string) =>
+      fetch(`${apiUrl}/api/v1/projects/${project}/source`, { method: 'PUT', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/x-tar' }, body: source });
+    expect((await upload(alpha)).status).toBe(201);
+    expect((await upload(beta)).status).toBe(403);
     expect((await call<BuildSummaryDto[]>('GET', '/api/v1/builds?limit=500', root)).body.map((b) => b.project)).toEqual(expect.arrayContaining([alpha, beta]));
 
     expect(await call('DELETE', `/api/v1/admin/projects/${alpha}/members/alice@example.com`, adminToken)).toMatchObject({ status: 200 });
