@@ -75,6 +75,8 @@ async function buildRichFolder(dir: string): Promise<void> {
 }
 
 describe('archive round trip', () => {
+  // The memory bounds are what is checked; a busy disk (writeback of another test's files) may take its time.
+  jest.setTimeout(180_000);
   it('gives back an identical tree: contents, empty files and folders, links, unicode, modes, times', async () => {
     const source = path.join(root, 'source');
     const dest = path.join(root, 'inputs', 'parent');

@@ -99,6 +99,9 @@ describe('the README run command from a clean clone', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
     const relocated = /PostgreSQL's data is in (\S+)/.exec(output)?.[1];
     if (relocated) await rm(relocated, { recursive: true, force: true });
+    // The clone's install wrote about a gigabyte: let the kernel write back what is left of it now,
+    // not during the next test file (a 200 MiB archive test then waited minutes for the disk).
+    await run('sync', []);
   });
 
   it('runs, takes examples/multi-cluster onto the clusters its selectors name, and stops cleanly on Ctrl-C', async () => {
