@@ -10,6 +10,7 @@ export { INSTALL_CONFIG, InjectInstallConfig, InstallConfigModule } from './inst
 export {
   CLUSTER_NAME_PATTERN,
   PROJECT_NAME_PATTERN,
+  USERNAME_PATTERN,
   DEFAULT_HA,
   haOf,
   defaultRegistrySigningKey,

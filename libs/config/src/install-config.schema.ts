@@ -347,6 +347,9 @@ const labels = z.unknown().transform((value, ctx): string[] => {
 /** A project name, as the api accepts it. */
 export const PROJECT_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$/;
 
+/** A user as the OpenID provider names them (an email, a login): no spaces or control characters, at most 200. */
+export const USERNAME_PATTERN = /^[^\s\x00-\x1f\x7f]{1,200}$/;
+
 /** `cluster.projects`: the projects a protected cluster runs (a non-empty list of project names). */
 const projects = z.array(z.unknown()).min(1, 'expected at least one project (leave the field out for every project)').transform((items, ctx): string[] => {
   const result: string[] = [];
@@ -557,7 +560,7 @@ const bindAddress = z.string().superRefine((value, ctx) => {
 });
 
 /** A user as the OpenID provider names them (an email, a login): no spaces or control characters. */
-const username = z.string().regex(/^[^\s\x00-\x1f\x7f]{1,200}$/, { error: (issue) => `expected a username (no spaces, at most 200 characters), got ${describeValue(issue.input)}` });
+const username = z.string().regex(USERNAME_PATTERN, { error: (issue) => `expected a username (no spaces, at most 200 characters), got ${describeValue(issue.input)}` });
 
 /** A file for a private key (PEM). */
 const privateKeyFile = z.string().superRefine((value, ctx) => {

@@ -3,7 +3,7 @@ import { BadGatewayException, BadRequestException, HttpException, Inject, Inject
 import { jwtVerify, SignJWT } from 'jose';
 import { BaseClient, custom, errors, generators, Issuer, TokenSet } from 'openid-client';
 import { ClusterKeyService, DeviceLoginDto, LoginDto, LoginPendingDto, TOKEN_ALGORITHM, TokenService, USER_TOKEN_TTL_SECONDS } from '@infrabox/auth';
-import { authOf, INSTALL_CONFIG, InstallConfig, MASTER_CLUSTER, OidcConfig } from '@infrabox/config';
+import { authOf, INSTALL_CONFIG, InstallConfig, MASTER_CLUSTER, OidcConfig, USERNAME_PATTERN } from '@infrabox/config';
 
 /** Calls to the provider give up after this long (discovery, token exchange, device polls). */
 const PROVIDER_TIMEOUT_MS = 10_000;
@@ -117,7 +117,7 @@ export class OidcLoginService {
     if (tokenSet.id_token === undefined) throw new BadGatewayException('login: the OpenID provider returned no ID token (is the openid scope in auth.oidc.scopes?)');
     const claims = tokenSet.claims();
     const username = claims[oidc.usernameClaim];
-    if (typeof username !== 'string' || username === '' || /[\s\x00-\x1f\x7f]/.test(username) || username.length > 200) {
+    if (typeof username !== 'string' || !USERNAME_PATTERN.test(username)) {
       throw new BadRequestException(`login: the ID token's '${oidc.usernameClaim}' claim (auth.oidc.username_claim) is ${typeof username === 'string' ? 'not a username' : 'missing'}`);
     }
     const admin = this.admins.has(username);

@@ -1,10 +1,9 @@
 import { BadRequestException, Body, Controller, Delete, Get, NotFoundException, Param, Put } from '@nestjs/common';
 import { Authenticated } from '@infrabox/auth';
+import { USERNAME_PATTERN } from '@infrabox/config';
 import { ProjectMemberDto, ProjectMemberRepository, ProjectRepository } from '@infrabox/jobs';
 import { validProjectName } from '../builds/builds.service';
 import { jsonBodyFields } from '../http/json-body';
-
-const USERNAME = /^[^\s\x00-\x1f\x7f]{1,200}$/;
 
 /** Admins only: who sees and pushes a project (`infrabox admin members`). */
 @Controller('api/v1/admin/projects/:name/members')
@@ -42,6 +41,6 @@ export class ProjectMembersController {
 }
 
 function user(username: string): string {
-  if (!USERNAME.test(username)) throw new BadRequestException(`username: '${username.slice(0, 120)}' is not a username (no spaces or control characters, at most 200)`);
+  if (!USERNAME_PATTERN.test(username)) throw new BadRequestException(`username: '${username.slice(0, 120)}' is not a username (no spaces or control characters, at most 200)`);
   return username;
 }
