@@ -188,10 +188,19 @@ export class ContainerExecutor implements JobExecutor, OnApplicationShutdown {
     const out = new PassThrough();
     out.on('data', (chunk: Buffer) => context.onOutput(chunk.toString('utf8')));
     this.docker.modem.demuxStream(stream, out, out);
+    // Done once `out` has handed on every byte the engine sent: the last chunk written before the
+    // log stream ended may not have been emitted yet, and the console closes when this resolves.
     await new Promise<void>((resolve) => {
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', () => resolve());
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        out.end();
+      };
+      stream.on('end', end);
+      stream.on('close', end);
+      stream.on('error', end);
+      out.on('end', resolve);
     });
   }
 }
