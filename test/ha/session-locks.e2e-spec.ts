@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { advisoryKey, LeaderDuty } from '@infrabox/app-runtime';
-import { Database, SessionLocks } from '@infrabox/database';
+import { LeaderDuty } from '@infrabox/app-runtime';
+import { Database, lockKeyOf, SessionLocks } from '@infrabox/database';
 import { databaseUrl, eventually, openDatabase } from '../support/database';
 
 /** The claims and leadership the replicas coordinate with, against the real PostgreSQL. */
@@ -35,7 +35,7 @@ describe('SessionLocks and LeaderDuty (real PostgreSQL)', () => {
 
   it('one holder per key across sessions; unlock and close free it', async () => {
     const [first, second] = [locks(), locks()];
-    const key = advisoryKey(name());
+    const key = lockKeyOf('transfer', name());
     expect(await first.tryLock(key)).toBe(true);
     expect(await first.tryLock(key)).toBe(false); // never twice in one process either
     expect(await second.tryLock(key)).toBe(false);
@@ -49,7 +49,7 @@ describe('SessionLocks and LeaderDuty (real PostgreSQL)', () => {
   it('a terminated session takes its locks back on a new one, so nobody else gets them', async () => {
     const lost: bigint[] = [];
     const [holder, other] = [locks((key) => lost.push(key)), locks(undefined, `infrabox[${process.pid}] session-locks other`)];
-    const keys = [advisoryKey(name()), advisoryKey(name())];
+    const keys = [lockKeyOf('transfer', name()), lockKeyOf('transfer', name())];
     for (const key of keys) expect(await holder.tryLock(key)).toBe(true);
     expect(await terminateSessions()).toBe(1);
     await eventually(async () => {

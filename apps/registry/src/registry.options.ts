@@ -1,3 +1,5 @@
+import { LOCK_KEYS } from '@infrabox/database';
+
 /** Timings of the registry; the defaults are the production values, tests shorten them. */
 export interface RegistryOptions {
   /** How often this cluster refreshes its heartbeat. */
@@ -21,18 +23,15 @@ export interface RegistryOptions {
 
 export const REGISTRY_OPTIONS = Symbol('REGISTRY_OPTIONS');
 
-/** Any constant shared by every registry of every cluster (the migration lock is ...401). */
-export const LIVENESS_SWEEP_LOCK_KEY = 7_286_133_402;
-export const EVENT_PRUNE_LOCK_KEY = 7_286_133_406;
 
 export const DEFAULT_REGISTRY_OPTIONS: Readonly<RegistryOptions> = {
   heartbeatIntervalMs: 5_000,
   heartbeatTimeoutMs: 30_000,
   sweepIntervalMs: 5_000,
-  sweepLockKey: LIVENESS_SWEEP_LOCK_KEY,
+  sweepLockKey: LOCK_KEYS.livenessSweep,
   probeIntervalMs: 10_000,
   probeTimeoutMs: 2_000,
   eventPruneIntervalMs: 60_000,
-  eventPruneLockKey: EVENT_PRUNE_LOCK_KEY,
+  eventPruneLockKey: LOCK_KEYS.eventPruning,
   eventPruneBatchSize: 5_000,
 };

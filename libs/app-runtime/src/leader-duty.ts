@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { LeaderLock } from '@infrabox/database';
+import { LeaderLock, lockKeyOf } from '@infrabox/database';
 import { PeriodicTask } from './periodic-task';
 
 export interface LeaderDutyOptions {
@@ -37,7 +36,7 @@ export class LeaderDuty {
   private lastWorkAt = 0;
 
   constructor(private readonly options: LeaderDutyOptions) {
-    this.lock = new LeaderLock({ databaseUrl: options.databaseUrl, key: advisoryKey(options.name), applicationName: `infrabox[${process.pid}] ${options.applicationName}` });
+    this.lock = new LeaderLock({ databaseUrl: options.databaseUrl, key: lockKeyOf('leader', options.name), applicationName: `infrabox[${process.pid}] ${options.applicationName}` });
     this.task = new PeriodicTask(options.name, Math.min(options.intervalMs, options.takeOverMs ?? options.intervalMs), () => this.tick(), options.logger);
   }
 
@@ -71,7 +70,3 @@ export class LeaderDuty {
   }
 }
 
-/** A stable advisory-lock key for a name (63 bits, positive), the same in every process. */
-export function advisoryKey(name: string): bigint {
-  return createHash('sha256').update(`infrabox leader:${name}`).digest().readBigUInt64BE(0) >> 1n;
-}

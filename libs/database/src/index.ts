@@ -10,3 +10,5 @@ export type { LeaderLockOptions } from './leader.lock';
 export { SessionLocks } from './session-locks';
 export type { SessionLocksOptions } from './session-locks';
 export { isConnectionFailure } from './connection-failure';
+export { LOCK_KEYS, lockKeyOf } from './lock-keys';
+export type { LockNamespace } from './lock-keys';

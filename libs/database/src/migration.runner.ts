@@ -1,8 +1,6 @@
 import { Pool } from 'pg';
+import { LOCK_KEYS } from './lock-keys';
 import { Migration, migrations as allMigrations } from './migrations';
-
-/** Any constant shared by every process of every cluster; the value itself means nothing. */
-const MIGRATION_LOCK_KEY = 7_286_133_401;
 
 export interface MigrationResult {
   applied: number[];
@@ -16,7 +14,7 @@ export interface MigrationResult {
 export async function migrate(pool: Pool, migrations: readonly Migration[] = allMigrations): Promise<MigrationResult> {
   const client = await pool.connect();
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEYS.migrations]);
     try {
       await client.query(`CREATE TABLE IF NOT EXISTS schema_migration (
         version    integer PRIMARY KEY,
@@ -46,7 +44,7 @@ export async function migrate(pool: Pool, migrations: readonly Migration[] = all
       }
       return { applied };
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+      await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEYS.migrations]);
     }
   } finally {
     client.release();

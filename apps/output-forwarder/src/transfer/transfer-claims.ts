@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { advisoryKey } from '@infrabox/app-runtime';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { Database, SessionLocks } from '@infrabox/database';
+import { Database, lockKeyOf, SessionLocks } from '@infrabox/database';
 
 /**
  * Which forwarder replica moves a copy: the one holding the copy's session advisory lock (keyed
@@ -58,7 +57,7 @@ export class TransferClaims {
   }
 
   private async claimed(claim: string, work: () => Promise<void>): Promise<void> {
-    const key = advisoryKey(`transfer:${claim}`);
+    const key = lockKeyOf('transfer', claim);
     if (!(await this.locks.tryLock(key))) return;
     this.names.set(key, claim);
     try {

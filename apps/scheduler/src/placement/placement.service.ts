@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
-import { Database } from '@infrabox/database';
+import { Database, LOCK_KEYS } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
 import { BuildRepository, Job, JOB_PLACED, JobPlacedEvent, JobRepository, JobTransitions } from '@infrabox/jobs';
 import { PlacementMetrics } from './placement.metrics';
@@ -8,9 +8,6 @@ import { CandidateCluster, CanTransfer, choosePlacement, PlacedParent } from './
 
 /** Builds placed along with the one whose event is handled, at most, per transaction. */
 export const MORE_BUILDS_PER_PLACEMENT = 19;
-
-/** Any constant shared by every scheduler of every cluster (the migration lock is ...401). */
-export const PLACEMENT_SWEEP_LOCK_KEY = 7_286_133_407;
 
 /**
  * Gives queued jobs a cluster. Any scheduler of any cluster may do it: the rows are taken with
@@ -67,7 +64,7 @@ export class PlacementService {
   async placeForgottenBuilds(olderThanSeconds: number): Promise<void> {
     if ((await this.jobs.buildsWithUnplacedJobs(olderThanSeconds)).length === 0) return;
     await this.db.transaction(async () => {
-      if (!(await this.db.tryTransactionLock(PLACEMENT_SWEEP_LOCK_KEY))) return;
+      if (!(await this.db.tryTransactionLock(LOCK_KEYS.placementSweep))) return;
       for (const buildId of await this.jobs.buildsWithUnplacedJobs(olderThanSeconds)) await this.placeBuild(buildId);
     });
   }
