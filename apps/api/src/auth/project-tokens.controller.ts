@@ -1,5 +1,5 @@
-import { BadRequestException, Body, Controller, ForbiddenException, Param, Post } from '@nestjs/common';
-import { Authenticated, TokenService } from '@infrabox/auth';
+import { BadRequestException, Body, Controller, Param, Post } from '@nestjs/common';
+import { Authenticated, NotTheIssuerError, TokenService } from '@infrabox/auth';
 import { ProjectRepository } from '@infrabox/jobs';
 import { validProjectName } from '../builds/builds.service';
 import { jsonBodyFields } from '../http/json-body';
@@ -27,12 +27,8 @@ export class ProjectTokensController {
     if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && (ttlSeconds as number) > 0 && (ttlSeconds as number) <= MAX_PROJECT_TOKEN_TTL_SECONDS)) {
       throw new BadRequestException(`ttlSeconds: expected a whole number of seconds from 1 to ${MAX_PROJECT_TOKEN_TTL_SECONDS} (10 years)`);
     }
-    if (!this.tokens.issuesUserTokens) {
-      throw new ForbiddenException({
-        statusCode: 403,
-        message: `project tokens are issued by the master cluster only, not by cluster '${this.tokens.cluster}': ask the master's api`,
-      });
-    }
+    // Before the project is made: a worker creates nothing (the exception filter answers 403).
+    if (!this.tokens.issuesUserTokens) throw new NotTheIssuerError('project', this.tokens.cluster);
     const project = await this.projects.findOrCreate(name);
     return { token: await this.tokens.issueProjectToken(project.id, project.name, ttlSeconds as number | undefined) };
   }

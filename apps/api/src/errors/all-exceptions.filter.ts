@@ -2,8 +2,12 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { NOT_UTF8 } from '../http/http-setup';
+import { answerForDomainError } from './domain-errors';
 
-/** Every error leaves as JSON; unknown ones as 500 with an id to find the stack trace in the log. */
+/**
+ * Every error leaves as JSON: HTTP exceptions as they are, the libraries' domain errors as
+ * `answerForDomainError` maps them, unknown ones as 500 with an id to find the stack trace in the log.
+ */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('http');
@@ -13,6 +17,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const body = exception.getResponse();
       response.status(exception.getStatus()).json(typeof body === 'string' ? { statusCode: exception.getStatus(), message: body } : body);
+      return;
+    }
+    const domain = answerForDomainError(exception);
+    if (domain) {
+      if (domain.challenge && !response.getHeader('WWW-Authenticate')) response.setHeader('WWW-Authenticate', domain.challenge);
+      response.status(domain.status).json({ statusCode: domain.status, message: domain.message });
       return;
     }
     const clientError = asClientError(exception);

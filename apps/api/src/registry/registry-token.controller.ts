@@ -42,7 +42,8 @@ export class RegistryTokenController {
     try {
       return await this.tokens.verify(credential.token);
     } catch (error) {
-      if (error instanceof InvalidTokenError) throw unauthorized(`invalid token: ${error.reason}`);
+      // The exception filter answers 401; a registry client needs the token service's own challenge.
+      if (error instanceof InvalidTokenError) response.setHeader('WWW-Authenticate', CHALLENGE);
       throw error;
     }
   }
