@@ -19,9 +19,7 @@ import { promisify } from 'node:util';
 import { ClusterRepository } from '@infrabox/clusters';
 import { findContainerEngine } from '@infrabox/containers';
 import { createPool, Database } from '@infrabox/database';
-import { EventRepository, PgEventClient } from '@infrabox/events';
-import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
-import { BuildsService } from '../apps/api/src/builds/builds.service';
+import { benchBuilds } from './bench-builds';
 import { openBenchDatabase, percentile, round, runBenchmark } from './bench-database';
 import { Installation, startInstallation, untilBuildFinished } from './bench-installation';
 
@@ -48,7 +46,7 @@ async function main(): Promise<void> {
     installations.push(a, b);
     const clusters = new ClusterRepository(db);
     for (const [i, label] of [[a, 'A'], [b, 'B']] as const) await clusters.register({ name: i.name, labels: [label], apiUrl: i.apiUrl });
-    const builds = new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), new PgEventClient(new EventRepository(db)));
+    const builds = benchBuilds(db, a.name);
     const job = (name: string, label: string, command: string, extra: object = {}) => ({ name, type: 'docker-image', image, cluster: { selector: [label] }, command: ['sh', '-c', command], ...extra });
     const ended = (buildId: string) => untilBuildFinished(db, buildId, 10);
     const rawRun = async () => {

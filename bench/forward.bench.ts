@@ -17,9 +17,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ClusterRepository } from '@infrabox/clusters';
 import { createPool, Database } from '@infrabox/database';
-import { EventRepository, PgEventClient } from '@infrabox/events';
-import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
-import { BuildsService } from '../apps/api/src/builds/builds.service';
+import { benchBuilds } from './bench-builds';
 import { openBenchDatabase, percentile, round, runBenchmark } from './bench-database';
 import { Installation, startInstallation, untilBuildFinished } from './bench-installation';
 
@@ -49,7 +47,7 @@ async function main(): Promise<void> {
     const [a, b] = await Promise.all([startInstallation('bench-a', 'A', database.url, 'process'), startInstallation('bench-b', 'B', database.url, 'process')]);
     installations.push(a, b);
     for (const i of installations) await clusters.register({ name: i.name, labels: [i.name === 'bench-a' ? 'A' : 'B'], apiUrl: i.apiUrl });
-    const builds = new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), new PgEventClient(new EventRepository(db)));
+    const builds = benchBuilds(db, a.name);
     const pair = (producerCommand: string) => ({
       version: 1,
       jobs: [

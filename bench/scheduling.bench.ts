@@ -19,9 +19,7 @@ import path from 'node:path';
 import { Logger, makeWorkerUtils, run, Runner } from 'graphile-worker';
 import { ClusterRepository } from '@infrabox/clusters';
 import { createPool, Database } from '@infrabox/database';
-import { EventRepository, PgEventClient } from '@infrabox/events';
-import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
-import { BuildsService } from '../apps/api/src/builds/builds.service';
+import { benchBuilds } from './bench-builds';
 import { openBenchDatabase, percentile, round, runBenchmark } from './bench-database';
 
 const CLUSTERS = ['c0', 'c1', 'c2'];
@@ -67,7 +65,7 @@ async function ours(db: Database, chains: number, total: number) {
     }),
   );
   await Promise.all(schedulers.map((child) => new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('READY') && resolve()))));
-  const builds = new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), new PgEventClient(new EventRepository(db)));
+  const builds = benchBuilds(db, CLUSTERS[0]);
   try {
     // Latency: chains of 10 jobs hopping c0 → c1 → c2 → c0 …, one chain at a time.
     const latencyBuilds: string[] = [];

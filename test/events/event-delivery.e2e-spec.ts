@@ -1,4 +1,3 @@
-import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { EventRepository, forCluster, PgEventClient } from '@infrabox/events';
 import { startConsumer, TestConsumer } from '../support/consumer';
@@ -18,7 +17,7 @@ describe('event delivery (one process, real PostgreSQL)', () => {
   });
   afterAll(() => db.close());
 
-  const emit = (type: string, data: unknown) => lastValueFrom(client.emit(type, data));
+  const emit = (type: string, data: unknown) => client.emitAny(type, data);
   const consume = async (...args: Parameters<typeof startConsumer>) => {
     const consumer = await startConsumer(...args);
     consumers.push(consumer);
@@ -168,7 +167,7 @@ describe('event delivery (one process, real PostgreSQL)', () => {
   it('delivers a batch (emitBatch: packed messages, big events by id) to each cluster once, without the poll', async () => {
     const type = uniqueEventType();
     const { w1, w2, all } = await readersWithoutPoll(type);
-    await client.emitBatch(
+    await client.emitAnyBatch(
       type,
       Array.from({ length: 400 }, (_, seq) => scoped(seq, seq % 50 === 0 ? { seq, blob: 'x'.repeat(3_500) } : { seq })),
     );

@@ -1,4 +1,3 @@
-import { lastValueFrom } from 'rxjs';
 import { InstallConfig } from '@infrabox/config';
 import { createPool, Database, migrate } from '@infrabox/database';
 import { EventConsumerRepository, EventRepository, PgEventClient } from '@infrabox/events';
@@ -58,7 +57,7 @@ describe('event pruning (real PostgreSQL, real consumers)', () => {
     consumers.splice(consumers.indexOf(consumer), 1);
     await consumer.close();
   };
-  const emit = async (type: string, seq: number): Promise<string> => (await lastValueFrom(client.emit(type, { seq }))) as string;
+  const emit = async (type: string, seq: number): Promise<string> => (await client.emitAny(type, { seq })) as string;
   const seqs = (consumer: TestConsumer) => consumer.handled.map((e) => (e.payload as { seq: number }).seq);
   const remaining = async (type: string) =>
     (await db.query<{ seq: number }>(`SELECT (payload->>'seq')::int AS seq FROM event WHERE type = $1 ORDER BY id`, [type])).map((r) => r.seq);

@@ -8,7 +8,6 @@
 import 'reflect-metadata';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { lastValueFrom } from 'rxjs';
 import { InstallConfigModule, parseInstallConfig } from '@infrabox/config';
 import { Database, DatabaseModule } from '@infrabox/database';
 import { EventsModule, forCluster, PgEventClient, PgEventContext, PgEventServer } from '@infrabox/events';
@@ -67,7 +66,7 @@ async function main(): Promise<void> {
     await db.transaction(async () => {
       for (let i = seq; i < Math.min(count, seq + perTransaction); i++) {
         const data = { seq: i, tag: args.tag ?? '' };
-        await lastValueFrom(client.emit(args.type!, args.scopeTo ? forCluster(args.scopeTo, data) : data));
+        await client.emitAny(args.type!, args.scopeTo ? forCluster(args.scopeTo, data) : data);
       }
     });
   }

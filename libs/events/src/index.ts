@@ -1,6 +1,9 @@
 export { EventsModule } from './events.module';
 export type { EventsModuleOptions } from './events.module';
 export { PgEventClient, MAX_EVENT_PAYLOAD_BYTES } from './pg-event.client';
+export type { EmitArg } from './pg-event.client';
+export { OnEvent } from './on-event.decorator';
+export * from './event.catalogue';
 export { PgEventServer, CONSUMER_TOUCH_INTERVAL_MS } from './pg-event.server';
 export type { DispatchWrapper, PgEventServerOptions } from './pg-event.server';
 export { PgEventContext } from './pg-event.context';

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
 import { BuildSource, BuildSourceRepository } from './build-source.repository';
@@ -37,7 +36,7 @@ export class CopyRecorder {
     return this.db.transaction(async () => {
       if (!(await record())) return false;
       const event: JobInputsReadyEvent = { jobId: copy.jobId, cluster: copy.cluster };
-      await lastValueFrom(this.events.emit(JOB_INPUTS_READY, forCluster(copy.cluster, event)));
+      await this.events.emit(JOB_INPUTS_READY, forCluster(copy.cluster, event));
       return true;
     });
   }
@@ -47,7 +46,7 @@ export class CopyRecorder {
     return this.db.transaction(async () => {
       if (!(await this.sources.record(copy))) return false;
       const event: BuildSourceReadyEvent = { buildId: copy.buildId, cluster: copy.cluster };
-      await lastValueFrom(this.events.emit(BUILD_SOURCE_READY, forCluster(copy.cluster, event)));
+      await this.events.emit(BUILD_SOURCE_READY, forCluster(copy.cluster, event));
       return true;
     });
   }

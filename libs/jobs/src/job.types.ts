@@ -1,10 +1,12 @@
+import type { FinalState } from '@infrabox/events';
 import type { DependencyCondition, JobDefinition } from '@infrabox/job-definition';
 
 export const JOB_STATES = ['queued', 'scheduled', 'running', 'finished', 'failure', 'error', 'killed', 'skipped', 'unstable'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const FINAL_STATES: readonly JobState[] = ['finished', 'failure', 'error', 'killed', 'skipped', 'unstable'];
-export type FinalJobState = 'finished' | 'failure' | 'error' | 'killed' | 'skipped' | 'unstable';
+/** The states a job ends in (declared with the events that announce them). */
+export type FinalJobState = FinalState;
+export const FINAL_STATES: readonly JobState[] = ['finished', 'failure', 'error', 'killed', 'skipped', 'unstable'] satisfies readonly FinalJobState[];
 
 export function isFinal(state: JobState): state is FinalJobState {
   return FINAL_STATES.includes(state);

@@ -1,5 +1,4 @@
 import { BadRequestException, Injectable, NotFoundException, Optional } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
 import { InjectInstallConfig, InstallConfig, PROJECT_NAME_PATTERN } from '@infrabox/config';
@@ -37,10 +36,10 @@ export class BuildsService {
     private readonly builds: BuildRepository,
     private readonly jobs: JobRepository,
     private readonly events: PgEventClient,
+    /** This api's cluster, whose scheduler places the builds it takes. */
+    @InjectInstallConfig() private readonly config: InstallConfig,
     /** Absent where builds are created without an api (benchmarks): no uploads there. */
     @Optional() private readonly uploads?: SourceUploadsService,
-    /** This api's cluster, whose scheduler places the builds it takes; absent: every scheduler races to. */
-    @Optional() @InjectInstallConfig() private readonly config?: InstallConfig,
   ) {}
 
   /**
@@ -78,7 +77,7 @@ export class BuildsService {
       // of 100 clusters would run a placement transaction per build only to find it taken. If
       // this cluster runs no scheduler, the placement sweep of another one takes the build.
       const event: BuildCreatedEvent = { buildId: build.id };
-      await lastValueFrom(this.events.emit(BUILD_CREATED, this.config ? forCluster(this.config.cluster.name, event) : event));
+      await this.events.emit(BUILD_CREATED, forCluster(this.config.cluster.name, event));
       return toBuildDto(build, project.name, jobs);
     });
   }

@@ -1,5 +1,4 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
 import {
@@ -61,7 +60,7 @@ export class JobsService {
       const killed = await this.transitions.end(job.id, ['queued'], 'killed', { message: 'aborted' });
       if (killed) return toJobDto(killed);
       const request: JobAbortRequestedEvent = { jobId: job.id };
-      await lastValueFrom(this.events.emit(JOB_ABORT_REQUESTED, forCluster(job.cluster!, request)));
+      await this.events.emit(JOB_ABORT_REQUESTED, forCluster(job.cluster!, request));
       return toJobDto(job);
     });
   }

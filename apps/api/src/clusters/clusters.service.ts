@@ -1,6 +1,5 @@
 import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { CLUSTER_NAME_PATTERN } from '@infrabox/config';
-import { lastValueFrom } from 'rxjs';
 import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
 import {
@@ -40,7 +39,7 @@ export class ClustersService {
       const outcome = await this.clusters.setEnabled(name, enabled);
       if (outcome?.changed) {
         const event: ClusterUpdatedEvent = { cluster: name, enabled };
-        await lastValueFrom(this.events.emit(CLUSTER_UPDATED, event));
+        await this.events.emit(CLUSTER_UPDATED, event);
       }
       return outcome;
     });

@@ -1,36 +1,13 @@
 import { BadRequestException, HttpException, HttpStatus, Injectable, Logger, MessageEvent, OnModuleDestroy } from '@nestjs/common';
 import { Observable, Subject, Subscriber } from 'rxjs';
-import { CLUSTER_JOINED, CLUSTER_LOST, CLUSTER_UPDATED } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
-import { channelsFor, EventFeed, EventListener, EventRepository, FEED_START, FeedCursor, parseFeedCursor } from '@infrabox/events';
-import {
-  BUILD_CREATED,
-  BUILD_SOURCE_READY,
-  JOB_ABORT_REQUESTED,
-  JOB_CONSOLE,
-  JOB_FINISHED,
-  JOB_INPUTS_READY,
-  JOB_PLACED,
-  JOB_STARTED,
-} from '@infrabox/jobs';
+import { channelsFor, EVENT_TYPES, EventFeed, EventListener, EventRepository, FEED_START, FeedCursor, parseFeedCursor } from '@infrabox/events';
 import { toEventDto } from './event.dto';
 import { typeFilter } from './events.service';
 import { EventVisibility } from './event-visibility.service';
 
-/** Channels whose NOTIFY wakes the streams at once; events of other types arrive with the poll. */
-const WAKE_TYPES = [
-  BUILD_CREATED,
-  BUILD_SOURCE_READY,
-  JOB_PLACED,
-  JOB_STARTED,
-  JOB_FINISHED,
-  JOB_CONSOLE,
-  JOB_ABORT_REQUESTED,
-  JOB_INPUTS_READY,
-  CLUSTER_JOINED,
-  CLUSTER_UPDATED,
-  CLUSTER_LOST,
-];
+/** Channels whose NOTIFY wakes the streams at once (every catalogued type); others arrive with the poll. */
+const WAKE_TYPES = EVENT_TYPES;
 /** A stream also looks by itself this often, in case a NOTIFY was lost (a reconnect, another type). */
 const POLL_INTERVAL_MS = 1_000;
 /** An SSE comment this often keeps proxies and idle timeouts from closing a quiet stream. */

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
 import { InjectInstallConfig, InstallConfig } from '@infrabox/config';
 import { PgEventClient } from '@infrabox/events';
 import { Cluster, CLUSTER_LOST, ClusterLostEvent, ClusterRepository } from '@infrabox/clusters';
@@ -68,7 +67,7 @@ export class LivenessService implements OnApplicationBootstrap, OnModuleDestroy 
       const clusters = await this.clusters.markLost(this.options.heartbeatTimeoutMs);
       for (const cluster of clusters) {
         const event: ClusterLostEvent = { cluster: cluster.name, lastHeartbeatAt: cluster.lastHeartbeatAt.toISOString() };
-        await lastValueFrom(this.events.emit(CLUSTER_LOST, event));
+        await this.events.emit(CLUSTER_LOST, event);
       }
       return clusters;
     });

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
 import { InjectInstallConfig, InstallConfig, registryOf } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
@@ -66,7 +65,7 @@ export class RegistrationService implements OnApplicationBootstrap, OnModuleDest
         projects: this.config.cluster.projects,
       });
       const event = registrationEvent(result);
-      if (event) await lastValueFrom(this.events.emit(event.type, event.payload));
+      if (event) await this.events.emit(event.type, event.payload);
       return { result, event };
     });
     this.logger.log(describeRegistration(result));
@@ -78,7 +77,7 @@ export class RegistrationService implements OnApplicationBootstrap, OnModuleDest
     if (await this.clusters.heartbeat(this.name)) return;
     const revived = await this.db.transaction(async () => {
       const cluster = await this.clusters.markActive(this.name);
-      if (cluster) await lastValueFrom(this.events.emit(CLUSTER_JOINED, joinedEvent(cluster)));
+      if (cluster) await this.events.emit(CLUSTER_JOINED, joinedEvent(cluster));
       return cluster;
     });
     if (revived) {

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database, isConnectionFailure } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
@@ -338,7 +337,7 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
     await this.db.transaction(async () => {
       const seq = await this.consoles.append(jobId, text);
       const event: JobConsoleEvent = { jobId, seq };
-      await lastValueFrom(this.events.emit(JOB_CONSOLE, event));
+      await this.events.emit(JOB_CONSOLE, event);
     });
   }
 }
