@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { BuildDto } from '@infrabox/jobs';
 import { Database } from '@infrabox/database';
 import { uniqueClusterName } from '../support/clusters';
@@ -9,6 +7,7 @@ import { eventually, openDatabase } from '../support/database';
 import { masterAdminToken } from '../support/auth';
 import { apiAs } from '../support/installation';
 import { TestProcess } from '../support/processes';
+import { RunsLog } from '../support/runs-log';
 import { ReplicatedCluster, startReplicatedCluster } from '../support/replicated-cluster';
 
 const LEASE_SECONDS = 2;
@@ -37,7 +36,7 @@ async function socketBuffersMax(): Promise<number> {
 describe('HA: two clusters with two replicas of every app (separate processes)', () => {
   const suffix = uniqueClusterName('');
   const names = { a: `ha-a${suffix}`, b: `ha-b${suffix}` };
-  const runsLog = path.join(tmpdir(), `infrabox-ha-replicas-${suffix}.log`);
+  const runsLog = new RunsLog(`ha-replicas-${suffix}`);
   let a: ReplicatedCluster;
   let b: ReplicatedCluster;
   let db: Database;
@@ -54,10 +53,10 @@ describe('HA: two clusters with two replicas of every app (separate processes)',
   afterAll(async () => {
     await Promise.all([a, b].filter(Boolean).map((c) => c.stop()));
     await db?.close();
-    await rm(runsLog, { force: true });
+    await runsLog.remove();
   });
 
-  const record = `echo "$INFRABOX_JOB_ID $PPID" >> ${runsLog}`;
+  const record = runsLog.record;
   const on = (cluster: string) => ({ cluster: { selector: [cluster] } });
   const other = (cluster: string) => (cluster === names.a ? names.b : names.a);
 
@@ -69,16 +68,7 @@ describe('HA: two clusters with two replicas of every app (separate processes)',
     return response.body;
   }
 
-  /** Job id → pids of the schedulers that spawned it, one per run. */
-  async function runs(): Promise<Map<string, number[]>> {
-    const text = await readFile(runsLog, 'utf8').catch(() => '');
-    const byJob = new Map<string, number[]>();
-    for (const line of text.split('\n').filter(Boolean)) {
-      const [jobId, pid] = line.split(' ');
-      byJob.set(jobId, [...(byJob.get(jobId) ?? []), Number(pid)]);
-    }
-    return byJob;
-  }
+  const runs = () => runsLog.runs();
 
   type JobRow = { id: string; name: string; build_id: string; state: string; message: string | null; cluster_name: string; runner_id: string | null };
 

@@ -1,13 +1,12 @@
 import { randomInt } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BuildDto } from '@infrabox/jobs';
 import { Database } from '@infrabox/database';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
-import { api, apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
 import { TestProcess } from '../support/processes';
+import { RunsLog } from '../support/runs-log';
 
 const LEASE_SECONDS = 2;
 const GRACE_SECONDS = 3;
@@ -20,7 +19,7 @@ const GRACE_SECONDS = 3;
 describe('scheduler replicas: a dead one is recovered, a stopped one hands over (separate processes)', () => {
   const name = uniqueClusterName('ha');
   const label = `only-${name}`;
-  const runsLog = path.join(tmpdir(), `infrabox-ha-runs-${name}.log`);
+  const runsLog = new RunsLog(`ha-${name}`);
   let cluster: RunningCluster;
   let db: Database;
   /** The scheduler left leading after the first test. */
@@ -41,7 +40,7 @@ describe('scheduler replicas: a dead one is recovered, a stopped one hands over 
   afterAll(async () => {
     await cluster?.stop();
     await db?.close();
-    await rm(runsLog, { force: true });
+    await runsLog.remove();
   });
 
   const schedulers = () => cluster.processes.filter((p) => p.script.includes('scheduler'));
@@ -51,7 +50,7 @@ describe('scheduler replicas: a dead one is recovered, a stopped one hands over 
     type: 'docker-image',
     image: 'alpine',
     cluster: { selector: [label] },
-    command: ['sh', '-c', `echo "$INFRABOX_JOB_ID $PPID" >> ${runsLog}; sleep ${seconds}`],
+    command: ['sh', '-c', `${runsLog.record}; sleep ${seconds}`],
   });
 
   async function push(jobs: unknown[]): Promise<BuildDto> {
@@ -60,16 +59,7 @@ describe('scheduler replicas: a dead one is recovered, a stopped one hands over 
     return response.body;
   }
 
-  /** Job id → pids of the schedulers that spawned it, one entry per run. */
-  async function runs(): Promise<Map<string, number[]>> {
-    const text = await readFile(runsLog, 'utf8').catch(() => '');
-    const byJob = new Map<string, number[]>();
-    for (const line of text.split('\n').filter(Boolean)) {
-      const [jobId, pid] = line.split(' ');
-      byJob.set(jobId, [...(byJob.get(jobId) ?? []), Number(pid)]);
-    }
-    return byJob;
-  }
+  const runs = () => runsLog.runs();
 
   async function jobRows(buildId: string) {
     return db.query<{ id: string; name: string; state: string; message: string | null; runner_id: string | null; finished_at: Date }>(
