@@ -2,16 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '@infrabox/database';
 import { ClusterReachability, ProbeResult } from './cluster.types';
 
-interface ReachabilityRow {
-  from_cluster: string;
-  to_cluster: string;
-  reachable: boolean;
-  rtt_ms: number | null;
-  error: string | null;
-  checked_at: Date;
-}
-
-const COLUMNS = 'from_cluster, to_cluster, reachable, rtt_ms, error, checked_at';
+/** Every statement returns rows as `ClusterReachability`s, named in SQL. */
+const COLUMNS = 'from_cluster AS "from", to_cluster AS "to", reachable, rtt_ms AS "rttMs", error, checked_at AS "checkedAt"';
 
 /** SQL for `cluster_reachability`: the last probe result per (from, to) pair. */
 @Injectable()
@@ -19,7 +11,7 @@ export class ClusterReachabilityRepository {
   constructor(private readonly db: Database) {}
 
   async record(probe: ProbeResult): Promise<ClusterReachability> {
-    const [row] = await this.db.query<ReachabilityRow>(
+    const [row] = await this.db.query<ClusterReachability>(
       `INSERT INTO cluster_reachability (from_cluster, to_cluster, reachable, rtt_ms, error, checked_at)
        VALUES ($1, $2, $3, $4, $5, now())
        ON CONFLICT (from_cluster, to_cluster) DO UPDATE
@@ -27,15 +19,12 @@ export class ClusterReachabilityRepository {
        RETURNING ${COLUMNS}`,
       [probe.from, probe.to, probe.reachable, probe.rttMs, probe.error],
     );
-    return toReachability(row);
+    return row;
   }
 
   /** The whole matrix, ordered by from and to. */
   async findAll(): Promise<ClusterReachability[]> {
-    const rows = await this.db.query<ReachabilityRow>(
-      `SELECT ${COLUMNS} FROM cluster_reachability ORDER BY from_cluster, to_cluster`,
-    );
-    return rows.map(toReachability);
+    return this.db.query<ClusterReachability>(`SELECT ${COLUMNS} FROM cluster_reachability ORDER BY from_cluster, to_cluster`);
   }
 
   /**
@@ -49,21 +38,10 @@ export class ClusterReachabilityRepository {
   }
 
   async find(from: string, to: string): Promise<ClusterReachability | null> {
-    const [row] = await this.db.query<ReachabilityRow>(
+    const [row] = await this.db.query<ClusterReachability>(
       `SELECT ${COLUMNS} FROM cluster_reachability WHERE from_cluster = $1 AND to_cluster = $2`,
       [from, to],
     );
-    return row ? toReachability(row) : null;
+    return row ?? null;
   }
-}
-
-function toReachability(row: ReachabilityRow): ClusterReachability {
-  return {
-    from: row.from_cluster,
-    to: row.to_cluster,
-    reachable: row.reachable,
-    rttMs: row.rtt_ms,
-    error: row.error,
-    checkedAt: row.checked_at,
-  };
 }
