@@ -1,9 +1,8 @@
 import { hardlinkTargetSegments, symlinkTargetSegments } from './archive-path.validator';
 import { UnsafeArchiveEntryError, describeName } from './archive.errors';
+import { symlinkWalk, walkSync, WalkNode } from './symlink-walk';
 
 type Node = { kind: 'directory' } | { kind: 'file' } | { kind: 'symlink'; target: string; entryName: string };
-
-const MAX_LINK_HOPS = 40;
 
 /**
  * The tree an archive would unpack to, as names only: what `unpackTar` finds on the file system
@@ -76,32 +75,11 @@ export class ArchiveTreeModel {
   }
 
   private checkSymlink(relative: string, written: string, entryName: string): void {
-    const refuse = (reason: string) => new UnsafeArchiveEntryError(entryName, `symlink target ${describeName(written)} ${reason}`);
-    const current = relative.split('/').slice(0, -1);
-    const pending = written.split('/');
-    let hops = 1;
-    let missing = false;
-    while (pending.length > 0) {
-      const part = pending.shift() as string;
-      if (part === '' || part === '.') continue;
-      if (part === '..') {
-        if (current.length === 0) throw refuse('leaves the destination');
-        current.pop();
-        continue;
-      }
-      current.push(part);
-      if (missing) continue;
-      const node = this.nodes.get(current.join('/'));
-      if (node === undefined) {
-        missing = true;
-      } else if (node.kind === 'symlink') {
-        if (++hops > MAX_LINK_HOPS) throw refuse('goes through too many symlinks');
-        if (node.target.startsWith('/')) throw refuse('leaves the destination');
-        current.pop();
-        pending.unshift(...node.target.split('/'));
-      } else if (node.kind === 'file') {
-        missing = true;
-      }
-    }
+    walkSync(symlinkWalk(relative, written, entryName), (segments): WalkNode => {
+      const node = this.nodes.get(segments.join('/'));
+      if (node === undefined) return { kind: 'missing' };
+      return node.kind === 'file' ? { kind: 'other' } : node;
+    });
   }
+
 }

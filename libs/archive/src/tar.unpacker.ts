@@ -19,15 +19,14 @@ import {
   describeName,
 } from './archive.errors';
 import { ArchiveLimitsCounter } from './archive-limits.counter';
+import { symlinkWalk, walkAsync, WalkNode } from './symlink-walk';
 import type { ArchiveSummary, UnpackOptions } from './archive.types';
 
 /** Symlinks followed at most while resolving one link (the kernel's limit too). */
-const MAX_LINK_HOPS = 40;
 /** Mode of the destination when it did not exist before (it is created as 0700 while it fills). */
 const DEFAULT_ROOT_MODE = 0o755;
 const DEFAULT_DIR_MODE = 0o755;
 
-const noop = (): void => undefined;
 
 function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | null)?.code;
@@ -437,35 +436,13 @@ class Extraction {
     const stats = await lstatOrNull(linkPath);
     if (stats === null || !stats.isSymbolicLink()) return;
     const written = await readlink(linkPath);
-    const refuse = (reason: string) => new UnsafeArchiveEntryError(entryName, `symlink target ${describeName(written)} ${reason}`);
-
-    const current = relative.split('/').slice(0, -1);
-    const pending = written.split('/');
-    let hops = 1;
-    let missing = false;
-    while (pending.length > 0) {
-      const part = pending.shift() as string;
-      if (part === '' || part === '.') continue;
-      if (part === '..') {
-        if (current.length === 0) throw refuse('leaves the destination');
-        current.pop();
-        continue;
-      }
-      current.push(part);
-      if (missing) continue;
-      const partStats = await lstatOrNull(path.join(this.root, ...current));
-      if (partStats === null) {
-        missing = true;
-      } else if (partStats.isSymbolicLink()) {
-        if (++hops > MAX_LINK_HOPS) throw refuse('goes through too many symlinks');
-        const next = await readlink(path.join(this.root, ...current));
-        if (next.startsWith('/')) throw refuse('leaves the destination');
-        current.pop();
-        pending.unshift(...next.split('/'));
-      } else if (!partStats.isDirectory()) {
-        missing = true; // `file/…` does not resolve; taken lexically
-      }
-    }
+    await walkAsync(symlinkWalk(relative, written, entryName), async (segments): Promise<WalkNode> => {
+      const at = path.join(this.root, ...segments);
+      const stats = await lstatOrNull(at);
+      if (stats === null) return { kind: 'missing' };
+      if (stats.isSymbolicLink()) return { kind: 'symlink', target: await readlink(at) };
+      return stats.isDirectory() ? { kind: 'directory' } : { kind: 'other' };
+    });
   }
 
   /** Directory modes and times, deepest first (so restricting a parent cannot block a child). */
