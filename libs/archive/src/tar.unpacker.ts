@@ -1,15 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, symlink, unlink, utimes } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { extract as createExtract, type Extract, type Header } from 'tar-stream';
-
-/** One entry as tar-stream yields it: a (streamx) readable of its body, with its header. */
-type Entry = Extract extends AsyncIterable<infer T> ? T : never;
 import { END_MARKER, keepTail, roundUp } from './tar-blocks';
-import { entryPathSegments, hardlinkTargetSegments, symlinkTargetSegments } from './archive-path.validator';
+import { entryPathSegments } from './archive-path.validator';
 import {
   ArchiveDestinationError,
   ArchiveError,
@@ -19,27 +14,14 @@ import {
   describeName,
 } from './archive.errors';
 import { ArchiveLimitsCounter } from './archive-limits.counter';
-import { symlinkWalk, walkAsync, WalkNode } from './symlink-walk';
+import { errorCode, lstatOrNull, UnpackedTree } from './unpacked-tree.writer';
 import type { ArchiveSummary, UnpackOptions } from './archive.types';
 
-/** Symlinks followed at most while resolving one link (the kernel's limit too). */
+/** One entry as tar-stream yields it: a (streamx) readable of its body, with its header. */
+export type Entry = Extract extends AsyncIterable<infer T> ? T : never;
+
 /** Mode of the destination when it did not exist before (it is created as 0700 while it fills). */
 const DEFAULT_ROOT_MODE = 0o755;
-const DEFAULT_DIR_MODE = 0o755;
-
-
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | null)?.code;
-}
-
-async function lstatOrNull(target: string): Promise<Stats | null> {
-  try {
-    return await lstat(target);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return null;
-    throw error;
-  }
-}
 
 /**
  * Unpacks the tar stream `source` into `dest`, safely and atomically, in constant memory.
@@ -124,11 +106,6 @@ async function makeWritable(target: string): Promise<void> {
   for (const name of await readdir(target)) await makeWritable(path.join(target, name));
 }
 
-interface DirectoryAttributes {
-  readonly mode: number;
-  readonly mtime?: Date;
-}
-
 /** One unpack into a fresh, private folder `root`. */
 class Extraction {
   private readonly extract: Extract = createExtract();
@@ -146,21 +123,17 @@ class Extraction {
   private failure: { error: unknown } | undefined;
   /** The stream is not a valid tar; with expectations, the rest is still read to compare its bytes. */
   private formatError: ArchiveFormatError | undefined;
-  /** Directories known to be real directories here (never replaced once they are). */
-  private readonly verified = new Set<string>(['']);
-  /** Directories to give their mode and time once everything is in. */
-  private readonly directories = new Map<string, DirectoryAttributes>();
-  /** Symlinks created (relative path → entry name), checked again through the finished tree. */
-  private readonly symlinks = new Map<string, string>();
   private source: Readable | undefined;
 
   private readonly counter: ArchiveLimitsCounter;
+  private readonly tree: UnpackedTree;
 
   constructor(
-    private readonly root: string,
+    root: string,
     private readonly options: UnpackOptions,
   ) {
     this.counter = new ArchiveLimitsCounter(options.limits);
+    this.tree = new UnpackedTree(root, (error) => this.entryReadError(error));
     this.extract.on('error', (error) => {
       this.extractError ??= error;
     });
@@ -188,8 +161,7 @@ class Extraction {
       throw new ArchiveFormatError('the tar stream is truncated: it does not end with an end-of-archive marker');
     }
 
-    for (const [relative, entryName] of this.symlinks) await this.checkSymlinkInTree(relative, entryName);
-    await this.applyDirectoryAttributes();
+    await this.tree.finish();
     return { entries: this.entries, size: this.size, sha256 };
   }
 
@@ -277,10 +249,6 @@ class Extraction {
     return this.asFormatError(this.extractError ?? error);
   }
 
-  private path(segments: readonly string[]): string {
-    return path.join(this.root, ...segments);
-  }
-
   private async accept(entry: Entry): Promise<void> {
     const header = entry.header as Header & { byteOffset?: number; type: string | null };
     const name = header.name;
@@ -295,17 +263,17 @@ class Extraction {
     switch (header.type) {
       case 'directory':
         if (segments.length === 0) return; // `./`: the destination itself
-        await this.makeDirectory(name, segments, header);
+        await this.tree.directory(name, segments, header);
         break;
       case 'file':
       case 'contiguous-file':
-        await this.writeFile(name, segments, header, entry);
+        await this.tree.file(name, segments, header, entry);
         break;
       case 'symlink':
-        await this.makeSymlink(name, segments, header);
+        await this.tree.symlink(name, segments, header);
         break;
       case 'link':
-        await this.makeHardlink(name, segments, header);
+        await this.tree.hardlink(name, segments, header);
         break;
       case 'character-device':
       case 'block-device':
@@ -316,152 +284,5 @@ class Extraction {
         throw new UnsafeArchiveEntryError(name, `entry type ${header.type === null ? 'unknown' : describeName(header.type)} is not supported`);
     }
     this.entries++;
-  }
-
-  /** Makes sure every folder above `segments` is a real directory here, creating missing ones. */
-  private async ensureParents(name: string, segments: readonly string[]): Promise<void> {
-    let relative = '';
-    for (const segment of segments.slice(0, -1)) {
-      relative = relative === '' ? segment : `${relative}/${segment}`;
-      if (this.verified.has(relative)) continue;
-      const stats = await lstatOrNull(path.join(this.root, relative));
-      if (stats === null) {
-        await mkdir(path.join(this.root, relative), { mode: 0o700 });
-        this.directories.set(relative, { mode: DEFAULT_DIR_MODE });
-      } else if (stats.isSymbolicLink()) {
-        throw new UnsafeArchiveEntryError(name, `path goes through the symlink ${describeName(relative)}`);
-      } else if (!stats.isDirectory()) {
-        throw new UnsafeArchiveEntryError(name, `path goes through ${describeName(relative)}, which is not a directory`);
-      }
-      this.verified.add(relative);
-    }
-  }
-
-  /** Clears the place of a non-directory entry: an earlier file or link there is removed (not followed). */
-  private async clearPlace(name: string, segments: readonly string[]): Promise<void> {
-    if (segments.length === 0) throw new UnsafeArchiveEntryError(name, 'path is the destination itself');
-    await this.ensureParents(name, segments);
-    const target = this.path(segments);
-    const stats = await lstatOrNull(target);
-    if (stats === null) return;
-    if (stats.isDirectory()) throw new UnsafeArchiveEntryError(name, 'would replace a directory');
-    await unlink(target);
-    this.symlinks.delete(segments.join('/'));
-  }
-
-  private async makeDirectory(name: string, segments: readonly string[], header: Header): Promise<void> {
-    await this.ensureParents(name, segments);
-    const relative = segments.join('/');
-    const target = this.path(segments);
-    const stats = await lstatOrNull(target);
-    if (stats === null || !stats.isDirectory()) {
-      if (stats !== null) {
-        await unlink(target);
-        this.symlinks.delete(relative);
-      }
-      await mkdir(target, { mode: 0o700 });
-    }
-    this.verified.add(relative);
-    this.directories.set(relative, { mode: header.mode & 0o777, mtime: header.mtime });
-  }
-
-  private async writeFile(name: string, segments: readonly string[], header: Header, body: Entry): Promise<void> {
-    await this.clearPlace(name, segments);
-    const handle = await open(
-      this.path(segments),
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o600,
-    );
-    try {
-      const chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-      for (;;) {
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await chunks.next();
-        } catch (error) {
-          throw await this.entryReadError(error); // say, the stream ended inside the entry's data
-        }
-        if (next.done) break;
-        await writeAll(handle, next.value);
-      }
-      await handle.chmod(header.mode & 0o777);
-      await handle.utimes(header.mtime, header.mtime);
-    } finally {
-      await handle.close();
-    }
-  }
-
-  private async makeSymlink(name: string, segments: readonly string[], header: Header): Promise<void> {
-    const target = header.linkname ?? '';
-    symlinkTargetSegments(name, segments, target);
-    await this.clearPlace(name, segments);
-    const linkPath = this.path(segments);
-    await symlink(target, linkPath);
-    await lutimes(linkPath, header.mtime, header.mtime);
-    this.symlinks.set(segments.join('/'), name);
-  }
-
-  private async makeHardlink(name: string, segments: readonly string[], header: Header): Promise<void> {
-    const target = header.linkname ?? '';
-    const targetSegments = hardlinkTargetSegments(name, target);
-    if (targetSegments.join('/') === segments.join('/')) {
-      throw new UnsafeArchiveEntryError(name, 'hardlink points to itself');
-    }
-    // The target must be a regular file unpacked before, reached through real directories only.
-    let relative = '';
-    for (const [index, segment] of targetSegments.entries()) {
-      relative = relative === '' ? segment : `${relative}/${segment}`;
-      const stats = await lstatOrNull(path.join(this.root, relative));
-      const last = index === targetSegments.length - 1;
-      if (stats === null) throw new UnsafeArchiveEntryError(name, `hardlink target ${describeName(target)} is not in the archive`);
-      if (stats.isSymbolicLink()) {
-        throw new UnsafeArchiveEntryError(name, `hardlink target ${describeName(target)} goes through the symlink ${describeName(relative)}`);
-      }
-      if (last ? !stats.isFile() : !stats.isDirectory()) {
-        throw new UnsafeArchiveEntryError(name, `hardlink target ${describeName(target)} is not a regular file`);
-      }
-    }
-    await this.clearPlace(name, segments);
-    await link(this.path(targetSegments), this.path(segments));
-  }
-
-  /**
-   * Resolves the symlink at `relative` through the finished tree, following the symlinks in it as the
-   * kernel would (components that do not exist are taken lexically), and refuses it when it leads
-   * outside. This catches what the per-entry check cannot see: a link whose target goes through
-   * another link (`a` → `.`, then `b` → `a/..`), possibly one that came later in the archive.
-   */
-  private async checkSymlinkInTree(relative: string, entryName: string): Promise<void> {
-    const linkPath = path.join(this.root, relative);
-    const stats = await lstatOrNull(linkPath);
-    if (stats === null || !stats.isSymbolicLink()) return;
-    const written = await readlink(linkPath);
-    await walkAsync(symlinkWalk(relative, written, entryName), async (segments): Promise<WalkNode> => {
-      const at = path.join(this.root, ...segments);
-      const stats = await lstatOrNull(at);
-      if (stats === null) return { kind: 'missing' };
-      if (stats.isSymbolicLink()) return { kind: 'symlink', target: await readlink(at) };
-      return stats.isDirectory() ? { kind: 'directory' } : { kind: 'other' };
-    });
-  }
-
-  /** Directory modes and times, deepest first (so restricting a parent cannot block a child). */
-  private async applyDirectoryAttributes(): Promise<void> {
-    const ordered = [...this.directories].sort(([a], [b]) => b.split('/').length - a.split('/').length);
-    for (const [relative, attributes] of ordered) {
-      const target = path.join(this.root, relative);
-      await chmod(target, attributes.mode);
-      if (attributes.mtime) await utimes(target, attributes.mtime, attributes.mtime);
-    }
-  }
-}
-
-
-
-async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
   }
 }
