@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { StorageConfig } from '@infrabox/config';
 import { StorageError, StorageNotFoundError } from './storage.errors';
 import { assertValidKey, assertValidPrefix } from './storage-key.validator';
-import { MeasuringStream, emptyStream, inclusiveEnd } from './storage.streams';
+import { MeasuringStream, emptyStream, inclusiveEnd, putMeasured, readOfNoBytes } from './storage.streams';
 import type { ByteRange, ListedObject, ObjectInfo, ObjectStorage, PutOptions, PutResult } from './storage.types';
 
 export type GcsStorageConfig = Extract<StorageConfig, { kind: 'gcs' }>;
@@ -68,22 +68,13 @@ export class GcsStorage implements ObjectStorage {
       validation: 'crc32c',
       metadata: options.contentLength === undefined ? {} : { contentLength: options.contentLength },
     });
-    try {
-      await pipeline(measuring, sink);
-    } catch (error) {
-      measuring.destroy();
-      throw error;
-    }
-    return measuring.result();
+    return putMeasured(measuring, () => pipeline(measuring, sink));
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
     assertValidKey(key);
     const last = range === undefined ? undefined : inclusiveEnd(range);
-    if (last === null) {
-      if ((await this.head(key)) === null) throw new StorageNotFoundError(key);
-      return emptyStream();
-    }
+    if (last === null) return readOfNoBytes(key, async () => (await this.head(key)) !== null);
     const stream = this.bucket
       .file(key)
       .createReadStream(range === undefined ? { validation: 'crc32c' } : { start: range.start, end: last, validation: false });

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import type { StorageConfig } from '@infrabox/config';
 import { StorageError, StorageNotFoundError, describeKey } from './storage.errors';
 import { assertValidKey, assertValidPrefix } from './storage-key.validator';
-import { MeasuringStream, emptyStream, inclusiveEnd } from './storage.streams';
+import { MeasuringStream, emptyStream, inclusiveEnd, putMeasured, readOfNoBytes } from './storage.streams';
 import type { ByteRange, ListedObject, ObjectInfo, ObjectStorage, PutOptions, PutResult } from './storage.types';
 
 export type S3StorageConfig = Extract<StorageConfig, { kind: 's3' }>;
@@ -84,22 +84,13 @@ export class S3Storage implements ObjectStorage {
       queueSize: S3_QUEUE_SIZE,
       leavePartsOnError: false,
     });
-    try {
-      await upload.done();
-    } catch (error) {
-      measuring.destroy(); // a server-side failure leaves the source half read: release it
-      throw error;
-    }
-    return measuring.result();
+    return putMeasured(measuring, () => upload.done());
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
     assertValidKey(key);
     const last = range === undefined ? undefined : inclusiveEnd(range);
-    if (last === null) {
-      if ((await this.head(key)) === null) throw new StorageNotFoundError(key);
-      return emptyStream();
-    }
+    if (last === null) return readOfNoBytes(key, async () => (await this.head(key)) !== null);
     try {
       const response = await this.client.send(
         new GetObjectCommand({

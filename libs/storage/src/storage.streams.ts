@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
-import { StorageError } from './storage.errors';
+import { StorageError, StorageNotFoundError } from './storage.errors';
 import { assertValidKey } from './storage-key.validator';
 import type { ByteRange, PutOptions, PutResult } from './storage.types';
 
@@ -86,6 +86,23 @@ export function inclusiveEnd(range: ByteRange): number | undefined | null {
     throw new RangeError(`range end must be an integer not below start (${start}), got ${String(end)}`);
   }
   return end === start ? null : end - 1;
+}
+
+/** The read of a range of no bytes (`start` = `end`): an empty stream once `exists` finds the object. */
+export async function readOfNoBytes(key: string, exists: () => Promise<boolean>): Promise<Readable> {
+  if (!(await exists())) throw new StorageNotFoundError(key);
+  return emptyStream();
+}
+
+/** Waits for `sent` (the backend's upload of `measuring`); a failed upload leaves the body half read, so it is released. */
+export async function putMeasured(measuring: MeasuringStream, sent: () => Promise<unknown>): Promise<PutResult> {
+  try {
+    await sent();
+  } catch (error) {
+    measuring.destroy();
+    throw error;
+  }
+  return measuring.result();
 }
 
 export function emptyStream(): Readable {
