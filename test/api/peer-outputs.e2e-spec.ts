@@ -11,13 +11,14 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { MASTER_CLUSTER, parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { parseBuildDefinition } from '@infrabox/job-definition';
-import { BuildRepository, BuildSourceRepository, JobOutputRepository, JobRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
+import { BuildRepository, BuildSourceRepository, JobOutputRepository, JobPlacementRepository, JobRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '@infrabox/storage';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { craftTar } from '../support/archive';
 import { placedJob, registeredCluster, tokenServiceFor } from '../support/auth';
 import { authSection, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, eventually, openDatabase } from '../support/database';
+import { setJobState } from '../support/job-states';
 import { sha256 } from '../support/storage';
 
 /** The peer data endpoints of one cluster's api: who may call them, and what they accept. */
@@ -71,6 +72,7 @@ describe('api: peer output endpoints', () => {
       ],
     });
     const jobs = new JobRepository(db);
+    const placement = new JobPlacementRepository(db);
     const created = await db.transaction(async () => {
       const project = await new ProjectRepository(db).findOrCreate('peer-endpoints');
       const build = await new BuildRepository(db).create(project.id);
@@ -79,11 +81,11 @@ describe('api: peer output endpoints', () => {
     const id = (name: string) => created.find((j) => j.name === name)!.id;
     [jobId, pushedJobId, nowhereJobId, resumedJobId] = [id('a'), id('b'), id('c'), id('d')];
     await jobs.insertDependencies(['a', 'b', 'c', 'd'].map((parent) => ({ jobId: id(`${parent}-child`), parentId: id(parent), on: ['finished'] })));
-    await jobs.place(jobId, here);
-    await jobs.place(pushedJobId, peer);
-    await jobs.place(nowhereJobId, here);
-    await jobs.place(resumedJobId, peer);
-    for (const [child, cluster] of [['a-child', peer], ['b-child', here], ['c-child', peer], ['d-child', here]]) await jobs.place(id(child), cluster);
+    await placement.place(jobId, here);
+    await placement.place(pushedJobId, peer);
+    await placement.place(nowhereJobId, here);
+    await placement.place(resumedJobId, peer);
+    for (const [child, cluster] of [['a-child', peer], ['b-child', here], ['c-child', peer], ['d-child', here]]) await placement.place(id(child), cluster);
     otherName = await registeredCluster(db, uniqueClusterName('other'));
     otherTokens = tokenServiceFor(db, otherName);
     const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(here, jobId), Readable.from([bytes]));
@@ -277,6 +279,7 @@ describe('api: job data endpoints', () => {
       ],
     });
     const jobs = new JobRepository(db);
+    const placement = new JobPlacementRepository(db);
     const created = await db.transaction(async () => {
       const project = await new ProjectRepository(db).findOrCreate('job-data');
       const build = await new BuildRepository(db).create(project.id);
@@ -287,10 +290,10 @@ describe('api: job data endpoints', () => {
     ids = { parent: created[0].id, child: created[1].id, stranger: created[2].id };
     // A job token's parents are the database's, not its claim's.
     await jobs.insertDependencies([{ jobId: ids.child, parentId: ids.parent, on: ['finished'] }]);
-    for (const id of Object.values(ids)) await jobs.place(id, here);
+    for (const id of Object.values(ids)) await placement.place(id, here);
     const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(here, ids.parent), Readable.from([bytes]));
     await new JobOutputRepository(db).record({ jobId: ids.parent, cluster: here, storageKey: outputKey(here, ids.parent), size: stored.size, sha256: stored.sha256 });
-    await jobs.transition(ids.child, ['queued'], 'running');
+    await setJobState(db, ids.child, ['queued'], 'running');
     const source = await app.get<ObjectStorage>(OBJECT_STORAGE).put(sourceKey(here, buildId), Readable.from([sourceBytes]));
     await new BuildSourceRepository(db).record({ buildId, cluster: here, storageKey: sourceKey(here, buildId), size: source.size, sha256: source.sha256 });
   });

@@ -5,7 +5,7 @@ import { parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { EventRepository } from '@infrabox/events';
 import { parseBuildDefinition } from '@infrabox/job-definition';
-import { Build, BuildRepository, Job, JobConsoleRepository, JobDto, JobRepository, JobTransitions, ProjectRepository } from '@infrabox/jobs';
+import { Build, BuildRepository, Job, JobConsoleRepository, JobDto, JobPlacementRepository, JobRepository, JobTransitions, ProjectRepository } from '@infrabox/jobs';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { authSection, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, eventually, openDatabase, uniqueEventType } from '../support/database';
@@ -55,7 +55,7 @@ describe('infrabox builds / logs / events (against a real api)', () => {
     const [job] = await jobs.insertMany(first.id, wait('ran'));
     const transitions = app.get(JobTransitions);
     await new ClusterRepository(db).register({ name: east, labels: [], apiUrl: 'http://127.0.0.1:1' });
-    await jobs.place(job!.id, east);
+    await new JobPlacementRepository(db).place(job!.id, east);
     expect(await transitions.start(job!.id, east)).not.toBeNull();
     ran = (await transitions.end(job!.id, ['running'], 'failure', { exitCode: 3, message: 'exit code 3' }))!;
     expect(ran).toMatchObject({ state: 'failure', exitCode: 3 });

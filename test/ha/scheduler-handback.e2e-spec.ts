@@ -6,7 +6,7 @@ import { Test } from '@nestjs/testing';
 import { parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import type { JobDefinition } from '@infrabox/job-definition';
-import { BuildRepository, JOB_PLACED, JobRepository, ParentLink, ProjectRepository } from '@infrabox/jobs';
+import { BuildRepository, JOB_PLACED, JobPlacementRepository, JobRepository, ParentLink, ProjectRepository } from '@infrabox/jobs';
 import { JobFilesService } from '../../apps/scheduler/src/job-files/job-files.service';
 import { RunnerLease } from '../../apps/scheduler/src/recovery/runner-lease.service';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
@@ -72,7 +72,7 @@ describe('scheduler stop: a claimed job not yet launched is handed back to the q
     const build = await scheduler.get(BuildRepository).create(project.id);
     const definition = { name: 'never', type: 'docker-image', image: 'alpine', command: ['sh', '-c', `touch ${dir}/ran`] } as unknown as JobDefinition;
     const [job] = await scheduler.get(JobRepository).insertMany(build.id, [definition]);
-    await scheduler.get(JobRepository).place(job.id, name);
+    await scheduler.get(JobPlacementRepository).place(job.id, name);
 
     await unpackStarted; // claimed by the sweep, preparing
     const [claimed] = await db.query<{ state: string; runner_id: string }>(`SELECT state, runner_id FROM job WHERE id = $1`, [job.id]);

@@ -2,7 +2,7 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
 import { EventRepository, PgEventClient } from '@infrabox/events';
 import { parseBuildDefinition } from '@infrabox/job-definition';
-import { BuildRepository, JobOutputRepository, JobRepository, JobTransitions, ProjectRepository } from '@infrabox/jobs';
+import { BuildRepository, JobOutputRepository, JobPlacementRepository, JobRepository, JobTransitionRepository, JobTransitions, ProjectRepository } from '@infrabox/jobs';
 import { uniqueClusterName } from '../support/clusters';
 import { openDatabase } from '../support/database';
 
@@ -15,7 +15,7 @@ describe('JobTransitions (group-committed job state changes)', () => {
   beforeAll(async () => {
     db = openDatabase();
     jobs = new JobRepository(db);
-    transitions = new JobTransitions(db, jobs, new JobOutputRepository(db), new PgEventClient(new EventRepository(db)));
+    transitions = new JobTransitions(db, new JobTransitionRepository(db), new JobOutputRepository(db), new PgEventClient(new EventRepository(db)));
     await new ClusterRepository(db).register({ name: cluster, labels: [], apiUrl: 'http://127.0.0.1:1' });
   });
   afterAll(() => db.close());
@@ -29,7 +29,7 @@ describe('JobTransitions (group-committed job state changes)', () => {
       const project = await new ProjectRepository(db).findOrCreate('transitions');
       const build = await new BuildRepository(db).create(project.id);
       const created = await jobs.insertMany(build.id, definition.jobs);
-      for (const job of created) await jobs.place(job.id, cluster);
+      for (const job of created) await new JobPlacementRepository(db).place(job.id, cluster);
       return created.map((j) => j.id);
     });
   }

@@ -9,12 +9,13 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { type InstallConfig, parseInstallConfig, REGISTRY_TOKEN_ROUTE } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { parseBuildDefinition } from '@infrabox/job-definition';
-import { BuildRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
+import { BuildRepository, JobPlacementRepository, JobRepository, ProjectRepository } from '@infrabox/jobs';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { masterAdminToken, tokenServiceFor } from '../support/auth';
 import { freePort } from '../support/cli';
 import { authSection, uniqueClusterName } from '../support/clusters';
 import { databaseUrl, openDatabase } from '../support/database';
+import { setJobState } from '../support/job-states';
 import { REGISTRY_DENIED, type RunningDockerRegistry, skopeo, startDockerRegistry, writeOciImage } from '../support/docker-registry';
 
 /**
@@ -38,6 +39,7 @@ describe('registry: the api as token service of a real docker-registry', () => {
   let peerToken: string;
   let jobId: string;
   let jobs: JobRepository;
+  let placement: JobPlacementRepository;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'infrabox-registry-token-'));
@@ -63,6 +65,7 @@ describe('registry: the api as token service of a real docker-registry', () => {
     image = await writeOciImage(path.join(dir, 'image'));
 
     jobs = new JobRepository(db);
+    placement = new JobPlacementRepository(db);
     const definition = parseBuildDefinition({ version: 1, jobs: [{ name: 'build-image', type: 'wait' }] });
     const { project, build, job } = await db.transaction(async () => {
       const project = await new ProjectRepository(db).findOrCreate(demo);
@@ -72,7 +75,7 @@ describe('registry: the api as token service of a real docker-registry', () => {
       return { project, build, job: job! };
     });
     jobId = job.id;
-    await jobs.place(jobId, here);
+    await placement.place(jobId, here);
     const tokens = app.get(TokenService);
     jobToken = await tokens.issueJobToken({ id: job.id, buildId: build.id, projectId: project.id, parentIds: [] }, 600);
     adminToken = await masterAdminToken(databaseUrl(), 600);
@@ -119,12 +122,12 @@ describe('registry: the api as token service of a real docker-registry', () => {
 
   it('a peer cluster pulls only while a job of the project waits or runs on it, and never pushes', async () => {
     expect(await pull(peerToken, `${demo}/x:1`)).toEqual(refused);
-    await jobs.place(jobId, peer); // the job is queued on the peer now: the peer forwards demo's images
+    await placement.place(jobId, peer); // the job is queued on the peer now: the peer forwards demo's images
     try {
       expect(await pull(peerToken, `${demo}/x:1`)).toEqual({ code: 0, stderr: '' });
       expect(await pull(peerToken, `${other}/x:1`)).toEqual(refused);
       expect(await push(peerToken, `${demo}/x:from-peer`)).toEqual(refused);
-      await jobs.transition(jobId, ['queued'], 'finished');
+      await setJobState(db, jobId, ['queued'], 'finished');
       expect(await pull(peerToken, `${demo}/x:1`)).toEqual(refused);
     } finally {
       await db.query(`UPDATE job SET state = 'queued', cluster_name = $2 WHERE id = $1`, [jobId, here]);

@@ -9,11 +9,12 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { ConfigError, MASTER_CLUSTER, parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { validateBuildDefinition } from '@infrabox/job-definition';
-import { BuildSourceRepository, JobOutputRepository, JobRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
+import { BuildSourceRepository, JobOutputRepository, JobPlacementRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
 import { craftTar, streamOf } from '../support/archive';
 import { masterAdminToken, tokenServiceFor } from '../support/auth';
 import { authSection, uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
+import { setJobState } from '../support/job-states';
 import { freePort, PROCESS_EXECUTOR } from '../support/installation';
 import { startOidcProvider } from '../support/oidc-provider';
 import { DIST, TestProcess } from '../support/processes';
@@ -116,13 +117,13 @@ describe('bad-input sweep', () => {
     expect(created.status).toBe(201);
     const build = JSON.parse(created.text) as { id: string; jobs: Array<{ id: string; name: string }> };
     const [first, second] = build.jobs;
-    const jobs = new JobRepository(db);
+    const placement = new JobPlacementRepository(db);
     runningJobId = first.id;
     otherJobId = second.id;
-    await jobs.place(runningJobId, here);
-    await jobs.transition(runningJobId, ['queued'], 'running');
+    await placement.place(runningJobId, here);
+    await setJobState(db, runningJobId, ['queued'], 'running');
     // Placed here but not running: its token is valid, its output is refused (409).
-    await jobs.place(otherJobId, here);
+    await placement.place(otherJobId, here);
     const [projectRow] = await db.query<{ id: string }>('SELECT id FROM project WHERE name = $1', [project]);
     const localTokens = tokenServiceFor(db, here);
     jobToken = await localTokens.issueJobToken({ id: runningJobId, buildId: build.id, projectId: projectRow.id, parentIds: [] }, 3600);
@@ -135,9 +136,9 @@ describe('bad-input sweep', () => {
     ) as { id: string; jobs: Array<{ id: string }> };
     peerBuildId = peerBuild.id;
     peerJobId = peerBuild.jobs[0].id;
-    await jobs.place(peerJobId, peer);
+    await placement.place(peerJobId, peer);
     // Its child waits here: what lets the peer push the output and the source here.
-    await jobs.place(peerBuild.jobs[1].id, here);
+    await placement.place(peerBuild.jobs[1].id, here);
     const recorded = { size: 10_240, sha256: 'ab'.repeat(32) };
     await new JobOutputRepository(db).record({ jobId: peerJobId, cluster: peer, storageKey: outputKey(peer, peerJobId), ...recorded });
     await new BuildSourceRepository(db).record({ buildId: peerBuildId, cluster: peer, storageKey: sourceKey(peer, peerBuildId), ...recorded });

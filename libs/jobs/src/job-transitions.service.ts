@@ -3,7 +3,7 @@ import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
 import { JOB_FINISHED, JOB_PLACED, JOB_STARTED, JobFinishedEvent, JobPlacedEvent, JobStartedEvent } from './job.events';
 import { JobOutput, JobOutputRepository } from './job-output.repository';
-import { JobRepository, TransitionFields } from './job.repository';
+import { JobTransitionRepository, TransitionFields } from './job-transition.repository';
 import { FinalJobState, Job, JobState } from './job.types';
 
 type TransitionRequest =
@@ -35,7 +35,7 @@ export class JobTransitions {
 
   constructor(
     private readonly db: Database,
-    private readonly jobs: JobRepository,
+    private readonly jobs: JobTransitionRepository,
     private readonly outputs: JobOutputRepository,
     private readonly events: PgEventClient,
   ) {}

@@ -5,7 +5,11 @@ import { JobImageRepository } from './job-image.repository';
 import { CopyRecorder } from './copy-recorder.service';
 import { JobConsoleRepository } from './job-console.repository';
 import { JobOutputRepository } from './job-output.repository';
+import { JobExecutionRepository } from './job-execution.repository';
+import { JobPlacementRepository } from './job-placement.repository';
 import { JobRepository } from './job.repository';
+import { JobStatsRepository } from './job-stats.repository';
+import { JobTransitionRepository } from './job-transition.repository';
 import { JobTransitions } from './job-transitions.service';
 import { ProjectMemberRepository } from './project-member.repository';
 import { ProjectRepository } from './project.repository';
@@ -13,7 +17,7 @@ import { SchedulerRunnerRepository } from './scheduler-runner.repository';
 
 @Global()
 @Module({
-  providers: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository, ProjectMemberRepository],
-  exports: [ProjectRepository, BuildRepository, JobRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository, ProjectMemberRepository],
+  providers: [ProjectRepository, BuildRepository, JobRepository, JobPlacementRepository, JobExecutionRepository, JobTransitionRepository, JobStatsRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository, ProjectMemberRepository],
+  exports: [ProjectRepository, BuildRepository, JobRepository, JobPlacementRepository, JobExecutionRepository, JobTransitionRepository, JobStatsRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository, ProjectMemberRepository],
 })
 export class JobsModule {}

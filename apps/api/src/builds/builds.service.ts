@@ -10,6 +10,7 @@ import {
   BuildRepository,
   BuildSummaryDto,
   JobRepository,
+  JobStatsRepository,
   Project,
   ProjectRepository,
   toBuildDto,
@@ -35,6 +36,7 @@ export class BuildsService {
     private readonly projects: ProjectRepository,
     private readonly builds: BuildRepository,
     private readonly jobs: JobRepository,
+    private readonly stats: JobStatsRepository,
     private readonly events: PgEventClient,
     /** This api's cluster, whose scheduler places the builds it takes. */
     @InjectInstallConfig() private readonly config: InstallConfig,
@@ -113,7 +115,7 @@ export class BuildsService {
   /** The most recent builds of `projectIds` (null: of every project), each with its state and its jobs per state. */
   async recent(limit: number, projectIds: readonly string[] | null, before?: string): Promise<BuildSummaryDto[]> {
     const builds = await this.builds.findRecent(limit, projectIds, before);
-    const counts = await this.jobs.stateCountsOfBuilds(builds.map((b) => b.id));
+    const counts = await this.stats.stateCountsOfBuilds(builds.map((b) => b.id));
     return builds.map((build) => toBuildSummaryDto(build, build.projectName, counts.get(build.id) ?? {}));
   }
 }

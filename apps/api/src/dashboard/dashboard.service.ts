@@ -1,6 +1,6 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { ClusterReachabilityRepository, ClusterRepository, toClusterDto, toReachabilityDto } from '@infrabox/clusters';
-import { BuildRepository, BuildSummaryDto, JobRepository, JobState, ProjectRepository, toBuildSummaryDto } from '@infrabox/jobs';
+import { BuildRepository, BuildSummaryDto, JobRepository, JobState, JobStatsRepository, ProjectRepository, toBuildSummaryDto } from '@infrabox/jobs';
 import { ClustersOverviewDto } from './dashboard.dto';
 
 /** What the dashboard pages show, each in one request. */
@@ -12,13 +12,14 @@ export class DashboardService {
     private readonly projects: ProjectRepository,
     private readonly builds: BuildRepository,
     private readonly jobs: JobRepository,
+    private readonly stats: JobStatsRepository,
   ) {}
 
   async clustersOverview(): Promise<ClustersOverviewDto> {
     const [clusters, reachability, running] = await Promise.all([
       this.clusters.findAll(),
       this.reachability.findAll(),
-      this.jobs.countRunningByCluster(),
+      this.stats.countRunningByCluster(),
     ]);
     return {
       clusters: clusters.map((cluster) => ({ ...toClusterDto(cluster), runningJobs: running.get(cluster.name) ?? 0 })),

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Gauge, Registry } from 'prom-client';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { JOB_STATES, JobRepository } from '@infrabox/jobs';
+import { JOB_STATES, JobStatsRepository } from '@infrabox/jobs';
 
 /**
  * `infrabox_jobs{cluster,state}`, read from the database at scrape time. Each installation's api
@@ -10,7 +10,7 @@ import { JOB_STATES, JobRepository } from '@infrabox/jobs';
  */
 @Injectable()
 export class JobStateMetrics {
-  constructor(registry: Registry, jobs: JobRepository, @Inject(INSTALL_CONFIG) config: InstallConfig) {
+  constructor(registry: Registry, jobs: JobStatsRepository, @Inject(INSTALL_CONFIG) config: InstallConfig) {
     const own = config.cluster.name;
     new Gauge({
       name: 'infrabox_jobs',

@@ -9,7 +9,7 @@ import {
   type StoredRegistrySigningKey,
 } from '@infrabox/auth';
 import { INSTALL_CONFIG, type InstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf } from '@infrabox/config';
-import { JobImageRepository, JobRepository, ProjectMemberRepository, ProjectRepository } from '@infrabox/jobs';
+import { JobImageRepository, JobStatsRepository, ProjectMemberRepository, ProjectRepository } from '@infrabox/jobs';
 import { type RequestedScope, requestedScopes } from './registry-request.parser';
 import type { RegistryTokenDto } from './registry-token.dto';
 
@@ -39,7 +39,7 @@ export class RegistryTokenService {
   constructor(
     @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
     private readonly projects: ProjectRepository,
-    private readonly jobs: JobRepository,
+    private readonly stats: JobStatsRepository,
     private readonly images: JobImageRepository,
     private readonly members: ProjectMemberRepository,
   ) {}
@@ -105,7 +105,7 @@ export class RegistryTokenService {
     const project = projectOfRepository(scope.name);
     const pushing = scope.actions.includes('push');
     return {
-      peerForwards: scope.actions.includes('pull') && !pushing ? await this.jobs.hasActiveJobOfProjectOn(principal.cluster, project) : undefined,
+      peerForwards: scope.actions.includes('pull') && !pushing ? await this.stats.hasActiveJobOfProjectOn(principal.cluster, project) : undefined,
       peerDelivers: pushing ? await this.images.peerDelivers(principal.cluster, this.config.cluster.name, project) : undefined,
     };
   }

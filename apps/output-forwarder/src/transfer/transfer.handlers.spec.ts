@@ -1,5 +1,5 @@
 import type { InstallConfig } from '@infrabox/config';
-import type { JobOutputRepository, JobRepository } from '@infrabox/jobs';
+import type { JobOutputRepository, JobPlacementRepository } from '@infrabox/jobs';
 import type { ImageTransferService } from '../images/image-transfer.service';
 import type { SourceTransferService } from '../sources/source-transfer.service';
 import type { OutputTransferService } from './output-transfer.service';
@@ -14,7 +14,7 @@ describe('TransferHandlers on job.placed', () => {
       sources as unknown as SourceTransferService,
       { neededCopies: jest.fn().mockResolvedValue([]) } as unknown as ImageTransferService,
       { neededCopies } as unknown as JobOutputRepository,
-      {} as JobRepository,
+      {} as JobPlacementRepository,
       {} as TransferClaims,
       { cluster: { name: 'w1' } } as InstallConfig,
     );

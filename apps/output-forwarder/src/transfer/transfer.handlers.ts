@@ -2,7 +2,7 @@ import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent, JobRepository } from '@infrabox/jobs';
+import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent, JobPlacementRepository } from '@infrabox/jobs';
 import { ImageTransferService } from '../images/image-transfer.service';
 import { SourceTransferService } from '../sources/source-transfer.service';
 import { OutputTransferService } from './output-transfer.service';
@@ -35,7 +35,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
     private readonly sources: SourceTransferService,
     private readonly images: ImageTransferService,
     private readonly outputs: JobOutputRepository,
-    private readonly jobs: JobRepository,
+    private readonly jobs: JobPlacementRepository,
     private readonly claims: TransferClaims,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {

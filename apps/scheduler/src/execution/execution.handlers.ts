@@ -13,7 +13,7 @@ import {
   JobFinishedEvent,
   JobInputsReadyEvent,
   JobPlacedEvent,
-  JobRepository,
+  JobExecutionRepository,
 } from '@infrabox/jobs';
 import { SCHEDULER_OPTIONS, SchedulerOptions } from '../scheduler.options';
 import { JobRunner } from './job-runner.service';
@@ -26,7 +26,7 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly runner: JobRunner,
-    private readonly jobs: JobRepository,
+    private readonly jobs: JobExecutionRepository,
     @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
     @Inject(SCHEDULER_OPTIONS) options: SchedulerOptions,
   ) {

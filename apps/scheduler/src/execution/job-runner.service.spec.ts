@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { InstallConfig } from '@infrabox/config';
 import type { Database } from '@infrabox/database';
 import type { PgEventClient } from '@infrabox/events';
-import type { Job, JobConsoleRepository, JobRepository, JobTransitions } from '@infrabox/jobs';
+import type { Job, JobConsoleRepository, JobExecutionRepository, JobRepository, JobTransitions } from '@infrabox/jobs';
 import { HostSandbox } from '../job-files/host-sandbox.service';
 import type { JobFilesService } from '../job-files/job-files.service';
 import type { RunnerLease } from '../recovery/runner-lease.service';
@@ -46,6 +46,7 @@ describe('JobRunner recording a job’s end', () => {
     const runner = new JobRunner(
       {} as Database,
       {} as JobRepository,
+      {} as JobExecutionRepository,
       transitions,
       {} as JobConsoleRepository,
       {} as PgEventClient,

@@ -9,6 +9,7 @@ import {
   JOB_CONSOLE,
   JobConsoleEvent,
   JobConsoleRepository,
+  JobExecutionRepository,
   JobOutput,
   JobRepository,
   JobTransitions,
@@ -59,6 +60,7 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
   constructor(
     private readonly db: Database,
     private readonly jobs: JobRepository,
+    private readonly executions: JobExecutionRepository,
     private readonly transitions: JobTransitions,
     private readonly consoles: JobConsoleRepository,
     private readonly events: PgEventClient,
@@ -92,7 +94,7 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
   /** Considers every queued job of this cluster whose parents have all ended. */
   async considerDecidable(): Promise<void> {
     if (this.stopping) return;
-    this.enqueue((await this.jobs.findDecidableOn(this.cluster)).map((job) => job.id));
+    this.enqueue((await this.executions.findDecidableOn(this.cluster)).map((job) => job.id));
   }
 
   async abort(jobId: string): Promise<void> {
@@ -151,7 +153,7 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
       const unread = batch.filter(([, found]) => !found).map(([jobId]) => jobId);
       const read = new Map<string, JobWithParents>();
       try {
-        if (unread.length > 0) for (const found of await this.jobs.findManyWithParents(unread)) read.set(found.job.id, found);
+        if (unread.length > 0) for (const found of await this.executions.findManyWithParents(unread)) read.set(found.job.id, found);
       } catch (error) {
         this.logger.warn(`reading ${unread.length} job(s) failed, the sweep retries: ${(error as Error).message}`);
         continue;
@@ -250,7 +252,7 @@ export class JobRunner implements OnModuleDestroy, OnApplicationShutdown {
   async reattachRunning(): Promise<void> {
     const reattach = this.executor.reattach?.bind(this.executor);
     if (!reattach || this.stopping) return;
-    const adopted = await this.jobs.adoptOrphanedRunning(this.cluster, this.lease.id);
+    const adopted = await this.executions.adoptOrphanedRunning(this.cluster, this.lease.id);
     for (const job of adopted) {
       if (this.running.has(job.id)) continue;
       const controller = new AbortController();

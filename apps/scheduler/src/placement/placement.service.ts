@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
 import { Database, LOCK_KEYS } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
-import { BuildRepository, Job, JOB_PLACED, JobPlacedEvent, JobRepository, JobTransitions } from '@infrabox/jobs';
+import { BuildRepository, Job, JOB_PLACED, JobPlacedEvent, JobPlacementRepository, JobStatsRepository, JobTransitions } from '@infrabox/jobs';
 import { PlacementMetrics } from './placement.metrics';
 import { CandidateCluster, CanTransfer, choosePlacement, PlacedParent } from './placement.policy';
 
@@ -20,7 +20,8 @@ export class PlacementService {
 
   constructor(
     private readonly db: Database,
-    private readonly jobs: JobRepository,
+    private readonly jobs: JobPlacementRepository,
+    private readonly stats: JobStatsRepository,
     private readonly builds: BuildRepository,
     private readonly clusters: ClusterRepository,
     private readonly reachability: ClusterReachabilityRepository,
@@ -79,7 +80,7 @@ export class PlacementService {
     const buildIds = [...new Set(pending.map((job) => job.buildId))];
     // One after another: these run on the transaction's single connection.
     const clusters = await this.clusters.findAll();
-    const load = await this.jobs.countUnfinishedByCluster();
+    const load = await this.stats.countUnfinishedByCluster();
     const unreachable = await this.reachability.findUnreachable();
     const all = await this.jobs.findByBuilds(buildIds);
     const edges = await this.jobs.dependenciesOfBuilds(buildIds);

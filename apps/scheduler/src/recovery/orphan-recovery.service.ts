@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { LeaderDuty } from '@infrabox/app-runtime';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
-import { JobRepository, JobTransitions, SchedulerRunner, SchedulerRunnerRepository } from '@infrabox/jobs';
+import { JobTransitionRepository, JobTransitions, SchedulerRunner, SchedulerRunnerRepository } from '@infrabox/jobs';
 import { JOB_EXECUTOR, JobExecutor } from '../execution/job-executor';
 import { JobRunner } from '../execution/job-runner.service';
 
@@ -31,7 +31,7 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly db: Database,
     private readonly runners: SchedulerRunnerRepository,
-    private readonly jobs: JobRepository,
+    private readonly jobs: JobTransitionRepository,
     private readonly transitions: JobTransitions,
     private readonly runner: JobRunner,
     @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
