@@ -9,7 +9,12 @@ import { ObservabilityModule } from '@infrabox/observability';
 import { StorageModule } from '@infrabox/storage';
 import { ExecutionHandlers } from './execution/execution.handlers';
 import { JOB_EXECUTOR, JobExecutor } from './execution/job-executor';
-import { JobRunner } from './execution/job-runner.service';
+import { JobConsoleStore } from './execution/job-console.store';
+import { JobEndWriter } from './execution/job-end.writer';
+import { JobLifecycle } from './execution/job-lifecycle.service';
+import { JobSlots } from './execution/job-slots.pool';
+import { JobWakeupQueue } from './execution/job-wakeup.queue';
+import { RunnerShutdown } from './execution/runner-shutdown.service';
 import { HostSandbox } from './job-files/host-sandbox.service';
 import { JobFilesService } from './job-files/job-files.service';
 import { ProcessExecutor } from './execution/process.executor';
@@ -61,7 +66,12 @@ export class SchedulerModule {
             : [{ provide: JOB_EXECUTOR, useClass: executor ?? ProcessExecutor }]),
         PlacementService,
         PlacementMetrics,
-        JobRunner,
+        JobSlots,
+        JobWakeupQueue,
+        JobLifecycle,
+        JobEndWriter,
+        JobConsoleStore,
+        RunnerShutdown,
         JobFilesService,
         HostSandbox,
         RunnerLease,

@@ -68,7 +68,7 @@ export async function runApp(definition: AppDefinition, argv = process.argv.slic
 
 /**
  * SIGTERM/SIGINT close the app gracefully — each part hands back or finishes what it holds (see
- * the shutdown hooks: JobRunner, TransferHandlers, the leader duties) — and then exit 0. The
+ * the shutdown hooks: RunnerShutdown, TransferHandlers, the leader duties) — and then exit 0. The
  * HTTP server takes no new connections; requests in progress (a peer streaming an output) get
  * the grace period, then their connections are cut (an upload cut short is never stored, a
  * download cut short is resumed or redone by the peer). A second signal while closing exits at

@@ -1,5 +1,5 @@
 import { dependencySatisfied } from '@infrabox/job-definition';
-import { FinalJobState, isFinal, ParentLink } from '@infrabox/jobs';
+import { FinalJobState, isFinal, JobWithParents, ParentLink } from '@infrabox/jobs';
 
 export type GateVerdict = { kind: 'wait' } | { kind: 'skip'; message: string } | { kind: 'ready' };
 
@@ -18,4 +18,20 @@ export function judgeDependencies(parents: readonly ParentLink[]): GateVerdict {
     }
   }
   return { kind: 'ready' };
+}
+
+/**
+ * Whether a queued job may run now: its dependencies (above), then what it reads on its
+ * cluster. Each of those waits ends with an event that wakes the job again.
+ */
+export function judgeReadiness({ parents, source }: JobWithParents): GateVerdict {
+  const verdict = judgeDependencies(parents);
+  if (verdict.kind !== 'ready') return verdict;
+  // A parent's output still on another cluster: job.inputs.ready wakes the job once it is here.
+  if (parents.some((p) => (p.outputSize ?? 0) > 0 && !p.outputHere)) return { kind: 'wait' };
+  // The image a parent built not yet in this cluster's registry: job.inputs.ready wakes the job once it is.
+  if (parents.some((p) => p.imageWanted && !p.imageHere)) return { kind: 'wait' };
+  // The build's source not yet on this cluster: build.source.ready wakes the job once it is here.
+  if (source.required && !source.here) return { kind: 'wait' };
+  return verdict;
 }

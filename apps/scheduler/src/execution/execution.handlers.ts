@@ -16,7 +16,8 @@ import {
   JobExecutionRepository,
 } from '@infrabox/jobs';
 import { SCHEDULER_OPTIONS, SchedulerOptions } from '../scheduler.options';
-import { JobRunner } from './job-runner.service';
+import { JobLifecycle } from './job-lifecycle.service';
+import { JobWakeupQueue } from './job-wakeup.queue';
 
 /** Wakes the job state machine of this cluster on the events that can make a job runnable. */
 @Controller()
@@ -25,17 +26,18 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
   private readonly logger = new Logger('scheduler');
 
   constructor(
-    private readonly runner: JobRunner,
+    private readonly queue: JobWakeupQueue,
+    private readonly lifecycle: JobLifecycle,
     private readonly jobs: JobExecutionRepository,
     @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
     @Inject(SCHEDULER_OPTIONS) options: SchedulerOptions,
   ) {
-    this.sweep = new PeriodicTask('queued-job sweep', options.sweepIntervalMs, () => this.runner.considerDecidable(), new Logger('scheduler'));
+    this.sweep = new PeriodicTask('queued-job sweep', options.sweepIntervalMs, () => this.queue.considerDecidable(), new Logger('scheduler'));
   }
 
   @EventPattern(JOB_PLACED)
   onPlaced(@Payload() event: JobPlacedEvent): void {
-    this.runner.enqueue([event.jobId]);
+    this.queue.enqueue([event.jobId]);
   }
 
   /** A parent ended: its children on this cluster may now run, or be skipped. */
@@ -43,13 +45,13 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
   async onFinished(@Payload() event: JobFinishedEvent): Promise<void> {
     const cluster = this.config.cluster.name;
     if (!event.childClusters?.includes(cluster)) return;
-    this.runner.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, cluster));
+    this.queue.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, cluster));
   }
 
   /** A parent's output arrived on this cluster: children that waited for it may run. */
   @EventPattern(JOB_INPUTS_READY)
   async onInputsReady(@Payload() event: JobInputsReadyEvent): Promise<void> {
-    this.runner.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, this.config.cluster.name));
+    this.queue.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, this.config.cluster.name));
   }
 
   /** The build's source arrived on this cluster: the build's jobs that waited for it may run. */
@@ -57,16 +59,16 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
   async onSourceReady(@Payload() event: BuildSourceReadyEvent): Promise<void> {
     const cluster = this.config.cluster.name;
     if (event.cluster !== cluster) return;
-    this.runner.enqueueFound(await this.jobs.queuedOfBuildWithParents(event.buildId, cluster));
+    this.queue.enqueueFound(await this.jobs.queuedOfBuildWithParents(event.buildId, cluster));
   }
 
   @EventPattern(JOB_ABORT_REQUESTED)
   async onAbortRequested(@Payload() event: JobAbortRequestedEvent): Promise<void> {
-    await this.runner.abort(event.jobId);
+    await this.queue.abort(event.jobId);
   }
 
   onApplicationBootstrap(): void {
-    this.runner.reattachRunning().catch((error: Error) => this.logger.error(`re-attaching to running jobs failed: ${error.message}`));
+    this.lifecycle.reattachRunning().catch((error: Error) => this.logger.error(`re-attaching to running jobs failed: ${error.message}`));
     this.sweep.start();
   }
 

@@ -4,7 +4,7 @@ import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { JobTransitionRepository, JobTransitions, SchedulerRunner, SchedulerRunnerRepository } from '@infrabox/jobs';
 import { JOB_EXECUTOR, JobExecutor } from '../execution/job-executor';
-import { JobRunner } from '../execution/job-runner.service';
+import { JobLifecycle } from '../execution/job-lifecycle.service';
 
 export interface RecoveredJob {
   jobId: string;
@@ -33,7 +33,7 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly runners: SchedulerRunnerRepository,
     private readonly jobs: JobTransitionRepository,
     private readonly transitions: JobTransitions,
-    private readonly runner: JobRunner,
+    private readonly lifecycle: JobLifecycle,
     @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -86,7 +86,7 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
     if (ended.length > 0 && this.executor.abandon) {
       await this.executor.abandon(ended.map((e) => e.jobId)).catch((error: Error) => this.logger.warn(`cleaning up after lost schedulers: ${error.message}`));
     }
-    if (this.jobsOutliveSchedulers) await this.runner.reattachRunning();
+    if (this.jobsOutliveSchedulers) await this.lifecycle.reattachRunning();
     return ended;
   }
 }

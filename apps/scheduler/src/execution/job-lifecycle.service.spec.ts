@@ -8,12 +8,17 @@ import type { Job, JobConsoleRepository, JobExecutionRepository, JobRepository, 
 import { HostSandbox } from '../job-files/host-sandbox.service';
 import type { JobFilesService } from '../job-files/job-files.service';
 import type { RunnerLease } from '../recovery/runner-lease.service';
+import { JobConsoleStore } from './job-console.store';
+import { JobEndWriter } from './job-end.writer';
 import type { JobExecutor } from './job-executor';
-import { JobRunner } from './job-runner.service';
+import { JobLifecycle } from './job-lifecycle.service';
+import { JobSlots } from './job-slots.pool';
+import { JobWakeupQueue } from './job-wakeup.queue';
+import { RunnerShutdown } from './runner-shutdown.service';
 
-describe('JobRunner recording a job’s end', () => {
+describe('JobLifecycle recording a job’s end', () => {
   let workRoot: string;
-  beforeEach(async () => (workRoot = await mkdtemp(path.join(tmpdir(), 'job-runner-'))));
+  beforeEach(async () => (workRoot = await mkdtemp(path.join(tmpdir(), 'job-lifecycle-'))));
   afterEach(() => rm(workRoot, { recursive: true, force: true }));
 
   const job: Job = {
@@ -43,19 +48,15 @@ describe('JobRunner recording a job’s end', () => {
     const command = jest.fn().mockResolvedValue({ exitCode: 0 });
     const executor: JobExecutor = { run: (job, context) => sandbox.run(job, context, command) };
     const transitions = { start: jest.fn().mockResolvedValue({ ...job, state: 'running' }), ...parts.transitions } as unknown as JobTransitions;
-    const runner = new JobRunner(
-      {} as Database,
-      {} as JobRepository,
-      {} as JobExecutionRepository,
-      transitions,
-      {} as JobConsoleRepository,
-      {} as PgEventClient,
-      { id: 'runner-1', release: jest.fn() } as unknown as RunnerLease,
-      { cluster: { name: 'w1' } } as InstallConfig,
-      options,
-      executor,
-    );
-    return { runner, executor: { run: command } };
+    const lease = { id: 'runner-1', release: jest.fn() } as unknown as RunnerLease;
+    const config = { cluster: { name: 'w1' } } as InstallConfig;
+    const slots = new JobSlots(options);
+    const ends = new JobEndWriter(transitions, lease, slots, config);
+    const consoles = new JobConsoleStore({} as Database, {} as JobConsoleRepository, {} as PgEventClient, config);
+    const lifecycle = new JobLifecycle({} as JobExecutionRepository, transitions, lease, slots, ends, consoles, config, executor);
+    const queue = new JobWakeupQueue({} as JobRepository, {} as JobExecutionRepository, transitions, slots, lifecycle, config);
+    const shutdown = new RunnerShutdown(slots, queue, lease, config, executor);
+    return { queue, shutdown, executor: { run: command } };
   }
 
   async function until(check: () => boolean): Promise<void> {
@@ -69,46 +70,46 @@ describe('JobRunner recording a job’s end', () => {
       .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'))
       .mockRejectedValueOnce(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))
       .mockResolvedValueOnce({ ...job, state: 'finished' });
-    const { runner, executor } = runnerWith({ transitions: { end } });
+    const { queue, shutdown, executor } = runnerWith({ transitions: { end } });
 
-    runner.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
+    queue.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
     await until(() => end.mock.calls.length >= 3);
 
     expect(executor.run).toHaveBeenCalledTimes(1);
     expect(end).toHaveBeenCalledTimes(3);
     for (const call of end.mock.calls) expect(call.slice(0, 3)).toEqual([job.id, ['running'], 'finished']);
-    await runner.onApplicationShutdown();
+    await shutdown.onApplicationShutdown();
   });
 
   it('hands a job back to the queue when the database goes away while its inputs are prepared, never running it', async () => {
     const lost = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
     const end = jest.fn();
     const requeue = jest.fn().mockRejectedValueOnce(lost).mockResolvedValueOnce([{ ...job, state: 'queued' }]);
-    const { runner, executor } = runnerWith({ transitions: { end, requeue }, stageInputs: jest.fn().mockRejectedValue(lost) });
+    const { queue, shutdown, executor } = runnerWith({ transitions: { end, requeue }, stageInputs: jest.fn().mockRejectedValue(lost) });
 
-    runner.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
+    queue.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
     await until(() => requeue.mock.calls.length >= 2);
 
     expect(requeue).toHaveBeenCalledTimes(2);
     expect(requeue).toHaveBeenLastCalledWith([job.id], 'runner-1');
     expect(executor.run).not.toHaveBeenCalled();
     expect(end).not.toHaveBeenCalled();
-    await runner.onApplicationShutdown();
+    await shutdown.onApplicationShutdown();
   });
 
   it('still ends a job in error when preparing it fails for a reason of its own', async () => {
     const end = jest.fn().mockResolvedValue({ ...job, state: 'error' });
     const requeue = jest.fn();
     const refused = new Error("archive entry '../escape' would escape the target folder");
-    const { runner, executor } = runnerWith({ transitions: { end, requeue }, stageInputs: jest.fn().mockRejectedValue(refused) });
+    const { queue, shutdown, executor } = runnerWith({ transitions: { end, requeue }, stageInputs: jest.fn().mockRejectedValue(refused) });
 
-    runner.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
+    queue.enqueueFound([{ job, parents: [], source: { required: false, here: false } }]);
     await until(() => end.mock.calls.length >= 1);
 
     expect(end).toHaveBeenCalledWith(job.id, ['running'], 'error', { message: refused.message }, undefined);
     await expect(readdir(workRoot)).resolves.toEqual([]); // its folders are gone
     expect(requeue).not.toHaveBeenCalled();
     expect(executor.run).not.toHaveBeenCalled();
-    await runner.onApplicationShutdown();
+    await shutdown.onApplicationShutdown();
   });
 });
