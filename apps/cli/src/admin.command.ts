@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadInstallConfig } from '@infrabox/config';
 import { DEFAULT_ADMIN_TOKEN_TTL_SECONDS, MAX_ADMIN_TOKEN_TTL_SECONDS, mintAdminToken, rotateKey } from './admin/admin-token';
-import type { ProjectMemberDto } from '@infrabox/jobs';
+import { type ProjectMemberDto, ROUTES } from '@infrabox/contract';
 import { API_OPTION_HELP, apiClientFor, TOKEN_OPTION_HELP } from './api-options';
 import { CliError, EXIT_USAGE } from './cli-error';
 import { DEFAULT_LOCAL_CONFIG_DIR } from './cli-paths';
@@ -76,8 +76,7 @@ Examples:
   $ infrabox admin members list demo
   $ infrabox admin members remove demo bob@example.com`,
     );
-  const path = (project: string, user?: string) =>
-    `/api/v1/admin/projects/${encodeURIComponent(project)}/members${user === undefined ? '' : `/${encodeURIComponent(user)}`}`;
+  const path = ROUTES.projectMembers;
   members
     .command('list')
     .argument('<project>')

@@ -41,6 +41,4 @@ export function positiveInteger(value: string): number {
   return Number(value);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep } from '@infrabox/toolkit';

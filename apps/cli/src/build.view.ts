@@ -1,14 +1,8 @@
-import type { BuildDto, BuildSummaryDto, JobDto } from '@infrabox/jobs';
+import type { BuildDto, BuildSummaryDto, JobDto } from '@infrabox/contract';
 import { formatTable } from './text-table';
 
 /** A build as `GET /api/v1/builds/:id` answers it: with its jobs. */
 export type BuildWithJobs = BuildDto & { jobs: JobDto[] };
-
-const FINAL_STATES = ['finished', 'failure', 'error', 'killed', 'skipped', 'unstable'];
-
-export function isFinalState(state: string): boolean {
-  return FINAL_STATES.includes(state);
-}
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 const isTextOrNull = (value: unknown) => value === null || typeof value === 'string';

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { ROUTES } from '@infrabox/contract';
 import { API_OPTION_HELP, apiClientFor, positiveInteger, TOKEN_OPTION_HELP } from './api-options';
 import { formatBuildsTable, isBuildSummaryList } from './build.view';
 import { CliError } from './cli-error';
@@ -24,7 +25,7 @@ Examples:
     )
     .action(async (options: { json?: boolean; limit: number; before?: string; api?: string; token?: string }) => {
       const client = apiClientFor(context, options);
-      const path = `/api/v1/builds?limit=${options.limit}${options.before === undefined ? '' : `&before=${encodeURIComponent(options.before)}`}`;
+      const path = ROUTES.builds(new URLSearchParams({ limit: String(options.limit), ...(options.before !== undefined && { before: options.before }) }));
       const response = await client.request('GET', path);
       if (response.status !== 200) throw client.failure('GET', path, response);
       if (!isBuildSummaryList(response.body)) {

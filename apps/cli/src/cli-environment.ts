@@ -11,8 +11,8 @@ export interface CliEnvironment {
   /** `INFRABOX_API`: root URL of the InfraBox API to talk to. */
   readonly api?: string;
   /**
-   * `INFRABOX_TOKEN`, else the content of the file `INFRABOX_TOKEN_FILE` names (a mounted Secret,
-   * as a job pod's data steps have it): sent as a bearer token with every API request.
+   * `INFRABOX_TOKEN`, else the content of the file `INFRABOX_TOKEN_FILE` names (a mounted Secret):
+   * sent as a bearer token with every API request.
    */
   readonly token?: string;
   /** Where `infrabox login` saves user tokens: `$INFRABOX_CREDENTIALS`, else `$XDG_CONFIG_HOME/infrabox/credentials.json`, else under ~/.config. */

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { ROUTES } from '@infrabox/contract';
 import { API_OPTION_HELP, apiClientFor, TOKEN_OPTION_HELP } from './api-options';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
@@ -26,7 +27,7 @@ Examples:
     )
     .action(async (options: { json?: boolean; api?: string; token?: string }) => {
       const client = apiClientFor(context, options);
-      const path = '/api/v1/clusters';
+      const path = ROUTES.clusters;
       const response = await client.request('GET', path);
       if (response.status !== 200) throw client.failure('GET', path, response);
       if (!isClusterList(response.body)) {
@@ -58,7 +59,7 @@ Example:
       .action(async (name: string, _options: unknown, command: Command) => {
         const options = command.optsWithGlobals<{ api?: string; token?: string }>();
         const client = apiClientFor(context, options, 'admin');
-        const path = `/api/v1/admin/clusters/${encodeURIComponent(name)}/${action}`;
+        const path = ROUTES.clusterAdmin(name, action);
         const response = await client.request('POST', path);
         if (response.status === 401 || response.status === 403) {
           throw new CliError(`clusters ${action} needs an admin token (\`infrabox admin token\`, then --token or $INFRABOX_TOKEN): ${errorMessage(response.body)}`);

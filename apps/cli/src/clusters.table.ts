@@ -1,21 +1,10 @@
+import type { ClusterDto } from '@infrabox/contract';
 import { formatTable } from './text-table';
-
-/** One cluster as `GET /api/v1/clusters` returns it. */
-export interface ClusterView {
-  name: string;
-  labels: string[];
-  apiUrl: string;
-  enabled: boolean;
-  active: boolean;
-  capacity: unknown;
-  lastHeartbeatAt: string | null;
-  heartbeatAgeSeconds: number | null;
-}
 
 const COLUMNS = ['NAME', 'LABELS', 'ACTIVE', 'ENABLED', 'HEARTBEAT', 'URL'] as const;
 
 /** Lines of the `infrabox clusters` table; columns are separated by at least two spaces. */
-export function formatClustersTable(clusters: readonly ClusterView[]): string[] {
+export function formatClustersTable(clusters: readonly ClusterDto[]): string[] {
   const rows = clusters.map((cluster) => [
     cluster.name,
     cluster.labels.length > 0 ? cluster.labels.join(',') : '-',
@@ -41,8 +30,8 @@ function yesNo(value: boolean): string {
   return value ? 'yes' : 'no';
 }
 
-/** Checks the response really is a list of clusters, so a wrong URL gives a clear message. */
-export function isClusterList(value: unknown): value is ClusterView[] {
+/** Checks the response really is a list of clusters (what the table shows of them), so a wrong URL gives a clear message. */
+export function isClusterList(value: unknown): value is ClusterDto[] {
   return (
     Array.isArray(value) &&
     value.every(

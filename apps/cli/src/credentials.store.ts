@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { LoginDto } from '@infrabox/auth';
+import type { LoginDto } from '@infrabox/contract';
 import { writePrivateFile } from './private-file';
 
 /** What `infrabox login` keeps per API: the user token and whose it is. */

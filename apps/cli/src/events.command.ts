@@ -1,25 +1,18 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { type EventDto, ROUTES } from '@infrabox/contract';
 import { API_OPTION_HELP, apiClientFor, sleep, TOKEN_OPTION_HELP } from './api-options';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
 import { readServerSentEvents } from './event-stream.reader';
 import { InfraboxApiClient } from './infrabox-api.client';
 
-/** An event as `GET /api/v1/events` returns it. */
-export interface EventView {
-  id: string;
-  type: string;
-  cluster: string | null;
-  payload: unknown;
-  createdAt: string | null;
-}
 
 const PAGE = 1000;
 
-function isEventList(value: unknown): value is EventView[] {
+function isEventList(value: unknown): value is EventDto[] {
   return (
     Array.isArray(value) &&
-    value.every((e: unknown) => typeof e === 'object' && e !== null && typeof (e as EventView).id === 'string' && typeof (e as EventView).type === 'string')
+    value.every((e: unknown) => typeof e === 'object' && e !== null && typeof (e as EventDto).id === 'string' && typeof (e as EventDto).type === 'string')
   );
 }
 
@@ -31,7 +24,7 @@ function channelName(value: string): string {
 }
 
 /** One `id type cluster payload` line. */
-export function formatEventLine(event: EventView): string {
+export function formatEventLine(event: EventDto): string {
   return `${event.id} ${event.type} ${event.cluster ?? '-'} ${JSON.stringify(event.payload ?? null)}`;
 }
 
@@ -59,13 +52,13 @@ Examples:
     )
     .action(async (options: { channel?: string; follow?: boolean; json?: boolean; api?: string; token?: string }) => {
       const client = apiClientFor(context, options);
-      const print = (event: EventView) => context.stdout(options.json ? JSON.stringify(event) : formatEventLine(event));
+      const print = (event: EventDto) => context.stdout(options.json ? JSON.stringify(event) : formatEventLine(event));
       if (options.follow) return follow(client, options.channel, print, context);
       let after = '0';
       for (;;) {
         const query = new URLSearchParams({ after, limit: String(PAGE) });
         if (options.channel !== undefined) query.set('type', options.channel);
-        const path = `/api/v1/events?${query.toString()}`;
+        const path = ROUTES.events(query);
         const response = await client.request('GET', path);
         if (response.status !== 200) throw client.failure('GET', path, response);
         if (!isEventList(response.body)) throw new CliError(`unexpected answer from ${client.baseUrl}${path}: not a list of events (is --api the InfraBox API?)`);
@@ -84,10 +77,10 @@ const RECONNECT_MS = 1_000;
  * The whole event table, then live, from the API's SSE stream. The stream's cursor (each
  * message's id) resumes a lost connection exactly where it stopped.
  */
-async function follow(client: InfraboxApiClient, channel: string | undefined, print: (event: EventView) => void, context: CliContext): Promise<void> {
+async function follow(client: InfraboxApiClient, channel: string | undefined, print: (event: EventDto) => void, context: CliContext): Promise<void> {
   const query = new URLSearchParams({ after: '0' });
   if (channel !== undefined) query.set('type', channel);
-  const path = `/api/v1/events/stream?${query.toString()}`;
+  const path = ROUTES.eventStream(query);
   let cursor: string | undefined;
   for (;;) {
     let opened: Awaited<ReturnType<InfraboxApiClient['openStream']>>;

@@ -1,4 +1,6 @@
 import { Readable, Transform } from 'node:stream';
+import { HEADERS } from '@infrabox/contract';
+import { HttpClient, HttpFailure, type HttpRequestInit } from '@infrabox/toolkit';
 import { CliError } from './cli-error';
 
 export interface ApiResponse {
@@ -10,39 +12,28 @@ export interface ApiResponse {
 const REQUEST_TIMEOUT_MS = 15_000;
 
 /**
- * A thin HTTP client for the InfraBox API. Network failures become a CliError with one line
- * that says what to do; HTTP error statuses are returned, for the caller to name (404 → "not
- * found") or to pass to `failure()`.
+ * The CLI's side of the InfraBox API, over the shared HttpClient (@infrabox/toolkit). Network
+ * failures become a CliError with one line that says what to do; HTTP error statuses are
+ * returned, for the caller to name (404 → "not found") or to pass to `failure()`.
  */
 export class InfraboxApiClient {
+  private readonly http: HttpClient;
+
   constructor(
     readonly baseUrl: string,
-    private readonly token?: string,
-  ) {}
+    token?: string,
+  ) {
+    this.http = new HttpClient(baseUrl, token);
+  }
 
   /** Whether requests carry a bearer token. */
   get hasToken(): boolean {
-    return this.token !== undefined;
+    return this.http.hasToken;
   }
 
   /** A request with an optional JSON body. */
   async request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, json?: unknown): Promise<ApiResponse> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
-    if (json !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers,
-        body: json === undefined ? undefined : JSON.stringify(json),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (error) {
-      throw new CliError(this.describeNetworkError(error));
-    }
-    const text = await response.text().catch(() => '');
-    return { status: response.status, body: parseBody(text) };
+    return answerOf(await this.send(path, { method, headers: { accept: 'application/json' }, json, timeoutMs: REQUEST_TIMEOUT_MS }));
   }
 
   /**
@@ -51,22 +42,9 @@ export class InfraboxApiClient {
    */
   async openStream(path: string, lastEventId?: string): Promise<{ status: number; body: unknown; stream?: AsyncIterable<Uint8Array> }> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
-    if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new DOMException('no answer', 'TimeoutError')), REQUEST_TIMEOUT_MS);
-    let response: Response;
-    try {
-      response = await fetch(`${this.baseUrl}${path}`, { headers, signal: abort.signal });
-    } catch (error) {
-      throw new CliError(this.describeNetworkError(error));
-    } finally {
-      clearTimeout(timer);
-    }
-    if (response.status !== 200 || response.body === null) {
-      const text = await response.text().catch(() => '');
-      return { status: response.status, body: parseBody(text) };
-    }
+    if (lastEventId !== undefined) headers[HEADERS.lastEventId] = lastEventId;
+    const response = await this.send(path, { headers, headersTimeoutMs: REQUEST_TIMEOUT_MS });
+    if (response.status !== 200 || response.body === null) return answerOf(response);
     return { status: 200, body: undefined, stream: response.body as unknown as AsyncIterable<Uint8Array> };
   }
 
@@ -75,8 +53,6 @@ export class InfraboxApiClient {
    * calling `onProgress` with the bytes sent so far.
    */
   async upload(path: string, body: Readable, size: number, contentType: string, onProgress: (bytes: number) => void): Promise<ApiResponse> {
-    const headers: Record<string, string> = { accept: 'application/json', 'content-type': contentType, 'content-length': String(size) };
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     let sent = 0;
     const counted = body.pipe(
       new Transform({
@@ -88,20 +64,8 @@ export class InfraboxApiClient {
       }),
     );
     body.on('error', (error) => counted.destroy(error));
-    let response: Response;
-    try {
-      response = await fetch(`${this.baseUrl}${path}`, {
-        method: 'PUT',
-        headers,
-        body: Readable.toWeb(counted) as ReadableStream,
-        duplex: 'half',
-      } as RequestInit);
-    } catch (error) {
-      counted.destroy();
-      throw new CliError(this.describeNetworkError(error));
-    }
-    const text = await response.text().catch(() => '');
-    return { status: response.status, body: parseBody(text) };
+    const headers = { accept: 'application/json', 'content-type': contentType, 'content-length': String(size) };
+    return answerOf(await this.send(path, { method: 'PUT', headers, body: counted }));
   }
 
   /**
@@ -116,31 +80,25 @@ export class InfraboxApiClient {
     return new CliError(`${head}${detail ? `: ${detail}` : ''}`);
   }
 
-  private describeNetworkError(error: unknown): string {
-    if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-      return `the InfraBox API at ${this.baseUrl} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+  private async send(path: string, init: HttpRequestInit): Promise<Response> {
+    try {
+      return await this.http.send(path, init);
+    } catch (error) {
+      if (!(error instanceof HttpFailure)) throw error;
+      throw new CliError(this.describeNetworkError(error));
     }
-    const codes = errorCodes(error);
-    if (codes.includes('ECONNREFUSED')) {
-      return `cannot reach the InfraBox API at ${this.baseUrl} (is it running? start it with: npm start)`;
-    }
-    const reason = codes[0] ?? (error instanceof Error ? error.message : String(error));
-    return `cannot reach the InfraBox API at ${this.baseUrl}: ${reason}`;
+  }
+
+  private describeNetworkError(failure: HttpFailure): string {
+    if (failure.timedOut) return `the InfraBox API at ${this.baseUrl} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+    if (failure.codes.includes('ECONNREFUSED')) return `cannot reach the InfraBox API at ${this.baseUrl} (is it running? start it with: npm start)`;
+    return `cannot reach the InfraBox API at ${this.baseUrl}: ${failure.message}`;
   }
 }
 
-/** Error codes of a fetch failure: undici wraps them in `cause`, sometimes as an AggregateError. */
-function errorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  const visit = (value: unknown, depth: number): void => {
-    if (typeof value !== 'object' || value === null || depth > 4) return;
-    const { code, cause, errors } = value as { code?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof code === 'string') codes.push(code);
-    visit(cause, depth + 1);
-    if (Array.isArray(errors)) for (const inner of errors) visit(inner, depth + 1);
-  };
-  visit(error, 0);
-  return codes;
+async function answerOf(response: Response): Promise<ApiResponse> {
+  const text = await response.text().catch(() => '');
+  return { status: response.status, body: parseBody(text) };
 }
 
 function parseBody(text: string): unknown {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { ROUTES } from '@infrabox/contract';
 import { API_OPTION_HELP, apiClientFor, TOKEN_OPTION_HELP } from './api-options';
 import { BuildWithJobs, formatJobsTable, isBuildWithJobs } from './build.view';
 import { CliError } from './cli-error';
@@ -31,7 +32,7 @@ Examples:
 
 /** `GET /api/v1/builds/:id`, with one-line errors for a missing build or a wrong API. */
 export async function fetchBuild(client: InfraboxApiClient, buildId: string): Promise<BuildWithJobs> {
-  const path = `/api/v1/builds/${encodeURIComponent(buildId)}`;
+  const path = ROUTES.build(buildId);
   const response = await client.request('GET', path);
   if (response.status === 404 || response.status === 400) throw new CliError(`build '${buildId}' not found`);
   if (response.status !== 200) throw client.failure('GET', path, response);

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { DeviceLoginDto, LoginConfigDto, LoginDto, LoginPendingDto } from '@infrabox/auth';
+import { type DeviceLoginDto, type LoginConfigDto, type LoginDto, type LoginPendingDto, ROUTES } from '@infrabox/contract';
 import { API_OPTION_HELP, apiClientFor, sleep } from './api-options';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
@@ -46,20 +46,20 @@ Examples:
     .action(async (options: { api?: string; token?: string }) => {
       const client = apiClientFor(context, options);
       if (!client.hasToken) throw new CliError('no token: run `infrabox login`, or pass --token or set INFRABOX_TOKEN');
-      const response = await client.request('GET', '/api/v1/auth/whoami');
-      if (response.status !== 200) throw client.failure('GET', '/api/v1/auth/whoami', response);
+      const response = await client.request('GET', ROUTES.auth.whoami);
+      if (response.status !== 200) throw client.failure('GET', ROUTES.auth.whoami, response);
       context.stdout(JSON.stringify(response.body));
     });
 }
 
 async function deviceLogin(client: InfraboxApiClient, context: CliContext): Promise<LoginDto> {
-  const config = await client.request('GET', '/api/v1/auth/config');
-  if (config.status !== 200) throw client.failure('GET', '/api/v1/auth/config', config);
+  const config = await client.request('GET', ROUTES.auth.config);
+  if (config.status !== 200) throw client.failure('GET', ROUTES.auth.config, config);
   if ((config.body as LoginConfigDto).login !== 'oidc') {
     throw new CliError(`${client.baseUrl} has no OpenID provider to log in with: use a token (--token or INFRABOX_TOKEN; an admin mints one with \`infrabox admin token\`)`);
   }
-  const started = await client.request('POST', '/api/v1/auth/device');
-  if (started.status !== 200) throw client.failure('POST', '/api/v1/auth/device', started);
+  const started = await client.request('POST', ROUTES.auth.device);
+  if (started.status !== 200) throw client.failure('POST', ROUTES.auth.device, started);
   const device = started.body as DeviceLoginDto;
   context.stderr(`To log in, open ${device.verificationUriComplete ?? device.verificationUri}`);
   context.stderr(`and confirm the code ${device.userCode} (within ${Math.round(device.expiresInSeconds / 60)} min). Waiting…`);
@@ -67,9 +67,9 @@ async function deviceLogin(client: InfraboxApiClient, context: CliContext): Prom
   let interval = device.intervalSeconds;
   while (Date.now() < deadline) {
     await sleep(interval * 1000);
-    const polled = await client.request('POST', '/api/v1/auth/device/token', { deviceCode: device.deviceCode });
+    const polled = await client.request('POST', ROUTES.auth.deviceToken, { deviceCode: device.deviceCode });
     if (polled.status === 200) return polled.body as LoginDto;
-    if (polled.status !== 202) throw client.failure('POST', '/api/v1/auth/device/token', polled);
+    if (polled.status !== 202) throw client.failure('POST', ROUTES.auth.deviceToken, polled);
     interval = (polled.body as LoginPendingDto).intervalSeconds;
   }
   throw new CliError(`the code ${device.userCode} expired before it was confirmed: run \`infrabox login\` again`);

@@ -1,20 +1,17 @@
 import { Command } from 'commander';
+import { type ConsoleChunkDto, isFinal, ROUTES } from '@infrabox/contract';
 import { API_OPTION_HELP, apiClientFor, FOLLOW_INTERVAL_MS, sleep, TOKEN_OPTION_HELP } from './api-options';
-import { isFinalState, isJobDto } from './build.view';
+import { isJobDto } from './build.view';
 import { CliError } from './cli-error';
 import type { CliContext } from './cli.context';
 import { InfraboxApiClient } from './infrabox-api.client';
 import { fetchBuild } from './jobs.command';
 
-interface ConsoleChunkView {
-  seq: number;
-  text: string;
-}
 
-function isChunkList(value: unknown): value is ConsoleChunkView[] {
+function isChunkList(value: unknown): value is ConsoleChunkDto[] {
   return (
     Array.isArray(value) &&
-    value.every((c: unknown) => typeof c === 'object' && c !== null && typeof (c as ConsoleChunkView).seq === 'number' && typeof (c as ConsoleChunkView).text === 'string')
+    value.every((c: unknown) => typeof c === 'object' && c !== null && typeof (c as ConsoleChunkDto).seq === 'number' && typeof (c as ConsoleChunkDto).text === 'string')
   );
 }
 
@@ -50,7 +47,7 @@ Examples:
         // The api answers a page at a time: read on until a read brings nothing. The state was
         // read before the chunks: once it is final, nothing new can follow that empty read.
         if (chunks.length > 0) continue;
-        if (!options.follow || isFinalState(state)) return;
+        if (!options.follow || isFinal(state)) return;
         await sleep(FOLLOW_INTERVAL_MS);
         state = await jobState(client, jobId);
       }
@@ -69,7 +66,7 @@ async function resolveJobId(client: InfraboxApiClient, job: string): Promise<str
 }
 
 async function jobState(client: InfraboxApiClient, jobId: string): Promise<string> {
-  const path = `/api/v1/jobs/${encodeURIComponent(jobId)}`;
+  const path = ROUTES.job(jobId);
   const response = await client.request('GET', path);
   if (response.status === 404 || response.status === 400) throw new CliError(`job '${jobId}' not found`);
   if (response.status !== 200) throw client.failure('GET', path, response);
@@ -77,8 +74,8 @@ async function jobState(client: InfraboxApiClient, jobId: string): Promise<strin
   return response.body.state;
 }
 
-async function readChunks(client: InfraboxApiClient, jobId: string, after: number): Promise<ConsoleChunkView[]> {
-  const path = `/api/v1/jobs/${encodeURIComponent(jobId)}/console?after=${after}`;
+async function readChunks(client: InfraboxApiClient, jobId: string, after: number): Promise<ConsoleChunkDto[]> {
+  const path = ROUTES.jobConsole(jobId, after);
   const response = await client.request('GET', path);
   if (response.status === 404 || response.status === 400) throw new CliError(`job '${jobId}' not found`);
   if (response.status !== 200) throw client.failure('GET', path, response);

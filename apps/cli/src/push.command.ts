@@ -5,9 +5,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import { loadIgnoreFile, packDirectory } from '@infrabox/archive';
+import { isFinal, type JobDto, ROUTES, type SourceUploadDto, TAR_CONTENT_TYPE } from '@infrabox/contract';
 import { API_OPTION_HELP, apiClientFor, TOKEN_OPTION_HELP } from './api-options';
-import type { JobDto } from '@infrabox/jobs';
-import { BuildWithJobs, isBuildWithJobs, isFinalState } from './build.view';
+import { BuildWithJobs, isBuildWithJobs } from './build.view';
 import { DEFAULT_STATE_DIR } from './cli-paths';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './cli-error';
 import type { CliContext } from './cli.context';
@@ -72,7 +72,7 @@ async function push(dir: string, options: PushOptions, context: CliContext): Pro
   const project = options.project ?? local?.project ?? path.basename(root);
 
   const uploadId = await uploadSource(client, root, project, context);
-  const buildsPath = `/api/v1/projects/${encodeURIComponent(project)}/builds`;
+  const buildsPath = ROUTES.projectBuilds(project);
   const created = await client.request('POST', buildsPath, { definition: JSON.parse(check.text) as unknown, uploadId });
   if (created.status === 401 || created.status === 403) {
     throw new CliError(`creating a build needs a token of project '${project}' or an admin token: ${errorText(created.body)}`);
@@ -100,14 +100,14 @@ async function uploadSource(client: InfraboxApiClient, root: string, project: st
     await pipeline(packed.stream, createWriteStream(file));
     const summary = await packed.done;
     const progress = new UploadProgress(summary.size, context.progressOut);
-    const uploadPath = `/api/v1/projects/${encodeURIComponent(project)}/source`;
-    const response = await client.upload(uploadPath, createReadStream(file), summary.size, 'application/x-tar', (bytes) => progress.update(bytes));
+    const uploadPath = ROUTES.projectSource(project);
+    const response = await client.upload(uploadPath, createReadStream(file), summary.size, TAR_CONTENT_TYPE, (bytes) => progress.update(bytes));
     progress.done();
     if (response.status === 401 || response.status === 403) {
       throw new CliError(`the token was refused for project '${project}': ${errorText(response.body)}`);
     }
     if (response.status !== 201) throw client.failure('PUT', uploadPath, response);
-    const body = response.body as { uploadId?: unknown; sha256?: unknown };
+    const body = response.body as Partial<Record<keyof SourceUploadDto, unknown>>;
     if (typeof body?.uploadId !== 'string') throw new CliError(`unexpected answer from ${client.baseUrl}${uploadPath}: no uploadId`);
     if (body.sha256 !== summary.sha256) throw new CliError(`the upload arrived corrupted (sha256 ${String(body.sha256)}, sent ${summary.sha256})`);
     return body.uploadId;
@@ -130,7 +130,7 @@ async function follow(client: InfraboxApiClient, build: BuildWithJobs, print: (l
   };
   report(build.jobs);
   for (;;) {
-    if (build.jobs.every((job) => isFinalState(job.state))) return build;
+    if (build.jobs.every((job) => isFinal(job.state))) return build;
     await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
     build = await fetchBuild(client, build.id);
     report(build.jobs);

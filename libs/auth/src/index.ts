@@ -21,4 +21,4 @@ export type { RegistrySigningKey } from './registry-token.signer';
 export { ensureRegistrySigningKey } from './registry-signing-key.store';
 export type { StoredRegistrySigningKey } from './registry-signing-key.store';
 export { createOnce as createKeyFileOnce } from './key-file';
-export type { DeviceLoginDto, LoginConfigDto, LoginDto, LoginPendingDto } from './login.dto';
+export type { DeviceLoginDto, LoginConfigDto, LoginDto, LoginPendingDto } from '@infrabox/contract';

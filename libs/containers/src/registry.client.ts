@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { IdleWatch } from '@infrabox/toolkit';
 
 /**
  * A client of the OCI distribution API (CNCF distribution, Docker Hub, any registry v2): what
@@ -51,49 +52,6 @@ export function sha256Digest(bytes: Buffer): string {
 
 /** A registry that sends and takes nothing for this long is cut off (the config's `timeouts.transfer_idle`). */
 export const DEFAULT_REGISTRY_IDLE_TIMEOUT_MS = 30_000;
-
-/**
- * The abort signal of one request that fires once nothing moved for `ms`: no answer yet, no chunk
- * of the body sent or received. `touch()` says something moved; `done()` stops watching.
- */
-class IdleWatch {
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly ms: number,
-    private readonly what: () => string,
-  ) {
-    this.touch();
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  touch(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.controller.abort(new RegistryError(`${this.what()}: nothing moved for ${this.ms / 1000} s`)), this.ms);
-    this.timer.unref();
-  }
-
-  done(): void {
-    clearTimeout(this.timer);
-  }
-
-  /** `stream`, touching the watch at each chunk and stopping it at the end. */
-  watched(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-    return stream.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform: (chunk, controller) => {
-          this.touch();
-          controller.enqueue(chunk);
-        },
-        flush: () => this.done(),
-      }),
-    );
-  }
-}
 
 /** One registry, with one identity; bearer tokens are kept per scope until they expire. */
 export class RegistryClient {
@@ -180,7 +138,7 @@ export class RegistryClient {
     init: { headers?: Record<string, string>; body?: ReadableStream<Uint8Array> | Buffer } = {},
   ): Promise<Response> {
     const attempt = async (authorization: string | undefined) => {
-      const idle = new IdleWatch(this.idleTimeoutMs, () => `${method} ${this.host}${path.split('?')[0]}`);
+      const idle = new IdleWatch(this.idleTimeoutMs, (ms) => new RegistryError(`${method} ${this.host}${path.split('?')[0]}: nothing moved for ${ms / 1000} s`));
       // A stream can be sent once: a request with one is sent with the credentials known beforehand.
       const body = init.body instanceof ReadableStream ? idle.watched(init.body) : init.body;
       let response: Response;

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { backoffDelay } from '@infrabox/toolkit';
 import { EventConsumerRepository } from './event-consumer.repository';
 import { EventRepository } from './event.repository';
 import { StoredEvent } from './event.types';
@@ -262,7 +263,7 @@ export class EventSubscription {
       this.markHandled(event);
       return;
     }
-    const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (attempts - 1));
+    const delay = backoffDelay(attempts, this.options.retryBaseMs, this.options.retryMaxMs);
     this.logger.warn(`event ${event.id} (${event.type}) failed, attempt ${attempts}/${this.options.maxAttempts}, retry in ${delay} ms: ${reason}`);
     this.failing.set(event.id, { event, attempts, dueAt: Date.now() + delay });
   }

@@ -1,42 +1,8 @@
-/**
- * Builds and jobs as the API answers them: the contract the api sends and the CLI, the dashboard
- * and the tests read.
- */
+/** Builds and jobs as the API answers them (the types are @infrabox/contract's), from the rows. */
+import type { BuildDto, BuildState, BuildSummaryDto, JobDto } from '@infrabox/contract';
 import type { Build, Job, JobState } from './job.types';
 
-export interface JobDto {
-  id: string;
-  buildId: string;
-  name: string;
-  type: string;
-  state: JobState;
-  cluster: string | null;
-  message: string | null;
-  exitCode: number | null;
-  dependsOn: string[];
-  /** ISO 8601, as are startedAt and finishedAt (null until the job started, ended). */
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-export interface BuildDto {
-  id: string;
-  project: string;
-  number: number;
-  createdAt: string;
-  jobs?: JobDto[];
-}
-
-/** A build's state, summed up from its jobs': see {@link buildState}. */
-export type BuildState = 'queued' | 'running' | 'finished' | 'unstable' | 'failure' | 'error' | 'killed';
-
-/** A build in a listing (`GET /api/v1/builds`, the dashboard): with its state and jobs per state. */
-export interface BuildSummaryDto extends BuildDto {
-  state: BuildState;
-  /** Jobs per state. */
-  jobStates: Partial<Record<JobState, number>>;
-}
+export type { BuildDto, BuildState, BuildSummaryDto, JobDto };
 
 const WORST_FIRST: ReadonlyArray<BuildState & JobState> = ['error', 'failure', 'killed', 'unstable'];
 

@@ -29,4 +29,4 @@ export { SchedulerRunnerRepository } from './scheduler-runner.repository';
 export type { SchedulerRunner } from './scheduler-runner.repository';
 export { buildState, toBuildDto, toBuildSummaryDto, toJobDto } from './build.dto';
 export type { BuildDto, BuildState, BuildSummaryDto, JobDto } from './build.dto';
-export type { ProjectMemberDto } from './project-member.dto';
+export type { ProjectMemberDto } from '@infrabox/contract';

@@ -1,16 +1,14 @@
+import type { FinalJobState, JobState } from '@infrabox/contract';
 import type { FinalState } from '@infrabox/events';
 import type { DependencyCondition, JobDefinition } from '@infrabox/job-definition';
 
-export const JOB_STATES = ['queued', 'scheduled', 'running', 'finished', 'failure', 'error', 'killed', 'skipped', 'unstable'] as const;
-export type JobState = (typeof JOB_STATES)[number];
+// The states are the API's contract (@infrabox/contract); re-exported for the code that reads jobs from here.
+export { FINAL_STATES, isFinal, JOB_STATES } from '@infrabox/contract';
+export type { FinalJobState, JobState } from '@infrabox/contract';
 
-/** The states a job ends in (declared with the events that announce them). */
-export type FinalJobState = FinalState;
-export const FINAL_STATES: readonly JobState[] = ['finished', 'failure', 'error', 'killed', 'skipped', 'unstable'] satisfies readonly FinalJobState[];
-
-export function isFinal(state: JobState): state is FinalJobState {
-  return FINAL_STATES.includes(state);
-}
+/** The final state the events announce (libs/events' catalogue) must be the contract's: this does not compile otherwise. */
+type Agree<T extends true> = T;
+export type FinalStatesAgree = Agree<[FinalState] extends [FinalJobState] ? ([FinalJobState] extends [FinalState] ? true : false) : false>;
 
 /** A row of `job`, as the services see it. */
 export interface Job {

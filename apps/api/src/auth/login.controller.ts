@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DeviceLoginDto, LoginConfigDto, LoginDto, LoginPendingDto } from '@infrabox/auth';
+import { DeviceLoginDto, LoginConfigDto, LoginDto, LoginPendingDto } from '@infrabox/contract';
 import { jsonBodyFields } from '../http/json-body';
 import { OidcLoginService } from './oidc-login.service';
 

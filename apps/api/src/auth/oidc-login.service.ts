@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { BadGatewayException, BadRequestException, HttpException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { jwtVerify, SignJWT } from 'jose';
 import { BaseClient, custom, errors, generators, Issuer, TokenSet } from 'openid-client';
-import { ClusterKeyService, DeviceLoginDto, LoginDto, LoginPendingDto, TOKEN_ALGORITHM, TokenService, USER_TOKEN_TTL_SECONDS } from '@infrabox/auth';
+import { ClusterKeyService, TOKEN_ALGORITHM, TokenService, USER_TOKEN_TTL_SECONDS } from '@infrabox/auth';
+import type { DeviceLoginDto, LoginDto, LoginPendingDto } from '@infrabox/contract';
 import { authOf, INSTALL_CONFIG, InstallConfig, MASTER_CLUSTER, OidcConfig, USERNAME_PATTERN } from '@infrabox/config';
 
 /** Calls to the provider give up after this long (discovery, token exchange, device polls). */

@@ -1,7 +1,8 @@
 import { BadRequestException, Body, Controller, Delete, Get, NotFoundException, Param, Put } from '@nestjs/common';
 import { Authenticated } from '@infrabox/auth';
 import { USERNAME_PATTERN } from '@infrabox/config';
-import { ProjectMemberDto, ProjectMemberRepository, ProjectRepository } from '@infrabox/jobs';
+import { ProjectMemberDto } from '@infrabox/contract';
+import { ProjectMemberRepository, ProjectRepository } from '@infrabox/jobs';
 import { validProjectName } from '../builds/builds.service';
 import { jsonBodyFields } from '../http/json-body';
 

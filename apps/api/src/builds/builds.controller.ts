@@ -1,6 +1,7 @@
 import { Body, Controller, DefaultValuePipe, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
-import { BuildDto, BuildSummaryDto, ConsoleChunk, JobDto } from '@infrabox/jobs';
+import { BuildDto, BuildSummaryDto, JobDto } from '@infrabox/contract';
+import { ConsoleChunk } from '@infrabox/jobs';
 import { ProjectAccess } from '../access/project-access.service';
 import { jsonBodyFields } from '../http/json-body';
 import { ReadLane } from '../http/read-lane.interceptor';

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { Authenticated } from '@infrabox/auth';
-import { ClusterDto } from '@infrabox/clusters';
+import { ClusterDto } from '@infrabox/contract';
 import { ClustersService } from './clusters.service';
 
 /** Admin only: taking a cluster out of placement (or back in) is an operator's decision. */

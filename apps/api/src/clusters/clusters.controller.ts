@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { Authenticated } from '@infrabox/auth';
-import { ClusterDto, ReachabilityDto } from '@infrabox/clusters';
+import { ClusterDto, ReachabilityDto } from '@infrabox/contract';
 import { ReadLane } from '../http/read-lane.interceptor';
 import { ClustersService } from './clusters.service';
 

@@ -1,4 +1,4 @@
-import type { ClusterDto, ReachabilityDto } from '@infrabox/clusters';
+import type { ClusterDto, ReachabilityDto } from '@infrabox/contract';
 
 export interface DashboardClusterDto extends ClusterDto {
   runningJobs: number;

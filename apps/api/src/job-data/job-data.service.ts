@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSource, BuildSourceRepository, JobOutput, JobOutputRepository, JobRepository, outputKey } from '@infrabox/jobs';
+import type { StoredOutputDto } from '@infrabox/contract';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 import type { ArchiveLimits } from '@infrabox/archive';
 import { archiveLimitsOf, receiveTar } from '../http/received-tar';
@@ -48,7 +49,7 @@ export class JobDataService {
    * Stores a running job's output tar on this cluster; its end records it. A body that is no safe,
    * whole tar archive is refused (422) and the job's stored output, if any, stays as it was.
    */
-  async storeOutput(jobId: string, body: Readable): Promise<{ size: number; sha256: string }> {
+  async storeOutput(jobId: string, body: Readable): Promise<StoredOutputDto> {
     const job = await this.jobs.findById(jobId);
     if (!job) {
       body.resume();

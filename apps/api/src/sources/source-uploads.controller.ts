@@ -4,7 +4,7 @@ import { Authenticated, CurrentPrincipal, Principal } from '@infrabox/auth';
 import { ProjectAccess } from '../access/project-access.service';
 import { validProjectName } from '../builds/builds.service';
 import { TarBody } from '../http/content-type.guard';
-import { SourceUploadDto } from './source-upload.dto';
+import type { SourceUploadDto } from '@infrabox/contract';
 import { SourceUploadsService } from './source-uploads.service';
 
 @Controller('api/v1/projects/:project/source')

@@ -6,7 +6,7 @@ import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BuildSourceRepository, Project, ProjectRepository, uploadKey, uploadRecordKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage, StorageNotFoundError } from '@infrabox/storage';
 import { archiveLimitsOf, assertUploadSize, receiveTar } from '../http/received-tar';
-import { SourceUploadDto } from './source-upload.dto';
+import type { SourceUploadDto } from '@infrabox/contract';
 
 /** What is kept next to an upload's tar: whose it is and what its bytes are. */
 interface UploadRecord {

@@ -1,14 +1,11 @@
+import { ROUTES } from '@infrabox/contract';
+import { probe, sleep } from '@infrabox/toolkit';
+
 const PROBE_TIMEOUT_MS = 2_000;
 
 /** True when `GET <url>/health/ready` answers 200. */
 export async function isApiReady(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    await response.arrayBuffer().catch(() => undefined);
-    return response.status === 200;
-  } catch {
-    return false;
-  }
+  return (await probe(`${url}${ROUTES.health.ready}`, { timeoutMs: PROBE_TIMEOUT_MS, accept: (status) => status === 200 })).ok;
 }
 
 /** Polls until every URL is ready by `probe` (true) or `cancelled()` holds (false); `onReady` is told of each as it gets ready. */
@@ -27,7 +24,7 @@ export async function waitUntilReady(
       pending.delete(url);
       onReady(url);
     }
-    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    if (pending.size > 0) await sleep(intervalMs);
   }
   return !cancelled();
 }

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureRegistrySigningKey } from '@infrabox/auth';
 import { bindAddressOf, type InstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf, renderRegistryConfig } from '@infrabox/config';
+import { probe } from '@infrabox/toolkit';
 import { CliError } from '../cli-error';
 import { displayPath } from '../cli-paths';
 
@@ -53,11 +54,5 @@ export async function prepareDockerRegistry(config: InstallConfig, stateDir: str
 
 /** True when the registry at `url` answers `GET /v2/` (401, asking for a token, is an answer). */
 export async function isDockerRegistryServing(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    await response.arrayBuffer().catch(() => undefined);
-    return response.status === 200 || response.status === 401;
-  } catch {
-    return false;
-  }
+  return (await probe(`${url}/v2/`, { timeoutMs: PROBE_TIMEOUT_MS, accept: (status) => status === 200 || status === 401 })).ok;
 }

@@ -1,3 +1,4 @@
+import { ROUTES } from '@infrabox/contract';
 import { CliError } from '../cli-error';
 import { InfraboxApiClient } from '../infrabox-api.client';
 
@@ -12,7 +13,7 @@ export type ProjectTokenResult = { ok: true; token: string } | { ok: false; warn
  * becomes one warning line.
  */
 export async function requestProjectToken(apiUrl: string, adminToken: string, project: string = LOCAL_PROJECT): Promise<ProjectTokenResult> {
-  const tokenPath = `/api/v1/admin/projects/${encodeURIComponent(project)}/tokens`;
+  const tokenPath = ROUTES.projectTokens(project);
   let reason: string;
   try {
     const client = new InfraboxApiClient(apiUrl, adminToken);

@@ -1,5 +1,5 @@
 /*
- * The login routes' contract (`/api/v1/auth/...`), shared by the api and the CLI.
+ * The login routes' answers (`/api/v1/auth/...`), shared by the api and the CLI.
  */
 
 /** `GET /api/v1/auth/config`: how users log in here. */
