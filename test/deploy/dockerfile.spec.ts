@@ -245,9 +245,9 @@ describe('deploy/Dockerfile', () => {
     expect(runCommands(runtime)).toContainEqual(expect.stringMatching(new RegExp(`^chown ${user} ${workdir}/\\.infrabox$`)));
   });
 
-  it("runs the CLI as the Kubernetes executor's helper containers start it", async () => {
-    // apps/scheduler/src/kubernetes/job-manifest.builder.ts: command node /app/dist/apps/cli/src/main.js job …
-    const help = await run('node', [runtimeImage.hostPath('/app/dist/apps/cli/src/main.js'), 'job', '--help'], runtimeImage.hostPath('.'));
+  it("runs the in-pod agent as the Kubernetes executor's helper containers start it", async () => {
+    // apps/scheduler/src/kubernetes/job-manifest.builder.ts: command node /app/dist/apps/agent/src/main.js …
+    const help = await run('node', [runtimeImage.hostPath('/app/dist/apps/agent/src/main.js'), '--help'], runtimeImage.hostPath('.'));
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('fetch-inputs');
     expect(help.stdout).toContain('upload-output');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Database } from '@infrabox/database';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
-import { runCli } from '../support/cli';
+import { runAgent, runCli } from '../support/cli';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { FakeKubeApiServer } from '../support/fake-kube-api.server';
@@ -18,7 +18,7 @@ import { TestProcess } from '../support/processes';
 /**
  * A cluster (api, registry, scheduler as processes) whose scheduler runs jobs through the
  * Kubernetes executor against a fake Kubernetes API on loopback. The test plays each pod: it
- * runs the init and upload steps (the CLI's `job fetch-inputs` / `job upload-output`, with the
+ * runs the init and upload steps (the in-pod agent's `fetch-inputs` / `upload-output`, with the
  * token from the pod spec) and sets the pod's phases, as the kubelet would.
  */
 describe('the Kubernetes executor against a fake Kubernetes API', () => {
@@ -124,13 +124,16 @@ describe('the Kubernetes executor against a fake Kubernetes API', () => {
     await writeFile(tokenFile, Buffer.from((fake.secret(tokenVolume.secret!.secretName) as any).data.token, 'base64'));
     expect(env.INFRABOX_TOKEN_FILE).toBe('/var/run/secrets/infrabox/token');
     env.INFRABOX_TOKEN_FILE = tokenFile;
-    const args = (container: any): string[] =>
-      (container.command as string[]).slice(2).map((a) => a.replace(/^\/infrabox/, dir).replace('/dev/termination-log', path.join(dir, 'termination-log')));
+    const args = (container: any): string[] => {
+      // The image's agent (deploy/Dockerfile puts the code in /app); here the checkout's build of it.
+      expect((container.command as string[]).slice(0, 2)).toEqual(['node', '/app/dist/apps/agent/src/main.js']);
+      return (container.command as string[]).slice(2).map((a) => a.replace(/^\/infrabox/, dir).replace('/dev/termination-log', path.join(dir, 'termination-log')));
+    };
     return {
       dir,
       env,
-      fetch: () => runCli(args(pod.spec.initContainers[0]), { env }),
-      upload: () => runCli(args(pod.spec.containers.find((c: any) => c.name === 'upload-output')), { env }),
+      fetch: () => runAgent(args(pod.spec.initContainers[0]), { env }),
+      upload: () => runAgent(args(pod.spec.containers.find((c: any) => c.name === 'upload-output')), { env }),
     };
   }
 

@@ -5,6 +5,9 @@ import path from 'node:path';
 /** The `infrabox` executable (it loads dist/apps/cli/src/main.js). */
 export const CLI = path.resolve(__dirname, '../../bin/infrabox');
 
+/** The in-pod agent, as a job pod's helper containers start it (`node dist/apps/agent/src/main.js`). */
+export const AGENT = path.resolve(__dirname, '../../dist/apps/agent/src/main.js');
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -27,8 +30,17 @@ export function cliEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv
 
 /** Runs `infrabox ARGS...` to completion. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return runNode(CLI, args, options);
+}
+
+/** Runs the in-pod agent's `ARGS...` (`fetch-inputs …`, `upload-output …`) to completion. */
+export function runAgent(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return runNode(AGENT, args, options);
+}
+
+function runNode(script: string, args: string[], options: CliOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       cwd: options.cwd,
       env: cliEnvironment(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,7 +13,6 @@ import { registerAdminCommand } from './admin.command';
 import { registerBuildsCommand } from './builds.command';
 import { registerClustersCommand } from './clusters.command';
 import { registerEventsCommand } from './events.command';
-import { registerJobCommand } from './job/job.command';
 import { registerJobsCommand } from './jobs.command';
 import { registerLoginCommands } from './login.command';
 import { registerLogsCommand } from './logs.command';
@@ -61,7 +60,6 @@ Examples:
   registerBuildsCommand(program, context);
   registerLogsCommand(program, context);
   registerEventsCommand(program, context);
-  registerJobCommand(program, context);
   registerLoginCommands(program, context);
   registerAdminCommand(program, context);
   return program;

@@ -112,7 +112,7 @@ describe('buildJobManifest', () => {
                 name: 'fetch-inputs',
                 image: 'infrabox/infrabox:1.0',
                 command: [
-                  'node', '/app/dist/apps/cli/src/main.js', 'job', 'fetch-inputs', JOB_ID, '--dir', '/infrabox', '--source',
+                  'node', '/app/dist/apps/agent/src/main.js', 'fetch-inputs', JOB_ID, '--dir', '/infrabox', '--source',
                   '--parent', 'aaaaaaaa-0000-0000-0000-000000000001=build',
                   '--parent', 'aaaaaaaa-0000-0000-0000-000000000002=lint',
                 ],
@@ -143,7 +143,7 @@ describe('buildJobManifest', () => {
                 name: 'upload-output',
                 image: 'infrabox/infrabox:1.0',
                 command: [
-                  'node', '/app/dist/apps/cli/src/main.js', 'job', 'upload-output', JOB_ID, '--dir', '/infrabox',
+                  'node', '/app/dist/apps/agent/src/main.js', 'upload-output', JOB_ID, '--dir', '/infrabox',
                   '--wait-for', '/infrabox/.exit', '--result', '/dev/termination-log',
                 ],
                 env: helperEnv,
@@ -179,7 +179,7 @@ describe('buildJobManifest', () => {
   it('fetches neither source nor inputs for a job without them', () => {
     const manifest = buildJobManifest(input({ parents: [], hasSource: false }));
     expect(manifest.spec!.template.spec!.initContainers![0].command).toEqual([
-      'node', '/app/dist/apps/cli/src/main.js', 'job', 'fetch-inputs', JOB_ID, '--dir', '/infrabox',
+      'node', '/app/dist/apps/agent/src/main.js', 'fetch-inputs', JOB_ID, '--dir', '/infrabox',
     ]);
   });
 
@@ -326,7 +326,7 @@ describe('buildJobManifest for a docker job (rootless BuildKit, then the built i
     expect(pod(m).containers.map((c) => c.name)).toEqual(['upload-output']);
     expect(pod(m).imagePullSecrets).toBeUndefined();
     expect(container(m, 'upload-output')!.command).toEqual([
-      'node', '/app/dist/apps/cli/src/main.js', 'job', 'upload-output', JOB_ID, '--dir', '/infrabox', '--result', '/dev/termination-log',
+      'node', '/app/dist/apps/agent/src/main.js', 'upload-output', JOB_ID, '--dir', '/infrabox', '--result', '/dev/termination-log',
     ]);
   });
 

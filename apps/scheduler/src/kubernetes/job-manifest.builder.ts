@@ -33,8 +33,8 @@ export const POD_ROOT = JOB_VIEW.root;
 /** Written by the job container when its command has ended; the upload container waits for it. */
 export const EXIT_FILE = `${POD_ROOT}/.exit`;
 
-/** The CLI inside the InfraBox image (deploy/Dockerfile puts the code in /app). */
-const HELPER_CLI = ['node', '/app/dist/apps/cli/src/main.js'];
+/** The in-pod agent (apps/agent) inside the InfraBox image (deploy/Dockerfile puts the code in /app). */
+const AGENT = ['node', '/app/dist/apps/agent/src/main.js'];
 
 /**
  * Runs the job's command, then records its exit code for the upload container — whatever the
@@ -145,7 +145,7 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
   const fetch: V1Container = {
     name: CONTAINERS.fetch,
     image: config.helperImage,
-    command: [...HELPER_CLI, 'job', 'fetch-inputs', job.id, '--dir', POD_ROOT, ...fetchArgs],
+    command: [...AGENT, 'fetch-inputs', job.id, '--dir', POD_ROOT, ...fetchArgs],
     env: helperEnv,
     volumeMounts: helperMounts,
     terminationMessagePolicy: 'FallbackToLogsOnError',
@@ -164,7 +164,7 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
     name: CONTAINERS.upload,
     image: config.helperImage,
     command: [
-      ...HELPER_CLI, 'job', 'upload-output', job.id, '--dir', POD_ROOT,
+      ...AGENT, 'upload-output', job.id, '--dir', POD_ROOT,
       // Without a job container nothing writes the exit file: the init containers (the build) have ended well.
       ...(buildOnly ? [] : ['--wait-for', EXIT_FILE]),
       '--result', '/dev/termination-log',

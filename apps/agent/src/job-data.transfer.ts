@@ -2,8 +2,9 @@ import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { packDirectory, unpackTar } from '@infrabox/archive';
+import { HEADERS, ROUTES, type StoredOutputDto, TAR_CONTENT_TYPE } from '@infrabox/contract';
 import { EMPTY_OUTPUT_REPORT, OutputReport, sandboxFolders } from '@infrabox/job-sandbox';
-import { CliError } from '../cli-error';
+import { cappedText, CommandFailure, describeFetchFailure, HttpClient, HttpFailure, type HttpRequestInit } from '@infrabox/toolkit';
 
 /** What `upload-output` reports (as its container's termination message) for the scheduler to record. */
 export type UploadReport = OutputReport;
@@ -22,21 +23,25 @@ export interface ParentInput {
  * checked against the size and sha256 the API sends and unpacked atomically (libs/archive).
  */
 export class JobDataTransfer {
+  private readonly http: HttpClient;
+
   constructor(
     private readonly apiUrl: string,
-    private readonly token: string,
+    token: string,
     private readonly jobId: string,
-  ) {}
+  ) {
+    this.http = new HttpClient(apiUrl, token);
+  }
 
   /** Unpacks the build's source into `<root>/context` and each parent's output into `<root>/inputs/<name>`. */
   async fetchInputs(root: string, withSource: boolean, parents: readonly ParentInput[]): Promise<void> {
     const folders = jobFolders(root);
     await mkdir(folders.output, { recursive: true });
     await mkdir(folders.inputs, { recursive: true });
-    if (withSource) await this.unpack(`/api/v1/jobs/${this.jobId}/source`, folders.context, 'the build source');
+    if (withSource) await this.unpack(ROUTES.jobData.source(this.jobId), folders.context, 'the build source', false);
     else await mkdir(folders.context, { recursive: true });
     for (const parent of parents) {
-      await this.unpack(`/api/v1/jobs/${this.jobId}/inputs/${parent.id}`, path.join(folders.inputs, parent.name), `the output of '${parent.name}'`);
+      await this.unpack(ROUTES.jobData.input(this.jobId, parent.id), path.join(folders.inputs, parent.name), `the output of '${parent.name}'`, true);
     }
     // The job's image may run as another user than this one: it must be able to write here.
     await Promise.all([chmod(folders.context, 0o777), chmod(folders.output, 0o777)]);
@@ -48,47 +53,31 @@ export class JobDataTransfer {
     const entries = await readdir(dir).catch(() => []);
     if (entries.length === 0) return { ...EMPTY_OUTPUT_REPORT };
     const packed = packDirectory(dir);
-    const route = `/api/v1/jobs/${this.jobId}/output`;
-    let response: Response;
-    try {
-      response = await fetch(`${this.apiUrl}${route}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/x-tar' },
-        body: Readable.toWeb(packed.stream) as ReadableStream,
-        duplex: 'half',
-      } as RequestInit);
-    } catch (error) {
-      packed.stream.destroy();
-      throw new CliError(`cannot reach the InfraBox API at ${this.apiUrl}: ${describe(error)}`);
-    }
+    const route = ROUTES.jobData.output(this.jobId);
+    const response = await this.send(route, { method: 'PUT', headers: { 'content-type': TAR_CONTENT_TYPE }, body: packed.stream });
+    if (response.status !== 201) throw new CommandFailure(`PUT ${route} answered HTTP ${response.status}: ${await cappedText(response)}`);
     const answer = await response.text();
-    if (response.status !== 201) throw new CliError(`PUT ${route} answered HTTP ${response.status}: ${answer.slice(0, 500)}`);
     const summary = await packed.done;
-    const stored = JSON.parse(answer) as { size: number; sha256: string };
+    const stored = JSON.parse(answer) as StoredOutputDto;
     if (stored.size !== summary.size || stored.sha256 !== summary.sha256) {
-      throw new CliError(`the API stored ${stored.size} bytes (sha256 ${stored.sha256}), the job sent ${summary.size} (sha256 ${summary.sha256})`);
+      throw new CommandFailure(`the API stored ${stored.size} bytes (sha256 ${stored.sha256}), the job sent ${summary.size} (sha256 ${summary.sha256})`);
     }
     return { stored: true, size: stored.size, sha256: stored.sha256 };
   }
 
-  private async unpack(route: string, dest: string, what: string): Promise<void> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.apiUrl}${route}`, { headers: { authorization: `Bearer ${this.token}` } });
-    } catch (error) {
-      throw new CliError(`cannot reach the InfraBox API at ${this.apiUrl}: ${describe(error)}`);
-    }
-    // A parent that never stored an output (as the process executor sees it): an empty folder.
-    if (response.status === 404 && route.includes('/inputs/')) {
+  /** `optional`: a parent that never stored an output (404, as the process executor sees it) is an empty folder. */
+  private async unpack(route: string, dest: string, what: string, optional: boolean): Promise<void> {
+    const response = await this.send(route);
+    if (optional && response.status === 404) {
       await response.body?.cancel();
       await mkdir(dest, { recursive: true });
       return;
     }
     if (response.status !== 200 || !response.body) {
-      throw new CliError(`fetching ${what}: GET ${route} answered HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`);
+      throw new CommandFailure(`fetching ${what}: GET ${route} answered HTTP ${response.status}: ${await cappedText(response)}`);
     }
-    const size = Number(response.headers.get('x-infrabox-size'));
-    const sha256 = response.headers.get('x-infrabox-sha256') ?? undefined;
+    const size = Number(response.headers.get(HEADERS.archiveSize));
+    const sha256 = response.headers.get(HEADERS.archiveSha256) ?? undefined;
     if (size === 0) {
       await response.body.cancel();
       await mkdir(dest, { recursive: true });
@@ -100,7 +89,16 @@ export class JobDataTransfer {
         expectedSize: Number.isInteger(size) ? size : undefined,
       });
     } catch (error) {
-      throw new CliError(`unpacking ${what}: ${describe(error)}`);
+      throw new CommandFailure(`unpacking ${what}: ${describeFetchFailure(error)}`);
+    }
+  }
+
+  private async send(route: string, init?: HttpRequestInit): Promise<Response> {
+    try {
+      return await this.http.send(route, init);
+    } catch (error) {
+      if (!(error instanceof HttpFailure)) throw error;
+      throw new CommandFailure(`cannot reach the InfraBox API at ${this.apiUrl}: ${error.message}`);
     }
   }
 }
@@ -108,9 +106,4 @@ export class JobDataTransfer {
 /** Writes the report where Kubernetes reads a container's termination message (or any file). */
 export async function writeReport(file: string, report: UploadReport): Promise<void> {
   await writeFile(file, JSON.stringify(report));
-}
-
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
