@@ -8,7 +8,7 @@ export type { FinalJobState, JobState } from '@infrabox/contract';
 
 /** The final state the events announce (libs/events' catalogue) must be the contract's: this does not compile otherwise. */
 type Agree<T extends true> = T;
-export type FinalStatesAgree = Agree<[FinalState] extends [FinalJobState] ? ([FinalJobState] extends [FinalState] ? true : false) : false>;
+type FinalStatesAgree = Agree<[FinalState] extends [FinalJobState] ? ([FinalJobState] extends [FinalState] ? true : false) : false>;
 
 /** A row of `job`, as the services see it. */
 export interface Job {
