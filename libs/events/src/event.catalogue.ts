@@ -1,3 +1,5 @@
+import type { FinalJobState } from '@infrabox/contract';
+
 /**
  * The catalogue of the installation's events: every event type, declared once with its payload
  * and its scope. Payloads name what changed, nothing more; consumers read the rows for the rest.
@@ -12,8 +14,6 @@
  * `EVENT_SCOPES` below.
  */
 
-/** A job's final state (the states of `@infrabox/jobs` a job ends in). */
-export type FinalState = 'finished' | 'failure' | 'error' | 'killed' | 'skipped' | 'unstable';
 
 export const BUILD_CREATED = 'build.created';
 export const BUILD_SOURCE_READY = 'build.source.ready';
@@ -56,7 +56,7 @@ export interface JobFinishedEvent {
   jobId: string;
   buildId: string;
   cluster: string | null;
-  state: FinalState;
+  state: FinalJobState;
   /** Clusters holding queued children when the job ended; other schedulers need not look. */
   childClusters: string[];
 }

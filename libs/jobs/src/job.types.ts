@@ -1,14 +1,9 @@
-import type { FinalJobState, JobState } from '@infrabox/contract';
-import type { FinalState } from '@infrabox/events';
+import type { JobState } from '@infrabox/contract';
 import type { DependencyCondition, JobDefinition } from '@infrabox/job-definition';
 
 // The states are the API's contract (@infrabox/contract); re-exported for the code that reads jobs from here.
 export { FINAL_STATES, isFinal, JOB_STATES } from '@infrabox/contract';
 export type { FinalJobState, JobState } from '@infrabox/contract';
-
-/** The final state the events announce (libs/events' catalogue) must be the contract's: this does not compile otherwise. */
-type Agree<T extends true> = T;
-type FinalStatesAgree = Agree<[FinalState] extends [FinalJobState] ? ([FinalJobState] extends [FinalState] ? true : false) : false>;
 
 /** A row of `job`, as the services see it. */
 export interface Job {

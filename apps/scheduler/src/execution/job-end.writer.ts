@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { isConnectionFailure } from '@infrabox/database';
 import { FinalJobState, Job, JobOutput, JobTransitions, TransitionFields } from '@infrabox/jobs';
+import { retry } from '@infrabox/toolkit';
 import { RunnerLease } from '../recovery/runner-lease.service';
 import { AbortReason, JobSlots } from './job-slots.pool';
 
@@ -47,17 +47,14 @@ export class JobEndWriter {
 
   /** Repeats a write about a job while the database is unreachable, until it succeeds or this process stops. */
   private async untilWritten(job: Job, what: string, write: () => Promise<unknown>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await write();
-        return;
-      } catch (error) {
-        if (this.slots.stopping || !isConnectionFailure(error)) throw error;
-        const delay = Math.min(END_RETRY_MAX_MS, END_RETRY_BASE_MS * 2 ** Math.min(attempt - 1, 10));
-        this.logger.warn(`job ${job.id} '${job.name}': ${what} failed, retry ${attempt} in ${delay} ms: ${(error as Error).message}`);
-        await sleep(delay);
-      }
-    }
+    await retry(write, {
+      attempts: Infinity,
+      baseMs: END_RETRY_BASE_MS,
+      maxMs: END_RETRY_MAX_MS,
+      retryable: (error) => !this.slots.stopping && isConnectionFailure(error),
+      onRetry: (error, attempt, delay) =>
+        this.logger.warn(`job ${job.id} '${job.name}': ${what} failed, retry ${attempt} in ${delay} ms: ${(error as Error).message}`),
+    });
   }
 }
 
