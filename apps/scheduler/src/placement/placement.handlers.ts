@@ -1,7 +1,8 @@
 import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
 import { CLUSTER_LOST, CLUSTER_UPDATED, ClusterLostEvent, ClusterUpdatedEvent } from '@infrabox/clusters';
+import { OnEvent } from '@infrabox/events';
 import { BUILD_CREATED, BuildCreatedEvent } from '@infrabox/jobs';
 import { SCHEDULER_OPTIONS, SchedulerOptions } from '../scheduler.options';
 import { PlacementService } from './placement.service';
@@ -22,17 +23,17 @@ export class PlacementHandlers implements OnApplicationBootstrap, OnApplicationS
     );
   }
 
-  @EventPattern(BUILD_CREATED)
+  @OnEvent(BUILD_CREATED)
   async onBuildCreated(@Payload() event: BuildCreatedEvent): Promise<void> {
     await this.placement.placeBuild(event.buildId);
   }
 
-  @EventPattern(CLUSTER_LOST)
+  @OnEvent(CLUSTER_LOST)
   async onClusterLost(@Payload() event: ClusterLostEvent): Promise<void> {
     await this.placement.rehomeQueuedOf(event.cluster);
   }
 
-  @EventPattern(CLUSTER_UPDATED)
+  @OnEvent(CLUSTER_UPDATED)
   async onClusterUpdated(@Payload() event: ClusterUpdatedEvent): Promise<void> {
     if (event.enabled === false) await this.placement.rehomeQueuedOf(event.cluster);
   }
