@@ -11,7 +11,7 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { MASTER_CLUSTER, parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { parseBuildDefinition } from '@infrabox/job-definition';
-import { BuildRepository, BuildSourceRepository, JobOutputRepository, JobPlacementRepository, JobRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
+import { ArtifactCopyRepository, BuildRepository, JobPlacementRepository, JobRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '@infrabox/storage';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { craftTar } from '../support/archive';
@@ -89,10 +89,10 @@ describe('api: peer output endpoints', () => {
     otherName = await registeredCluster(db, uniqueClusterName('other'));
     otherTokens = tokenServiceFor(db, otherName);
     const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(here, jobId), Readable.from([bytes]));
-    const outputs = new JobOutputRepository(db);
-    await outputs.record({ jobId, cluster: here, storageKey: outputKey(here, jobId), size: stored.size, sha256: stored.sha256 });
-    await outputs.record({ jobId: pushedJobId, cluster: peer, storageKey: outputKey(peer, pushedJobId), size: bytes.length, sha256: sha256(bytes) });
-    await outputs.record({ jobId: resumedJobId, cluster: peer, storageKey: outputKey(peer, resumedJobId), size: big.length, sha256: sha256(big) });
+    const outputs = new ArtifactCopyRepository(db);
+    await outputs.record('output', { id: jobId, cluster: here, storageKey: outputKey(here, jobId), size: stored.size, sha256: stored.sha256 });
+    await outputs.record('output', { id: pushedJobId, cluster: peer, storageKey: outputKey(peer, pushedJobId), size: bytes.length, sha256: sha256(bytes) });
+    await outputs.record('output', { id: resumedJobId, cluster: peer, storageKey: outputKey(peer, resumedJobId), size: big.length, sha256: sha256(big) });
   });
 
   afterAll(async () => {
@@ -100,14 +100,14 @@ describe('api: peer output endpoints', () => {
     await db.close();
   });
 
-  const get = (id: string, headers: Record<string, string> = {}) => fetch(`${baseUrl}/api/v1/peer/jobs/${id}/output`, { headers });
+  const get = (id: string, headers: Record<string, string> = {}) => fetch(`${baseUrl}/api/v1/peer/output/${id}`, { headers });
   const storedUnder = async (prefix: string) => {
     const keys: string[] = [];
     for await (const object of app.get<ObjectStorage>(OBJECT_STORAGE).list(prefix)) keys.push(object.key);
     return keys;
   };
   const put = (id: string, body: Buffer, headers: Record<string, string> = {}) =>
-    fetch(`${baseUrl}/api/v1/peer/jobs/${id}/output`, { method: 'PUT', headers: { 'content-type': 'application/x-tar', ...headers }, body });
+    fetch(`${baseUrl}/api/v1/peer/output/${id}`, { method: 'PUT', headers: { 'content-type': 'application/x-tar', ...headers }, body });
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
   it('serves a job output to a peer cluster, whole or from a byte offset', async () => {
@@ -163,7 +163,7 @@ describe('api: peer output endpoints', () => {
     // Only a holder pushes, and only what a job here waits for.
     await refused(await put(pushedJobId, bytes, otherToken), `cluster '${otherName}' holds no copy of the output of job '${pushedJobId}'`);
     await refused(await put(nowhereJobId, bytes, peerToken), `cluster '${peer}' holds no copy of the output of job '${nowhereJobId}'`);
-    expect(await new JobOutputRepository(db).find(pushedJobId, here)).toBeNull();
+    expect(await new ArtifactCopyRepository(db).find('output', pushedJobId, here)).toBeNull();
     // Once a's child on the peer has ended, the peer's token no longer reads a's output.
     const child = (await db.query<{ id: string }>(`SELECT job_id AS id FROM job_dependency WHERE parent_job_id = $1`, [jobId]))[0].id;
     await db.query(`UPDATE job SET state = 'killed', finished_at = now() WHERE id = $1`, [child]);
@@ -174,6 +174,15 @@ describe('api: peer output endpoints', () => {
     }
   });
 
+  it('answers 404 naming the kind for a peer route of no kind of artifact (images move registry to registry)', async () => {
+    const peerToken = bearer(await peerTokens.issueClusterToken(here));
+    for (const kind of ['image', 'outputs', 'jobs']) {
+      const response = await fetch(`${baseUrl}/api/v1/peer/${kind}/${jobId}`, { headers: peerToken });
+      expect(response.status).toBe(404);
+      expect(((await response.json()) as { message: string }).message).toContain(`no peer route for '${kind}'`);
+    }
+  });
+
   it('refuses pushed bytes that do not match the recorded sha256 and records nothing', async () => {
     const token = bearer(await peerTokens.issueClusterToken(here));
     const corrupt = Buffer.from(bytes);
@@ -181,7 +190,7 @@ describe('api: peer output endpoints', () => {
     const response = await put(pushedJobId, corrupt, token);
     expect(response.status).toBe(422);
     expect(((await response.json()) as { message: string }).message).toContain('does not match the recorded');
-    expect(await new JobOutputRepository(db).find(pushedJobId, here)).toBeNull();
+    expect(await new ArtifactCopyRepository(db).find('output', pushedJobId, here)).toBeNull();
     expect(await storedUnder(`${here}/output/${pushedJobId}/`)).toEqual([]);
   });
 
@@ -195,7 +204,7 @@ describe('api: peer output endpoints', () => {
     const [bad, goodPush] = await Promise.all([put(pushedJobId, corrupt, token), put(pushedJobId, bytes, token)]);
     expect(goodPush.status).toBe(201);
     expect([422, 201]).toContain(bad.status); // 201 when the good copy was recorded before the corrupt one was read
-    const good = (await new JobOutputRepository(db).find(pushedJobId, here))!.storageKey!;
+    const good = (await new ArtifactCopyRepository(db).find('output', pushedJobId, here))!.storageKey!;
     expect(good).toMatch(new RegExp(`^${here}/output/${pushedJobId}/output\\.[0-9a-f]{12}\\.tar$`));
     expect(await storedUnder(`${here}/output/${pushedJobId}/`)).toEqual([good]);
     expect(Buffer.concat(await (await storage.get(good)).toArray()).equals(bytes)).toBe(true);
@@ -206,7 +215,7 @@ describe('api: peer output endpoints', () => {
 
   it('resumes a push cut part way: asks how much arrived (308 with Range), sends only the rest, and records the copy', async () => {
     const token = bearer(await peerTokens.issueClusterToken(here));
-    const url = `${baseUrl}/api/v1/peer/jobs/${resumedJobId}/output`;
+    const url = `${baseUrl}/api/v1/peer/output/${resumedJobId}`;
     const ask = () => put(resumedJobId, Buffer.alloc(0), { ...token, 'content-range': `bytes */${big.length}` });
     expect((await ask()).status).toBe(308); // nothing here yet: no Range
     // The first push sends 300,000 bytes of the whole, then its connection is cut.
@@ -222,7 +231,7 @@ describe('api: peer output endpoints', () => {
       held = Number(/^bytes=0-(\d+)$/.exec(answer.headers.get('range') ?? '')?.[1] ?? -1) + 1;
       return answer.status === 308 && held === sent;
     }, 10_000, 'the receiver to hold the bytes of the cut push');
-    expect(await new JobOutputRepository(db).find(resumedJobId, here)).toBeNull();
+    expect(await new ArtifactCopyRepository(db).find('output', resumedJobId, here)).toBeNull();
     // A continuation from elsewhere than what is held is answered with what is held.
     const elsewhere = await put(resumedJobId, big.subarray(sent + 10), { ...token, 'content-range': `bytes ${sent + 10}-${big.length - 1}/${big.length}` });
     expect([elsewhere.status, elsewhere.headers.get('range')]).toEqual([308, `bytes=0-${sent - 1}`]);
@@ -231,7 +240,7 @@ describe('api: peer output endpoints', () => {
     }
     const rest = await put(resumedJobId, big.subarray(sent), { ...token, 'content-range': `bytes ${sent}-${big.length - 1}/${big.length}` });
     expect(rest.status).toBe(201);
-    const copy = (await new JobOutputRepository(db).find(resumedJobId, here))!;
+    const copy = (await new ArtifactCopyRepository(db).find('output', resumedJobId, here))!;
     expect(copy).toMatchObject({ size: big.length, sha256: sha256(big) });
     expect(Buffer.concat(await (await app.get<ObjectStorage>(OBJECT_STORAGE).get(copy.storageKey!)).toArray()).equals(big)).toBe(true);
   });
@@ -239,7 +248,7 @@ describe('api: peer output endpoints', () => {
   it('stores a pushed output, records the copy and announces it to this cluster, once', async () => {
     const token = bearer(await peerTokens.issueClusterToken(here));
     expect((await put(pushedJobId, bytes, token)).status).toBe(201); // a retried push changes nothing
-    expect(await new JobOutputRepository(db).find(pushedJobId, here)).toMatchObject({ size: bytes.length, sha256: sha256(bytes) });
+    expect(await new ArtifactCopyRepository(db).find('output', pushedJobId, here)).toMatchObject({ size: bytes.length, sha256: sha256(bytes) });
     const events = await db.query<{ cluster: string }>(`SELECT cluster FROM event WHERE type = 'job.inputs.ready' AND payload->>'jobId' = $1`, [pushedJobId]);
     expect(events).toEqual([{ cluster: here }]);
   });
@@ -292,10 +301,10 @@ describe('api: job data endpoints', () => {
     await jobs.insertDependencies([{ jobId: ids.child, parentId: ids.parent, on: ['finished'] }]);
     for (const id of Object.values(ids)) await placement.place(id, here);
     const stored = await app.get<ObjectStorage>(OBJECT_STORAGE).put(outputKey(here, ids.parent), Readable.from([bytes]));
-    await new JobOutputRepository(db).record({ jobId: ids.parent, cluster: here, storageKey: outputKey(here, ids.parent), size: stored.size, sha256: stored.sha256 });
+    await new ArtifactCopyRepository(db).record('output', { id: ids.parent, cluster: here, storageKey: outputKey(here, ids.parent), size: stored.size, sha256: stored.sha256 });
     await setJobState(db, ids.child, ['queued'], 'running');
     const source = await app.get<ObjectStorage>(OBJECT_STORAGE).put(sourceKey(here, buildId), Readable.from([sourceBytes]));
-    await new BuildSourceRepository(db).record({ buildId, cluster: here, storageKey: sourceKey(here, buildId), size: source.size, sha256: source.sha256 });
+    await new ArtifactCopyRepository(db).record('source', { id: buildId, cluster: here, storageKey: sourceKey(here, buildId), size: source.size, sha256: source.sha256 });
   });
 
   afterAll(async () => {

@@ -12,7 +12,7 @@ import { ReplicatedCluster, startReplicatedCluster } from '../support/replicated
 
 const LEASE_SECONDS = 2;
 const GRACE_SECONDS = 3;
-const PEER_OUTPUT = /^\/api\/v1\/peer\/jobs\/([0-9a-f-]{36})\/output/;
+const PEER_OUTPUT = /^\/api\/v1\/peer\/output\/([0-9a-f-]{36})/;
 const BIG_OUTPUT_BYTES = 16 * 1024 * 1024;
 const SLOW = 2 * 1024 * 1024; // bytes per second: BIG_OUTPUT_BYTES in about 8 s, well past the grace period
 
@@ -232,7 +232,7 @@ describe('HA: two clusters with two replicas of every app (separate processes)',
       },
     ]);
     const [big] = await db.query<{ id: string }>(`SELECT id FROM job WHERE build_id = $1 AND name = 'big'`, [build.id]);
-    const downloads = () => a.proxy.matching('GET', new RegExp(`/peer/jobs/${big.id}/output`));
+    const downloads = () => a.proxy.matching('GET', new RegExp(`/peer/output/${big.id}`));
     await eventually(() => downloads().length === 1 && downloads()[0].backend !== undefined, 30_000, 'the download to start');
     a.proxy.throttle = null; // it slows the responses that started while it was set: this one, not the redo
 
@@ -290,7 +290,7 @@ describe('HA: two clusters with two replicas of every app (separate processes)',
       { name: 'reader', type: 'docker-image', image: 'alpine', depends_on: ['big'], ...on(names.b), command: ['sh', '-c', `sha256sum "$INFRABOX_INPUTS/big/big.bin" | grep -q ${sha256}`] },
     ]);
     const [big] = await db.query<{ id: string }>(`SELECT id FROM job WHERE build_id = $1 AND name = 'big'`, [build.id]);
-    const route = new RegExp(`/peer/jobs/${big.id}/output`);
+    const route = new RegExp(`/peer/output/${big.id}`);
     await eventually(() => a.proxy.matching('GET', route).some((r) => r.backend !== undefined), 30_000, 'the download to start');
     a.proxy.throttle = null; // this one stays slow; the resume runs at full speed
     const [first] = a.proxy.matching('GET', route);

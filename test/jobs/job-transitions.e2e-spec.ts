@@ -2,7 +2,7 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { Database } from '@infrabox/database';
 import { EventRepository, PgEventClient } from '@infrabox/events';
 import { parseBuildDefinition } from '@infrabox/job-definition';
-import { BuildRepository, JobOutputRepository, JobPlacementRepository, JobRepository, JobTransitionRepository, JobTransitions, ProjectRepository } from '@infrabox/jobs';
+import { ArtifactCopyRepository, BuildRepository, JobPlacementRepository, JobRepository, JobTransitionRepository, JobTransitions, ProjectRepository } from '@infrabox/jobs';
 import { uniqueClusterName } from '../support/clusters';
 import { openDatabase } from '../support/database';
 
@@ -15,7 +15,7 @@ describe('JobTransitions (group-committed job state changes)', () => {
   beforeAll(async () => {
     db = openDatabase();
     jobs = new JobRepository(db);
-    transitions = new JobTransitions(db, new JobTransitionRepository(db), new JobOutputRepository(db), new PgEventClient(new EventRepository(db)));
+    transitions = new JobTransitions(db, new JobTransitionRepository(db), new ArtifactCopyRepository(db), new PgEventClient(new EventRepository(db)));
     await new ClusterRepository(db).register({ name: cluster, labels: [], apiUrl: 'http://127.0.0.1:1' });
   });
   afterAll(() => db.close());

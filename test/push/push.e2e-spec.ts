@@ -143,7 +143,7 @@ describe('infrabox push: build sources across clusters', () => {
   it('serves a build’s source to peer clusters (cluster token; whole, or from an offset), to nobody else', async () => {
     expect(pushed).toBeDefined();
     const { buildId } = pushed!;
-    const url = `${master.apiUrl}/api/v1/peer/builds/${buildId}/source`;
+    const url = `${master.apiUrl}/api/v1/peer/source/${buildId}`;
     const peerTokens = tokenServiceFor(db, names.a);
     const bearer = { authorization: `Bearer ${await peerTokens.issueClusterToken(names.master)}` };
     // The build's jobs have ended: a runs none of them, and its token opens nothing of the build.
@@ -162,7 +162,7 @@ describe('infrabox push: build sources across clusters', () => {
     }
     expect((await fetch(url, { headers: bearer })).status).toBe(403);
     // A build that does not exist: no job of it runs on a either.
-    expect((await fetch(`${master.apiUrl}/api/v1/peer/builds/${randomUUID()}/source`, { headers: bearer })).status).toBe(403);
+    expect((await fetch(`${master.apiUrl}/api/v1/peer/source/${randomUUID()}`, { headers: bearer })).status).toBe(403);
   });
 
   const servesTheSource = async (url: string, bearer: Record<string, string>) => {

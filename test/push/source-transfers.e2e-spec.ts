@@ -160,11 +160,11 @@ describe('build sources: push when the target cannot pull, pull under faults', (
     }
   }, 150_000);
 
-  it('PUT /api/v1/peer/builds/:id/source: 401 without a token, 403 with a project token, 422 for other bytes (nothing recorded), 201 twice for the right ones', async () => {
+  it('PUT /api/v1/peer/source/:id: 401 without a token, 403 with a project token, 422 for other bytes (nothing recorded), 201 twice for the right ones', async () => {
     // A build whose only job runs on the holder: the target has no reason to get its source but this push.
     const { buildId, tar } = await buildWithSource(0.25, labels.holder);
     await settled(buildId);
-    const url = `${target.apiUrl}/api/v1/peer/builds/${buildId}/source`;
+    const url = `${target.apiUrl}/api/v1/peer/source/${buildId}`;
     const put = async (body: Buffer, headers: Record<string, string>) => {
       const response = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/x-tar', ...headers }, body: new Uint8Array(body) });
       return { status: response.status, body: (await response.json()) as { message?: string; cluster?: string; size?: number; sha256?: string } };

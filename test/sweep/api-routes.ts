@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ARTIFACT_KINDS } from '@infrabox/jobs';
 
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -39,7 +40,10 @@ export async function discoverRoutes(): Promise<ApiRoute[]> {
       const auth = own ? kinds(own[1]) : classAuth;
       const full = `/${[prefix, match[2] ?? ''].filter(Boolean).join('/')}`.replace(/\/+/g, '/');
       const tar = /@TarBody\(\)/.test(decorators);
-      routes.push({ method: match[1].toUpperCase() as ApiRoute['method'], path: full, file: path.relative(REPO, file), auth, tar });
+      // A peer route's `:kind` stands for each kind of artifact: each is swept as a route of its own.
+      for (const route of full.includes('/:kind/') ? ARTIFACT_KINDS.map((kind) => full.replace('/:kind/', `/${kind}/`)) : [full]) {
+        routes.push({ method: match[1].toUpperCase() as ApiRoute['method'], path: route, file: path.relative(REPO, file), auth, tar });
+      }
     }
   }
   return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));

@@ -9,7 +9,7 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { ConfigError, MASTER_CLUSTER, parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { validateBuildDefinition } from '@infrabox/job-definition';
-import { BuildSourceRepository, JobOutputRepository, JobPlacementRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
+import { ArtifactCopyRepository, JobPlacementRepository, outputKey, ProjectRepository, sourceKey } from '@infrabox/jobs';
 import { craftTar, streamOf } from '../support/archive';
 import { masterAdminToken, tokenServiceFor } from '../support/auth';
 import { authSection, uniqueClusterName } from '../support/clusters';
@@ -140,8 +140,8 @@ describe('bad-input sweep', () => {
     // Its child waits here: what lets the peer push the output and the source here.
     await placement.place(peerBuild.jobs[1].id, here);
     const recorded = { size: 10_240, sha256: 'ab'.repeat(32) };
-    await new JobOutputRepository(db).record({ jobId: peerJobId, cluster: peer, storageKey: outputKey(peer, peerJobId), ...recorded });
-    await new BuildSourceRepository(db).record({ buildId: peerBuildId, cluster: peer, storageKey: sourceKey(peer, peerBuildId), ...recorded });
+    await new ArtifactCopyRepository(db).record('output', { id: peerJobId, cluster: peer, storageKey: outputKey(peer, peerJobId), ...recorded });
+    await new ArtifactCopyRepository(db).record('source', { id: peerBuildId, cluster: peer, storageKey: sourceKey(peer, peerBuildId), ...recorded });
 
     // Whatever the api does on its own after a request (events it handles) settles before the snapshot.
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -282,9 +282,9 @@ describe('bad-input sweep', () => {
       check(`PUT source: ${testCase.label}`, sourceProblems);
       const output = await tar(`/api/v1/jobs/${runningJobId}/output`, testCase.bytes, bearer(jobToken));
       check(`PUT job output: ${testCase.label}`, clientErrorProblems(output, [422, 413], internalPaths));
-      const peerOutput = await tar(`/api/v1/peer/jobs/${peerJobId}/output`, testCase.bytes, bearer(clusterToken));
+      const peerOutput = await tar(`/api/v1/peer/output/${peerJobId}`, testCase.bytes, bearer(clusterToken));
       check(`PUT peer output: ${testCase.label}`, clientErrorProblems(peerOutput, 422, internalPaths));
-      const peerSource = await tar(`/api/v1/peer/builds/${peerBuildId}/source`, testCase.bytes, bearer(clusterToken));
+      const peerSource = await tar(`/api/v1/peer/source/${peerBuildId}`, testCase.bytes, bearer(clusterToken));
       check(`PUT peer source: ${testCase.label}`, clientErrorProblems(peerSource, 422, internalPaths));
     }
     const good = await craftTar([{ name: 'ok.txt', content: 'fine' }]);
@@ -314,10 +314,10 @@ describe('bad-input sweep', () => {
       ["another job's output", tar(`/api/v1/jobs/${otherJobId}/output`, good, bearer(jobToken)), 403],
       ['output of a job not running', tar(`/api/v1/jobs/${otherJobId}/output`, good, bearer(otherJobToken)), 409],
       ['output with a project token', tar(`/api/v1/jobs/${runningJobId}/output`, good, bearer(projectToken)), 403],
-      ['peer output with a job token', tar(`/api/v1/peer/jobs/${peerJobId}/output`, good, bearer(jobToken)), 403],
+      ['peer output with a job token', tar(`/api/v1/peer/output/${peerJobId}`, good, bearer(jobToken)), 403],
       // The peer holds no copy of what it names: refused before anything is read.
-      ['peer output of an unknown job', tar(`/api/v1/peer/jobs/${randomUUID()}/output`, good, bearer(clusterToken)), 403],
-      ['peer source of an unknown build', tar(`/api/v1/peer/builds/${randomUUID()}/source`, good, bearer(clusterToken)), 403],
+      ['peer output of an unknown job', tar(`/api/v1/peer/output/${randomUUID()}`, good, bearer(clusterToken)), 403],
+      ['peer source of an unknown build', tar(`/api/v1/peer/source/${randomUUID()}`, good, bearer(clusterToken)), 403],
       ['source with a cluster token', tar(`/api/v1/projects/${project}/source`, good, bearer(clusterToken)), 403],
       ['source claiming 1 TB', tar(`/api/v1/projects/${project}/source`, good, { ...bearer(projectToken), 'content-length': String(2 ** 40) }), 413],
     ];
@@ -500,8 +500,8 @@ describe('bad-input sweep', () => {
       if (name === 'project') return project;
       if (route.path.includes('/admin/projects/')) return `${project}-new`;
       if (route.path.includes('/admin/clusters/')) return `missing-${random.word(6).toLowerCase()}`;
-      if (route.path.includes('/peer/jobs/')) return peerJobId;
-      if (route.path.includes('/peer/builds/')) return peerBuildId;
+      if (route.path.includes('/peer/output/')) return peerJobId;
+      if (route.path.includes('/peer/source/')) return peerBuildId;
       if (route.path.includes('/jobs/')) return route.path.endsWith('/output') ? runningJobId : randomUUID();
       return random.word(8);
     });

@@ -1,21 +1,32 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@infrabox/auth';
-import { ClustersModule } from '@infrabox/clusters';
-import { InstallConfig, InstallConfigModule, timeoutsOf } from '@infrabox/config';
+import { ClusterRepository, ClustersModule } from '@infrabox/clusters';
+import { INSTALL_CONFIG, InstallConfig, InstallConfigModule, timeoutsOf } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
-import { JobsModule } from '@infrabox/jobs';
+import { ARTIFACT_KINDS, ArtifactCopyRepository, CopyRecorder, JobsModule } from '@infrabox/jobs';
 import { ObservabilityModule } from '@infrabox/observability';
 import { StorageModule } from '@infrabox/storage';
 import { DEFAULT_FORWARDER_OPTIONS, FORWARDER_OPTIONS, ForwarderOptions } from './forwarder.options';
-import { ImageTransferService } from './images/image-transfer.service';
-import { SourceTransferService } from './sources/source-transfer.service';
-import { OutputTransferService } from './transfer/output-transfer.service';
+import { ImageTransferStrategy } from './images/image-transfer.strategy';
+import { ArchiveTransferStrategy } from './transfer/archive-transfer.strategy';
+import { ArtifactTransferService } from './transfer/artifact-transfer.service';
 import { PeerDownloadClient } from './transfer/peer-download.client';
 import { TransferHandlers } from './transfer/transfer.handlers';
 import { TransferClaims } from './transfer/transfer-claims';
 import { TransferMetrics } from './transfer/transfer.metrics';
 import { TransferRoutes } from './transfer/transfer-routes';
+import { TRANSFER_STRATEGIES, TransferStrategy } from './transfer/transfer.strategy';
+
+/** One strategy per kind of copy: the archives (outputs, sources) through the peer routes, images registry to registry. */
+const transferStrategies = {
+  provide: TRANSFER_STRATEGIES,
+  inject: [INSTALL_CONFIG, ArtifactCopyRepository, ClusterRepository, CopyRecorder, PeerDownloadClient, ImageTransferStrategy],
+  useFactory: (config: InstallConfig, copies: ArtifactCopyRepository, clusters: ClusterRepository, recorder: CopyRecorder, peers: PeerDownloadClient, images: ImageTransferStrategy): TransferStrategy[] => [
+    ...ARTIFACT_KINDS.map((kind) => new ArchiveTransferStrategy(kind, config.cluster.name, copies, clusters, recorder, peers)),
+    images,
+  ],
+};
 
 @Module({})
 export class OutputForwarderModule {
@@ -33,7 +44,7 @@ export class OutputForwarderModule {
         AuthModule,
       ],
       controllers: [TransferHandlers],
-      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, idleTimeoutMs: timeoutsOf(config).transferIdleMs, ...overrides } }, PeerDownloadClient, TransferRoutes, TransferClaims, TransferMetrics, OutputTransferService, SourceTransferService, ImageTransferService],
+      providers: [{ provide: FORWARDER_OPTIONS, useValue: { ...DEFAULT_FORWARDER_OPTIONS, idleTimeoutMs: timeoutsOf(config).transferIdleMs, ...overrides } }, PeerDownloadClient, TransferRoutes, TransferClaims, TransferMetrics, ImageTransferStrategy, transferStrategies, ArtifactTransferService],
     };
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '@infrabox/database';
+import type { NeededCopy } from './artifact-copy.repository';
 
 /** One copy of the image a `docker` job built, in one cluster's registry. */
 export interface JobImage {
@@ -49,22 +50,22 @@ export class JobImageRepository {
     return row ? toImage(row) : null;
   }
 
-  /** The copy in the registry of the cluster the job was built on. */
-  async findOrigin(jobId: string): Promise<JobImage | null> {
-    const [row] = await this.db.query<JobImageRow>(
+  /** The copy others are made from (as ArtifactCopyRepository.holders): in the registry of the cluster the job was built on. */
+  async holders(jobId: string): Promise<JobImage[]> {
+    const rows = await this.db.query<JobImageRow>(
       `SELECT ${COLUMNS} FROM job_image i JOIN job j ON j.id = i.job_id AND j.cluster_name = i.cluster_name WHERE i.job_id = $1`,
       [jobId],
     );
-    return row ? toImage(row) : null;
+    return rows.map(toImage);
   }
 
   /**
    * Images that must be copied for queued children to run, where `cluster` is the source or the
    * target: (the docker job, the cluster it was built on, a child's cluster without a copy yet).
    */
-  async neededCopies(cluster: string): Promise<Array<{ jobId: string; from: string; to: string }>> {
+  async neededCopies(cluster: string): Promise<NeededCopy[]> {
     return this.db.query(
-      `SELECT DISTINCT i.job_id AS "jobId", i.cluster_name AS "from", c.cluster_name AS "to"
+      `SELECT DISTINCT i.job_id AS "id", i.cluster_name AS "from", c.cluster_name AS "to"
          FROM job_image i
          JOIN job p ON p.id = i.job_id AND p.cluster_name = i.cluster_name
          JOIN job_dependency d ON d.parent_job_id = p.id

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
 import { JOB_FINISHED, JOB_PLACED, JOB_STARTED, JobFinishedEvent, JobPlacedEvent, JobStartedEvent } from './job.events';
-import { JobOutput, JobOutputRepository } from './job-output.repository';
+import { ArtifactCopyRepository } from './artifact-copy.repository';
+import { JobOutput, outputCopy } from './artifact-copy.types';
 import { JobTransitionRepository, TransitionFields } from './job-transition.repository';
 import { FinalJobState, Job, JobState } from './job.types';
 
@@ -36,7 +37,7 @@ export class JobTransitions {
   constructor(
     private readonly db: Database,
     private readonly jobs: JobTransitionRepository,
-    private readonly outputs: JobOutputRepository,
+    private readonly copies: ArtifactCopyRepository,
     private readonly events: PgEventClient,
   ) {}
 
@@ -102,7 +103,7 @@ export class JobTransitions {
     const ended = ends.length > 0 ? await this.jobs.endMany(ends.map((r) => ({ jobId: r.jobId, from: r.from, state: r.state, ...r.fields }))) : [];
 
     const outputOf = new Map(ends.filter((r) => r.output).map((r) => [r.jobId, r.output!]));
-    await this.outputs.recordMany(ended.map(({ job }) => outputOf.get(job.id)).filter((o): o is JobOutput => o !== undefined));
+    await this.copies.recordMany('output', ended.map(({ job }) => outputOf.get(job.id)).filter((o): o is JobOutput => o !== undefined).map(outputCopy));
 
     const clusterOf = new Map(starts.map((r) => [r.jobId, r.cluster]));
     const startedEvents: JobStartedEvent[] = started.map((job) => ({ jobId: job.id, buildId: job.buildId, cluster: clusterOf.get(job.id)! }));

@@ -1,10 +1,9 @@
 import { Global, Module } from '@nestjs/common';
-import { BuildSourceRepository } from './build-source.repository';
+import { ArtifactCopyRepository } from './artifact-copy.repository';
 import { BuildRepository } from './build.repository';
 import { JobImageRepository } from './job-image.repository';
 import { CopyRecorder } from './copy-recorder.service';
 import { JobConsoleRepository } from './job-console.repository';
-import { JobOutputRepository } from './job-output.repository';
 import { JobExecutionRepository } from './job-execution.repository';
 import { JobPlacementRepository } from './job-placement.repository';
 import { JobRepository } from './job.repository';
@@ -17,7 +16,7 @@ import { SchedulerRunnerRepository } from './scheduler-runner.repository';
 
 @Global()
 @Module({
-  providers: [ProjectRepository, BuildRepository, JobRepository, JobPlacementRepository, JobExecutionRepository, JobTransitionRepository, JobStatsRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository, ProjectMemberRepository],
-  exports: [ProjectRepository, BuildRepository, JobRepository, JobPlacementRepository, JobExecutionRepository, JobTransitionRepository, JobStatsRepository, JobConsoleRepository, JobTransitions, JobOutputRepository, BuildSourceRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository, ProjectMemberRepository],
+  providers: [ProjectRepository, BuildRepository, JobRepository, JobPlacementRepository, JobExecutionRepository, JobTransitionRepository, JobStatsRepository, JobConsoleRepository, JobTransitions, ArtifactCopyRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository, ProjectMemberRepository],
+  exports: [ProjectRepository, BuildRepository, JobRepository, JobPlacementRepository, JobExecutionRepository, JobTransitionRepository, JobStatsRepository, JobConsoleRepository, JobTransitions, ArtifactCopyRepository, JobImageRepository, CopyRecorder, SchedulerRunnerRepository, ProjectMemberRepository],
 })
 export class JobsModule {}

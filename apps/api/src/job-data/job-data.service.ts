@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { BuildSource, BuildSourceRepository, JobOutput, JobOutputRepository, JobRepository, outputKey } from '@infrabox/jobs';
+import { ArtifactCopy, ArtifactCopyRepository, JobRepository, outputKey } from '@infrabox/jobs';
 import type { StoredOutputDto } from '@infrabox/contract';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 import type { ArchiveLimits } from '@infrabox/archive';
@@ -19,8 +19,7 @@ export class JobDataService {
 
   constructor(
     private readonly jobs: JobRepository,
-    private readonly outputs: JobOutputRepository,
-    private readonly sources: BuildSourceRepository,
+    private readonly copies: ArtifactCopyRepository,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -29,19 +28,19 @@ export class JobDataService {
   }
 
   /** A parent's output as held on this cluster (forwarded here first when it ran elsewhere). */
-  async openInput(parentJobId: string): Promise<{ output: JobOutput; stream: Readable }> {
-    const output = await this.outputs.find(parentJobId, this.cluster);
+  async openInput(parentJobId: string): Promise<{ output: ArtifactCopy; stream: Readable }> {
+    const output = await this.copies.find('output', parentJobId, this.cluster);
     if (!output) throw new NotFoundException(`the output of job '${parentJobId}' is not on cluster ${this.cluster} (yet)`);
     const stream = output.storageKey ? await this.storage.get(output.storageKey) : Readable.from([]);
     return { output, stream };
   }
 
   /** The job's build source as held on this cluster (fetched here before the job was started). */
-  async openSource(jobId: string): Promise<{ source: BuildSource; stream: Readable }> {
+  async openSource(jobId: string): Promise<{ source: ArtifactCopy; stream: Readable }> {
     const job = await this.jobs.findById(jobId);
     if (!job) throw new NotFoundException(`job '${jobId}' not found`);
-    const source = await this.sources.find(job.buildId, this.cluster);
-    if (!source) throw new NotFoundException(`the source of build '${job.buildId}' is not on cluster ${this.cluster} (yet)`);
+    const source = await this.copies.find('source', job.buildId, this.cluster);
+    if (!source?.storageKey) throw new NotFoundException(`the source of build '${job.buildId}' is not on cluster ${this.cluster} (yet)`);
     return { source, stream: await this.storage.get(source.storageKey) };
   }
 

@@ -1,7 +1,14 @@
 import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@infrabox/auth';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { ArtifactCopyRepository, ArtifactKind, describeArtifact } from '@infrabox/jobs';
 import { PeerAccessRepository } from './peer-access.repository';
+
+/** What a job of a cluster must be to need an artifact, for refusals: "that needs the output of job '…'". */
+const NEEDING: Readonly<Record<ArtifactKind, (id: string) => string>> = {
+  output: (jobId) => `that needs the output of job '${jobId}'`,
+  source: (buildId) => `of build '${buildId}'`,
+};
 
 /** A peer's token opens only what that peer is moving (403 naming why otherwise). */
 @Injectable()
@@ -10,37 +17,26 @@ export class PeerAccessPolicy {
 
   constructor(
     private readonly access: PeerAccessRepository,
+    private readonly copies: ArtifactCopyRepository,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
     this.cluster = config.cluster.name;
   }
 
-  async mayFetchOutput(principal: Principal, jobId: string): Promise<void> {
-    const peer = peerOf(principal);
-    if (!(await this.access.needsOutput(peer.cluster, jobId))) {
-      throw forbidden(`cluster '${peer.cluster}' runs no job that needs the output of job '${jobId}'`);
-    }
+  /** A pull: the peer runs a job that needs the artifact. */
+  async mayFetch(kind: ArtifactKind, principal: Principal, id: string): Promise<void> {
+    await this.assertNeeds(kind, peerOf(principal).cluster, id);
   }
 
-  async mayPushOutput(principal: Principal, jobId: string): Promise<void> {
+  /** A push: the peer holds a copy, and a job here needs it. */
+  async mayPush(kind: ArtifactKind, principal: Principal, id: string): Promise<void> {
     const peer = peerOf(principal);
-    if (!(await this.access.holdsOutput(peer.cluster, jobId))) throw forbidden(`cluster '${peer.cluster}' holds no copy of the output of job '${jobId}'`);
-    if (!(await this.access.needsOutput(this.cluster, jobId))) {
-      throw forbidden(`cluster '${this.cluster}' runs no job that needs the output of job '${jobId}'`);
-    }
+    if (!(await this.copies.find(kind, id, peer.cluster))) throw forbidden(`cluster '${peer.cluster}' holds no copy of the ${describeArtifact(kind, id)}`);
+    await this.assertNeeds(kind, this.cluster, id);
   }
 
-  async mayFetchSource(principal: Principal, buildId: string): Promise<void> {
-    const peer = peerOf(principal);
-    if (!(await this.access.needsSource(peer.cluster, buildId))) {
-      throw forbidden(`cluster '${peer.cluster}' runs no job of build '${buildId}'`);
-    }
-  }
-
-  async mayPushSource(principal: Principal, buildId: string): Promise<void> {
-    const peer = peerOf(principal);
-    if (!(await this.access.holdsSource(peer.cluster, buildId))) throw forbidden(`cluster '${peer.cluster}' holds no copy of the source of build '${buildId}'`);
-    if (!(await this.access.needsSource(this.cluster, buildId))) throw forbidden(`cluster '${this.cluster}' runs no job of build '${buildId}'`);
+  private async assertNeeds(kind: ArtifactKind, cluster: string, id: string): Promise<void> {
+    if (!(await this.access.needs(kind, cluster, id))) throw forbidden(`cluster '${cluster}' runs no job ${NEEDING[kind](id)}`);
   }
 }
 

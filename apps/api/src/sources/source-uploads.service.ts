@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { readTarFiles } from '@infrabox/archive';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { BuildSourceRepository, Project, ProjectRepository, uploadKey, uploadRecordKey } from '@infrabox/jobs';
+import { ArtifactCopyRepository, Project, ProjectRepository, uploadKey, uploadRecordKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage, StorageNotFoundError } from '@infrabox/storage';
 import { archiveLimitsOf, assertUploadSize, receiveTar } from '../http/received-tar';
 import type { SourceUploadDto } from '@infrabox/contract';
@@ -35,7 +35,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class SourceUploadsService {
   constructor(
     private readonly projects: ProjectRepository,
-    private readonly sources: BuildSourceRepository,
+    private readonly copies: ArtifactCopyRepository,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
   ) {}
@@ -68,7 +68,7 @@ export class SourceUploadsService {
    * build's creation transaction.
    */
   async attach(upload: ResolvedUpload, buildId: string): Promise<void> {
-    await this.sources.record({ buildId, cluster: this.config.cluster.name, storageKey: upload.storageKey, size: upload.size, sha256: upload.sha256 });
+    await this.copies.record('source', { id: buildId, cluster: this.config.cluster.name, storageKey: upload.storageKey, size: upload.size, sha256: upload.sha256 });
   }
 
   /**

@@ -1,19 +1,17 @@
 import type { InstallConfig } from '@infrabox/config';
-import type { JobOutputRepository, JobPlacementRepository } from '@infrabox/jobs';
-import type { ImageTransferService } from '../images/image-transfer.service';
-import type { SourceTransferService } from '../sources/source-transfer.service';
-import type { OutputTransferService } from './output-transfer.service';
+import type { JobPlacementRepository } from '@infrabox/jobs';
+import type { ArtifactTransferService } from './artifact-transfer.service';
 import type { TransferClaims } from './transfer-claims';
 import { TransferHandlers } from './transfer.handlers';
+import type { TransferStrategy } from './transfer.strategy';
 
 describe('TransferHandlers on job.placed', () => {
   function handlersWith(neededCopies: jest.Mock) {
-    const sources = { neededHere: jest.fn().mockResolvedValue([]), neededFromHere: jest.fn().mockResolvedValue([]), fetch: jest.fn() };
+    const strategy = (kind: TransferStrategy['kind'], needed: jest.Mock) => ({ kind, neededCopies: needed }) as unknown as TransferStrategy;
+    const transfers = { pull: jest.fn().mockResolvedValue(undefined), push: jest.fn().mockResolvedValue(undefined) };
     const handlers = new TransferHandlers(
-      {} as OutputTransferService,
-      sources as unknown as SourceTransferService,
-      { neededCopies: jest.fn().mockResolvedValue([]) } as unknown as ImageTransferService,
-      { neededCopies } as unknown as JobOutputRepository,
+      transfers as unknown as ArtifactTransferService,
+      [strategy('output', neededCopies), strategy('source', jest.fn().mockResolvedValue([])), strategy('image', jest.fn().mockResolvedValue([]))],
       {} as JobPlacementRepository,
       {} as TransferClaims,
       { cluster: { name: 'w1' } } as InstallConfig,

@@ -2,17 +2,18 @@ import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
 import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobOutputRepository, JobPlacedEvent, JobPlacementRepository } from '@infrabox/jobs';
-import { ImageTransferService } from '../images/image-transfer.service';
-import { SourceTransferService } from '../sources/source-transfer.service';
-import { OutputTransferService } from './output-transfer.service';
+import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobPlacedEvent, JobPlacementRepository } from '@infrabox/jobs';
+import { ArtifactTransferService } from './artifact-transfer.service';
 import { TransferClaims } from './transfer-claims';
+import type { TransferKind } from './transfer.metrics';
+import { TRANSFER_STRATEGIES, TransferStrategy } from './transfer.strategy';
 
 /** How often copies still needed (missed events, a restart mid-transfer) are looked for. */
 const SWEEP_INTERVAL_MS = 5_000;
 
 /**
- * Starts transfers when a job ends or a child lands on a new cluster. Transfers run in the
+ * Starts transfers (of every kind of copy, see TransferStrategy) when a job ends, a job lands on
+ * a cluster or a source lands here, and in a periodic sweep of the copies needed. Transfers run in the
  * background (a 1 GiB output must not hold back the next event); should this process die
  * mid-transfer, nothing was recorded and the sweep (of any replica) starts it again.
  *
@@ -30,15 +31,16 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
   private scanning: Promise<void> | null = null;
   private scanAgain = false;
 
+  private readonly strategies: ReadonlyMap<TransferKind, TransferStrategy>;
+
   constructor(
-    private readonly transfers: OutputTransferService,
-    private readonly sources: SourceTransferService,
-    private readonly images: ImageTransferService,
-    private readonly outputs: JobOutputRepository,
+    private readonly transfers: ArtifactTransferService,
+    @Inject(TRANSFER_STRATEGIES) strategies: readonly TransferStrategy[],
     private readonly jobs: JobPlacementRepository,
     private readonly claims: TransferClaims,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
+    this.strategies = new Map(strategies.map((s) => [s.kind, s]));
     this.cluster = config.cluster.name;
     this.shutdownGraceMs = haOf(config).shutdownGraceMs;
     this.logger = new Logger(`forwarder@${this.cluster}`);
@@ -50,9 +52,9 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
     if (this.stopping) return;
     if (!event.cluster || !event.childClusters?.some((c) => c !== event.cluster)) return;
     if (event.cluster === this.cluster) {
-      for (const target of event.childClusters) if (target !== this.cluster) await this.start(event.jobId, this.cluster, target);
+      for (const target of event.childClusters) if (target !== this.cluster) this.start('output', event.jobId, this.cluster, target);
     } else if (event.childClusters.includes(this.cluster)) {
-      await this.start(event.jobId, event.cluster, this.cluster);
+      this.start('output', event.jobId, event.cluster, this.cluster);
     }
     // The image a docker job built, for children that run it elsewhere (the needed-copies scan knows which).
     this.scanSoon();
@@ -65,7 +67,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
   @EventPattern(JOB_PLACED)
   async onJobPlaced(@Payload() event: JobPlacedEvent): Promise<void> {
     if (this.stopping) return;
-    if (event.cluster === this.cluster) this.fetchSource(event.buildId);
+    if (event.cluster === this.cluster) this.start('source', event.buildId, null, this.cluster);
     this.scanSoon();
   }
 
@@ -76,7 +78,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
   @EventPattern(BUILD_SOURCE_READY)
   async onSourceReady(@Payload() event: BuildSourceReadyEvent): Promise<void> {
     if (this.stopping || event.cluster !== this.cluster) return;
-    for (const { buildId, to } of await this.sources.neededFromHere()) if (buildId === event.buildId) this.pushSource(buildId, to);
+    for (const { id, from, to } of await this.strategy('source').neededCopies(this.cluster)) if (id === event.buildId && from === this.cluster) this.start('source', id, from, to);
   }
 
   onApplicationBootstrap(): void {
@@ -124,41 +126,37 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
 
   private async copyWhatIsNeeded(): Promise<void> {
     if (this.stopping) return;
-    for (const { jobId, from, to } of await this.outputs.neededCopies(this.cluster)) await this.start(jobId, from, to);
-    for (const { jobId, from, to } of await this.images.neededCopies()) await this.start(jobId, from, to, this.images, 'image');
-    for (const buildId of await this.sources.neededHere()) this.fetchSource(buildId);
-    for (const { buildId, to } of await this.sources.neededFromHere()) this.pushSource(buildId, to);
+    for (const strategy of this.strategies.values()) {
+      // A source held by several clusters is needed once here: one pull, whichever holder it takes.
+      const started = new Set<string>();
+      for (const { id, from, to } of await strategy.neededCopies(this.cluster)) {
+        if (started.has(`${id}->${to}`)) continue;
+        started.add(`${id}->${to}`);
+        this.start(strategy.kind, id, from, to);
+      }
+    }
   }
 
-  /** In the background, like output transfers; the sweep tries again after a failure. */
-  private fetchSource(buildId: string): void {
-    this.sources.fetch(buildId).catch((error: Error) => {
-      this.logger.error(`build ${buildId}: source not fetched yet: ${error.message}`);
-      return this.report({ buildId }, this.cluster, `waiting for the build's source: fetching it failed (${error.message}); retrying`);
-    });
-  }
-
-  /** In the background; pushes only where `to` can pull from no holder (see SourceTransferService.push). */
-  private pushSource(buildId: string, to: string): void {
-    this.sources.push(buildId, to).catch((error: Error) => {
-      this.logger.error(`build ${buildId}: source not pushed to ${to} yet: ${error.message}`);
-      return this.report({ buildId }, to, `waiting for the build's source: ${this.cluster} could not push it (${error.message}); retrying`);
-    });
-  }
-
-  /** A job's output (or the image a docker job built) from `from` to `to`, pulled or pushed from here as the routes allow. */
-  private async start(jobId: string, from: string, to: string, transfers: OutputTransferService | ImageTransferService = this.transfers, what: 'output' | 'image' = 'output'): Promise<void> {
+  /**
+   * A copy from `from` (null: any holder) to `to`, pulled or pushed from here as the routes
+   * allow, in the background (a 1 GiB output must not hold back the next event); the sweep tries
+   * again after a failure, which is shown on the jobs waiting for the copy, not only in this log.
+   */
+  private start(kind: TransferKind, id: string, from: string | null, to: string): void {
+    const strategy = this.strategy(kind);
     let transfer: Promise<void> | null = null;
-    if (to === this.cluster && (await transfers.mayPullFrom(from))) transfer = transfers.pull(jobId, from);
-    else if (from === this.cluster && (await transfers.shouldPushTo(to))) transfer = transfers.push(jobId, to);
-    transfer?.catch((error: Error) => {
-      this.logger.error(`job ${jobId}: ${what} ${from} → ${to} not delivered yet: ${error.message}`);
-      return this.report({ parentId: jobId }, to, `waiting for the ${what} of job ${jobId} from ${from}: the transfer failed (${error.message}); retrying`);
+    if (to === this.cluster) transfer = this.transfers.pull(strategy, id);
+    else if (from === this.cluster) transfer = this.transfers.push(strategy, id, to);
+    transfer?.catch(async (error: Error) => {
+      const failure = strategy.failure(id, from, to, to === this.cluster ? 'pull' : 'push', error.message);
+      this.logger.error(failure.log);
+      await this.jobs.noteOnWaitingJobs(failure.waiting, failure.cluster, failure.note).catch(() => undefined);
     });
   }
 
-  /** A failed transfer is shown on the jobs waiting for it, not only in this log. */
-  private async report(where: { parentId: string } | { buildId: string }, cluster: string, message: string): Promise<void> {
-    await this.jobs.noteOnWaitingJobs(where, cluster, message).catch(() => undefined);
+  private strategy(kind: TransferKind): TransferStrategy {
+    const strategy = this.strategies.get(kind);
+    if (!strategy) throw new Error(`no transfer strategy for ${kind}`);
+    return strategy;
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { BuildSourceRepository, JobOutput, JobOutputRepository, outputKey, ParentLink } from '@infrabox/jobs';
+import { ArtifactCopyRepository, JobOutput, outputKey, ParentLink } from '@infrabox/jobs';
 import { SandboxStaging } from '@infrabox/job-sandbox';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 
@@ -15,8 +15,7 @@ export class JobFilesService {
   private readonly cluster: string;
 
   constructor(
-    private readonly outputs: JobOutputRepository,
-    private readonly sources: BuildSourceRepository,
+    private readonly copies: ArtifactCopyRepository,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
   ) {
@@ -25,9 +24,9 @@ export class JobFilesService {
 
   /** Each parent's output into `inputs/<parent name>` (an empty folder for a parent without output). */
   async stageInputs(staging: SandboxStaging, parents: readonly ParentLink[]): Promise<void> {
-    const copies = await this.outputs.findForJobs(parents.map((p) => p.parentId));
+    const copies = await this.copies.findAll('output', parents.map((p) => p.parentId));
     for (const parent of parents) {
-      const local = copies.find((c) => c.jobId === parent.parentId && c.cluster === this.cluster);
+      const local = copies.find((c) => c.id === parent.parentId && c.cluster === this.cluster);
       const key = local?.storageKey;
       await staging.stageInput(parent.parentName, key ? { open: () => this.storage.get(key), sha256: local.sha256, size: local.size } : null);
     }
@@ -35,9 +34,10 @@ export class JobFilesService {
 
   /** The build's source into `context` (the command's working directory, empty until now). */
   async stageSource(staging: SandboxStaging, buildId: string): Promise<void> {
-    const local = await this.sources.find(buildId, this.cluster);
-    if (!local) throw new Error(`the source of build ${buildId} is not on cluster ${this.cluster}`);
-    await staging.stageSource({ open: () => this.storage.get(local.storageKey), sha256: local.sha256, size: local.size });
+    const local = await this.copies.find('source', buildId, this.cluster);
+    const key = local?.storageKey;
+    if (!key) throw new Error(`the source of build ${buildId} is not on cluster ${this.cluster}`);
+    await staging.stageSource({ open: () => this.storage.get(key), sha256: local.sha256, size: local.size });
   }
 
   /** Packs the job's output folder into this cluster's storage; an empty folder stores nothing. */

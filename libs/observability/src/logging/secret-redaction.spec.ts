@@ -15,7 +15,7 @@ describe('secret redaction of log lines', () => {
     const req = {
       id: 7,
       method: 'GET',
-      url: `/api/v1/peer/jobs/1/output?token=${jwt}`,
+      url: `/api/v1/peer/output/1?token=${jwt}`,
       query: { token: jwt, page: '2' },
       headers: { authorization: `Bearer ${jwt}`, Cookie: 'session=abc', 'content-type': 'application/json' },
       remoteAddress: '127.0.0.1',
@@ -24,7 +24,7 @@ describe('secret redaction of log lines', () => {
     expect(redacted).toEqual({
       id: 7,
       method: 'GET',
-      url: `/api/v1/peer/jobs/1/output?token=${REDACTED}`,
+      url: `/api/v1/peer/output/1?token=${REDACTED}`,
       query: { token: REDACTED, page: '2' },
       headers: { authorization: REDACTED, Cookie: REDACTED, 'content-type': 'application/json' },
       remoteAddress: '127.0.0.1',
