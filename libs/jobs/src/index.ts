@@ -21,7 +21,7 @@ export { ArtifactCopyRepository } from './artifact-copy.repository';
 export type { NeededCopy } from './artifact-copy.repository';
 export { ARTIFACT_KIND_INFO, ARTIFACT_KINDS, describeArtifact, isArtifactKind, outputCopy } from './artifact-copy.types';
 export type { ArtifactCopy, ArtifactKind, ArtifactKindInfo, JobOutput } from './artifact-copy.types';
-export { outputKey, receivedCopyKey, sourceKey, uploadKey, uploadRecordKey } from './storage-keys';
+export { outputKey, receivedCopyKey, sourceKey, uploadKey } from './storage-keys';
 export { JobImageRepository } from './job-image.repository';
 export type { JobImage } from './job-image.repository';
 export { CopyRecorder } from './copy-recorder.service';

@@ -20,11 +20,6 @@ export function uploadKey(cluster: string, uploadId: string): string {
   return `${cluster}/upload/${uploadId}/source.tar`;
 }
 
-/** The record of an upload (its project, size and sha256), beside it. */
-export function uploadRecordKey(cluster: string, uploadId: string): string {
-  return `${cluster}/upload/${uploadId}/upload.json`;
-}
-
 /**
  * A key of its own for one copy received from a peer (pulled or pushed): `<key>` with a random
  * part before `.tar`. The copy is written there and verified, and only then recorded; a bad or

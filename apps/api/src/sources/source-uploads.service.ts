@@ -3,22 +3,13 @@ import { Readable } from 'node:stream';
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { readTarFiles } from '@infrabox/archive';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { ArtifactCopyRepository, Project, ProjectRepository, uploadKey, uploadRecordKey } from '@infrabox/jobs';
-import { InjectObjectStorage, ObjectStorage, StorageNotFoundError } from '@infrabox/storage';
+import { ArtifactCopyRepository, Project, ProjectRepository, uploadKey } from '@infrabox/jobs';
+import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 import { archiveLimitsOf, assertUploadSize, receiveTar } from '../http/received-tar';
 import type { SourceUploadDto } from '@infrabox/contract';
+import { SourceUpload, SourceUploadRepository } from './source-upload.repository';
 
-/** What is kept next to an upload's tar: whose it is and what its bytes are. */
-interface UploadRecord {
-  projectId: string;
-  size: number;
-  sha256: string;
-}
-
-export interface ResolvedUpload extends UploadRecord {
-  uploadId: string;
-  storageKey: string;
-}
+export type ResolvedUpload = SourceUpload;
 
 /** Largest file read out of an upload (an included infrabox.json): the JSON body limit of the api. */
 export const MAX_INCLUDED_FILE_BYTES = 1024 * 1024;
@@ -28,13 +19,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Sources uploaded by `infrabox push`: streamed into this cluster's storage (size and sha256
- * computed on the way), with a small record of the project and the digest next to the tar,
- * until a build names the upload and takes it as its source.
+ * computed on the way), then recorded (`source_upload`: the project, the digest) until a build
+ * names the upload and takes it as its source.
  */
 @Injectable()
 export class SourceUploadsService {
   constructor(
     private readonly projects: ProjectRepository,
+    private readonly uploads: SourceUploadRepository,
     private readonly copies: ArtifactCopyRepository,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
@@ -52,14 +44,15 @@ export class SourceUploadsService {
     assertUploadSize(contentLength, 'source');
     const uploadId = randomUUID();
     const tar = receiveTar(body, 'source', archiveLimitsOf(this.config));
+    const cluster = this.config.cluster.name;
+    const storageKey = uploadKey(cluster, uploadId);
     let stored;
     try {
-      stored = await this.storage.put(uploadKey(this.config.cluster.name, uploadId), tar.stream, contentLength === undefined ? {} : { contentLength });
+      stored = await this.storage.put(storageKey, tar.stream, contentLength === undefined ? {} : { contentLength });
     } catch (error) {
       throw tar.problem() ?? error;
     }
-    const record: UploadRecord = { projectId: project.id, size: stored.size, sha256: stored.sha256 };
-    await this.storage.put(uploadRecordKey(this.config.cluster.name, uploadId), Readable.from([Buffer.from(JSON.stringify(record))]));
+    await this.uploads.record({ uploadId, projectId: project.id, cluster, storageKey, size: stored.size, sha256: stored.sha256 });
     return { uploadId, size: stored.size, sha256: stored.sha256 };
   }
 
@@ -68,7 +61,7 @@ export class SourceUploadsService {
    * build's creation transaction.
    */
   async attach(upload: ResolvedUpload, buildId: string): Promise<void> {
-    await this.copies.record('source', { id: buildId, cluster: this.config.cluster.name, storageKey: upload.storageKey, size: upload.size, sha256: upload.sha256 });
+    await this.copies.record('source', { id: buildId, cluster: upload.cluster, storageKey: upload.storageKey, size: upload.size, sha256: upload.sha256 });
   }
 
   /**
@@ -90,16 +83,8 @@ export class SourceUploadsService {
   async resolve(uploadId: unknown, projectId: string): Promise<ResolvedUpload> {
     const unknown = () => new BadRequestException(`uploadId: unknown upload '${String(uploadId)}'`);
     if (typeof uploadId !== 'string' || !UUID.test(uploadId)) throw unknown();
-    let record: UploadRecord;
-    try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await this.storage.get(uploadRecordKey(this.config.cluster.name, uploadId))) chunks.push(chunk as Buffer);
-      record = JSON.parse(Buffer.concat(chunks).toString('utf8')) as UploadRecord;
-    } catch (error) {
-      if (error instanceof StorageNotFoundError) throw unknown();
-      throw error;
-    }
-    if (record.projectId !== projectId) throw unknown();
-    return { ...record, uploadId, storageKey: uploadKey(this.config.cluster.name, uploadId) };
+    const upload = UUID.test(projectId) ? await this.uploads.find(uploadId, projectId, this.config.cluster.name) : null;
+    if (!upload) throw unknown();
+    return upload;
   }
 }

@@ -13,6 +13,7 @@ import { jobImages } from './0016-job-images.migration';
 import { publicKeysOnly } from './0017-public-keys-only.migration';
 import { protectedClusters } from './0018-protected-clusters.migration';
 import { projectMembers } from './0019-project-members.migration';
+import { sourceUploads } from './0020-source-uploads.migration';
 
 export interface Migration {
   version: number;
@@ -37,4 +38,5 @@ export const migrations: readonly Migration[] = [
   publicKeysOnly,
   protectedClusters,
   projectMembers,
+  sourceUploads,
 ];
