@@ -41,8 +41,15 @@ export class ArtifactTransferService {
     return this.run(strategy, id, to, 'push');
   }
 
+  /**
+   * The claim is taken only for a copy to move this way: a holder that leaves the copy to the
+   * target's pull must not hold the claim that pull needs (it shares it: one copy, one claim).
+   */
   private run(strategy: TransferStrategy, id: string, to: string, direction: TransferDirection): Promise<void> {
-    return withLogFields(strategy.logFields(id), () => this.claims.run(`${strategy.kind}:${id}->${to}`, () => this.move(strategy, id, to, direction)));
+    return withLogFields(strategy.logFields(id), async () => {
+      if (!(await this.holderFor(strategy, id, to, direction))) return;
+      await this.claims.run(`${strategy.kind}:${id}->${to}`, () => this.move(strategy, id, to, direction));
+    });
   }
 
   private async move(strategy: TransferStrategy, id: string, to: string, direction: TransferDirection): Promise<void> {
