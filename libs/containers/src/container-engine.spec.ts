@@ -16,8 +16,13 @@ describe('finding a container engine', () => {
     expect(engineCandidates({})[0]).toBe('unix:///var/run/docker.sock');
   });
 
-  it('finds nothing when no socket answers and Podman is not on the PATH', async () => {
-    await expect(findContainerEngine({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', PATH: '/nonexistent' })).resolves.toBeNull();
+  it('takes only the engine $DOCKER_HOST names: one that does not answer is an error naming it, not another engine', async () => {
+    const started = Date.now();
+    await expect(findContainerEngine({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', PATH: '/nonexistent' }, { dockerHostWaitMs: 600 })).rejects.toThrow(
+      'DOCKER_HOST is unix:///nonexistent/docker.sock, but no container engine answered there within 1 s',
+    );
+    // It waited for it (a busy engine may miss a ping) rather than looking elsewhere at once.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
   });
 
   it('takes the Docker API at $DOCKER_HOST, naming where it is and what it is', async () => {

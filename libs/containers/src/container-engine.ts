@@ -24,6 +24,8 @@ export const NO_ENGINE_WARNING =
 /** How long a ping or a started service gets to answer. */
 const PING_TIMEOUT_MS = 2_000;
 const SERVICE_START_MS = 30_000;
+/** How long an engine `$DOCKER_HOST` names gets to answer (a loaded one can miss a ping or two). */
+const DOCKER_HOST_WAIT_MS = 15_000;
 
 /**
  * Where a Podman service started by InfraBox listens: one per user, shared by every app of every
@@ -34,7 +36,10 @@ export function infraboxPodmanSocket(): string {
   return path.join(runtimeDir, process.getuid?.() === 0 ? 'podman.sock' : path.join('infrabox', 'podman.sock'));
 }
 
-/** The engines to try, in order: `$DOCKER_HOST`, Docker's socket, Podman's sockets, InfraBox's own Podman service. */
+/**
+ * The engines to try, in order: `$DOCKER_HOST`, Docker's socket, Podman's sockets, InfraBox's own
+ * Podman service. (When `$DOCKER_HOST` is set, `findContainerEngine` takes that one only.)
+ */
 export function engineCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   const candidates: string[] = [];
   if (env.DOCKER_HOST) candidates.push(env.DOCKER_HOST);
@@ -66,11 +71,13 @@ async function answers(docker: Docker): Promise<string | null> {
 }
 
 /**
- * Finds a container engine: the first candidate that answers; else, when Podman is installed,
+ * Finds a container engine: the one `$DOCKER_HOST` names (only that one, given time to answer);
+ * else the first candidate that answers; else, when Podman is installed,
  * starts its service (`podman --runtime runc system service`) on InfraBox's socket and waits
  * for it. Null when there is none (the caller says what that means).
  */
 export async function findContainerEngine(env: NodeJS.ProcessEnv = process.env, options: PodmanServiceOptions = {}): Promise<ContainerEngine | null> {
+  if (env.DOCKER_HOST) return engineAt(env.DOCKER_HOST, options.dockerHostWaitMs ?? DOCKER_HOST_WAIT_MS);
   for (const url of engineCandidates(env)) {
     if (url.startsWith('unix://') && !existsSync(url.slice('unix://'.length))) continue;
     const docker = dockerClient(url);
@@ -79,6 +86,22 @@ export async function findContainerEngine(env: NodeJS.ProcessEnv = process.env, 
   }
   if (!podmanInstalled(env)) return null;
   return startPodmanService(infraboxPodmanSocket(), options);
+}
+
+/**
+ * The engine `$DOCKER_HOST` names, as Docker's own client takes it: that one only, never another
+ * found instead (a busy engine that misses a ping would otherwise be swapped for a different one,
+ * with other registries and images). It gets `waitMs` to answer, then the error names it.
+ */
+async function engineAt(url: string, waitMs: number): Promise<ContainerEngine> {
+  const docker = dockerClient(url);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const version = await answers(docker);
+    if (version) return { docker, url, description: `${url} (${version})`, close: async () => undefined };
+    if (Date.now() >= deadline) throw new Error(`DOCKER_HOST is ${url}, but no container engine answered there within ${Math.round(waitMs / 1000)} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 function podmanInstalled(env: NodeJS.ProcessEnv): boolean {
@@ -134,6 +157,8 @@ export async function startPodmanService(socket: string, options: PodmanServiceO
 }
 
 export interface PodmanServiceOptions {
+  /** How long the engine `$DOCKER_HOST` names gets to answer (default 15 s). */
+  dockerHostWaitMs?: number;
   /**
    * Registries the engine reaches over plain HTTP (`host:port`): the clusters' own registries,
    * which serve on loopback locally. Podman reads the list once, when its service starts.

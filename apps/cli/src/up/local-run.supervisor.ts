@@ -146,7 +146,7 @@ export class LocalRun {
     // A Podman service started here speaks plain HTTP to the installations' registries (loopback).
     const insecureRegistries = this.plan.installations.map((i) => new URL(registryOf(i.config).url).host);
     const engine = await findContainerEngine(childEnvironment({}), { insecureRegistries }).catch((error: Error) => {
-      this.context.stderr(`starting Podman's service failed: ${error.message}`);
+      this.context.stderr(`no container engine: ${error.message}`);
       return null;
     });
     if (!engine) {

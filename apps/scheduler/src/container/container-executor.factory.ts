@@ -24,7 +24,7 @@ export async function createContainerExecutor(...[sandbox, config, builds, proje
   const registryUrl = registryOf(config).url;
   // A Podman service started here speaks HTTP to this cluster's registry (its children pull from it).
   const engine = await findContainerEngine(process.env, { insecureRegistries: [new URL(registryUrl).host] }).catch((error: Error) => {
-    logger.warn(`starting Podman's service failed: ${error.message}`);
+    logger.warn(`no container engine: ${error.message}`);
     return null;
   });
   if (!engine) {
