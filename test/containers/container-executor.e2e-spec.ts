@@ -1,13 +1,12 @@
 import { projectToken } from '../support/auth';
 import { execFileSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Database } from '@infrabox/database';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { runCli } from '../support/cli';
-import { uniqueClusterName } from '../support/clusters';
+import { liveRegistryOptions, uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { TestProcess } from '../support/processes';
 import { api, apiAs, consoleOf, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
@@ -24,7 +23,7 @@ describe('the container executor (Podman, separate processes)', () => {
   const suffix = uniqueClusterName('');
   const names = { master: `master${suffix}`, a: `ctr-a${suffix}`, b: `ctr-b${suffix}` };
   const labels = { a: `ctr-a${suffix}`, b: `ctr-b${suffix}` };
-  const registry = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) };
+  const registry = liveRegistryOptions({ heartbeatTimeoutMs: 2_000 });
   const HOST_SECRET = `host-secret-${suffix}`;
   const CONTAINER = 'scheduler:\n  executor: container\n';
   let master: RunningCluster;

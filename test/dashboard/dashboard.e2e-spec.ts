@@ -1,12 +1,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { randomInt } from 'node:crypto';
 import { Browser, chromium, Page } from 'playwright-core';
 import type { BuildDto } from '@infrabox/jobs';
 import { createScratchDatabase, eventually, openDatabase } from '../support/database';
 import { freePort } from '../support/cli';
 import { api, apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
 import { OidcTestProvider, startOidcProvider } from '../support/oidc-provider';
+import { liveRegistryOptions } from '../support/clusters';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -20,7 +20,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-ne
  */
 describe('dashboard (headless Chromium)', () => {
   jest.setTimeout(180_000);
-  const registry = { heartbeatIntervalMs: 300, heartbeatTimeoutMs: 5_000, sweepIntervalMs: 500, probeIntervalMs: 500, sweepLockKey: randomInt(1, 2 ** 47) };
+  const registry = liveRegistryOptions({ heartbeatIntervalMs: 300, heartbeatTimeoutMs: 5_000, sweepIntervalMs: 500, probeIntervalMs: 500 });
   let clusters: RunningCluster[] = [];
   let master: RunningCluster;
   let browser: Browser;

@@ -1,10 +1,9 @@
-import { randomInt } from 'node:crypto';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
-import type { BuildDto, JobDto } from '@infrabox/jobs';
-import { uniqueClusterName } from '../support/clusters';
+import type { BuildDto } from '@infrabox/jobs';
+import { liveRegistryOptions, uniqueClusterName } from '../support/clusters';
 import { startGcsTestServer, GcsTestServer } from '../support/gcs-test-server';
-import { api, apiAs, consoleOf as consoleOfJob, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { apiAs, consoleOf as consoleOfJob, onlyTheseActive, RunningCluster, settledJobs, startCluster } from '../support/installation';
 import { s3TestEndpoint } from '../support/storage';
 
 /**
@@ -15,7 +14,7 @@ import { s3TestEndpoint } from '../support/storage';
 describe('job outputs across clusters and storage backends', () => {
   const suffix = uniqueClusterName('');
   const names = { local: `master${suffix}`, gcs: `worker-gcp${suffix}`, s3: `worker-aws${suffix}` };
-  const registry = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) };
+  const registry = liveRegistryOptions();
   const bucket = `outputs-${suffix.slice(1)}`;
   let gcs: GcsTestServer;
   let clusters: RunningCluster[] = [];

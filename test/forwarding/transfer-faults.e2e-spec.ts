@@ -1,10 +1,9 @@
-import { randomInt } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pack } from 'tar-stream';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { Database } from '@infrabox/database';
-import { uniqueClusterName } from '../support/clusters';
+import { liveRegistryOptions, uniqueClusterName } from '../support/clusters';
 import { ChaosProxy } from '../support/chaos-proxy';
 import { eventually, openDatabase } from '../support/database';
 import { api, apiAs, freePort, RunningCluster, startCluster } from '../support/installation';
@@ -15,7 +14,7 @@ import { sha256 } from '../support/storage';
 describe('output transfers under faults', () => {
   const suffix = uniqueClusterName('');
   const names = { src: `src${suffix}`, dst: `dst${suffix}` };
-  const registry = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) };
+  const registry = liveRegistryOptions();
   let db: Database;
   let src: RunningCluster;
   let dst: RunningCluster;

@@ -1,8 +1,7 @@
-import { randomInt } from 'node:crypto';
 import type { BuildDto } from '@infrabox/jobs';
-import { uniqueClusterName } from '../support/clusters';
+import { liveRegistryOptions, uniqueClusterName } from '../support/clusters';
 import { eventually } from '../support/database';
-import { api, apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
+import { apiAs, RunningCluster, settledJobs, startCluster } from '../support/installation';
 import { loggedPort, Sample, scrape, valueOf } from '../support/prometheus';
 import { TestProcess } from '../support/processes';
 
@@ -11,7 +10,7 @@ describe('metrics and logs of the apps', () => {
   const suffix = uniqueClusterName('');
   const names = { main: `metrics-main${suffix}`, worker: `metrics-worker${suffix}` };
   const labels = { main: `MAIN${suffix}`, worker: `WORKER${suffix}` };
-  const registry = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) };
+  const registry = liveRegistryOptions();
   let main: RunningCluster;
   let worker: RunningCluster;
 

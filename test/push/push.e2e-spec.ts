@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { Database } from '@infrabox/database';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { tokenServiceFor, projectToken } from '../support/auth';
 import { runCli } from '../support/cli';
-import { uniqueClusterName } from '../support/clusters';
+import { liveRegistryOptions, uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { api, apiAs, consoleOf as consoleOfJob, RunningCluster, settledJobs, startCluster } from '../support/installation';
 
@@ -22,7 +22,7 @@ describe('infrabox push: build sources across clusters', () => {
   const names = { master: `master${suffix}`, a: `worker-a${suffix}`, b: `worker-b${suffix}`, down: `worker-down${suffix}` };
   const labels = { a: `A${suffix}`, b: `B${suffix}` };
   const project = `push${suffix}`;
-  const registry = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) };
+  const registry = liveRegistryOptions();
   let clusters: RunningCluster[] = [];
   let master: RunningCluster;
   let db: Database;

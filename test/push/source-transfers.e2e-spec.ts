@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { Database } from '@infrabox/database';
 import type { BuildDto, JobDto } from '@infrabox/jobs';
 import { projectToken, registeredCluster, tokenServiceFor } from '../support/auth';
 import { ChaosProxy } from '../support/chaos-proxy';
-import { uniqueClusterName } from '../support/clusters';
+import { liveRegistryOptions, uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { api, apiAs, RunningCluster, startCluster } from '../support/installation';
 import { sha256 } from '../support/storage';
@@ -24,7 +24,7 @@ describe('build sources: push when the target cannot pull, pull under faults', (
   const names = { holder: `holder${suffix}`, target: `target${suffix}` };
   const labels = { holder: `H${suffix}`, target: `T${suffix}` };
   const project = `sources${suffix}`;
-  const registry = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3_000, sweepIntervalMs: 250, probeIntervalMs: 3_600_000, sweepLockKey: randomInt(1, 2 ** 47) };
+  const registry = liveRegistryOptions();
   let db: Database;
   let holder: RunningCluster;
   let target: RunningCluster;

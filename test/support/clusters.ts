@@ -52,6 +52,14 @@ export function quietRegistryOptions(overrides: Partial<RegistryOptions> = {}): 
   };
 }
 
+/**
+ * Registry timings of a test whose clusters must see each other come and go quickly: heartbeats
+ * every 200 ms, lost after 3 s; no reachability probes unless asked for.
+ */
+export function liveRegistryOptions(overrides: Partial<RegistryOptions> = {}): Partial<RegistryOptions> {
+  return quietRegistryOptions({ heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3_000, sweepIntervalMs: 250, ...overrides });
+}
+
 export async function startRegistry(config: InstallConfig, options: Partial<RegistryOptions>): Promise<INestApplication> {
   const app = await NestFactory.create(RegistryModule.forConfig(config, options), { logger: ['error'], abortOnError: false });
   await app.init();

@@ -13,14 +13,9 @@ import {
   sha256Of,
   streamOf,
 } from '../../../test/support/archive';
-import {
-  ArchiveDestinationError,
-  ArchiveError,
-  ArchiveFormatError,
-  ArchiveIntegrityError,
-  ArchiveLimitError,
-  UnsafeArchiveEntryError,
-} from './archive.errors';
+import * as errors from './archive.errors';
+
+const { ArchiveDestinationError, ArchiveError, ArchiveFormatError, ArchiveIntegrityError, ArchiveLimitError, UnsafeArchiveEntryError } = errors;
 import { unpackTar } from './tar.unpacker';
 
 /*
@@ -337,7 +332,7 @@ describe('unpackTar is all or nothing', () => {
     const error = await refusal(unpackTar(streamOf(truncated), dest, { expectedSha256: sha256Of(archive), expectedSize: archive.length }));
 
     expect(error).toBeInstanceOf(ArchiveIntegrityError);
-    expect((error as ArchiveIntegrityError).check).toBe('size');
+    expect((error as errors.ArchiveIntegrityError).check).toBe('size');
     expect(error.cause).toBeInstanceOf(ArchiveFormatError);
     expect(await readdir(work)).toEqual([]);
   });

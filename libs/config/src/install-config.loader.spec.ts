@@ -5,16 +5,19 @@ import { ConfigError, type Env, type InstallConfig, loadInstallConfig, parseInst
 
 const CWD = '/srv/infrabox';
 
-const MASTER_YAML = `
-host: master.aws.my-domain.com
-database:
+/** The seed's database block, the same in both of its examples. */
+const SEED_DATABASE = `database:
   postgres:
     enabled: true
     db: infrabox
     host: my-db-host.my-domain.com
     password: myuser
     username: mypw
-storage:
+`;
+
+const MASTER_YAML = `
+host: master.aws.my-domain.com
+${SEED_DATABASE}storage:
   s3:
     enabled: true
     access_key_id: myaccesskeyid
@@ -27,14 +30,7 @@ cluster:
   name: worker
   labels: my-worker,GCP
 host: master.aws.my-domain.com
-database:
-  postgres:
-    enabled: true
-    db: infrabox
-    host: my-db-host.my-domain.com
-    password: myuser
-    username: mypw
-storage:
+${SEED_DATABASE}storage:
   gcs:
     enabled: true
     bucket: mybucket

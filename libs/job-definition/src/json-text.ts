@@ -74,13 +74,7 @@ class JsonReader {
 
   private object(depth: number): Record<string, unknown> {
     const result: Record<string, unknown> = {};
-    this.pos++; // '{'
-    this.skipWhitespace();
-    if (this.text[this.pos] === '}') {
-      this.pos++;
-      return result;
-    }
-    for (;;) {
+    this.sequence('}', 'property value', () => {
       this.skipWhitespace();
       if (this.text[this.pos] !== '"') this.fail(this.atEnd() ? 'unexpected end of input' : "expected a property name in double quotes");
       const key = this.string();
@@ -89,34 +83,33 @@ class JsonReader {
       this.pos++;
       // defineProperty keeps a "__proto__" key an ordinary own property.
       Object.defineProperty(result, key, { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true });
-      this.skipWhitespace();
-      const next = this.text[this.pos];
-      if (next === '}') {
-        this.pos++;
-        return result;
-      }
-      if (next !== ',') this.fail(this.atEnd() ? 'unexpected end of input' : "expected ',' or '}' after property value");
-      this.pos++;
-    }
+    });
+    return result;
   }
 
   private array(depth: number): unknown[] {
     const result: unknown[] = [];
-    this.pos++; // '['
+    this.sequence(']', 'array element', () => result.push(this.value(depth + 1)));
+    return result;
+  }
+
+  /** `[`/`{`, then nothing or items separated by commas, then `close`; `item` reads one item, `what` names it. */
+  private sequence(close: '}' | ']', what: string, item: () => void): void {
+    this.pos++; // the opening bracket
     this.skipWhitespace();
-    if (this.text[this.pos] === ']') {
+    if (this.text[this.pos] === close) {
       this.pos++;
-      return result;
+      return;
     }
     for (;;) {
-      result.push(this.value(depth + 1));
+      item();
       this.skipWhitespace();
       const next = this.text[this.pos];
-      if (next === ']') {
+      if (next === close) {
         this.pos++;
-        return result;
+        return;
       }
-      if (next !== ',') this.fail(this.atEnd() ? 'unexpected end of input' : "expected ',' or ']' after array element");
+      if (next !== ',') this.fail(this.atEnd() ? 'unexpected end of input' : `expected ',' or '${close}' after ${what}`);
       this.pos++;
     }
   }

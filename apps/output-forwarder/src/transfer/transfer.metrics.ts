@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
+import { counterIn, histogramIn } from '@infrabox/observability';
 
 export type TransferKind = 'output' | 'source' | 'image';
 export type TransferDirection = 'pull' | 'push';
@@ -13,19 +15,8 @@ export class TransferMetrics {
   private readonly duration: Histogram<'kind' | 'direction' | 'outcome'>;
 
   constructor(registry: Registry) {
-    this.bytes = new Counter({
-      name: 'infrabox_transfer_bytes_total',
-      help: 'Bytes of job outputs, build sources and images (layers the target held already not counted) moved to or from this cluster, by kind and direction',
-      labelNames: ['kind', 'direction'],
-      registers: [registry],
-    });
-    this.duration = new Histogram({
-      name: 'infrabox_transfer_duration_seconds',
-      help: 'Duration of each transfer, retries and resumes included, by kind, direction and outcome (ok, error)',
-      labelNames: ['kind', 'direction', 'outcome'],
-      buckets: DURATION_BUCKETS,
-      registers: [registry],
-    });
+    this.bytes = counterIn(registry, 'infrabox_transfer_bytes_total', 'Bytes of job outputs, build sources and images (layers the target held already not counted) moved to or from this cluster, by kind and direction', ['kind', 'direction']);
+    this.duration = histogramIn(registry, 'infrabox_transfer_duration_seconds', 'Duration of each transfer, retries and resumes included, by kind, direction and outcome (ok, error)', ['kind', 'direction', 'outcome'], DURATION_BUCKETS);
   }
 
   /** Times `work`, which moves bytes and resolves with how many it moved (0 when another copy won). */

@@ -1,5 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
+import { counterIn, histogramIn } from './metric.factory';
 import { PgEventServer, StoredEvent } from '@infrabox/events';
 
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -16,26 +18,9 @@ export class EventMetrics implements OnModuleInit {
     private readonly server: PgEventServer,
     registry: Registry,
   ) {
-    this.handled = new Counter({
-      name: 'infrabox_events_handled_total',
-      help: 'Event handler runs by event pattern and outcome (ok, or error: retried later, dead-lettered after the last attempt)',
-      labelNames: ['pattern', 'outcome'],
-      registers: [registry],
-    });
-    this.lag = new Histogram({
-      name: 'infrabox_event_lag_seconds',
-      help: 'Time from the event row being written (created_at) to a handler run starting, per attempt',
-      labelNames: ['pattern'],
-      buckets: LAG_BUCKETS,
-      registers: [registry],
-    });
-    this.duration = new Histogram({
-      name: 'infrabox_event_handler_duration_seconds',
-      help: 'How long a handler run took',
-      labelNames: ['pattern'],
-      buckets: DURATION_BUCKETS,
-      registers: [registry],
-    });
+    this.handled = counterIn(registry, 'infrabox_events_handled_total', 'Event handler runs by event pattern and outcome (ok, or error: retried later, dead-lettered after the last attempt)', ['pattern', 'outcome']);
+    this.lag = histogramIn(registry, 'infrabox_event_lag_seconds', 'Time from the event row being written (created_at) to a handler run starting, per attempt', ['pattern'], LAG_BUCKETS);
+    this.duration = histogramIn(registry, 'infrabox_event_handler_duration_seconds', 'How long a handler run took', ['pattern'], DURATION_BUCKETS);
   }
 
   onModuleInit(): void {
