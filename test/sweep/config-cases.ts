@@ -142,15 +142,9 @@ const MUTATIONS: Array<(r: SweepRandom) => { kind: string; bytes: Buffer; expect
 ];
 
 export function configCases(random: SweepRandom, count: number): ConfigCase[] {
-  const cases: ConfigCase[] = [];
-  let heavy = 0;
-  while (cases.length < count) {
-    const index = cases.length < MUTATIONS.length ? cases.length : random.int(0, MUTATIONS.length - 1);
-    const made = MUTATIONS[index](random);
-    const isHeavy = /10 MB|10,000|bomb/.test(made.kind);
-    if (isHeavy && cases.length >= MUTATIONS.length && heavy >= 8) continue;
-    if (isHeavy) heavy++;
-    cases.push({ label: `config #${cases.length} (${made.kind})`, bytes: made.bytes, expectProblem: made.expectProblem });
-  }
-  return cases;
+  return random.cases(MUTATIONS, count, /10 MB|10,000|bomb/, 8).map((made, index) => ({
+    label: `config #${index} (${made.kind})`,
+    bytes: made.bytes,
+    expectProblem: made.expectProblem,
+  }));
 }

@@ -171,17 +171,12 @@ const MUTATIONS: Array<(random: SweepRandom) => Omit<DefinitionCase, 'label'> & 
 
 /** `count` malformed definitions; the big and deep ones (slow to build) come at most a few times. */
 export function definitionCases(random: SweepRandom, count: number): DefinitionCase[] {
-  const cases: DefinitionCase[] = [];
-  let heavy = 0;
-  while (cases.length < count) {
-    const index = cases.length < MUTATIONS.length ? cases.length : random.int(0, MUTATIONS.length - 1);
-    const made = MUTATIONS[index](random);
-    const isHeavy = /10 MB|10,000/.test(made.kind);
-    if (isHeavy && cases.length >= MUTATIONS.length && heavy >= 12) continue;
-    if (isHeavy) heavy++;
-    cases.push({ label: `definition #${cases.length} (${made.kind})`, input: made.input, text: made.text, expectError: made.expectError });
-  }
-  return cases;
+  return random.cases(MUTATIONS, count, /10 MB|10,000/, 12).map((made, index) => ({
+    label: `definition #${index} (${made.kind})`,
+    input: made.input,
+    text: made.text,
+    expectError: made.expectError,
+  }));
 }
 
 export { escape as escapeRegExp };

@@ -24,6 +24,24 @@ export class SweepRandom {
     return prand.unsafeUniformIntDistribution(min, max, this.rng);
   }
 
+  /**
+   * `count` results of `mutations`: each once in order, then picked at random; a result whose
+   * `kind` matches `heavy` (slow to build or check) is taken at most `heavyMax` more times.
+   */
+  cases<M extends { kind: string }>(mutations: ReadonlyArray<(random: SweepRandom) => M>, count: number, heavy: RegExp, heavyMax: number): M[] {
+    const made: M[] = [];
+    let heavyTaken = 0;
+    while (made.length < count) {
+      const index = made.length < mutations.length ? made.length : this.int(0, mutations.length - 1);
+      const one = mutations[index](this);
+      const isHeavy = heavy.test(one.kind);
+      if (isHeavy && made.length >= mutations.length && heavyTaken >= heavyMax) continue;
+      if (isHeavy) heavyTaken++;
+      made.push(one);
+    }
+    return made;
+  }
+
   pick<T>(items: readonly T[]): T {
     return items[this.int(0, items.length - 1)];
   }
