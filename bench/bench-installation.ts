@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Database } from '@infrabox/database';
@@ -56,4 +56,11 @@ export async function untilBuildFinished(db: Database, buildId: string, pollMs: 
     }
     await sleep(pollMs);
   }
+}
+
+/** Stops every app of the installations (SIGTERM, then `graceMs` to exit) and removes their folders. */
+export async function stopInstallations(installations: readonly Installation[], graceMs: number): Promise<void> {
+  for (const i of installations) for (const child of i.apps.values()) child.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, graceMs));
+  for (const i of installations) await rm(i.dir, { recursive: true, force: true });
 }

@@ -14,17 +14,15 @@
  * Goals: 2 ≤ 1.2 × 1; 3 ≤ 1 + 50 ms (medians).
  */
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ClusterRepository } from '@infrabox/clusters';
 import { findContainerEngine } from '@infrabox/containers';
 import { createPool, Database } from '@infrabox/database';
 import { benchBuilds } from './bench-builds';
 import { openBenchDatabase, percentile, round, runBenchmark } from './bench-database';
-import { Installation, startInstallation, untilBuildFinished } from './bench-installation';
+import { Installation, startInstallation, stopInstallations, untilBuildFinished } from './bench-installation';
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -91,9 +89,7 @@ async function main(): Promise<void> {
     );
     console.log(`containers raw_p50_ms=${round(rawP50, 1)} executor_p50_ms=${round(jobP50, 1)} ratio=${round(ratio, 3)} handoff_p50_ms=${round(handoffP50, 1)}`);
   } finally {
-    for (const i of installations) for (const child of i.apps.values()) child.kill('SIGTERM');
-    await sleep(2_000);
-    for (const i of installations) await rm(i.dir, { recursive: true, force: true });
+    await stopInstallations(installations, 2_000);
     await db.close();
     await database.stop();
     await engine.close();

@@ -19,14 +19,13 @@ import { ClusterRepository } from '@infrabox/clusters';
 import { createPool, Database } from '@infrabox/database';
 import { benchBuilds } from './bench-builds';
 import { openBenchDatabase, percentile, round, runBenchmark } from './bench-database';
-import { Installation, startInstallation, untilBuildFinished } from './bench-installation';
+import { Installation, startInstallation, stopInstallations, untilBuildFinished } from './bench-installation';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 
 async function peakRssMib(pid: number): Promise<number> {
@@ -110,9 +109,7 @@ async function main(): Promise<void> {
     );
     console.log(`forward mib_per_s=${round(forwardRate, 1)} raw_mib_per_s=${round(rawRate, 1)} peak_rss_mib=${round(rss, 1)}`);
   } finally {
-    for (const i of installations) for (const child of i.apps.values()) child.kill('SIGTERM');
-    await sleep(1_000);
-    for (const i of installations) await rm(i.dir, { recursive: true, force: true });
+    await stopInstallations(installations, 1_000);
     await db.close();
     await database.stop();
   }
