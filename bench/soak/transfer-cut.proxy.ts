@@ -2,7 +2,7 @@ import { createServer, IncomingMessage, request, Server, ServerResponse } from '
 import { AddressInfo } from 'node:net';
 
 /** A peer output download that starts from byte 0 (a resume carries `Range`). */
-const OUTPUT_DOWNLOAD = /^\/api\/v1\/peer\/jobs\/[^/]+\/output(\?|$)/;
+const OUTPUT_DOWNLOAD = /^\/api\/v1\/peer\/output\/[^/?]+(\?|$)/;
 
 /**
  * An HTTP proxy in front of one cluster's api that cuts one in `every` forwarding transfers

@@ -23,7 +23,6 @@ export interface RegistryOptions {
 
 export const REGISTRY_OPTIONS = Symbol('REGISTRY_OPTIONS');
 
-
 export const DEFAULT_REGISTRY_OPTIONS: Readonly<RegistryOptions> = {
   heartbeatIntervalMs: 5_000,
   heartbeatTimeoutMs: 30_000,
