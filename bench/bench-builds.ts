@@ -1,4 +1,4 @@
-import { parseInstallConfig } from '@infrabox/config';
+import { currentClusterOf, parseInstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { EventRepository, PgEventClient } from '@infrabox/events';
 import { BuildRepository, JobRepository, JobStatsRepository, ProjectRepository } from '@infrabox/jobs';
@@ -10,5 +10,5 @@ import { BuildsService } from '../apps/api/src/builds/builds.service';
  */
 export function benchBuilds(db: Database, cluster: string): BuildsService {
   const config = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${cluster}\n`, { DATABASE_URL: db.url });
-  return new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), new JobStatsRepository(db), new PgEventClient(new EventRepository(db)), config);
+  return new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), new JobStatsRepository(db), new PgEventClient(new EventRepository(db)), currentClusterOf(config));
 }

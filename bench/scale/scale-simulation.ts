@@ -4,7 +4,7 @@
  * code on its own pool and LISTEN connection; then a backlog of queued jobs with selectors.
  */
 import { ChildProcess, fork } from 'node:child_process';
-import { parseInstallConfig } from '@infrabox/config';
+import { currentClusterOf, parseInstallConfig } from '@infrabox/config';
 import { createPool, Database } from '@infrabox/database';
 import { EventRepository, PgEventClient } from '@infrabox/events';
 import { BuildRepository, JobRepository, JobStatsRepository, ProjectRepository } from '@infrabox/jobs';
@@ -144,7 +144,7 @@ export async function runScaleSimulation(options: ScaleRunOptions): Promise<Scal
     // The builds come in through the first cluster's api (as pushes reach the master's).
     const apiConfig = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${clusters[0].name}\n`, { DATABASE_URL: options.databaseUrl });
     const events = new PgEventClient(new EventRepository(db));
-    const builds = new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), new JobStatsRepository(db), events, apiConfig);
+    const builds = new BuildsService(db, new ProjectRepository(db), new BuildRepository(db), new JobRepository(db), new JobStatsRepository(db), events, currentClusterOf(apiConfig));
     const timeoutMs = options.timeoutMs ?? 600_000;
     /** Commits `jobs` queued jobs in one transaction (the whole backlog visible, and announced, at once); resolves when every job.placed was handled. */
     const placeBacklog = async (jobs: number): Promise<{ startedAt: number; before: Stats & { eventsHandled: number }; latest: Stats & { eventsHandled: number } }> => {

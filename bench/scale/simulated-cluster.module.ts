@@ -1,8 +1,8 @@
-import { Controller, DynamicModule, Inject, Injectable, Module } from '@nestjs/common';
+import { Controller, DynamicModule, Injectable, Module } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { Registry } from 'prom-client';
 import { ClustersModule } from '@infrabox/clusters';
-import { InstallConfig, InstallConfigModule } from '@infrabox/config';
+import { CurrentCluster, InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
 import { JOB_PLACED, JobPlacedEvent, JobsModule } from '@infrabox/jobs';
@@ -12,8 +12,6 @@ import { PlacementHandlers } from '../../apps/scheduler/src/placement/placement.
 import { PlacementMetrics } from '../../apps/scheduler/src/placement/placement.metrics';
 import { PlacementService } from '../../apps/scheduler/src/placement/placement.service';
 import { defaultSchedulerOptions, SCHEDULER_OPTIONS } from '../../apps/scheduler/src/scheduler.options';
-
-export const CLUSTER_NAME = Symbol('CLUSTER_NAME');
 
 /** What one simulated cluster's scheduler was told to run. */
 @Injectable()
@@ -29,12 +27,12 @@ export class PlacedJobs {
 class PlacedJobsHandler {
   constructor(
     private readonly placed: PlacedJobs,
-    @Inject(CLUSTER_NAME) private readonly cluster: string,
+    private readonly cluster: CurrentCluster,
   ) {}
 
   @EventPattern(JOB_PLACED)
   onJobPlaced(@Payload() event: JobPlacedEvent): void {
-    if (event.cluster !== this.cluster) this.placed.misdelivered++;
+    if (event.cluster !== this.cluster.name) this.placed.misdelivered++;
     this.placed.jobIds.push(event.jobId);
     this.placed.lastAt = Date.now();
   }
@@ -54,7 +52,6 @@ export class SimulatedClusterModule {
       imports: [InstallConfigModule.forRoot(config), DatabaseModule, EventsModule.forRoot({ app: 'scheduler' }), ClustersModule, JobsModule],
       controllers: [PlacementHandlers, PlacedJobsHandler],
       providers: [
-        { provide: CLUSTER_NAME, useValue: config.cluster.name },
         { provide: SCHEDULER_OPTIONS, useValue: defaultSchedulerOptions(config) },
         { provide: REGISTRY_OPTIONS, useValue: DEFAULT_REGISTRY_OPTIONS },
         // The placement's metrics on a registry of the app's own (no /metrics is served here).

@@ -2,6 +2,7 @@ import { stat, readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeJwt, exportJWK, importJWK, JWK, jwtVerify } from 'jose';
 import { ClusterKeyService, KeyMismatchError, KeyRepository, newPrivateKeyPem } from '@infrabox/auth';
+import { currentClusterOf } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { placedJob, registeredCluster, strayKey, tokenServiceFor } from '../support/auth';
 import { clusterConfig, testSigningKeyFile, uniqueClusterName } from '../support/clusters';
@@ -19,7 +20,7 @@ describe('cluster signing keys: private halves in key files, public halves pinne
   afterAll(() => Promise.all(dbs.map((d) => d.close())));
 
   const keyRows = (cluster: string) => db.query<{ public_jwk: JWK }>('SELECT public_jwk FROM cluster_key WHERE cluster = $1', [cluster]);
-  const keyService = (d: Database, cluster: string) => new ClusterKeyService(clusterConfig(cluster), new KeyRepository(d));
+  const keyService = (d: Database, cluster: string) => new ClusterKeyService(clusterConfig(cluster), currentClusterOf(clusterConfig(cluster)), new KeyRepository(d));
 
   it('is made on first use in the key file (mode 600, PKCS#8 Ed25519); only the public half is in the database', async () => {
     const cluster = uniqueClusterName('key');
@@ -107,7 +108,7 @@ describe('cluster signing keys: private halves in key files, public halves pinne
     const replaced = path.join(path.dirname(testSigningKeyFile(cluster)), 'other.pem');
     await mkdir(path.dirname(replaced), { recursive: true });
     await writeFile(replaced, newPrivateKeyPem(), { mode: 0o600 });
-    const service = new ClusterKeyService({ ...elsewhere, auth: { signingKey: replaced } }, new KeyRepository(db));
+    const service = new ClusterKeyService({ ...elsewhere, auth: { signingKey: replaced } }, currentClusterOf(elsewhere), new KeyRepository(db));
     const failure = service.signingKey();
     await expect(failure).rejects.toThrow(KeyMismatchError);
     await expect(failure).rejects.toThrow(new RegExp(`cluster '${cluster}': the token signing key ${replaced} is not the one pinned in the database on .*infrabox admin rotate-key`));

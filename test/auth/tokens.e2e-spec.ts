@@ -1,7 +1,7 @@
 import { exportJWK } from 'jose';
 import { ClusterKeyService, InvalidTokenError, JobTokenSubject, KeyRepository, NotTheIssuerError, TokenFactsRepository, TokenService } from '@infrabox/auth';
 import { ClusterRepository } from '@infrabox/clusters';
-import { MASTER_CLUSTER } from '@infrabox/config';
+import { currentClusterOf, MASTER_CLUSTER } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { nowSeconds, placedJob, registeredCluster, signingKeyOf, signRaw, strayKey, tokenServiceFor } from '../support/auth';
 import { clusterConfig, uniqueClusterName } from '../support/clusters';
@@ -138,7 +138,7 @@ describe('tokens across clusters (real PostgreSQL)', () => {
       },
     });
     const config = clusterConfig(b);
-    const verifier = new TokenService(config, new ClusterKeyService(config, new KeyRepository(counting)), new TokenFactsRepository(counting), null);
+    const verifier = new TokenService(currentClusterOf(config), new ClusterKeyService(config, currentClusterOf(config), new KeyRepository(counting)), new TokenFactsRepository(counting), null);
     await verifier.onModuleInit();
     const stray = (await strayKey()).privateKey;
     const forged = await Promise.all(

@@ -1,4 +1,4 @@
-import { InstallConfig } from '@infrabox/config';
+import { currentClusterOf, InstallConfig } from '@infrabox/config';
 import { createPool, Database, migrate } from '@infrabox/database';
 import { EventConsumerRepository, EventRepository, PgEventClient } from '@infrabox/events';
 import { EventConsumersService } from '../../apps/api/src/events/event-consumers.service';
@@ -29,7 +29,7 @@ describe('event pruning (real PostgreSQL, real consumers)', () => {
     db = new Database(createPool(url), url);
     await migrate(db.pool);
     client = new PgEventClient(new EventRepository(db));
-    pruner = new EventPruningService(config, db, new EventRepository(db), new EventConsumerRepository(db), DEFAULT_REGISTRY_OPTIONS);
+    pruner = new EventPruningService(config, currentClusterOf(config), db, new EventRepository(db), new EventConsumerRepository(db), DEFAULT_REGISTRY_OPTIONS);
   });
   afterEach(async () => {
     await Promise.all(consumers.splice(0).map((c) => c.close()));
@@ -215,7 +215,7 @@ describe('event pruning (real PostgreSQL, real consumers)', () => {
 
   it('is led by one registry at a time', async () => {
     const config = { cluster: { name: 'worker', labels: [], isMaster: false }, events: { retentionSeconds: RETENTION_SECONDS } } as unknown as InstallConfig;
-    const other = new EventPruningService(config, db, new EventRepository(db), new EventConsumerRepository(db), DEFAULT_REGISTRY_OPTIONS);
+    const other = new EventPruningService(config, currentClusterOf(config), db, new EventRepository(db), new EventConsumerRepository(db), DEFAULT_REGISTRY_OPTIONS);
     try {
       const first = await pruner.tick();
       const second = await other.tick();

@@ -1,6 +1,6 @@
 import { generateKeyPair, JWTPayload, KeyLike, SignJWT } from 'jose';
 import { AuthOptions, ClusterKeyService, JobTokenSubject, KeyRepository, TokenFactsRepository, TokenService } from '@infrabox/auth';
-import { MASTER_CLUSTER } from '@infrabox/config';
+import { currentClusterOf, MASTER_CLUSTER } from '@infrabox/config';
 import { ProjectRepository } from '@infrabox/jobs';
 import { createPool, Database } from '@infrabox/database';
 import { clusterConfig } from './clusters';
@@ -9,13 +9,13 @@ import { databaseUrl } from './database';
 /** A TokenService of cluster `cluster` on `db`, as one app of that cluster would have it (its key: testSigningKeyFile unless told). */
 export function tokenServiceFor(db: Database, cluster: string, options?: AuthOptions, signingKey?: string): TokenService {
   const config = signingKey === undefined ? clusterConfig(cluster) : { ...clusterConfig(cluster), auth: { signingKey } };
-  return new TokenService(config, new ClusterKeyService(config, new KeyRepository(db)), new TokenFactsRepository(db), options ?? null);
+  return new TokenService(currentClusterOf(config), new ClusterKeyService(config, currentClusterOf(config), new KeyRepository(db)), new TokenFactsRepository(db), options ?? null);
 }
 
 /** The private key cluster `cluster` signs with (read or made, and pinned, as its apps do). */
 export async function signingKeyOf(db: Database, cluster: string): Promise<KeyLike> {
   const config = clusterConfig(cluster);
-  return (await new ClusterKeyService(config, new KeyRepository(db)).signingKey()).privateKey;
+  return (await new ClusterKeyService(config, currentClusterOf(config), new KeyRepository(db)).signingKey()).privateKey;
 }
 
 /** An Ed25519 key pair no cluster has. */

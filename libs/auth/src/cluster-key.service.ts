@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
 import type { JWK, KeyLike } from 'jose';
-import { authOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { authOf, CurrentCluster, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { KeyRepository, PinnedClusterKey } from './key.repository';
 import { ensureTokenSigningKey } from './token-signing-key.store';
 
@@ -39,6 +39,7 @@ export class ClusterKeyService {
 
   constructor(
     @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
+    private readonly cluster: CurrentCluster,
     private readonly keys: KeyRepository,
   ) {}
 
@@ -61,7 +62,7 @@ export class ClusterKeyService {
   }
 
   private async load(): Promise<SigningKey> {
-    const cluster = this.config.cluster.name;
+    const cluster = this.cluster.name;
     const file = await ensureTokenSigningKey(authOf(this.config).signingKey);
     const pinned = await this.keys.pin(cluster, file.publicJwk);
     if (!isDeepStrictEqual(publicPart(pinned.publicJwk), file.publicJwk)) throw new KeyMismatchError(cluster, file.keyFile, pinned);

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { decodeJwt, decodeProtectedHeader, errors, importJWK, JWK, JWTPayload, jwtVerify, KeyLike, SignJWT } from 'jose';
-import { INSTALL_CONFIG, InstallConfig, MASTER_CLUSTER } from '@infrabox/config';
+import { CurrentCluster, MASTER_CLUSTER } from '@infrabox/config';
 import {
   AUTH_OPTIONS,
   AuthOptions,
@@ -55,12 +55,12 @@ export class TokenService implements OnModuleInit {
   private reading: Promise<KeySnapshot> | undefined;
 
   constructor(
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
     private readonly keys: ClusterKeyService,
     private readonly facts: TokenFactsRepository,
     @Optional() @Inject(AUTH_OPTIONS) options: AuthOptions | null = null,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
     this.clockTolerance = options?.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
     this.cacheMs = options?.publicKeyCacheMs ?? DEFAULT_PUBLIC_KEY_CACHE_MS;
     this.unknownIssuerRefreshMs = options?.unknownIssuerRefreshMs ?? DEFAULT_UNKNOWN_ISSUER_REFRESH_MS;

@@ -6,6 +6,7 @@ export {
   type Env,
   type LoadInstallConfigOptions,
 } from './install-config.loader';
+export { CurrentCluster, currentClusterOf } from './current-cluster';
 export { INSTALL_CONFIG, InjectInstallConfig, InstallConfigModule } from './install-config.module';
 export {
   CLUSTER_NAME_PATTERN,

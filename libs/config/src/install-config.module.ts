@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Inject, Module } from '@nestjs/common';
+import { CurrentCluster, currentClusterOf } from './current-cluster';
 import type { InstallConfig } from './install-config.schema';
 
 /** Injection token for the loaded {@link InstallConfig}. */
@@ -10,13 +11,19 @@ export const InjectInstallConfig = (): PropertyDecorator & ParameterDecorator =>
 @Global()
 @Module({})
 export class InstallConfigModule {
-  /** Provides an already loaded config, so loading (and its errors) stays outside Nest's bootstrap. */
+  /**
+   * Provides an already loaded config, so loading (and its errors) stays outside Nest's bootstrap,
+   * and the {@link CurrentCluster} it describes.
+   */
   static forRoot(config: InstallConfig): DynamicModule {
     return {
       module: InstallConfigModule,
       global: true,
-      providers: [{ provide: INSTALL_CONFIG, useValue: config }],
-      exports: [INSTALL_CONFIG],
+      providers: [
+        { provide: INSTALL_CONFIG, useValue: config },
+        { provide: CurrentCluster, useValue: currentClusterOf(config) },
+      ],
+      exports: [INSTALL_CONFIG, CurrentCluster],
     };
   }
 }

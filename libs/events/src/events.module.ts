@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { EventConsumerRepository } from './event-consumer.repository';
 import { EventRepository } from './event.repository';
@@ -24,9 +24,9 @@ export class EventsModule {
         { provide: PgEventClient, inject: [EventRepository], useFactory: (events: EventRepository) => new PgEventClient(events) },
         {
           provide: PgEventServer,
-          inject: [INSTALL_CONFIG, Database, EventRepository, EventConsumerRepository],
-          useFactory: (config: InstallConfig, db: Database, events: EventRepository, consumers: EventConsumerRepository) =>
-            new PgEventServer({ ...options, cluster: config.cluster.name, databaseUrl: db.url }, events, consumers),
+          inject: [CurrentCluster, Database, EventRepository, EventConsumerRepository],
+          useFactory: (cluster: CurrentCluster, db: Database, events: EventRepository, consumers: EventConsumerRepository) =>
+            new PgEventServer({ ...options, cluster: cluster.name, databaseUrl: db.url }, events, consumers),
         },
       ],
       exports: [PgEventClient, PgEventServer, EventRepository, EventConsumerRepository],

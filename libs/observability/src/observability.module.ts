@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { Registry } from 'prom-client';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster } from '@infrabox/config';
 import { DatabaseHealthIndicator } from './health/database.health';
 import { EventListenerHealthIndicator } from './health/event-listener.health';
 import { HealthController } from './health/health.controller';
@@ -32,8 +32,8 @@ export class ObservabilityModule {
       providers: [
         {
           provide: Registry,
-          inject: [INSTALL_CONFIG],
-          useFactory: (config: InstallConfig) => createMetricsRegistry(options.app, config.cluster.name),
+          inject: [CurrentCluster],
+          useFactory: (cluster: CurrentCluster) => createMetricsRegistry(options.app, cluster.name),
         },
         DatabaseHealthIndicator,
         StorageHealthIndicator,

@@ -4,7 +4,7 @@ import { jwtVerify, SignJWT } from 'jose';
 import { BaseClient, custom, errors, generators, Issuer, TokenSet } from 'openid-client';
 import { ClusterKeyService, TOKEN_ALGORITHM, TokenService, USER_TOKEN_TTL_SECONDS } from '@infrabox/auth';
 import type { DeviceLoginDto, LoginDto, LoginPendingDto } from '@infrabox/contract';
-import { authOf, INSTALL_CONFIG, InstallConfig, MASTER_CLUSTER, OidcConfig, USERNAME_PATTERN } from '@infrabox/config';
+import { authOf, CurrentCluster, INSTALL_CONFIG, InstallConfig, MASTER_CLUSTER, OidcConfig, USERNAME_PATTERN } from '@infrabox/config';
 
 /** Calls to the provider give up after this long (discovery, token exchange, device polls). */
 const PROVIDER_TIMEOUT_MS = 10_000;
@@ -44,7 +44,8 @@ export class OidcLoginService {
   private client: Promise<BaseClient> | undefined;
 
   constructor(
-    @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
+    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    private readonly cluster: CurrentCluster,
     private readonly tokens: TokenService,
     private readonly keys: ClusterKeyService,
   ) {
@@ -131,9 +132,9 @@ export class OidcLoginService {
     const oidc = this.oidc;
     if (!oidc) {
       throw new NotFoundException(
-        this.config.cluster.name === MASTER_CLUSTER
+        this.cluster.name === MASTER_CLUSTER
           ? 'login: no OpenID provider is configured: add auth.oidc to the master\'s config (or use a token: infrabox admin token)'
-          : `login: users log in at the master, not at cluster '${this.config.cluster.name}'`,
+          : `login: users log in at the master, not at cluster '${this.cluster.name}'`,
       );
     }
     if (!this.client) {
@@ -169,7 +170,7 @@ export class OidcLoginService {
     const { privateKey } = await this.keys.signingKey();
     return new SignJWT({ ...state })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM })
-      .setIssuer(this.config.cluster.name)
+      .setIssuer(this.cluster.name)
       .setAudience(LOGIN_STATE_AUDIENCE)
       .setIssuedAt()
       .setExpirationTime(`${LOGIN_STATE_TTL_SECONDS}s`)
@@ -179,7 +180,7 @@ export class OidcLoginService {
   private async verifyState(cookie: string): Promise<LoginState> {
     const { publicKey } = await this.keys.signingKey();
     try {
-      const { payload } = await jwtVerify(cookie, publicKey, { algorithms: [TOKEN_ALGORITHM], audience: LOGIN_STATE_AUDIENCE, issuer: this.config.cluster.name });
+      const { payload } = await jwtVerify(cookie, publicKey, { algorithms: [TOKEN_ALGORITHM], audience: LOGIN_STATE_AUDIENCE, issuer: this.cluster.name });
       const { state, nonce, codeVerifier, returnTo } = payload;
       if ([state, nonce, codeVerifier, returnTo].every((value) => typeof value === 'string')) return payload as unknown as LoginState;
     } catch {

@@ -1,7 +1,7 @@
 import { BadRequestException, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { Database } from '@infrabox/database';
 import { forCluster, PgEventClient } from '@infrabox/events';
-import { InjectInstallConfig, InstallConfig, PROJECT_NAME_PATTERN } from '@infrabox/config';
+import { CurrentCluster, PROJECT_NAME_PATTERN } from '@infrabox/config';
 import { validateBuildDefinitionReading } from '@infrabox/job-definition';
 import {
   BUILD_CREATED,
@@ -39,7 +39,7 @@ export class BuildsService {
     private readonly stats: JobStatsRepository,
     private readonly events: PgEventClient,
     /** This api's cluster, whose scheduler places the builds it takes. */
-    @InjectInstallConfig() private readonly config: InstallConfig,
+    private readonly cluster: CurrentCluster,
     /** Absent where builds are created without an api (benchmarks): no uploads there. */
     @Optional() private readonly uploads?: SourceUploadsService,
   ) {}
@@ -79,7 +79,7 @@ export class BuildsService {
       // of 100 clusters would run a placement transaction per build only to find it taken. If
       // this cluster runs no scheduler, the placement sweep of another one takes the build.
       const event: BuildCreatedEvent = { buildId: build.id };
-      await this.events.emit(BUILD_CREATED, forCluster(this.config.cluster.name, event));
+      await this.events.emit(BUILD_CREATED, forCluster(this.cluster.name, event));
       return toBuildDto(build, project.name, jobs);
     });
   }

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Gauge, Registry } from 'prom-client';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster } from '@infrabox/config';
 import { JOB_STATES, JobStatsRepository } from '@infrabox/jobs';
 
 /**
@@ -10,8 +10,8 @@ import { JOB_STATES, JobStatsRepository } from '@infrabox/jobs';
  */
 @Injectable()
 export class JobStateMetrics {
-  constructor(registry: Registry, jobs: JobStatsRepository, @Inject(INSTALL_CONFIG) config: InstallConfig) {
-    const own = config.cluster.name;
+  constructor(registry: Registry, jobs: JobStatsRepository, cluster: CurrentCluster) {
+    const own = cluster.name;
     new Gauge({
       name: 'infrabox_jobs',
       help: 'Jobs by cluster and state (cluster "" = not placed yet, reported by the master)',
@@ -20,7 +20,7 @@ export class JobStateMetrics {
       async collect() {
         this.reset();
         // With the database away the scrape still answers (health says why), without these series.
-        const counts = await jobs.countByState(own, config.cluster.isMaster).catch(() => null);
+        const counts = await jobs.countByState(own, cluster.isMaster).catch(() => null);
         if (counts === null) return;
         // Every state of our cluster, zeros included, so an emptied state reads 0 rather than vanishing.
         for (const state of JOB_STATES) this.set({ cluster: own, state }, 0);

@@ -8,7 +8,7 @@ import {
   signRegistryToken,
   type StoredRegistrySigningKey,
 } from '@infrabox/auth';
-import { INSTALL_CONFIG, type InstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf } from '@infrabox/config';
+import { CurrentCluster, INSTALL_CONFIG, type InstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf } from '@infrabox/config';
 import { JobImageRepository, JobStatsRepository, ProjectMemberRepository, ProjectRepository } from '@infrabox/jobs';
 import { type RequestedScope, requestedScopes } from './registry-request.parser';
 import type { RegistryTokenDto } from './registry-token.dto';
@@ -38,6 +38,7 @@ export class RegistryTokenService {
 
   constructor(
     @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
+    private readonly cluster: CurrentCluster,
     private readonly projects: ProjectRepository,
     private readonly stats: JobStatsRepository,
     private readonly images: JobImageRepository,
@@ -101,12 +102,12 @@ export class RegistryTokenService {
    */
   private async clusterFacts(principal: Principal, scope: RequestedScope): Promise<Pick<RegistryAccessFacts, 'ownCluster' | 'peerForwards' | 'peerDelivers'>> {
     if (principal.kind !== 'cluster' || scope.type !== 'repository') return {};
-    if (principal.cluster === this.config.cluster.name) return { ownCluster: true };
+    if (principal.cluster === this.cluster.name) return { ownCluster: true };
     const project = projectOfRepository(scope.name);
     const pushing = scope.actions.includes('push');
     return {
       peerForwards: scope.actions.includes('pull') && !pushing ? await this.stats.hasActiveJobOfProjectOn(principal.cluster, project) : undefined,
-      peerDelivers: pushing ? await this.images.peerDelivers(principal.cluster, this.config.cluster.name, project) : undefined,
+      peerDelivers: pushing ? await this.images.peerDelivers(principal.cluster, this.cluster.name, project) : undefined,
     };
   }
 
@@ -114,7 +115,7 @@ export class RegistryTokenService {
   private key(): Promise<StoredRegistrySigningKey> {
     if (this.signingKey === undefined) {
       const keyFile = registryOf(this.config).signingKey;
-      const loading = ensureRegistrySigningKey(keyFile, registryCertificateFile(keyFile), this.config.cluster.name);
+      const loading = ensureRegistrySigningKey(keyFile, registryCertificateFile(keyFile), this.cluster.name);
       this.signingKey = loading;
       loading.catch(() => {
         if (this.signingKey === loading) this.signingKey = undefined;

@@ -1,7 +1,7 @@
 import { rename } from 'node:fs/promises';
 import { createPublicKey } from 'node:crypto';
 import { ClusterKeyService, createKeyFileOnce, KeyRepository, newPrivateKeyPem, TokenFactsRepository, TokenService } from '@infrabox/auth';
-import { authOf, type InstallConfig } from '@infrabox/config';
+import { authOf, currentClusterOf, type InstallConfig } from '@infrabox/config';
 import { createPool, Database, embeddedPostgresUrl } from '@infrabox/database';
 import { CliError } from '../cli-error';
 
@@ -23,7 +23,8 @@ export async function mintAdminToken(config: InstallConfig, ttlSeconds: number, 
   }
   return withDatabase(config, databaseUrl, 'cannot sign an admin token', async (db) => {
     const keys = new KeyRepository(db);
-    return new TokenService(config, new ClusterKeyService(config, keys), new TokenFactsRepository(db), null).issueAdminToken(ttlSeconds);
+    const cluster = currentClusterOf(config);
+    return new TokenService(cluster, new ClusterKeyService(config, cluster, keys), new TokenFactsRepository(db), null).issueAdminToken(ttlSeconds);
   });
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { DEFAULT_EVENT_RETENTION_SECONDS, InjectInstallConfig, InstallConfig } from '@infrabox/config';
+import { CurrentCluster, DEFAULT_EVENT_RETENTION_SECONDS, InjectInstallConfig, InstallConfig } from '@infrabox/config';
 import { Database, LeaderLock } from '@infrabox/database';
 import { ConsumerSighting, EventConsumerRepository, EventRepository } from '@infrabox/events';
 import { PeriodicTask } from '@infrabox/app-runtime';
@@ -28,7 +28,8 @@ export class EventPruningService implements OnApplicationBootstrap, OnModuleDest
   readonly retentionSeconds: number;
 
   constructor(
-    @InjectInstallConfig() private readonly config: InstallConfig,
+    @InjectInstallConfig() config: InstallConfig,
+    private readonly cluster: CurrentCluster,
     db: Database,
     private readonly events: EventRepository,
     private readonly consumers: EventConsumerRepository,
@@ -38,7 +39,7 @@ export class EventPruningService implements OnApplicationBootstrap, OnModuleDest
     this.leader = new LeaderLock({
       databaseUrl: db.url,
       key: options.eventPruneLockKey,
-      applicationName: `infrabox registry@${config.cluster.name} event-pruning leader`,
+      applicationName: `infrabox registry@${cluster.name} event-pruning leader`,
     });
     this.runs = new PeriodicTask('event pruning', options.eventPruneIntervalMs, () => this.tick(), this.logger);
   }
@@ -57,7 +58,7 @@ export class EventPruningService implements OnApplicationBootstrap, OnModuleDest
     const leads = await this.leader.tryLead();
     if (leads !== this.leading) {
       this.leading = leads;
-      this.logger.log(`cluster '${this.config.cluster.name}' ${leads ? 'now leads' : 'no longer leads'} event pruning`);
+      this.logger.log(`cluster '${this.cluster.name}' ${leads ? 'now leads' : 'no longer leads'} event pruning`);
     }
     return leads ? this.prune() : null;
   }

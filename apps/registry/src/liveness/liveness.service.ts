@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { InjectInstallConfig, InstallConfig } from '@infrabox/config';
+import { CurrentCluster } from '@infrabox/config';
 import { PgEventClient } from '@infrabox/events';
 import { Cluster, CLUSTER_LOST, ClusterLostEvent, ClusterRepository } from '@infrabox/clusters';
 import { Database, LeaderLock } from '@infrabox/database';
@@ -20,7 +20,7 @@ export class LivenessService implements OnApplicationBootstrap, OnModuleDestroy 
   private leading = false;
 
   constructor(
-    @InjectInstallConfig() private readonly config: InstallConfig,
+    private readonly cluster: CurrentCluster,
     private readonly db: Database,
     private readonly clusters: ClusterRepository,
     private readonly events: PgEventClient,
@@ -29,7 +29,7 @@ export class LivenessService implements OnApplicationBootstrap, OnModuleDestroy 
     this.leader = new LeaderLock({
       databaseUrl: db.url,
       key: options.sweepLockKey,
-      applicationName: `infrabox registry@${config.cluster.name} liveness leader`,
+      applicationName: `infrabox registry@${cluster.name} liveness leader`,
     });
     this.sweeps = new PeriodicTask('liveness sweep', options.sweepIntervalMs, () => this.tick(), this.logger);
   }
@@ -52,7 +52,7 @@ export class LivenessService implements OnApplicationBootstrap, OnModuleDestroy 
     const leads = await this.leader.tryLead();
     if (leads !== this.leading) {
       this.leading = leads;
-      this.logger.log(`cluster '${this.config.cluster.name}' ${leads ? 'now leads' : 'no longer leads'} the liveness sweep`);
+      this.logger.log(`cluster '${this.cluster.name}' ${leads ? 'now leads' : 'no longer leads'} the liveness sweep`);
     }
     return leads ? this.sweep() : [];
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { haOf, InjectInstallConfig, InstallConfig } from '@infrabox/config';
+import { CurrentCluster, haOf, InjectInstallConfig, InstallConfig } from '@infrabox/config';
 import { Cluster, ClusterReachability, ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
 import { LeaderDuty } from '@infrabox/app-runtime';
 import { Database } from '@infrabox/database';
@@ -20,18 +20,19 @@ export class ReachabilityService implements OnApplicationBootstrap, OnModuleDest
   private readonly known = new Map<string, boolean>();
 
   constructor(
-    @InjectInstallConfig() private readonly config: InstallConfig,
+    @InjectInstallConfig() config: InstallConfig,
+    private readonly cluster: CurrentCluster,
     private readonly clusters: ClusterRepository,
     private readonly reachability: ClusterReachabilityRepository,
     @Inject(REGISTRY_OPTIONS) private readonly options: RegistryOptions,
     db: Database,
   ) {
     this.probes = new LeaderDuty({
-      name: `reachability probes of cluster '${config.cluster.name}'`,
+      name: `reachability probes of cluster '${cluster.name}'`,
       databaseUrl: db.url,
       intervalMs: options.probeIntervalMs,
       takeOverMs: Math.max(100, Math.floor(haOf(config).leaseMs / 4)),
-      applicationName: `registry@${config.cluster.name} probe leader`,
+      applicationName: `registry@${cluster.name} probe leader`,
       work: () => this.probeAll(),
       logger: this.logger,
     });
@@ -51,14 +52,14 @@ export class ReachabilityService implements OnApplicationBootstrap, OnModuleDest
 
   /** Probes every other active cluster at once and records each result. */
   async probeAll(): Promise<ClusterReachability[]> {
-    const self = this.config.cluster.name;
+    const self = this.cluster.name;
     const targets = (await this.clusters.findAll()).filter((cluster) => cluster.active && cluster.name !== self);
     const results = await Promise.all(targets.map((target) => this.probe(target)));
     return results.filter((result): result is ClusterReachability => result !== null);
   }
 
   private async probe(target: Cluster): Promise<ClusterReachability | null> {
-    const from = this.config.cluster.name;
+    const from = this.cluster.name;
     const probe = await probeHealth(target.apiUrl, this.options.probeTimeoutMs);
     try {
       const recorded = await this.reachability.record({ from, to: target.name, ...probe });

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { InjectInstallConfig, InstallConfig, registryOf } from '@infrabox/config';
+import { CurrentCluster, InjectInstallConfig, InstallConfig, registryOf } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
 import {
@@ -29,6 +29,7 @@ export class RegistrationService implements OnApplicationBootstrap, OnModuleDest
 
   constructor(
     @InjectInstallConfig() private readonly config: InstallConfig,
+    private readonly cluster: CurrentCluster,
     private readonly db: Database,
     private readonly clusters: ClusterRepository,
     private readonly events: PgEventClient,
@@ -38,7 +39,7 @@ export class RegistrationService implements OnApplicationBootstrap, OnModuleDest
   }
 
   private get name(): string {
-    return this.config.cluster.name;
+    return this.cluster.name;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -59,10 +60,10 @@ export class RegistrationService implements OnApplicationBootstrap, OnModuleDest
     const { result, event } = await this.db.transaction(async () => {
       const result = await this.clusters.register({
         name: this.name,
-        labels: this.config.cluster.labels,
-        apiUrl: this.config.apiUrl,
+        labels: this.cluster.labels,
+        apiUrl: this.cluster.url,
         registryUrl: registryOf(this.config).url,
-        projects: this.config.cluster.projects,
+        projects: this.cluster.projects,
       });
       const event = registrationEvent(result);
       if (event) await this.events.emit(event.type, event.payload);

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { type InstallConfig, registryOf } from '@infrabox/config';
+import { currentClusterOf, type InstallConfig, registryOf } from '@infrabox/config';
 import type { TokenService } from '@infrabox/auth';
 import type { BuildRepository, JobImageRepository, ProjectRepository } from '@infrabox/jobs';
 import type { HostSandbox } from '../job-files/host-sandbox.service';
@@ -20,7 +20,8 @@ export type ContainerExecutorDependencies = [HostSandbox, InstallConfig, BuildRe
 export async function createContainerExecutor(...[sandbox, config, builds, projects, images, tokens]: ContainerExecutorDependencies): Promise<JobExecutor> {
   const scheduler = config.scheduler;
   if (scheduler?.executor !== 'container') throw new Error('the container executor needs scheduler.executor: container');
-  const logger = new Logger(`scheduler@${config.cluster.name}`);
+  const cluster = currentClusterOf(config).name;
+  const logger = new Logger(`scheduler@${cluster}`);
   const registryUrl = registryOf(config).url;
   // A Podman service started here speaks HTTP to this cluster's registry (its children pull from it).
   const engine = await findContainerEngine(process.env, { insecureRegistries: [new URL(registryUrl).host] }).catch((error: Error) => {
@@ -36,6 +37,6 @@ export async function createContainerExecutor(...[sandbox, config, builds, proje
   }
   logger.log(`jobs run in containers on ${engine.description}`);
   const names = new JobImageNames(builds, projects, new URL(registryUrl).host);
-  const registry = new BuiltImages(tokens, images, registryUrl, config.cluster.name);
-  return new ContainerExecutor(engine, sandbox, scheduler.container, names, registry, config.cluster.name);
+  const registry = new BuiltImages(tokens, images, registryUrl, cluster);
+  return new ContainerExecutor(engine, sandbox, scheduler.container, names, registry, cluster);
 }

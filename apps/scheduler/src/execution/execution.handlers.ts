@@ -1,7 +1,7 @@
 import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster } from '@infrabox/config';
 import {
   BUILD_SOURCE_READY,
   BuildSourceReadyEvent,
@@ -29,7 +29,7 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
     private readonly queue: JobWakeupQueue,
     private readonly lifecycle: JobLifecycle,
     private readonly jobs: JobExecutionRepository,
-    @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
+    private readonly cluster: CurrentCluster,
     @Inject(SCHEDULER_OPTIONS) options: SchedulerOptions,
   ) {
     this.sweep = new PeriodicTask('queued-job sweep', options.sweepIntervalMs, () => this.queue.considerDecidable(), new Logger('scheduler'));
@@ -43,7 +43,7 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
   /** A parent ended: its children on this cluster may now run, or be skipped. */
   @EventPattern(JOB_FINISHED)
   async onFinished(@Payload() event: JobFinishedEvent): Promise<void> {
-    const cluster = this.config.cluster.name;
+    const cluster = this.cluster.name;
     if (!event.childClusters?.includes(cluster)) return;
     this.queue.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, cluster));
   }
@@ -51,13 +51,13 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
   /** A parent's output arrived on this cluster: children that waited for it may run. */
   @EventPattern(JOB_INPUTS_READY)
   async onInputsReady(@Payload() event: JobInputsReadyEvent): Promise<void> {
-    this.queue.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, this.config.cluster.name));
+    this.queue.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, this.cluster.name));
   }
 
   /** The build's source arrived on this cluster: the build's jobs that waited for it may run. */
   @EventPattern(BUILD_SOURCE_READY)
   async onSourceReady(@Payload() event: BuildSourceReadyEvent): Promise<void> {
-    const cluster = this.config.cluster.name;
+    const cluster = this.cluster.name;
     if (event.cluster !== cluster) return;
     this.queue.enqueueFound(await this.jobs.queuedOfBuildWithParents(event.buildId, cluster));
   }

@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { Injectable, Logger } from '@nestjs/common';
+import { CurrentCluster } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { PgEventClient } from '@infrabox/events';
 import { Job, JOB_CONSOLE, JobConsoleEvent, JobConsoleRepository } from '@infrabox/jobs';
@@ -14,9 +14,9 @@ export class JobConsoleStore {
     private readonly db: Database,
     private readonly consoles: JobConsoleRepository,
     private readonly events: PgEventClient,
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.logger = new Logger(`scheduler@${config.cluster.name}`);
+    this.logger = new Logger(`scheduler@${cluster.name}`);
   }
 
   /** A console writer for one run of `job`; the caller closes it when the run ends. */

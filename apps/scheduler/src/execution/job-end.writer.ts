@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { Injectable, Logger } from '@nestjs/common';
+import { CurrentCluster } from '@infrabox/config';
 import { isConnectionFailure } from '@infrabox/database';
 import { FinalJobState, Job, JobOutput, JobTransitions, TransitionFields } from '@infrabox/jobs';
 import { retry } from '@infrabox/toolkit';
@@ -19,9 +19,9 @@ export class JobEndWriter {
     private readonly transitions: JobTransitions,
     private readonly lease: RunnerLease,
     private readonly slots: JobSlots,
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.logger = new Logger(`scheduler@${config.cluster.name}`);
+    this.logger = new Logger(`scheduler@${cluster.name}`);
   }
 
   /**

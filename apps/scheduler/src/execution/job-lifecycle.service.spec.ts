@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { InstallConfig } from '@infrabox/config';
+import { currentClusterOf, type InstallConfig } from '@infrabox/config';
 import type { Database } from '@infrabox/database';
 import type { PgEventClient } from '@infrabox/events';
 import type { Job, JobConsoleRepository, JobExecutionRepository, JobRepository, JobTransitions } from '@infrabox/jobs';
@@ -50,12 +50,13 @@ describe('JobLifecycle recording a job’s end', () => {
     const transitions = { start: jest.fn().mockResolvedValue({ ...job, state: 'running' }), ...parts.transitions } as unknown as JobTransitions;
     const lease = { id: 'runner-1', release: jest.fn() } as unknown as RunnerLease;
     const config = { cluster: { name: 'w1' } } as InstallConfig;
+    const cluster = currentClusterOf(config);
     const slots = new JobSlots(options);
-    const ends = new JobEndWriter(transitions, lease, slots, config);
-    const consoles = new JobConsoleStore({} as Database, {} as JobConsoleRepository, {} as PgEventClient, config);
-    const lifecycle = new JobLifecycle({} as JobExecutionRepository, transitions, lease, slots, ends, consoles, config, executor);
-    const queue = new JobWakeupQueue({} as JobRepository, {} as JobExecutionRepository, transitions, slots, lifecycle, config);
-    const shutdown = new RunnerShutdown(slots, queue, lease, config, executor);
+    const ends = new JobEndWriter(transitions, lease, slots, cluster);
+    const consoles = new JobConsoleStore({} as Database, {} as JobConsoleRepository, {} as PgEventClient, cluster);
+    const lifecycle = new JobLifecycle({} as JobExecutionRepository, transitions, lease, slots, ends, consoles, cluster, executor);
+    const queue = new JobWakeupQueue({} as JobRepository, {} as JobExecutionRepository, transitions, slots, lifecycle, cluster);
+    const shutdown = new RunnerShutdown(slots, queue, lease, config, cluster, executor);
     return { queue, shutdown, executor: { run: command } };
   }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster } from '@infrabox/config';
 import { isConnectionFailure } from '@infrabox/database';
 import { withLogFields } from '@infrabox/observability';
 import { Job, JobExecutionRepository, JobTransitions, JobWithParents, ParentLink } from '@infrabox/jobs';
@@ -26,10 +26,10 @@ export class JobLifecycle {
     private readonly slots: JobSlots,
     private readonly ends: JobEndWriter,
     private readonly consoles: JobConsoleStore,
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
     @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
     this.logger = new Logger(`scheduler@${this.cluster}`);
   }
 

@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { Injectable, Logger } from '@nestjs/common';
+import { CurrentCluster } from '@infrabox/config';
 import { JobExecutionRepository, JobRepository, JobTransitions, JobWithParents } from '@infrabox/jobs';
 import { judgeReadiness } from './dependency-gate';
 import { JobLifecycle } from './job-lifecycle.service';
@@ -35,9 +35,9 @@ export class JobWakeupQueue {
     private readonly transitions: JobTransitions,
     private readonly slots: JobSlots,
     private readonly lifecycle: JobLifecycle,
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
     this.logger = new Logger(`scheduler@${this.cluster}`);
     // A job's end frees its slot: the first waiting job takes it.
     slots.whenFreed(() => this.refillFromWaiting());

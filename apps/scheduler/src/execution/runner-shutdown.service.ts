@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
-import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster, haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { RunnerLease } from '../recovery/runner-lease.service';
 import { JOB_EXECUTOR, JobExecutor } from './job-executor';
 import { AbortReason, JobSlots } from './job-slots.pool';
@@ -17,10 +17,11 @@ export class RunnerShutdown implements OnModuleDestroy, OnApplicationShutdown {
     private readonly queue: JobWakeupQueue,
     private readonly lease: RunnerLease,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
     @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
   ) {
     this.shutdownGraceMs = haOf(config).shutdownGraceMs;
-    this.logger = new Logger(`scheduler@${config.cluster.name}`);
+    this.logger = new Logger(`scheduler@${cluster.name}`);
   }
 
   /** First step of a shutdown (before the event transport closes): take nothing new. */

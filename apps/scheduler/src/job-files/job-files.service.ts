@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { Injectable } from '@nestjs/common';
+import { CurrentCluster } from '@infrabox/config';
 import { ArtifactCopyRepository, JobOutput, outputKey, ParentLink } from '@infrabox/jobs';
 import { SandboxStaging } from '@infrabox/job-sandbox';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
@@ -17,9 +17,9 @@ export class JobFilesService {
   constructor(
     private readonly copies: ArtifactCopyRepository,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
   }
 
   /** Each parent's output into `inputs/<parent name>` (an empty folder for a parent without output). */

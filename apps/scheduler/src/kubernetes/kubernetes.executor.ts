@@ -1,7 +1,7 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { V1Job } from '@kubernetes/client-node';
 import { TokenService } from '@infrabox/auth';
-import { type InstallConfig, type KubernetesExecutorConfig, registryOf } from '@infrabox/config';
+import { currentClusterOf, type InstallConfig, type KubernetesExecutorConfig, registryOf } from '@infrabox/config';
 import { BuildRepository, Job, JobConsoleRepository, JobImageRepository, JobOutput, outputKey, ProjectRepository } from '@infrabox/jobs';
 import { ExecutionContext, ExecutionResult, JobExecutor } from '../execution/job-executor';
 import { JOB_VIEW, sandboxEnvironment } from '@infrabox/job-sandbox';
@@ -18,11 +18,12 @@ export type KubernetesExecutorDependencies = [TokenService, BuildRepository, Pro
 /** The executor of `scheduler.executor: kubernetes`, talking to the API its config names. */
 export function createKubernetesExecutor(...[tokens, builds, projects, consoles, images, config]: KubernetesExecutorDependencies): KubernetesExecutor {
   if (config.scheduler?.executor !== 'kubernetes') throw new Error('the kubernetes executor needs scheduler.executor: kubernetes');
+  const cluster = currentClusterOf(config).name;
   const registryUrl = registryOf(config).url;
   const registry = new URL(registryUrl);
-  return new KubernetesExecutor(new KubernetesApi(config.scheduler.kubernetes), tokens, builds, consoles, config.cluster.name, {
+  return new KubernetesExecutor(new KubernetesApi(config.scheduler.kubernetes), tokens, builds, consoles, cluster, {
     names: new JobImageNames(builds, projects, registry.host),
-    images: new BuiltImages(tokens, images, registryUrl, config.cluster.name),
+    images: new BuiltImages(tokens, images, registryUrl, cluster),
     insecure: registry.protocol === 'http:',
   });
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { LeaderDuty } from '@infrabox/app-runtime';
-import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster, haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { JobTransitionRepository, JobTransitions, SchedulerRunner, SchedulerRunnerRepository } from '@infrabox/jobs';
 import { JOB_EXECUTOR, JobExecutor } from '../execution/job-executor';
@@ -36,8 +36,9 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly lifecycle: JobLifecycle,
     @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
     this.jobsOutliveSchedulers = config.scheduler?.executor === 'kubernetes';
     this.leaseMs = haOf(config).leaseMs;
     this.logger = new Logger(`scheduler@${this.cluster}`);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { PeriodicTask } from '@infrabox/app-runtime';
-import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster, haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { SchedulerRunnerRepository } from '@infrabox/jobs';
 
 /**
@@ -26,8 +26,9 @@ export class RunnerLease implements OnModuleInit {
   constructor(
     private readonly runners: SchedulerRunnerRepository,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
     this.leaseMs = haOf(config).leaseMs;
     this.logger = new Logger(`runner@${this.cluster}`);
     // Several beats per lease: a slow query or a dropped connection costs one beat, not the lease.
