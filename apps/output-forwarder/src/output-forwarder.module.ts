@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@infrabox/auth';
 import { ClusterRepository, ClustersModule } from '@infrabox/clusters';
-import { INSTALL_CONFIG, InstallConfig, InstallConfigModule, timeoutsOf } from '@infrabox/config';
+import { CurrentCluster, InstallConfig, InstallConfigModule, timeoutsOf } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
 import { EventsModule } from '@infrabox/events';
 import { ARTIFACT_KINDS, ArtifactCopyRepository, CopyRecorder, JobsModule } from '@infrabox/jobs';
@@ -21,9 +21,9 @@ import { TRANSFER_STRATEGIES, TransferStrategy } from './transfer/transfer.strat
 /** One strategy per kind of copy: the archives (outputs, sources) through the peer routes, images registry to registry. */
 const transferStrategies = {
   provide: TRANSFER_STRATEGIES,
-  inject: [INSTALL_CONFIG, ArtifactCopyRepository, ClusterRepository, CopyRecorder, PeerDownloadClient, ImageTransferStrategy],
-  useFactory: (config: InstallConfig, copies: ArtifactCopyRepository, clusters: ClusterRepository, recorder: CopyRecorder, peers: PeerDownloadClient, images: ImageTransferStrategy): TransferStrategy[] => [
-    ...ARTIFACT_KINDS.map((kind) => new ArchiveTransferStrategy(kind, config.cluster.name, copies, clusters, recorder, peers)),
+  inject: [CurrentCluster, ArtifactCopyRepository, ClusterRepository, CopyRecorder, PeerDownloadClient, ImageTransferStrategy],
+  useFactory: (cluster: CurrentCluster, copies: ArtifactCopyRepository, clusters: ClusterRepository, recorder: CopyRecorder, peers: PeerDownloadClient, images: ImageTransferStrategy): TransferStrategy[] => [
+    ...ARTIFACT_KINDS.map((kind) => new ArchiveTransferStrategy(kind, cluster.name, copies, clusters, recorder, peers)),
     images,
   ],
 };

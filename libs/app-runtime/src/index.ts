@@ -1,5 +1,5 @@
 export { runApp } from './run-app';
 export type { AppDefinition } from './run-app';
 export { PeriodicTask } from './periodic-task';
-export { LeaderDuty } from './leader-duty';
+export { LeaderDuty, LeaderDutyHost } from './leader-duty';
 export type { LeaderDutyOptions } from './leader-duty';

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { LeaderLock, lockKeyOf } from '@infrabox/database';
 import { PeriodicTask } from './periodic-task';
 
@@ -70,3 +70,23 @@ export class LeaderDuty {
   }
 }
 
+/**
+ * A provider that performs one LeaderDuty with its app: started when the app has booted, stopped
+ * (the lead given up at once, for a replica to take) when it shuts down. Subclasses make `duty`
+ * in their constructor.
+ */
+export abstract class LeaderDutyHost implements OnApplicationBootstrap, OnModuleDestroy {
+  protected abstract readonly duty: LeaderDuty;
+
+  get isLeader(): boolean {
+    return this.duty.isLeader;
+  }
+
+  onApplicationBootstrap(): void {
+    this.duty.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.duty.stop();
+  }
+}

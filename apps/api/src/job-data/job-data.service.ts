@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { ArtifactCopy, ArtifactCopyRepository, JobRepository, outputKey } from '@infrabox/jobs';
 import type { StoredOutputDto } from '@infrabox/contract';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
@@ -22,8 +22,9 @@ export class JobDataService {
     private readonly copies: ArtifactCopyRepository,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
     this.limits = archiveLimitsOf(config);
   }
 

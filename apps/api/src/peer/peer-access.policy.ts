@@ -1,6 +1,6 @@
-import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { ForbiddenException, Injectable } from '@nestjs/common';
 import type { Principal } from '@infrabox/auth';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster } from '@infrabox/config';
 import { ArtifactCopyRepository, ArtifactKind, describeArtifact } from '@infrabox/jobs';
 import { PeerAccessRepository } from './peer-access.repository';
 
@@ -18,9 +18,9 @@ export class PeerAccessPolicy {
   constructor(
     private readonly access: PeerAccessRepository,
     private readonly copies: ArtifactCopyRepository,
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
   }
 
   /** A pull: the peer runs a job that needs the artifact. */

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { CurrentCluster } from '@infrabox/config';
 import { ARTIFACT_KIND_INFO, ArtifactCopy, ArtifactCopyRepository, ArtifactKind, CopyRecorder, describeArtifact, receivedCopyKey } from '@infrabox/jobs';
 import { ByteRange, InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 import { parsePushRange, PushReceipts } from './push-receipts.service';
@@ -21,9 +21,9 @@ export class PeerArtifactsService {
     private readonly recorder: CopyRecorder,
     private readonly receipts: PushReceipts,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
   }
 
   /** The copy held here; `range` is inclusive-exclusive. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { readTarFiles } from '@infrabox/archive';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { ArtifactCopyRepository, Project, ProjectRepository, uploadKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 import { archiveLimitsOf, assertUploadSize, receiveTar } from '../http/received-tar';
@@ -30,6 +30,7 @@ export class SourceUploadsService {
     private readonly copies: ArtifactCopyRepository,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
     @Inject(INSTALL_CONFIG) private readonly config: InstallConfig,
+    private readonly cluster: CurrentCluster,
   ) {}
 
   findProject(name: string): Promise<Project | null> {
@@ -44,7 +45,7 @@ export class SourceUploadsService {
     assertUploadSize(contentLength, 'source');
     const uploadId = randomUUID();
     const tar = receiveTar(body, 'source', archiveLimitsOf(this.config));
-    const cluster = this.config.cluster.name;
+    const cluster = this.cluster.name;
     const storageKey = uploadKey(cluster, uploadId);
     let stored;
     try {
@@ -83,7 +84,7 @@ export class SourceUploadsService {
   async resolve(uploadId: unknown, projectId: string): Promise<ResolvedUpload> {
     const unknown = () => new BadRequestException(`uploadId: unknown upload '${String(uploadId)}'`);
     if (typeof uploadId !== 'string' || !UUID.test(uploadId)) throw unknown();
-    const upload = UUID.test(projectId) ? await this.uploads.find(uploadId, projectId, this.config.cluster.name) : null;
+    const upload = UUID.test(projectId) ? await this.uploads.find(uploadId, projectId, this.cluster.name) : null;
     if (!upload) throw unknown();
     return upload;
   }

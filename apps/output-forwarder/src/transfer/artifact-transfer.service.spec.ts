@@ -1,4 +1,4 @@
-import type { InstallConfig } from '@infrabox/config';
+import type { CurrentCluster } from '@infrabox/config';
 import { ArtifactTransferService } from './artifact-transfer.service';
 import type { PeerDownloadClient } from './peer-download.client';
 import type { TransferClaims } from './transfer-claims';
@@ -29,7 +29,7 @@ describe('ArtifactTransferService', () => {
       { withRetries: (_what: string, attempt: () => Promise<void>) => attempt() } as unknown as PeerDownloadClient,
       { run: (_claim: string, work: () => Promise<void>) => work() } as unknown as TransferClaims,
       { track: async (_k: string, _d: string, work: () => Promise<number>) => void (await work()) } as unknown as TransferMetrics,
-      { cluster: { name: 'here' } } as InstallConfig,
+      { name: 'here' } as CurrentCluster,
     );
     return { service, strategy, move };
   }

@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { Injectable, Logger } from '@nestjs/common';
+import { CurrentCluster } from '@infrabox/config';
 import { withLogFields } from '@infrabox/observability';
 import { PeerDownloadClient } from './peer-download.client';
 import { TransferClaims } from './transfer-claims';
@@ -25,9 +25,9 @@ export class ArtifactTransferService {
     private readonly peers: PeerDownloadClient,
     private readonly claims: TransferClaims,
     private readonly metrics: TransferMetrics,
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
     this.logger = new Logger(`forwarder@${this.cluster}`);
   }
 

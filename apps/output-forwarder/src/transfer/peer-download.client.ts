@@ -4,7 +4,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { TokenService } from '@infrabox/auth';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster } from '@infrabox/config';
 import { receivedCopyKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
 import { FORWARDER_OPTIONS, ForwarderOptions } from '../forwarder.options';
@@ -36,10 +36,10 @@ export class PeerDownloadClient {
   constructor(
     private readonly tokens: TokenService,
     @InjectObjectStorage() private readonly storage: ObjectStorage,
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
     @Inject(FORWARDER_OPTIONS) private readonly options: ForwarderOptions,
   ) {
-    this.logger = new Logger(`forwarder@${config.cluster.name}`);
+    this.logger = new Logger(`forwarder@${cluster.name}`);
   }
 
   /**

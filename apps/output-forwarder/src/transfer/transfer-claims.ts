@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { Injectable, Logger } from '@nestjs/common';
+import { CurrentCluster } from '@infrabox/config';
 import { Database, lockKeyOf, SessionLocks } from '@infrabox/database';
 
 /**
@@ -17,11 +17,11 @@ export class TransferClaims {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly names = new Map<bigint, string>();
 
-  constructor(db: Database, @Inject(INSTALL_CONFIG) config: InstallConfig) {
-    this.logger = new Logger(`forwarder@${config.cluster.name}`);
+  constructor(db: Database, cluster: CurrentCluster) {
+    this.logger = new Logger(`forwarder@${cluster.name}`);
     this.locks = new SessionLocks({
       databaseUrl: db.url,
-      applicationName: `infrabox[${process.pid}] forwarder@${config.cluster.name} claims`,
+      applicationName: `infrabox[${process.pid}] forwarder@${cluster.name} claims`,
       onLost: (key) => this.logger.warn(`the claim on ${this.names.get(key) ?? key} was lost with its session; another replica may repeat it`),
     });
   }

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ClusterReachabilityRepository } from '@infrabox/clusters';
-import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { CurrentCluster } from '@infrabox/config';
 
 /**
  * Which way bytes move between this cluster and a peer, from the recorded reachability: pull
@@ -13,9 +13,9 @@ export class TransferRoutes {
 
   constructor(
     private readonly reachability: ClusterReachabilityRepository,
-    @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
   }
 
   /** Pull direction: unless `origin` is known to be unreachable from here. */

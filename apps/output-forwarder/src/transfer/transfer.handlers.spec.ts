@@ -1,4 +1,4 @@
-import type { InstallConfig } from '@infrabox/config';
+import type { CurrentCluster, InstallConfig } from '@infrabox/config';
 import type { JobPlacementRepository } from '@infrabox/jobs';
 import type { ArtifactTransferService } from './artifact-transfer.service';
 import type { TransferClaims } from './transfer-claims';
@@ -14,7 +14,8 @@ describe('TransferHandlers on job.placed', () => {
       [strategy('output', neededCopies), strategy('source', jest.fn().mockResolvedValue([])), strategy('image', jest.fn().mockResolvedValue([]))],
       {} as JobPlacementRepository,
       {} as TransferClaims,
-      { cluster: { name: 'w1' } } as InstallConfig,
+      {} as InstallConfig,
+      { name: 'w1' } as CurrentCluster,
     );
     return handlers;
   }

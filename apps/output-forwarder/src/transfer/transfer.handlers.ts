@@ -1,7 +1,8 @@
 import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
-import { haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
+import { OnEvent } from '@infrabox/events';
+import { CurrentCluster, haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { BUILD_SOURCE_READY, BuildSourceReadyEvent, JOB_FINISHED, JOB_PLACED, JobFinishedEvent, JobPlacedEvent, JobPlacementRepository } from '@infrabox/jobs';
 import { ArtifactTransferService } from './artifact-transfer.service';
 import { TransferClaims } from './transfer-claims';
@@ -39,15 +40,16 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
     private readonly jobs: JobPlacementRepository,
     private readonly claims: TransferClaims,
     @Inject(INSTALL_CONFIG) config: InstallConfig,
+    cluster: CurrentCluster,
   ) {
     this.strategies = new Map(strategies.map((s) => [s.kind, s]));
-    this.cluster = config.cluster.name;
+    this.cluster = cluster.name;
     this.shutdownGraceMs = haOf(config).shutdownGraceMs;
     this.logger = new Logger(`forwarder@${this.cluster}`);
     this.sweep = new PeriodicTask('needed-copies sweep', SWEEP_INTERVAL_MS, () => this.copyWhatIsNeeded(), this.logger);
   }
 
-  @EventPattern(JOB_FINISHED)
+  @OnEvent(JOB_FINISHED)
   async onJobFinished(@Payload() event: JobFinishedEvent): Promise<void> {
     if (this.stopping) return;
     if (!event.cluster || !event.childClusters?.some((c) => c !== event.cluster)) return;
@@ -64,7 +66,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
    * A job placed (or re-homed) here: a child whose parents ended elsewhere needs their outputs,
    * and any job of a build with a source needs that source here.
    */
-  @EventPattern(JOB_PLACED)
+  @OnEvent(JOB_PLACED)
   async onJobPlaced(@Payload() event: JobPlacedEvent): Promise<void> {
     if (this.stopping) return;
     if (event.cluster === this.cluster) this.start('source', event.buildId, null, this.cluster);
@@ -75,7 +77,7 @@ export class TransferHandlers implements OnApplicationBootstrap, OnModuleDestroy
    * A copy of a build's source landed here (uploaded, pulled or pushed): clusters running the
    * build's jobs that can reach no other holder may need it pushed from here.
    */
-  @EventPattern(BUILD_SOURCE_READY)
+  @OnEvent(BUILD_SOURCE_READY)
   async onSourceReady(@Payload() event: BuildSourceReadyEvent): Promise<void> {
     if (this.stopping || event.cluster !== this.cluster) return;
     for (const { id, from, to } of await this.strategy('source').neededCopies(this.cluster)) if (id === event.buildId && from === this.cluster) this.start('source', id, from, to);

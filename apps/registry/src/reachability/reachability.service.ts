@@ -1,7 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CurrentCluster, haOf, InjectInstallConfig, InstallConfig } from '@infrabox/config';
 import { Cluster, ClusterReachability, ClusterReachabilityRepository, ClusterRepository } from '@infrabox/clusters';
-import { LeaderDuty } from '@infrabox/app-runtime';
+import { LeaderDuty, LeaderDutyHost } from '@infrabox/app-runtime';
 import { Database } from '@infrabox/database';
 import { REGISTRY_OPTIONS, RegistryOptions } from '../registry.options';
 import { probeHealth } from './health.probe';
@@ -13,9 +13,9 @@ import { probeHealth } from './health.probe';
  * quarter of the lease (`ha.lease_seconds`) when it dies.
  */
 @Injectable()
-export class ReachabilityService implements OnApplicationBootstrap, OnModuleDestroy {
+export class ReachabilityService extends LeaderDutyHost {
   private readonly logger = new Logger('reachability');
-  private readonly probes: LeaderDuty;
+  protected override readonly duty: LeaderDuty;
   /** Last known reachability per target, to log changes rather than every probe. */
   private readonly known = new Map<string, boolean>();
 
@@ -27,7 +27,8 @@ export class ReachabilityService implements OnApplicationBootstrap, OnModuleDest
     @Inject(REGISTRY_OPTIONS) private readonly options: RegistryOptions,
     db: Database,
   ) {
-    this.probes = new LeaderDuty({
+    super();
+    this.duty = new LeaderDuty({
       name: `reachability probes of cluster '${cluster.name}'`,
       databaseUrl: db.url,
       intervalMs: options.probeIntervalMs,
@@ -36,18 +37,6 @@ export class ReachabilityService implements OnApplicationBootstrap, OnModuleDest
       work: () => this.probeAll(),
       logger: this.logger,
     });
-  }
-
-  get isLeader(): boolean {
-    return this.probes.isLeader;
-  }
-
-  onApplicationBootstrap(): void {
-    this.probes.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.probes.stop();
   }
 
   /** Probes every other active cluster at once and records each result. */

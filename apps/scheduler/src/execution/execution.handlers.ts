@@ -1,6 +1,7 @@
 import { Controller, Inject, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
 import { PeriodicTask } from '@infrabox/app-runtime';
+import { OnEvent } from '@infrabox/events';
 import { CurrentCluster } from '@infrabox/config';
 import {
   BUILD_SOURCE_READY,
@@ -35,13 +36,13 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
     this.sweep = new PeriodicTask('queued-job sweep', options.sweepIntervalMs, () => this.queue.considerDecidable(), new Logger('scheduler'));
   }
 
-  @EventPattern(JOB_PLACED)
+  @OnEvent(JOB_PLACED)
   onPlaced(@Payload() event: JobPlacedEvent): void {
     this.queue.enqueue([event.jobId]);
   }
 
   /** A parent ended: its children on this cluster may now run, or be skipped. */
-  @EventPattern(JOB_FINISHED)
+  @OnEvent(JOB_FINISHED)
   async onFinished(@Payload() event: JobFinishedEvent): Promise<void> {
     const cluster = this.cluster.name;
     if (!event.childClusters?.includes(cluster)) return;
@@ -49,20 +50,20 @@ export class ExecutionHandlers implements OnApplicationBootstrap, OnApplicationS
   }
 
   /** A parent's output arrived on this cluster: children that waited for it may run. */
-  @EventPattern(JOB_INPUTS_READY)
+  @OnEvent(JOB_INPUTS_READY)
   async onInputsReady(@Payload() event: JobInputsReadyEvent): Promise<void> {
     this.queue.enqueueFound(await this.jobs.queuedChildrenWithParents(event.jobId, this.cluster.name));
   }
 
   /** The build's source arrived on this cluster: the build's jobs that waited for it may run. */
-  @EventPattern(BUILD_SOURCE_READY)
+  @OnEvent(BUILD_SOURCE_READY)
   async onSourceReady(@Payload() event: BuildSourceReadyEvent): Promise<void> {
     const cluster = this.cluster.name;
     if (event.cluster !== cluster) return;
     this.queue.enqueueFound(await this.jobs.queuedOfBuildWithParents(event.buildId, cluster));
   }
 
-  @EventPattern(JOB_ABORT_REQUESTED)
+  @OnEvent(JOB_ABORT_REQUESTED)
   async onAbortRequested(@Payload() event: JobAbortRequestedEvent): Promise<void> {
     await this.queue.abort(event.jobId);
   }

@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { LeaderDuty } from '@infrabox/app-runtime';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LeaderDuty, LeaderDutyHost } from '@infrabox/app-runtime';
 import { CurrentCluster, haOf, INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
 import { Database } from '@infrabox/database';
 import { JobTransitionRepository, JobTransitions, SchedulerRunner, SchedulerRunnerRepository } from '@infrabox/jobs';
@@ -20,9 +20,9 @@ export interface RecoveredJob {
  * in the database (a claim and a start are one conditional UPDATE) and other schedulers take them.
  */
 @Injectable()
-export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
+export class OrphanRecovery extends LeaderDutyHost {
   private readonly logger: Logger;
-  private readonly duty: LeaderDuty;
+  protected override readonly duty: LeaderDuty;
   private readonly cluster: string;
   private readonly leaseMs: number;
   /** Kubernetes executor: a dead scheduler's pods go on, so its jobs are adopted, not failed. */
@@ -38,6 +38,7 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(INSTALL_CONFIG) config: InstallConfig,
     cluster: CurrentCluster,
   ) {
+    super();
     this.cluster = cluster.name;
     this.jobsOutliveSchedulers = config.scheduler?.executor === 'kubernetes';
     this.leaseMs = haOf(config).leaseMs;
@@ -50,18 +51,6 @@ export class OrphanRecovery implements OnApplicationBootstrap, OnModuleDestroy {
       work: () => this.recover(),
       logger: this.logger,
     });
-  }
-
-  get isLeader(): boolean {
-    return this.duty.isLeader;
-  }
-
-  onApplicationBootstrap(): void {
-    this.duty.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.duty.stop();
   }
 
   /** Ends the jobs of dead runners in error, with their events, in one transaction; returns them. */
