@@ -7,6 +7,7 @@ import { TokenService } from '@infrabox/auth';
 import { CurrentCluster } from '@infrabox/config';
 import { receivedCopyKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
+import { backoffDelay, retry, sleep } from '@infrabox/toolkit';
 import { FORWARDER_OPTIONS, ForwarderOptions } from '../forwarder.options';
 
 export class IntegrityError extends Error {}
@@ -152,27 +153,23 @@ export class PeerDownloadClient {
 
   /** Runs `attempt` up to maxAttempts times with exponential backoff, logging each failure. */
   async withRetries(what: string, attempt: () => Promise<void>): Promise<void> {
-    for (let n = 1; ; n++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        const reason = (error as Error).message;
-        if (n >= this.options.maxAttempts) {
-          this.logger.error(`${what} failed after ${n} attempts: ${reason}`);
-          throw error;
-        }
-        this.logger.warn(`${what} failed (attempt ${n}/${this.options.maxAttempts}): ${reason}`);
-        await sleep(this.backoff(n));
-      }
-    }
+    const { maxAttempts } = this.options;
+    await retry(attempt, {
+      attempts: maxAttempts,
+      baseMs: this.options.retryBaseMs,
+      maxMs: this.options.retryMaxMs,
+      onRetry: (error, n) => this.logger.warn(`${what} failed (attempt ${n}/${maxAttempts}): ${(error as Error).message}`),
+    }).catch((error: Error) => {
+      this.logger.error(`${what} failed after ${maxAttempts} attempts: ${error.message}`);
+      throw error;
+    });
   }
 
   private backoff(attempt: number): number {
-    return Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (attempt - 1));
+    return backoffDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs);
   }
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A peer refused a push (4xx, 5xx): sending the rest again would not help; the caller retries it whole. */
 class PushRefused extends Error {}
