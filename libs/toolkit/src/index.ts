@@ -5,3 +5,4 @@ export { describeFetchFailure, fetchFailureCodes, isFetchTimeout } from './http/
 export { cappedText, discardBody, ERROR_BODY_LIMIT, HttpClient, HttpFailure, probe } from './http/http.client';
 export type { HttpRequestInit, ProbeResult } from './http/http.client';
 export { IdleWatch } from './http/idle-watch';
+export { cappedMessageText, streamGet, streamPut } from './http/stream-transfer';

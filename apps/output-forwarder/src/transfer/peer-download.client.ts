@@ -1,5 +1,4 @@
-import { get as httpGetPlain, IncomingMessage, request as httpRequestPlain } from 'node:http';
-import { get as httpsGet, request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -7,7 +6,7 @@ import { TokenService } from '@infrabox/auth';
 import { CurrentCluster } from '@infrabox/config';
 import { receivedCopyKey } from '@infrabox/jobs';
 import { InjectObjectStorage, ObjectStorage } from '@infrabox/storage';
-import { backoffDelay, retry, sleep } from '@infrabox/toolkit';
+import { backoffDelay, cappedMessageText, retry, sleep, streamGet, streamPut } from '@infrabox/toolkit';
 import { FORWARDER_OPTIONS, ForwarderOptions } from '../forwarder.options';
 
 export class IntegrityError extends Error {}
@@ -66,7 +65,7 @@ export class PeerDownloadClient {
     try {
       while (received < archive.size) {
         try {
-          const response = await httpGet(
+          const response = await streamGet(
             archive.url,
             {
               authorization: `Bearer ${await this.tokens.issueClusterToken(archive.from)}`,
@@ -76,7 +75,7 @@ export class PeerDownloadClient {
             archive.from,
           );
           if (response.statusCode !== (received > 0 ? 206 : 200)) {
-            throw new Error(`${archive.from} answered ${response.statusCode}: ${(await readText(response)).slice(0, 300)}`);
+            throw new Error(`${archive.from} answered ${response.statusCode}: ${(await cappedMessageText(response)).slice(0, 300)}`);
           }
           for await (const chunk of response as AsyncIterable<Buffer>) {
             received += chunk.byteLength;
@@ -119,7 +118,7 @@ export class PeerDownloadClient {
           throw new Error(`${target.to} holds ${heldBytes(response)} of ${target.size} bytes after the push ended`);
         }
         if (response.statusCode === undefined || response.statusCode < 200 || response.statusCode >= 300) {
-          throw new PushRefused(`${target.to} answered ${response.statusCode}: ${(await readText(response)).slice(0, 300)}`);
+          throw new PushRefused(`${target.to} answered ${response.statusCode}: ${(await cappedMessageText(response)).slice(0, 300)}`);
         }
         response.resume();
         return;
@@ -136,13 +135,13 @@ export class PeerDownloadClient {
   /** How many bytes of a push the peer holds (0 when it holds none, or is another replica). */
   private async heldBy(target: { url: string; to: string; size: number }): Promise<number> {
     const response = await this.put(target, { 'content-range': `bytes */${target.size}` }, Readable.from([]), 0);
-    if (response.statusCode !== 308) throw new Error(`${target.to} answered ${response.statusCode} to a question of how much it holds: ${(await readText(response)).slice(0, 300)}`);
+    if (response.statusCode !== 308) throw new Error(`${target.to} answered ${response.statusCode} to a question of how much it holds: ${(await cappedMessageText(response)).slice(0, 300)}`);
     response.resume();
     return heldBytes(response);
   }
 
   private async put(target: { url: string; to: string }, headers: Record<string, string>, body: Readable, length: number): Promise<IncomingMessage> {
-    return httpPut(
+    return streamPut(
       target.url,
       { authorization: `Bearer ${await this.tokens.issueClusterToken(target.to)}`, 'content-type': 'application/x-tar', 'content-length': String(length), ...headers },
       body,
@@ -170,7 +169,6 @@ export class PeerDownloadClient {
   }
 }
 
-
 /** A peer refused a push (4xx, 5xx): sending the rest again would not help; the caller retries it whole. */
 class PushRefused extends Error {}
 
@@ -178,63 +176,6 @@ class PushRefused extends Error {}
 function heldBytes(response: IncomingMessage): number {
   const match = /^bytes=0-(\d+)$/.exec(String(response.headers.range ?? ''));
   return match ? Number(match[1]) + 1 : 0;
-}
-
-/**
- * A streaming GET with Node's own client (for bulk bytes it is leaner than fetch's web streams),
- * whose connection is cut once the peer sends nothing for `idleMs` (before the headers or
- * between two chunks of the body): a stalled peer ends in an error the caller resumes or
- * retries, never in a wait without end.
- */
-function httpGet(url: string, headers: Record<string, string>, idleMs: number, peer: string): Promise<IncomingMessage> {
-  const get = url.startsWith('https:') ? httpsGet : httpGetPlain;
-  return new Promise((resolve, reject) => {
-    let response: IncomingMessage | undefined;
-    const request = get(url, { headers, timeout: idleMs }, (answer) => {
-      response = answer;
-      resolve(answer);
-    });
-    request.on('timeout', () => {
-      // The body's reader sees this error, not a bare "aborted".
-      const stalled = new Error(`${peer} sent nothing for ${idleMs / 1000} s`);
-      response?.destroy(stalled);
-      request.destroy(stalled);
-    });
-    request.on('error', reject);
-  });
-}
-
-/**
- * A PUT streaming `body`, cut once the peer takes or sends nothing for `idleMs` (it stopped
- * reading the upload, or never answers): the caller retries.
- */
-function httpPut(url: string, headers: Record<string, string>, body: Readable, idleMs: number, peer: string): Promise<IncomingMessage> {
-  const send = url.startsWith('https:') ? httpsRequest : httpRequestPlain;
-  return new Promise((resolve, reject) => {
-    const request = send(url, { method: 'PUT', headers, timeout: idleMs }, resolve);
-    request.on('timeout', () => request.destroy(new Error(`${peer} took nothing and answered nothing for ${idleMs / 1000} s`)));
-    request.on('error', (error) => {
-      body.destroy();
-      reject(error);
-    });
-    body.on('error', (error) => request.destroy(error));
-    body.pipe(request);
-  });
-}
-
-/** An error answer's body, read up to 64 KiB (a peer cannot make us buffer more). */
-async function readText(response: IncomingMessage, limit = 64 * 1024): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= limit) {
-      response.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
 export function formatBytes(bytes: number): string {
