@@ -1,10 +1,10 @@
 import { Controller, DynamicModule, Injectable, Module } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
 import { Registry } from 'prom-client';
 import { ClustersModule } from '@infrabox/clusters';
 import { CurrentCluster, InstallConfig, InstallConfigModule } from '@infrabox/config';
 import { DatabaseModule } from '@infrabox/database';
-import { EventsModule } from '@infrabox/events';
+import { EventsModule, OnEvent } from '@infrabox/events';
 import { JOB_PLACED, JobPlacedEvent, JobsModule } from '@infrabox/jobs';
 import { RegistrationService } from '../../apps/registry/src/registration/registration.service';
 import { DEFAULT_REGISTRY_OPTIONS, REGISTRY_OPTIONS } from '../../apps/registry/src/registry.options';
@@ -30,7 +30,7 @@ class PlacedJobsHandler {
     private readonly cluster: CurrentCluster,
   ) {}
 
-  @EventPattern(JOB_PLACED)
+  @OnEvent(JOB_PLACED)
   onJobPlaced(@Payload() event: JobPlacedEvent): void {
     if (event.cluster !== this.cluster.name) this.placed.misdelivered++;
     this.placed.jobIds.push(event.jobId);
