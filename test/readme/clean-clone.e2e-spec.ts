@@ -57,7 +57,8 @@ function groupAlive(pgid: number): boolean {
  * (SIGINT to the command's process group) stops everything, PostgreSQL included.
  */
 describe('the README run command from a clean clone', () => {
-  jest.setTimeout(420_000);
+  // Normally about 80 s; the rest is for a disk still writing back a gigabyte of install (see beforeAll).
+  jest.setTimeout(600_000);
   let dir: string;
   let clone: string;
   let started: ChildProcess | undefined;
@@ -80,6 +81,9 @@ describe('the README run command from a clean clone', () => {
   const cli = (args: string[]) => run(process.execPath, [path.join(clone, 'bin/infrabox'), ...args], { cwd: clone, env: cleanEnv(), maxBuffer: 16 << 20 });
 
   beforeAll(async () => {
+    // The run's own `npm ci` may have just written a gigabyte: let it reach the disk first, or the
+    // clone's install below competes with that write-back (on this machine, for minutes).
+    await run('sync', []);
     const taken: number[] = [];
     for (const port of FIXED_PORTS) if (!(await portFree(port))) taken.push(port);
     if (taken.length > 0) {
@@ -94,7 +98,11 @@ describe('the README run command from a clean clone', () => {
   });
 
   afterAll(async () => {
-    if (started?.pid !== undefined && groupAlive(started.pid)) process.kill(-started.pid, 'SIGKILL');
+    if (started?.pid !== undefined && groupAlive(started.pid)) {
+      // Still running: the test did not get to its Ctrl-C (a timeout, a failed expectation). What it printed says why.
+      console.log(`npm start was still running; the end of what it printed:\n${output.slice(-6000)}`);
+      process.kill(-started.pid, 'SIGKILL');
+    }
     if (clone) for (const left of await processesMentioning(clone)) process.kill(left.pid, 'SIGKILL');
     if (dir) await rm(dir, { recursive: true, force: true });
     const relocated = /PostgreSQL's data is in (\S+)/.exec(output)?.[1];
