@@ -9,8 +9,7 @@ import type { Readable } from 'node:stream';
  */
 
 /**
- * A streaming GET with Node's own client (for bulk bytes it is leaner than fetch's web streams),
- * whose connection is cut once the peer sends nothing for `idleMs` (before the headers or
+ * A streaming GET whose connection is cut once the peer sends nothing for `idleMs` (before the headers or
  * between two chunks of the body): a stalled peer ends in an error the caller resumes or
  * retries, never in a wait without end.
  */
