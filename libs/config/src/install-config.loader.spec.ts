@@ -429,6 +429,10 @@ describe('scheduler', () => {
 });
 
 describe('validation problems', () => {
+  it('quotes an unknown field whose name has blanks, colons or control characters, so each line stays "field: reason"', () => {
+    expect(problemsOf('host: x\n"a b:\\u0000c": 1\n')).toEqual(['"a\\u0020b\\u003a\\u0000c": unknown field']);
+  });
+
   it('reports unknown fields with their path', () => {
     expect(problemsOf('host: x\nclster:\n  name: worker\n')).toEqual(['clster: unknown field']);
     expect(problemsOf('host: x\nstorage:\n  s3: {enabled: true, bucket: a, bukcet: b}\n')).toEqual(['storage.s3.bukcet: unknown field']);

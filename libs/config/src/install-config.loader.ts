@@ -309,7 +309,10 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function shortKey(key: string): string {
   if (key === '') return '""';
-  return key.length > 60 ? `${key.slice(0, 57)}...` : key;
+  const short = key.length > 60 ? `${key.slice(0, 57)}...` : key;
+  if (/^[\w.-]+$/.test(short)) return short;
+  // Quoted, with control characters, blanks and colons escaped: the line stays "field: reason".
+  return JSON.stringify(short).replace(/[\s:]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function kindOf(value: unknown): string {
