@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { BuildDto } from '@infrabox/jobs';
-import { Database } from '@infrabox/database';
+import { Database, lockKeyOf } from '@infrabox/database';
 import { uniqueClusterName } from '../support/clusters';
 import { eventually, openDatabase } from '../support/database';
 import { masterAdminToken } from '../support/auth';
@@ -236,13 +236,17 @@ describe('HA: two clusters with two replicas of every app (separate processes)',
     await eventually(() => downloads().length === 1 && downloads()[0].backend !== undefined, 30_000, 'the download to start');
     a.proxy.throttle = null; // it slows the responses that started while it was set: this one, not the redo
 
-    // The replica holding the transfer's claim (its pid is in its claims session's name).
+    // The replica holding this transfer's claim (its pid is in its claims session's name). The
+    // claim's own key is looked up: another transfer (a retry left from an earlier test) may hold
+    // a claim of its own meanwhile.
+    const claimKey = lockKeyOf('transfer', `output:${big.id}->${names.b}`);
     const claimHolders = async () =>
       (
         await db.query<{ application_name: string }>(
           `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE $1`,
-          ['infrabox[%] forwarder@%'],
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+              AND l.classid::text::bigint = $1 AND l.objid::text::bigint = $2 AND a.application_name LIKE $3`,
+          [String(claimKey >> 32n), String(claimKey & 0xffffffffn), 'infrabox[%] forwarder@%'],
         )
       )
         .map((r) => Number(/^infrabox\[(\d+)\]/.exec(r.application_name)![1]))
