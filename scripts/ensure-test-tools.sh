@@ -4,12 +4,14 @@
 # registry and skopeo for the registry token tests (libs/auth), and Podman with runc, netavark and
 # iptables (the containers' network) and
 # busybox-static for the container executor's tests (test/containers: base images are built from
-# busybox offline, test/support/container-images.mjs). Does nothing when they are there.
+# busybox offline, test/support/container-images.mjs), and PgBouncer for the apps' pools in
+# transaction mode (test/database/pgbouncer, bench:scale). Does nothing when they are there.
 set -euo pipefail
 
 # command → Debian package
 declare -A NEEDED=([/usr/bin/chromium]=chromium [docker-registry]=docker-registry [skopeo]=skopeo
-  [podman]=podman [runc]=runc [/usr/lib/podman/netavark]=netavark [iptables]=iptables [/bin/busybox]=busybox-static)
+  [podman]=podman [runc]=runc [/usr/lib/podman/netavark]=netavark [iptables]=iptables [/bin/busybox]=busybox-static
+  [/usr/sbin/pgbouncer]=pgbouncer)
 missing=()
 for command in "${!NEEDED[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${NEEDED[$command]}")

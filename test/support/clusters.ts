@@ -37,6 +37,8 @@ export function clusterConfig(name: string, options: { labels?: string[]; projec
   const registry = options.registryPort === undefined ? '' : `registry:\n  port: ${options.registryPort}\n`;
   return parseInstallConfig(`host: ${options.apiUrl ?? 'http://127.0.0.1:1'}\ncluster:\n  name: ${name}${labels}\n${registry}${authSection(name)}`, {
     DATABASE_URL: databaseUrl(),
+    // A registry-peer process of a cluster behind PgBouncer (test/database/pgbouncer).
+    DATABASE_POOLER_URL: process.env.DATABASE_POOLER_URL,
   });
 }
 

@@ -563,6 +563,34 @@ describe('env overrides', () => {
     expect(parse(MASTER_YAML, { DATABASE_URL: '' }).database).toMatchObject({ url: expect.stringContaining('my-db-host') });
     expect(problemsOf(MASTER_YAML, { DATABASE_URL: 'mysql://x' })).toEqual(['DATABASE_URL: expected a postgres:// or postgresql:// URL']);
   });
+
+  it('puts the pools behind DATABASE_POOLER_URL, beside DATABASE_URL for the direct sessions', () => {
+    const url = 'postgresql://ci:pw@db:5432/ci';
+    const poolerUrl = 'postgresql://ci:pw@pgbouncer:6432/ci';
+    expect(parse(MASTER_YAML, { DATABASE_URL: url, DATABASE_POOLER_URL: poolerUrl }).database).toEqual({ kind: 'postgres', url, poolerUrl });
+    expect(problemsOf(MASTER_YAML, { DATABASE_URL: url, DATABASE_POOLER_URL: 'pgbouncer:6432' })).toEqual(['DATABASE_POOLER_URL: expected a postgres:// or postgresql:// URL']);
+    expect(problemsOf(MASTER_YAML, { DATABASE_POOLER_URL: poolerUrl })).toEqual([
+      'DATABASE_POOLER_URL: set DATABASE_URL too (the direct connection that LISTEN, session locks and migrations need)',
+    ]);
+  });
+});
+
+describe('database.postgres.pooler', () => {
+  const withPooler = (pooler: string) => MASTER_YAML.replace('    host: my-db-host.my-domain.com\n', `    host: my-db-host.my-domain.com\n    pooler: ${pooler}\n`);
+
+  it('sends the pools through the pooler with the same database and login, port 6432 by default', () => {
+    expect(parse(withPooler('{host: pgbouncer.infrabox.svc}')).database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://mypw:myuser@my-db-host.my-domain.com:5432/infrabox',
+      poolerUrl: 'postgres://mypw:myuser@pgbouncer.infrabox.svc:6432/infrabox',
+    });
+    expect(parse(withPooler('{host: "::1", port: 7432}')).database).toMatchObject({ poolerUrl: 'postgres://mypw:myuser@[::1]:7432/infrabox' });
+  });
+
+  it('names a bad pooler field', () => {
+    expect(problemsOf(withPooler('{port: 6432}'))).toEqual([expect.stringMatching(/^database\.postgres\.pooler\.host: /)]);
+    expect(problemsOf(withPooler('{host: pgb, mode: session}'))).toEqual([expect.stringMatching(/^database\.postgres\.pooler\.mode: /)]);
+  });
 });
 
 it('returns a deeply frozen object', () => {

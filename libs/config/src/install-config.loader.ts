@@ -50,6 +50,8 @@ const NO_FILE = '(no file)';
 const DEFAULT_HOST = 'http://127.0.0.1:8080';
 const DEFAULT_LISTEN_PORT = 8080;
 const DEFAULT_POSTGRES_PORT = 5432;
+/** PgBouncer's own default. */
+const DEFAULT_POOLER_PORT = 6432;
 const DEFAULT_EMBEDDED = { dataDir: '.infrabox/postgres', port: 54329 };
 const DEFAULT_LOCAL_STORAGE_PATH = '.infrabox/storage';
 /** 7 days: long enough for a cluster that is down over a long weekend to catch up on return. */
@@ -118,6 +120,12 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
   if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) {
     problems.push('DATABASE_URL: expected a postgres:// or postgresql:// URL');
   }
+  const poolerUrl = nonEmpty(env.DATABASE_POOLER_URL);
+  if (poolerUrl !== undefined && !isPostgresUrl(poolerUrl)) {
+    problems.push('DATABASE_POOLER_URL: expected a postgres:// or postgresql:// URL');
+  } else if (poolerUrl !== undefined && databaseUrl === undefined) {
+    problems.push('DATABASE_POOLER_URL: set DATABASE_URL too (the direct connection that LISTEN, session locks and migrations need)');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
 
   const { host, api, cluster, database, storage, scheduler, ha, events, registry, auth, archives, timeouts } = parsed.data;
@@ -133,7 +141,7 @@ function buildConfig(raw: unknown, env: Env, cwd: string, source: string): Insta
     listenPort,
     bindAddress: bindAddressOf({ apiUrl: host.apiUrl, bindAddress: api?.bind }),
     cluster: { name, labels: cluster?.labels ?? [], isMaster: name === MASTER_CLUSTER, ...(cluster?.projects ? { projects: cluster.projects } : {}) },
-    database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : toDatabase(database, cwd),
+    database: databaseUrl ? { kind: 'postgres', url: databaseUrl, ...(poolerUrl ? { poolerUrl } : {}) } : toDatabase(database, cwd),
     storage: toStorage(storage, cwd),
     ha: {
       leaseMs: ha?.lease_seconds === undefined ? DEFAULT_HA.leaseMs : Math.round(ha.lease_seconds * 1000),
@@ -228,11 +236,17 @@ function toDatabase(database: RawInstallConfig['database'], cwd: string): Databa
   }
   // Presence of db/host/username when enabled is enforced by the schema.
   const credentials = encodeURIComponent(pg.username!) + (pg.password === undefined ? '' : `:${encodeURIComponent(pg.password)}`);
-  const host = pg.host!.includes(':') && !pg.host!.startsWith('[') ? `[${pg.host}]` : pg.host!;
+  const urlOf = (server: string, port: number) => `postgres://${credentials}@${bracketed(server)}:${port}/${encodeURIComponent(pg.db!)}`;
   return {
     kind: 'postgres',
-    url: `postgres://${credentials}@${host}:${pg.port ?? DEFAULT_POSTGRES_PORT}/${encodeURIComponent(pg.db!)}`,
+    url: urlOf(pg.host!, pg.port ?? DEFAULT_POSTGRES_PORT),
+    ...(pg.pooler ? { poolerUrl: urlOf(pg.pooler.host, pg.pooler.port ?? DEFAULT_POOLER_PORT) } : {}),
   };
+}
+
+/** An IPv6 address in a URL's authority goes in brackets. */
+function bracketed(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 function toStorage(storage: RawInstallConfig['storage'], cwd: string): StorageConfig {

@@ -24,7 +24,16 @@ export interface ClusterConfig {
 
 export type DatabaseConfig =
   | { readonly kind: 'embedded'; readonly dataDir: string; readonly port: number }
-  | { readonly kind: 'postgres'; readonly url: string };
+  | {
+      readonly kind: 'postgres';
+      /** A direct connection: migrations, LISTEN and session advisory locks (they need a session of their own). */
+      readonly url: string;
+      /**
+       * A transaction-mode pooler (PgBouncer) in front of the same database: every pool goes
+       * through it. Absent: the pools connect directly too.
+       */
+      readonly poolerUrl?: string;
+    };
 
 export type StorageConfig =
   | { readonly kind: 'local'; readonly path: string }
@@ -414,6 +423,8 @@ const postgres = requiredWhenEnabled(
     port: port.optional(),
     username: nonEmpty.optional(),
     password: z.string().optional(),
+    /** A PgBouncer (pool_mode = transaction) in front of the same server, with the same db and login. */
+    pooler: z.strictObject({ host: nonEmpty, port: port.optional() }).optional(),
   }),
   'db',
   'host',

@@ -1,6 +1,6 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { INSTALL_CONFIG, InstallConfig } from '@infrabox/config';
-import { createPool, Database, READ_POOL_SIZE } from './database.service';
+import { connectDatabase, createPool, Database } from './database.service';
 import { startEmbeddedPostgres, RunningPostgres } from './embedded-postgres';
 import { migrate } from './migration.runner';
 
@@ -42,11 +42,16 @@ class DatabaseLifecycle implements OnApplicationShutdown {
       provide: Database,
       inject: [INSTALL_CONFIG, EMBEDDED_SERVER],
       useFactory: async (config: InstallConfig, embedded: RunningPostgres | null): Promise<Database> => {
-        const url = embedded?.url ?? (config.database.kind === 'postgres' ? config.database.url : '');
-        const pool = createPool(url);
-        const { applied } = await migrate(pool);
-        if (applied.length > 0) new Logger('Database').log(`applied migrations ${applied.join(', ')}`);
-        return new Database(pool, url, createPool(url, READ_POOL_SIZE));
+        const urls = embedded ? { url: embedded.url } : config.database.kind === 'postgres' ? config.database : { url: '' };
+        // Migrations hold a session lock: a direct connection, of their own, closed once done.
+        const migrations = createPool(urls.url, 1);
+        try {
+          const { applied } = await migrate(migrations);
+          if (applied.length > 0) new Logger('Database').log(`applied migrations ${applied.join(', ')}`);
+        } finally {
+          await migrations.end();
+        }
+        return connectDatabase(urls, `infrabox[${process.pid}] ${config.cluster.name} pool`);
       },
     },
     DatabaseLifecycle,

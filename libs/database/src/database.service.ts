@@ -35,10 +35,17 @@ export class Database {
   /**
    * `readPool`: the connections of the read lane (`inReadLane`); without one, reads share `pool`.
    */
+  /**
+   * `url`: a direct connection, for what needs a session of its own (LISTEN, session advisory
+   * locks), never a transaction pooler's, which the pools may be behind
+   * (`preparedStatements: false` then: a named statement lives on one server connection, and the
+   * pooler hands each transaction whichever one is free).
+   */
   constructor(
     readonly pool: Pool,
     readonly url: string,
     private readonly readPool?: Pool,
+    private readonly options: { preparedStatements?: boolean } = {},
   ) {}
 
   /**
@@ -56,7 +63,7 @@ export class Database {
    */
   async query<T extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = [], name?: string): Promise<T[]> {
     const target: Queryable = this.transactionClient ?? (this.readPool !== undefined && readLanes.getStore() === this ? this.readPool : this.pool);
-    const result = await target.query<T>({ text: sql, values: params, name });
+    const result = await target.query<T>({ text: sql, values: params, name: this.options.preparedStatements === false ? undefined : name });
     return result.rows;
   }
 
@@ -123,7 +130,19 @@ export const READ_POOL_SIZE = 3;
 /** The longest a statement of the apps may run: one slow query cannot hold a connection for ever. */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
 
-export function createPool(url: string, max = 5, options: { statementTimeoutMs?: number } = {}): Pool {
+export interface PoolOptions {
+  statementTimeoutMs?: number;
+  /**
+   * The URL is a transaction-mode pooler's (PgBouncer): it refuses startup parameters it does not
+   * know, so the statement timeout is the pooler's to set (the Helm chart's PgBouncer sets it with
+   * `connect_query`).
+   */
+  transactionPooler?: boolean;
+  /** Shows in `pg_stat_activity.application_name` (through a pooler too: PgBouncer passes it on). */
+  applicationName?: string;
+}
+
+export function createPool(url: string, max = 5, options: PoolOptions = {}): Pool {
   // A connection that cannot be had within 30 s (every client held, or a connect the server
   // never answers) fails with an error the caller logs and retries, instead of a wait with no end
   // that would stall the app without a word. A statement over the timeout is cancelled by the
@@ -134,10 +153,26 @@ export function createPool(url: string, max = 5, options: { statementTimeoutMs?:
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 30_000,
     keepAlive: true,
-    statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+    application_name: options.applicationName,
+    ...(options.transactionPooler ? {} : { statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS }),
   });
   // An idle client that loses its connection (server restart, pg_terminate_backend) emits
   // 'error' on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);
   return pool;
+}
+
+/**
+ * An app's connections: its pool and read lane through the transaction pooler when there is
+ * one (else direct), and `url` for its direct sessions.
+ */
+export function connectDatabase(urls: { url: string; poolerUrl?: string }, applicationName?: string): Database {
+  const options = { transactionPooler: urls.poolerUrl !== undefined, applicationName };
+  const pooled = urls.poolerUrl ?? urls.url;
+  return new Database(
+    createPool(pooled, 5, options),
+    urls.url,
+    createPool(pooled, READ_POOL_SIZE, options),
+    { preparedStatements: !options.transactionPooler },
+  );
 }

@@ -1,4 +1,5 @@
-export { Database, createPool, DEFAULT_STATEMENT_TIMEOUT_MS, READ_POOL_SIZE } from './database.service';
+export { Database, connectDatabase, createPool, DEFAULT_STATEMENT_TIMEOUT_MS, READ_POOL_SIZE } from './database.service';
+export type { PoolOptions } from './database.service';
 export { DatabaseModule } from './database.module';
 export { migrate } from './migration.runner';
 export { migrations } from './migrations';
