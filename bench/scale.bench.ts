@@ -1,7 +1,10 @@
 /**
  * bench:scale — how placement and the event backbone grow with the number of clusters.
  *
- *   npm run bench:scale [-- --clusters 10,30,100] [--jobs 10000] [--repeat 2]
+ *   npm run bench:scale [-- --clusters 10,30,100] [--jobs 10000] [--repeat 2] [--direct] [--pooler-size 20]
+ *
+ * The apps' pools go through a real PgBouncer in transaction mode (Debian's package; only the
+ * LISTEN connections direct), as a large installation runs; `--direct` connects them directly.
  *
  * For each cluster count: a fresh database on one embedded PostgreSQL, the simulated clusters
  * (bench/scale: real registration, placement and event code, one pool and one LISTEN
@@ -17,6 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPool, Database, migrate, startEmbeddedPostgres } from '@infrabox/database';
 import { round, runBenchmark } from './bench-database';
+import { RunningPgBouncer, startPgBouncer } from './pgbouncer.launcher';
 import { runScaleSimulation, ScaleRunResult } from './scale/scale-simulation';
 
 function option(name: string, fallback: string): string {
@@ -24,18 +28,27 @@ function option(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-/** Pool size of every app (createPool's default) plus its one LISTEN connection. */
-const CONNECTIONS_PER_APP_LIMIT = 5 + 1;
+/** Direct connections of an app: its pool (createPool's default) and its one LISTEN connection; behind the pooler, the LISTEN connection only. */
+const DIRECT_PER_APP_LIMIT = { direct: 5 + 1, pooled: 1 };
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function serverPorts(bouncer: RunningPgBouncer): Promise<Set<number>> {
+  return new Set((await bouncer.show('SERVERS')).map((s) => Number(s.local_port)));
+}
 
 async function freshDatabase(admin: Database, name: string): Promise<string> {
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(admin.url);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), 1);
+  const url = withDatabase(admin.url, name);
+  const pool = createPool(url, 1);
   await migrate(pool);
   await pool.end();
-  return url.toString();
+  return url;
 }
 
 function check(result: ScaleRunResult): string[] {
@@ -61,9 +74,13 @@ async function main(): Promise<void> {
     settings: { max_connections: '800' },
   });
   const admin = new Database(createPool(server.url, 1), server.url);
+  const poolerSize = Number(option('pooler-size', '20'));
+  const bouncer: RunningPgBouncer | null = process.argv.includes('--direct') ? null : await startPgBouncer(server.url, { poolSize: poolerSize });
+  const limit = bouncer ? DIRECT_PER_APP_LIMIT.pooled : DIRECT_PER_APP_LIMIT.direct;
   console.log(
     `bench:scale on embedded PostgreSQL 18 (fsync on, max_connections 800); ${jobs} queued jobs; clusters ${counts.join(', ')}; ` +
-      `${repeat} round(s), the fastest run of each count kept (the machine is shared)`,
+      `${repeat} round(s), the fastest run of each count kept (the machine is shared); ` +
+      (bouncer ? `pools through PgBouncer (transaction mode, ${poolerSize} server connections), LISTEN direct` : 'every connection direct'),
   );
   const best = new Map<number, ScaleRunResult>();
   try {
@@ -72,6 +89,7 @@ async function main(): Promise<void> {
         const url = await freshDatabase(admin, `scale_${clusters}`);
         const result = await runScaleSimulation({
           databaseUrl: url,
+          ...(bouncer ? { pooler: { url: withDatabase(bouncer.url, `scale_${clusters}`), serverPorts: () => serverPorts(bouncer) } } : {}),
           clusters,
           jobs,
           warmupJobs: Math.ceil(jobs / 10 / 100) * 100,
@@ -82,13 +100,14 @@ async function main(): Promise<void> {
         if (!best.has(clusters) || result.placeMs < best.get(clusters)!.placeMs) best.set(clusters, result);
         console.log(
           `  round ${round}, ${clusters} clusters: placed ${jobs} jobs in ${result.placeMs} ms, ${Math.round(result.eventsPerSecond)} events/s, ` +
-            `peak ${result.peakConnections} connections (busiest app ${result.peakConnectionsPerApp})`,
+            `peak ${result.peakConnections} direct connections (busiest app ${result.peakConnectionsPerApp}), ${result.peakPoolerConnections} of PgBouncer`,
         );
         await admin.query(`DROP DATABASE scale_${clusters} WITH (FORCE)`);
       }
     }
   } finally {
     await admin.close();
+    await bouncer?.stop();
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
@@ -97,7 +116,7 @@ async function main(): Promise<void> {
   const first = results[0];
   const last = results[results.length - 1];
   console.log('');
-  console.log('clusters | jobs   | place ms | µs/job  | events handled | events/s | pg conns (peak) | conns/app (peak)');
+  console.log('clusters | jobs   | place ms | µs/job  | events handled | events/s | direct (peak) | direct/app (peak) | PgBouncer (peak)');
   for (const r of results) {
     console.log(
       [
@@ -107,18 +126,21 @@ async function main(): Promise<void> {
         String(Math.round((r.placeMs * 1000) / r.jobs)).padStart(7),
         String(r.eventsDelivered).padStart(14),
         String(Math.round(r.eventsPerSecond)).padStart(8),
-        String(r.peakConnections).padStart(15),
-        String(r.peakConnectionsPerApp).padStart(16),
+        String(r.peakConnections).padStart(13),
+        String(r.peakConnectionsPerApp).padStart(17),
+        String(r.peakPoolerConnections).padStart(16),
       ].join(' | '),
     );
   }
   const growth = last.placeMs / last.jobs / (first.placeMs / first.jobs);
   const perApp = Math.max(...results.map((r) => r.peakConnectionsPerApp));
   console.log('');
-  console.log(`connections per app process: at most ${perApp} (limit ${CONNECTIONS_PER_APP_LIMIT}: 1 LISTEN + a pool of 5), at every cluster count`);
-  console.log(`goals: connections per app constant: ${perApp <= CONNECTIONS_PER_APP_LIMIT ? 'met' : 'MISSED'}; growth ≤ 1.5: ${growth <= 1.5 ? 'met' : 'MISSED'} (${round(growth, 2)})`);
+  // A simulated cluster is one app (registration and placement in one process).
+  console.log(`direct connections per cluster (one app each): at most ${perApp} (limit ${limit}: ${bouncer ? '1 LISTEN; the pool through PgBouncer' : '1 LISTEN + a pool of 5'}), at every cluster count`);
+  console.log(`goals: direct connections per app ≤ ${limit}: ${perApp <= limit ? 'met' : 'MISSED'}; growth ≤ 1.5: ${growth <= 1.5 ? 'met' : 'MISSED'} (${round(growth, 2)})`);
   console.log(
-    `scale clusters=${last.clusters} place_ms=${last.placeMs} events_per_s=${Math.round(last.eventsPerSecond)} pg_connections=${last.peakConnections} growth=${round(growth, 2)}`,
+    `scale clusters=${last.clusters} place_ms=${last.placeMs} events_per_s=${Math.round(last.eventsPerSecond)} pg_connections=${last.peakConnections + last.peakPoolerConnections} ` +
+      `direct_per_cluster=${round(last.peakConnections / last.clusters, 2)} pgbouncer_servers=${last.peakPoolerConnections} growth=${round(growth, 2)}`,
   );
 }
 

@@ -26,13 +26,17 @@ function reply(message: HostReply): void {
   process.send!(message);
 }
 
-async function startCluster(databaseUrl: string, cluster: SimulatedCluster): Promise<void> {
+async function startCluster(databaseUrl: string, poolerUrl: string | undefined, cluster: SimulatedCluster): Promise<void> {
   // The app name on every connection of this app (its pool and its listener), to count them.
-  const url = new URL(databaseUrl);
-  url.searchParams.set('application_name', simulatedAppName(cluster.name));
+  const named = (raw: string) => {
+    const url = new URL(raw);
+    url.searchParams.set('application_name', simulatedAppName(cluster.name));
+    return url.toString();
+  };
   const labels = cluster.labels.length > 0 ? `[${cluster.labels.join(', ')}]` : '[]';
   const config = parseInstallConfig(`host: http://127.0.0.1:1\ncluster:\n  name: ${cluster.name}\n  labels: ${labels}\n`, {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: named(databaseUrl),
+    ...(poolerUrl === undefined ? {} : { DATABASE_POOLER_URL: named(poolerUrl) }),
   });
   const app = await NestFactory.create(SimulatedClusterModule.forConfig(config), { logger: ['error', 'warn'] });
   app.useGlobalInterceptors(new HandledEventCounter());
@@ -45,7 +49,7 @@ async function startCluster(databaseUrl: string, cluster: SimulatedCluster): Pro
 async function onMessage(message: HostMessage): Promise<void> {
   if (message.kind === 'start') {
     // One at a time: 25 apps migrating and connecting at once only contend.
-    for (const cluster of message.clusters) await startCluster(message.databaseUrl, cluster);
+    for (const cluster of message.clusters) await startCluster(message.databaseUrl, message.poolerUrl, cluster);
     reply({ kind: 'ready' });
   } else if (message.kind === 'stats') {
     const placed: Record<string, string[]> = {};

@@ -4,7 +4,8 @@ export interface SimulatedCluster {
 }
 
 export type HostMessage =
-  | { kind: 'start'; databaseUrl: string; clusters: SimulatedCluster[] }
+  /** `poolerUrl`: the apps' pools through this transaction-mode PgBouncer (only LISTEN direct). */
+  | { kind: 'start'; databaseUrl: string; poolerUrl?: string; clusters: SimulatedCluster[] }
   | { kind: 'stats'; withJobIds: boolean }
   | { kind: 'stop' };
 

@@ -14,6 +14,12 @@ import { HostMessage, HostReply, SimulatedCluster, simulatedAppName } from './sc
 export interface ScaleRunOptions {
   /** An empty, migrated database of its own (the run fills it). */
   databaseUrl: string;
+  /**
+   * The apps' pools through this transaction-mode PgBouncer in front of the same database
+   * (only their LISTEN connections direct); `serverPorts` are the local ports of its server
+   * connections (`SHOW SERVERS`), which tell its backends from the apps' own.
+   */
+  pooler?: { url: string; serverPorts: () => Promise<Set<number>> };
   clusters: number;
   jobs: number;
   /** Compiled scale-host.js. */
@@ -41,10 +47,12 @@ export interface ScaleRunResult {
   /** Handler invocations of every event type across all simulated apps in that window. */
   eventsDelivered: number;
   eventsPerSecond: number;
-  /** Peak of the simulated apps' connections in pg_stat_activity (sampled every 250 ms: pools keep idle connections for 30 s, so a peak lasts; reading 600 backends' activity 20 times a second cost the server more than the apps being measured). */
+  /** Peak of the simulated apps' own (direct) connections in pg_stat_activity (sampled every 250 ms: pools keep idle connections for 30 s, so a peak lasts; reading 600 backends' activity 20 times a second cost the server more than the apps being measured). */
   peakConnections: number;
-  /** Peak connections of the busiest single app. */
+  /** Peak direct connections of the busiest single app. */
   peakConnectionsPerApp: number;
+  /** Peak of the pooler's server connections (0 without one). */
+  peakPoolerConnections: number;
   misdelivered: number;
   clusterLabels: Map<string, string[]>;
   /** Every job as the database has it at the end, with its selector and the cluster(s) told to run it. */
@@ -126,11 +134,11 @@ export async function runScaleSimulation(options: ScaleRunOptions): Promise<Scal
   const hostCount = Math.min(options.hosts ?? 4, clusters.length);
   const db = new Database(createPool(options.databaseUrl, 3), options.databaseUrl);
   const hosts = Array.from({ length: hostCount }, () => new Host(options.hostScript, options.hostExecArgv));
-  const sampler = new ConnectionSampler(db);
+  const sampler = new ConnectionSampler(db, options.pooler?.serverPorts);
   try {
     await Promise.all(
       hosts.map((host, h) =>
-        host.ask({ kind: 'start', databaseUrl: options.databaseUrl, clusters: clusters.filter((_, i) => i % hostCount === h) }),
+        host.ask({ kind: 'start', databaseUrl: options.databaseUrl, poolerUrl: options.pooler?.url, clusters: clusters.filter((_, i) => i % hostCount === h) }),
       ),
     );
     // What the registries' probes would have written: every pair reachable.
@@ -189,6 +197,7 @@ export async function runScaleSimulation(options: ScaleRunOptions): Promise<Scal
       eventsPerSecond: eventsDelivered / (placeMs / 1000),
       peakConnections: sampler.peakTotal,
       peakConnectionsPerApp: sampler.peakPerApp,
+      peakPoolerConnections: sampler.peakPooler,
       misdelivered: final.misdelivered,
       clusterLabels: new Map(clusters.map((c) => [c.name, c.labels])),
       placements: rows.map((r) => ({
@@ -218,14 +227,22 @@ async function stats(hosts: Host[], withJobIds: boolean): Promise<Stats & { even
   };
 }
 
-/** Samples pg_stat_activity for the simulated apps' connections (application_name per app). */
+/**
+ * Samples pg_stat_activity for the simulated apps' connections (application_name per app). A
+ * pooler's server connections carry the name of the client they last served: they are told
+ * apart by their port and counted on their own.
+ */
 class ConnectionSampler {
   peakTotal = 0;
   peakPerApp = 0;
+  peakPooler = 0;
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly poolerPorts: () => Promise<Set<number>> = async () => new Set(),
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.sample(), 250);
@@ -240,12 +257,19 @@ class ConnectionSampler {
     if (this.busy) return;
     this.busy = true;
     try {
-      const rows = await this.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1 GROUP BY application_name`,
-        [`${simulatedAppName('')}%`],
-      );
-      this.peakTotal = Math.max(this.peakTotal, rows.reduce((sum, r) => sum + r.n, 0));
-      this.peakPerApp = Math.max(this.peakPerApp, ...rows.map((r) => r.n));
+      const [rows, poolerPorts] = await Promise.all([
+        this.db.query<{ application_name: string; client_port: number }>('SELECT application_name, client_port FROM pg_stat_activity WHERE datname = current_database()'),
+        this.poolerPorts(),
+      ]);
+      const direct = new Map<string, number>();
+      let pooler = 0;
+      for (const row of rows) {
+        if (poolerPorts.has(row.client_port)) pooler++;
+        else if (row.application_name.startsWith(simulatedAppName(''))) direct.set(row.application_name, (direct.get(row.application_name) ?? 0) + 1);
+      }
+      this.peakTotal = Math.max(this.peakTotal, [...direct.values()].reduce((sum, n) => sum + n, 0));
+      this.peakPerApp = Math.max(this.peakPerApp, ...direct.values());
+      this.peakPooler = Math.max(this.peakPooler, pooler);
     } catch {
       // A sample lost to a busy server is only a sample.
     } finally {

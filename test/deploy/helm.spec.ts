@@ -1,9 +1,10 @@
-import { execFile } from 'node:child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { compactVerify } from 'jose';
+import { Client } from 'pg';
 import { parse } from 'yaml';
 import { ensureRegistrySigningKey, ensureTokenSigningKey, libtrustKeyId, signRegistryToken } from '@infrabox/auth';
 import { authOf, InstallConfig, loadInstallConfig, registryCertificateFile, registryOf, registryTokenAuthOf, renderRegistryConfig } from '@infrabox/config';
@@ -25,6 +26,9 @@ import {
   scratchFolder,
   WORKER_VALUES,
 } from '../support/helm';
+import { Database } from '@infrabox/database';
+import { freePort } from '../../bench/free-port';
+import { openDatabase } from '../support/database';
 
 /*
  * deploy/helm/infrabox rendered by a real helm (downloaded once by scripts/ensure-helm.sh) with the
@@ -611,4 +615,119 @@ describe('deploy/helm/infrabox', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(message);
   });
+});
+
+describe("the cluster's PgBouncer (pgbouncer.enabled)", () => {
+  const server = new URL(process.env.DATABASE_URL!);
+  // A login of its own, with a password auth_file must escape.
+  const login = { username: `ib_pgbouncer_${process.pid}`, password: 'pg "pass" word' };
+  let db: Database;
+
+  beforeAll(async () => {
+    db = openDatabase(1);
+    await db.query(`CREATE ROLE ${login.username} LOGIN PASSWORD 'pg "pass" word'`);
+  });
+
+  afterAll(async () => {
+    await db.query(`DROP ROLE IF EXISTS ${login.username}`);
+    await db.close();
+  });
+
+  /** The chart with its PgBouncer in front of the tests' server, logging in as `login`. */
+  const renderWithPgBouncer = () =>
+    render(
+      '-f', WORKER_VALUES,
+      '--set', 'pgbouncer.enabled=true',
+      '--set', 'database.postgres.host=127.0.0.1',
+      '--set', `database.postgres.port=${server.port}`,
+      '--set', `database.postgres.db=${server.pathname.slice(1)}`,
+      '--set', `database.postgres.username=${login.username}`,
+      '--set-string', `database.postgres.password=${login.password}`,
+    );
+
+  it('is not there unless enabled: the apps connect directly', async () => {
+    const objects = await render('-f', WORKER_VALUES);
+    expect(objects.filter((o) => o.metadata.name.includes('pgbouncer'))).toEqual([]);
+    expect(loadRenderedConfig(objects, { INFRABOX_DATABASE_PASSWORD: 'x' }).database).not.toHaveProperty('poolerUrl');
+  });
+
+  it("puts the apps' pools behind it: a Deployment and Service of the apps' image, their config's database.postgres.pooler, the password from the Secret only", async () => {
+    const objects = await render('-f', WORKER_VALUES, '--set', 'pgbouncer.enabled=true');
+    const bouncer = byKind<Deployment>(objects, 'Deployment').find((d) => d.metadata.name === 'ib-infrabox-pgbouncer')!;
+    expect(bouncer.spec.template.spec.containers[0].image).toBe(deployments(objects).get('api')!.spec.template.spec.containers[0].image);
+    expect(bouncer.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'PGBOUNCER_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'ib-infrabox-secrets', key: 'database-password' } },
+    });
+    const service = byKind(objects, 'Service').find((s) => s.metadata.name === 'ib-infrabox-pgbouncer') as K8sObject & { spec: { ports: Array<{ port: number }> } };
+    expect(service.spec.ports.map((p) => p.port)).toEqual([6432]);
+    expect(loadRenderedConfig(objects, { INFRABOX_DATABASE_PASSWORD: 'myuser' }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://mypw:myuser@my-db-host.my-domain.com:5432/infrabox',
+      poolerUrl: 'postgres://mypw:myuser@ib-infrabox-pgbouncer:6432/infrabox',
+    });
+    expectNoSecretOutsideSecrets(objects, WORKER_SECRETS);
+  });
+
+  it('runs a real PgBouncer in transaction mode from its start script: the login checked, the statement timeout set', async () => {
+    const objects = await renderWithPgBouncer();
+    const bouncer = byKind<Deployment>(objects, 'Deployment').find((d) => d.metadata.name === 'ib-infrabox-pgbouncer')!;
+    const folder = scratchFolder('infrabox-helm-pgbouncer-');
+    let child: ChildProcess | undefined;
+    try {
+      const mounts = mountVolumes(objects, bouncer, folder, { rewritePaths: true });
+      const ini = path.join(mounts.get('/etc/pgbouncer')!, 'pgbouncer.ini');
+      const port = await freePort();
+      fs.writeFileSync(ini, fs.readFileSync(ini, 'utf8').replace('listen_port = 6432', `listen_port = ${port}`));
+      const [container] = bouncer.spec.template.spec.containers;
+      let script = container.args[0];
+      for (const [mountPath, hostFolder] of [...mounts].sort(([a], [b]) => b.length - a.length)) script = script.split(mountPath).join(hostFolder);
+      const secret = appSecret(objects)!.data as Record<string, string>;
+      const env = { PATH: '/usr/sbin:/usr/bin:/bin', PGBOUNCER_USER: login.username, PGBOUNCER_PASSWORD: Buffer.from(secret['database-password'], 'base64').toString() };
+      expect(env.PGBOUNCER_PASSWORD).toBe(login.password);
+      // As in the pod, not as root (PgBouncer refuses root): the unprivileged user owns the folders.
+      const asRoot = process.getuid?.() === 0;
+      if (asRoot) {
+        fs.chmodSync(folder, 0o755);
+        for (const hostFolder of mounts.values()) execFileSync('chown', ['-R', 'postgres', hostFolder]);
+      }
+      child = spawn(asRoot ? 'runuser' : '/bin/sh', asRoot ? ['-u', 'postgres', '--', '/bin/sh', '-c', script] : ['-c', script], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const url = (password: string) => `postgres://${encodeURIComponent(login.username)}:${encodeURIComponent(password)}@127.0.0.1:${port}${server.pathname}`;
+      const connect = async (password: string) => {
+        const client = new Client({ connectionString: url(password), connectionTimeoutMillis: 2_000, query_timeout: 5_000 });
+        await client.connect();
+        return client;
+      };
+      let client: Client | undefined;
+      const deadline = Date.now() + 10_000;
+      while (!client) {
+        client = await connect(login.password).catch(async (error: Error) => {
+          if (Date.now() > deadline || child!.exitCode !== null) throw new Error(`PgBouncer did not answer: ${error.message}\n${stderr}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return undefined;
+        });
+      }
+      try {
+        const timeout = await client.query('SHOW statement_timeout').catch((error: Error) => {
+          throw new Error(`${error.message}; PgBouncer said: ${stderr}`);
+        });
+        expect(timeout.rows).toEqual([{ statement_timeout: '1min' }]);
+        expect((await client.query('SELECT $1::int + 1 AS n', [41])).rows).toEqual([{ n: 42 }]);
+      } finally {
+        await client.end();
+      }
+      await expect(connect('wrong')).rejects.toThrow(/authentication failed/);
+      expect(fs.readFileSync(ini, 'utf8')).toMatch(/^pool_mode = transaction$/m);
+    } finally {
+      // The whole group: runuser does not pass a signal on to PgBouncer.
+      if (child?.pid !== undefined && child.exitCode === null) {
+        const exited = new Promise((resolve) => child!.once('exit', resolve));
+        process.kill(-child.pid, 'SIGINT');
+        await exited;
+      }
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { createPool, Database, migrate } from '@infrabox/database';
+import { RunningPgBouncer, startPgBouncer } from '../../bench/pgbouncer.launcher';
 import { runScaleSimulation, ScaleRunResult } from '../../bench/scale/scale-simulation';
 import { createScratchDatabase, openDatabase } from '../support/database';
 import { DIST } from '../support/processes';
@@ -9,10 +10,16 @@ const CONNECTIONS_PER_APP = 5 + 1;
 
 /**
  * bench:scale at a small size, as a correctness check (no timing): 10 simulated clusters with
- * the real registration, placement and event code, 500 queued jobs with selectors.
+ * the real registration, placement and event code, 500 queued jobs with selectors; once with
+ * every connection direct, once with the pools through a real PgBouncer in transaction mode.
  */
-describe('scale simulation (10 clusters, 500 jobs)', () => {
+describe.each([['directly', false], ['through PgBouncer (transaction mode)', true]])('scale simulation (10 clusters, 500 jobs), the pools connected %s', (_, pooled) => {
   let result: ScaleRunResult;
+  let bouncer: RunningPgBouncer | undefined;
+
+  afterAll(async () => {
+    await bouncer?.stop();
+  });
 
   beforeAll(async () => {
     const shared = openDatabase();
@@ -21,8 +28,11 @@ describe('scale simulation (10 clusters, 500 jobs)', () => {
       const pool = createPool(url, 1);
       await migrate(pool);
       await pool.end();
+      if (pooled) bouncer = await startPgBouncer(url, { poolSize: 4 });
+      const pooler = bouncer && { url: bouncer.url, serverPorts: async () => new Set((await bouncer!.show('SERVERS')).map((s) => Number(s.local_port))) };
       result = await runScaleSimulation({
         databaseUrl: url,
+        ...(pooler ? { pooler } : {}),
         clusters: 10,
         jobs: 500,
         hosts: 2,
@@ -52,9 +62,16 @@ describe('scale simulation (10 clusters, 500 jobs)', () => {
     expect(notOnce).toEqual([]);
   });
 
-  it('keeps every simulated app within one LISTEN connection and its pool', () => {
-    expect(result.peakConnectionsPerApp).toBeGreaterThanOrEqual(2); // the sampler saw them
-    expect(result.peakConnectionsPerApp).toBeLessThanOrEqual(CONNECTIONS_PER_APP);
+  it(pooled ? 'keeps every simulated app to its one LISTEN connection, its pool behind PgBouncer' : 'keeps every simulated app within one LISTEN connection and its pool', () => {
+    if (pooled) {
+      expect(result.peakConnectionsPerApp).toBe(1);
+      expect(result.peakPoolerConnections).toBeGreaterThan(0); // the sampler saw them
+      expect(result.peakPoolerConnections).toBeLessThanOrEqual(4);
+    } else {
+      expect(result.peakConnectionsPerApp).toBeGreaterThanOrEqual(2); // the sampler saw them
+      expect(result.peakConnectionsPerApp).toBeLessThanOrEqual(CONNECTIONS_PER_APP);
+      expect(result.peakPoolerConnections).toBe(0);
+    }
     expect(result.peakConnections).toBeLessThanOrEqual(10 * CONNECTIONS_PER_APP);
   });
 });

@@ -118,6 +118,9 @@ scheduler and ha, the registry (dockerRegistry.url, the api's mounted signing ke
 {{- $_ := set $config "cluster" $cluster -}}
 {{- end -}}
 {{- $postgres := include "infrabox.compact" (dict "map" .Values.database.postgres "drop" (list "password")) | fromYaml -}}
+{{- if .Values.pgbouncer.enabled -}}
+{{- $_ := set $postgres "pooler" (dict "host" (printf "%s-pgbouncer" (include "infrabox.fullname" .)) "port" 6432) -}}
+{{- end -}}
 {{- $_ := set $config "database" (dict "postgres" $postgres) -}}
 {{- $storage := dict -}}
 {{- if .Values.storage.s3.enabled -}}
